@@ -1,0 +1,43 @@
+"""The `briefbot` command: a thin layer over the stages. Each area's commands live in its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import BriefbotError
+from ..project import Project
+from . import brief_cmds, collect_cmds, extract_cmds, llm_cmds, review_cmds, run_cmds, web_cmds
+
+_AREAS = (brief_cmds, review_cmds, collect_cmds, extract_cmds, llm_cmds, run_cmds, web_cmds)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except BriefbotError as exc:
+            # A typed failure is the user's to fix: say what and where, without a traceback.
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BRIEFBOT_ROOT",
+    default=None,
+    help="Project root holding feeds.yaml and briefs/ (env BRIEFBOT_ROOT; default: current directory).",
+)
+@click.version_option(package_name="briefbot")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """briefbot keeps living briefs current: collect, extract, triage, propose, merge, review."""
+    ctx.obj = Project.from_env(root)
+
+
+for _area in _AREAS:
+    for _command in _area.COMMANDS:
+        main.add_command(_command)

@@ -1,0 +1,246 @@
+"""The shared data models: the brief and its parts, and the edit batch the merger consumes.
+
+Every model forbids unknown fields, so a typo in a stored file or an LLM answer is an error that
+names the field rather than silently lost data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A timeline date is a full day, a month or a year, as a reader writes it.
+PARTIAL_DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+FULL_DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# Inline citations as they appear in brief text: `[12]`; in edit text also `[new:3]`.
+CITATION_RE = re.compile(r"\[(\d+)\]")
+EDIT_CITATION_RE = re.compile(r"\[(new:\d+|\d+)\]")
+
+PartialDate = Annotated[str, Field(pattern=PARTIAL_DATE_PATTERN)]
+
+
+def check_partial_date(value: str) -> str:
+    """Validate a `YYYY-MM-DD` | `YYYY-MM` | `YYYY` date, including that the day exists."""
+    if not re.match(PARTIAL_DATE_PATTERN, value):
+        raise ValueError(f"date {value!r} is not YYYY-MM-DD, YYYY-MM or YYYY")
+    if len(value) == 10:
+        dt.date.fromisoformat(value)
+    return value
+
+
+def date_sort_key(value: str) -> tuple[int, int, int]:
+    """Sort key for partial dates: a partial date sorts after the full dates of its period.
+
+    `2026-05` sorts after `2026-05-31`, and `2026` after `2026-12`, as in the seed brief.
+    """
+    parts = [int(p) for p in value.split("-")]
+    while len(parts) < 3:
+        parts.append(99)
+    return (parts[0], parts[1], parts[2])
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------
+# The brief
+# --------------------------------------------------------------------------------------------
+
+
+class WhatsNew(_Model):
+    version: int = Field(ge=1)
+    paragraphs: list[str] = Field(min_length=1)
+
+
+class TimelineEntry(_Model):
+    date: str
+    text: str
+
+    _check_date = field_validator("date")(check_partial_date)
+
+
+class Perspective(_Model):
+    actor: str
+    stance: str
+    evolution: str | None = None
+
+
+class Source(_Model):
+    number: int = Field(ge=1)
+    title: str
+    publisher: str | None = None
+    date: str | None = None
+    # `feed:<name>` for a feed item, `reactive:<brief-slug>` for a search find.
+    origin: str | None = None
+    url: str | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        return None if value is None else check_partial_date(value)
+
+    @property
+    def label(self) -> str | None:
+        """What the text format shows after the title's last ` — `."""
+        return self.publisher or self.origin
+
+
+class Brief(_Model):
+    site: str = "The Information Machine"
+    title: str
+    state: str = Field(pattern=r"^[A-Za-z][A-Za-z -]*$")
+    version: int = Field(ge=1)
+    date: dt.date
+    item_count: int = Field(ge=0)
+    # The header of the text format ends with a `history` link; kept so the round trip is exact.
+    history_link: bool = True
+    whats_new: WhatsNew | None = None
+    what: list[str] = Field(default_factory=list)
+    why_it_matters: list[str] = Field(default_factory=list)
+    open_questions: list[str] = Field(default_factory=list)
+    narrative: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    perspectives: list[Perspective] = Field(default_factory=list)
+    tensions: list[str] = Field(default_factory=list)
+    status: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+    def source(self, number: int) -> Source | None:
+        for source in self.sources:
+            if source.number == number:
+                return source
+        return None
+
+    def next_source_number(self) -> int:
+        return max((s.number for s in self.sources), default=0) + 1
+
+
+# --------------------------------------------------------------------------------------------
+# The edit batch: what the propose stage (LLM) produces and the merger consumes.
+# Strict-structured-output friendly: no defaults, every property required, nullable not optional,
+# a plain Union (anyOf) tagged by a Literal `op`.
+# --------------------------------------------------------------------------------------------
+
+Significance = Literal["major", "minor"]
+SectionName = Literal["what", "why_it_matters", "status"]
+
+
+class _Edit(_Model):
+    summary: str = Field(description="One line for What's new, citing like the text does.")
+    significance: Significance
+
+
+class AddTimelineEntry(_Edit):
+    op: Literal["add_timeline_entry"]
+    date: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
+    text: str
+
+
+class ReviseTimelineEntry(_Edit):
+    op: Literal["revise_timeline_entry"]
+    index: int = Field(description="1-based position in the timeline")
+    text: str
+
+
+class UpdatePerspective(_Edit):
+    op: Literal["update_perspective"]
+    actor: str
+    stance: str | None
+    evolution: str | None
+
+
+class AddPerspective(_Edit):
+    op: Literal["add_perspective"]
+    actor: str
+    stance: str
+    evolution: str
+
+
+class AddTension(_Edit):
+    op: Literal["add_tension"]
+    text: str
+
+
+class ReviseTension(_Edit):
+    op: Literal["revise_tension"]
+    index: int = Field(description="1-based position among the tensions")
+    text: str
+
+
+class AddOpenQuestion(_Edit):
+    op: Literal["add_open_question"]
+    text: str
+
+
+class ReviseOpenQuestion(_Edit):
+    op: Literal["revise_open_question"]
+    index: int = Field(description="1-based position among the open questions")
+    text: str
+
+
+class RetireOpenQuestion(_Edit):
+    op: Literal["retire_open_question"]
+    index: int = Field(description="1-based position among the open questions")
+
+
+class ReviseSection(_Edit):
+    op: Literal["revise_section"]
+    section: SectionName
+    text: str
+
+
+class AddNarrativeParagraph(_Edit):
+    op: Literal["add_narrative_paragraph"]
+    text: str
+
+
+class ReviseNarrativeParagraph(_Edit):
+    op: Literal["revise_narrative_paragraph"]
+    index: int = Field(description="1-based position among the narrative paragraphs")
+    text: str
+
+
+Edit = Union[
+    AddTimelineEntry,
+    ReviseTimelineEntry,
+    UpdatePerspective,
+    AddPerspective,
+    AddTension,
+    ReviseTension,
+    AddOpenQuestion,
+    ReviseOpenQuestion,
+    RetireOpenQuestion,
+    ReviseSection,
+    AddNarrativeParagraph,
+    ReviseNarrativeParagraph,
+]
+
+EDIT_TYPES: tuple[type[_Edit], ...] = Edit.__args__  # type: ignore[attr-defined]
+
+
+class BatchItem(_Model):
+    """A candidate item an edit may cite as `[new:K]` (K from `ref`)."""
+
+    ref: str = Field(pattern=r"^new:\d+$")
+    url: str
+    title: str
+    publisher: str | None
+    published: str | None = Field(description="YYYY-MM-DD or null")
+    origin: str = Field(pattern=r"^(feed|reactive):\S+$")
+    text: str | None
+
+
+class EditList(_Model):
+    """The propose stage's structured output: the edits alone."""
+
+    edits: list[Edit]
+
+
+class EditBatch(_Model):
+    items: list[BatchItem]
+    edits: list[Edit]

@@ -1,0 +1,117 @@
+"""The project root on disk: `feeds.yaml`, `briefs/<slug>/versions/vNNNN.json`, proposals, state.
+
+Published versions are immutable JSON files written atomically; publishing over one is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ._fs import atomic_create
+from .errors import NotFoundError, StoreError, VersionExistsError
+from .models import SLUG_PATTERN, Brief
+
+_VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
+
+
+def version_filename(version: int) -> str:
+    return f"v{version:04d}.json"
+
+
+def brief_json(brief: Brief) -> str:
+    """The canonical JSON of a brief: stable key order, UTF-8, trailing newline."""
+    return brief.model_dump_json(indent=2) + "\n"
+
+
+class Project:
+    """A briefbot project root. Holds no state beyond its path."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def from_env(cls, root: Path | str | None = None) -> "Project":
+        return cls(root or os.environ.get("BRIEFBOT_ROOT") or Path.cwd())
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def briefs_dir(self) -> Path:
+        return self.root / "briefs"
+
+    @property
+    def feeds_file(self) -> Path:
+        return self.root / "feeds.yaml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".briefbot"
+
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir / "state.db"
+
+    def brief_dir(self, slug: str) -> Path:
+        if not re.match(SLUG_PATTERN, slug):
+            raise NotFoundError(f"invalid brief slug {slug!r}: use lowercase letters, digits and '-'")
+        return self.briefs_dir / slug
+
+    def versions_dir(self, slug: str) -> Path:
+        return self.brief_dir(slug) / "versions"
+
+    def proposals_dir(self, slug: str) -> Path:
+        return self.brief_dir(slug) / "proposals"
+
+    def brief_config_file(self, slug: str) -> Path:
+        return self.brief_dir(slug) / "brief.yaml"
+
+    # -- versions ------------------------------------------------------------------------
+    def slugs(self) -> list[str]:
+        if not self.briefs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.briefs_dir.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name))
+
+    def versions(self, slug: str) -> list[int]:
+        directory = self.versions_dir(slug)
+        if not directory.is_dir():
+            return []
+        found = (_VERSION_FILE.match(p.name) for p in directory.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def latest_version(self, slug: str) -> int:
+        versions = self.versions(slug)
+        if not versions:
+            raise NotFoundError(f"brief {slug!r} has no published version under {self.versions_dir(slug)}")
+        return versions[-1]
+
+    def version_path(self, slug: str, version: int) -> Path:
+        return self.versions_dir(slug) / version_filename(version)
+
+    def load(self, slug: str, version: int | None = None) -> Brief:
+        number = self.latest_version(slug) if version is None else version
+        path = self.version_path(slug, number)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            known = ", ".join(str(v) for v in self.versions(slug)) or "none"
+            raise NotFoundError(f"brief {slug!r} has no version {number} (published: {known})") from None
+        try:
+            return Brief.model_validate_json(raw)
+        except ValidationError as exc:
+            raise StoreError(f"{path}: not a valid brief: {exc}") from exc
+
+    def publish(self, slug: str, brief: Brief) -> Path:
+        """Store `brief` as an immutable published version; refuse to overwrite one."""
+        path = self.version_path(slug, brief.version)
+        try:
+            atomic_create(path, brief_json(brief))
+        except FileExistsError:
+            raise VersionExistsError(
+                f"brief {slug!r} version {brief.version} is already published ({path}); published versions are immutable"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return path
