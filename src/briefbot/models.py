@@ -244,3 +244,42 @@ class EditList(_Model):
 class EditBatch(_Model):
     items: list[BatchItem]
     edits: list[Edit]
+
+
+# --------------------------------------------------------------------------------------------
+# Pipeline items: what collect finds and extract makes of it.
+# --------------------------------------------------------------------------------------------
+
+
+class CandidateItem(_Model):
+    """One item found by a feed or a search provider, after URL canonicalisation."""
+
+    id: int | None = None  # row id in the state database once stored
+    url: str  # canonical URL (dedupe key)
+    link: str  # the URL as the feed or provider gave it
+    guid: str | None = None
+    title: str
+    summary: str | None = None
+    published: dt.datetime  # UTC; falls back from published to updated to fetch time
+    origin: str = Field(pattern=r"^(feed|reactive):\S+$")
+    publisher: str | None = None
+    content_hash: str  # sha256 of normalised title + summary
+
+
+class Document(_Model):
+    """The extracted text and metadata of an item's page (or the fallback used instead)."""
+
+    item_id: int | None = None
+    url: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None  # original publication date, YYYY-MM-DD
+    sitename: str | None = None
+    language: str | None = None
+    text: str
+    # Where `text` came from: the page itself, or the feed's summary as a recorded fallback.
+    text_source: Literal["page", "summary"]
+    fallback_reason: str | None = None
+    error: str | None = None
+    raw_sha256: str | None = None
+    content_type: str | None = None
