@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .._logging import configure as configure_logging
 from ..errors import BriefbotError
 from ..project import Project
 from . import brief_cmds, collect_cmds, extract_cmds, llm_cmds, review_cmds, run_cmds, web_cmds
@@ -31,10 +32,19 @@ class _Group(click.Group):
     default=None,
     help="Project root holding feeds.yaml and briefs/ (env BRIEFBOT_ROOT; default: current directory).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr as human text or as one JSON object a line (for schedulers).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.version_option(package_name="briefbot")
 @click.pass_context
-def main(ctx: click.Context, root: Path | None) -> None:
+def main(ctx: click.Context, root: Path | None, log_format: str, verbose: bool) -> None:
     """briefbot keeps living briefs current: collect, extract, triage, propose, merge, review."""
+    configure_logging(fmt=log_format, verbose=verbose)
     ctx.obj = Project.from_env(root)
 
 
