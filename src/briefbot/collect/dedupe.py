@@ -1,0 +1,181 @@
+"""Deciding whether a found item is one we already hold.
+
+Checked in order, cheapest and surest first:
+1. canonical URL (courlan: scheme/host case, default ports, tracking parameters; plus no fragment),
+   including the URLs of copies already recognised as duplicates in earlier runs;
+2. GUID (global GUIDs as-is; feed-local ones like "123" only within the same origin);
+3. content hash of the normalised title + summary (only when there is enough text to mean it);
+4. near-duplicate title and summary (rapidfuzz) for syndicated copies at other URLs.
+Pure: the caller loads what is already known and stores what is new.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+from urllib.parse import urldefrag, urlsplit
+
+import courlan
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import fuzz, process
+
+from ..models import CandidateItem
+
+DupReason = Literal["url", "guid", "hash", "near", "source"]
+
+# Below this much normalised text, equal hashes are as likely to be two terse different items.
+MIN_HASH_CHARS = 40
+# Syndicated copies keep the headline (maybe re-punctuated) and mostly the standfirst.
+TITLE_CUTOFF = 90.0
+SUMMARY_CUTOFF = 80.0
+# Without summaries to compare, only a long, nearly identical title counts.
+TITLE_ALONE_CUTOFF = 97.0
+MIN_NEAR_TITLE_CHARS = 20
+MIN_TITLE_ALONE_CHARS = 40
+MIN_SUMMARY_CHARS = 40
+
+_WORD_RE = re.compile(r"\w+")
+_DIGITS_RE = re.compile(r"\d+")
+_GLOBAL_GUID_RE = re.compile(r"^(https?://|urn:|tag:)", re.IGNORECASE)
+
+
+def canonical_url(url: str) -> str:
+    """The dedupe key of a URL; raises ValueError for anything but an absolute http(s) URL."""
+    base, _fragment = urldefrag(url.strip())
+    parts = urlsplit(base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    try:
+        return courlan.normalize_url(base, strict=False, trailing_slash=True)
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError(f"cannot normalise URL {url!r}: {exc}") from exc
+
+
+def guid_key(guid: str | None, origin: str) -> str | None:
+    """GUIDs that are URLs/URNs are global; others ("123") only mean something within one feed."""
+    if not guid:
+        return None
+    return guid if _GLOBAL_GUID_RE.match(guid) else f"{origin}#{guid}"
+
+
+def _normal(text: str | None) -> str:
+    return " ".join(_WORD_RE.findall((text or "").casefold()))
+
+
+class KnownItem(BaseModel):
+    """What dedupe needs to know of an item already held."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None
+    url: str
+    origin: str
+    guid: str | None
+    content_hash: str
+    title: str
+    summary: str | None
+    aliases: list[str] = []
+    # Old items keep their exact keys but leave the near-duplicate comparison set.
+    fuzzy: bool = True
+
+    @classmethod
+    def of(cls, item: CandidateItem, *, item_id: int | None = None) -> "KnownItem":
+        return cls(
+            id=item_id if item_id is not None else item.id,
+            url=item.url,
+            origin=item.origin,
+            guid=item.guid,
+            content_hash=item.content_hash,
+            title=item.title,
+            summary=item.summary,
+        )
+
+
+class DupMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: DupReason
+    item_id: int | None
+    url: str  # the canonical URL of the item this one duplicates
+
+
+class Deduper:
+    """An in-memory index of known items; `check` then `add` each new item in a fixed order."""
+
+    def __init__(self, known: Iterable[KnownItem] = ()) -> None:
+        self._by_url: dict[str, KnownItem] = {}
+        self._by_guid: dict[str, KnownItem] = {}
+        self._by_hash: dict[str, KnownItem] = {}
+        self._titles: list[str] = []
+        self._title_owner: list[KnownItem] = []
+        for entry in known:
+            self.add(entry)
+
+    def add(self, entry: KnownItem) -> None:
+        for url in (entry.url, *entry.aliases):
+            self._by_url.setdefault(url, entry)
+        key = guid_key(entry.guid, entry.origin)
+        if key:
+            self._by_guid.setdefault(key, entry)
+        if len(_normal(entry.title)) + len(_normal(entry.summary)) >= MIN_HASH_CHARS:
+            self._by_hash.setdefault(entry.content_hash, entry)
+        if entry.fuzzy:
+            self._titles.append(_normal(entry.title))
+            self._title_owner.append(entry)
+
+    def check(self, item: CandidateItem) -> DupMatch | None:
+        """The known item `item` duplicates, and why; None if it is new."""
+        found = self._by_url.get(item.url)
+        if found:
+            return DupMatch(reason="url", item_id=found.id, url=found.url)
+        key = guid_key(item.guid, item.origin)
+        if key and key in self._by_guid:
+            found = self._by_guid[key]
+            return DupMatch(reason="guid", item_id=found.id, url=found.url)
+        if len(_normal(item.title)) + len(_normal(item.summary)) >= MIN_HASH_CHARS:
+            found = self._by_hash.get(item.content_hash)
+            if found:
+                return DupMatch(reason="hash", item_id=found.id, url=found.url)
+        found = self._near(item)
+        if found:
+            return DupMatch(reason="near", item_id=found.id, url=found.url)
+        return None
+
+    def _near(self, item: CandidateItem) -> KnownItem | None:
+        title = _normal(item.title)
+        if len(title) < MIN_NEAR_TITLE_CHARS or not self._titles:
+            return None
+        matches = process.extract(
+            title, self._titles, scorer=fuzz.token_sort_ratio, score_cutoff=TITLE_CUTOFF, limit=5
+        )
+        for _choice, score, index in matches:
+            other = self._title_owner[index]
+            if is_near_duplicate(item.title, item.summary, other.title, other.summary, title_score=score):
+                return other
+        return None
+
+
+def is_near_duplicate(
+    title_a: str,
+    summary_a: str | None,
+    title_b: str,
+    summary_b: str | None,
+    *,
+    title_score: float | None = None,
+) -> bool:
+    """Two items are copies of one story: near-equal titles and, when both have them, summaries."""
+    ta, tb = _normal(title_a), _normal(title_b)
+    if min(len(ta), len(tb)) < MIN_NEAR_TITLE_CHARS:
+        return False
+    # "Roundup #12" and "Roundup #13" are different stories however similar the words.
+    if _DIGITS_RE.findall(ta) != _DIGITS_RE.findall(tb):
+        return False
+    score = title_score if title_score is not None else fuzz.token_sort_ratio(ta, tb)
+    if score < TITLE_CUTOFF:
+        return False
+    sa, sb = _normal(summary_a), _normal(summary_b)
+    if len(sa) >= MIN_SUMMARY_CHARS and len(sb) >= MIN_SUMMARY_CHARS:
+        # Copies often trim or extend the standfirst, so compare the shorter against the longer.
+        return fuzz.token_set_ratio(sa, sb) >= SUMMARY_CUTOFF
+    return score >= TITLE_ALONE_CUTOFF and min(len(ta), len(tb)) >= MIN_TITLE_ALONE_CHARS

@@ -1,0 +1,148 @@
+"""Feed bytes -> CandidateItems. Pure: never fetches (feedparser only ever gets bytes).
+
+feedparser is handed the body as `bytes` plus the response headers, so it sniffs the encoding
+from the HTTP charset, the BOM and the XML declaration exactly as it would over HTTP, but it can
+never open a URL itself (given a `str` it would).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import html
+import re
+import time
+from collections.abc import Mapping
+
+import feedparser
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import BriefbotError
+from ..models import CandidateItem
+from .dedupe import canonical_url
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_SPACE_RE = re.compile(r"\s+")
+# Headers that describe the transfer, not the decoded body feedparser receives.
+_TRANSFER_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
+TITLE_FALLBACK_CHARS = 120
+
+
+class FeedParseError(BriefbotError):
+    """The body is not a feed feedparser can read (an HTML page, JSON, an empty document)."""
+
+
+class ParsedFeed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None
+    version: str
+    entries: int  # entries feedparser found, before items without a usable link are skipped
+    items: list[CandidateItem]
+    warnings: list[str]
+
+
+def plain_text(fragment: str | None) -> str:
+    """Feed summaries are (sanitised) HTML; triage and hashing want the words only."""
+    if not fragment:
+        return ""
+    return _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", fragment))).strip()
+
+
+def content_hash(title: str, summary: str | None) -> str:
+    """sha256 of the normalised title + summary, as `CandidateItem.content_hash` documents."""
+    normal = f"{plain_text(title).casefold()}\n{plain_text(summary).casefold()}"
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def _utc(parsed: time.struct_time | None) -> dt.datetime | None:
+    # feedparser's *_parsed values are already normalised to UTC struct_times.
+    if parsed is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz=dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    origin: str,
+    fetched_at: dt.datetime,
+) -> ParsedFeed:
+    """Parse a feed body into candidate items carrying `origin` (`feed:<name>` / `reactive:<slug>`).
+
+    A malformed (bozo) feed that still yields entries is used, with a warning; one that yields
+    nothing and is not recognisably a feed raises FeedParseError naming `url`.
+    """
+    if not isinstance(body, bytes):  # a str would make feedparser treat it as a URL or path
+        raise TypeError("parse_feed takes the response body as bytes")
+    response_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS}
+    # Relative links resolve against the URL actually fetched unless the server says otherwise.
+    response_headers.setdefault("content-location", url)
+    parsed = feedparser.parse(body, response_headers=response_headers, resolve_relative_uris=True)
+    warnings: list[str] = []
+    problem = parsed.get("bozo_exception")
+    if parsed.bozo and not parsed.entries and not parsed.version:
+        raise FeedParseError(f"{url}: not a feed ({type(problem).__name__}: {problem})")
+    if parsed.bozo:
+        warnings.append(f"{url}: malformed feed used anyway ({type(problem).__name__}: {problem})")
+    publisher = plain_text(parsed.feed.get("title")) or None
+    items: list[CandidateItem] = []
+    for index, entry in enumerate(parsed.entries):
+        item = _item(entry, origin=origin, publisher=publisher, fetched_at=fetched_at)
+        if item is None:
+            warnings.append(f"{url}: entry {index + 1} skipped: no http(s) link or permalink guid")
+        else:
+            items.append(item)
+    return ParsedFeed(
+        title=publisher,
+        version=parsed.version or "",
+        entries=len(parsed.entries),
+        items=items,
+        warnings=warnings,
+    )
+
+
+def _link(entry: Mapping) -> str | None:
+    candidates = [entry.get("link")]
+    candidates += [link.get("href") for link in entry.get("links", []) if link.get("rel") == "alternate"]
+    # An RSS guid is a permalink unless isPermaLink="false"; feedparser exposes that via `guidislink`.
+    candidates.append(entry.get("id"))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip().lower().startswith(("http://", "https://")):
+            return candidate.strip()
+    return None
+
+
+def _item(entry: Mapping, *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
+    link = _link(entry)
+    if link is None:
+        return None
+    try:
+        url = canonical_url(link)
+    except ValueError:
+        return None
+    summary = plain_text(entry.get("summary")) or None
+    title = plain_text(entry.get("title")) or (summary or "")[:TITLE_FALLBACK_CHARS] or link
+    published = (
+        _utc(entry.get("published_parsed"))
+        or _utc(entry.get("updated_parsed"))
+        or fetched_at.astimezone(dt.timezone.utc)
+    )
+    guid = entry.get("id")
+    return CandidateItem(
+        url=url,
+        link=link,
+        guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
+        title=title,
+        summary=summary,
+        published=published,
+        origin=origin,
+        publisher=publisher,
+        content_hash=content_hash(title, summary),
+    )

@@ -1,0 +1,182 @@
+"""SQL for collected items (migration 0110_items.sql): each item stored once, linked to briefs.
+
+`item_briefs.status` is the hand-off between stages: collect inserts `new`; extract, triage and
+propose move it along with `set_status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+from ..collect.dedupe import KnownItem, guid_key
+from ..errors import NotFoundError, StoreError
+from ..models import CandidateItem
+
+NEW = "new"
+
+
+class StoredItem(BaseModel):
+    """An item as stored, with the briefs it is a candidate for and its status in each."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: CandidateItem
+    first_seen: dt.datetime
+    briefs: dict[str, str]  # slug -> status
+
+
+def _now(now: dt.datetime | None) -> str:
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+def _candidate(row: sqlite3.Row) -> CandidateItem:
+    return CandidateItem(
+        id=row["id"],
+        url=row["url"],
+        link=row["link"],
+        guid=row["guid"],
+        title=row["title"],
+        summary=row["summary"],
+        published=dt.datetime.fromisoformat(row["published"]),
+        origin=row["origin"],
+        publisher=row["publisher"],
+        content_hash=row["content_hash"],
+    )
+
+
+def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.datetime | None = None) -> int:
+    """Store a new item; returns its id. Its canonical URL must not be stored yet."""
+    try:
+        cursor = conn.execute(
+            "INSERT INTO items (url, link, guid, guid_key, title, summary, published, origin, publisher,"
+            " content_hash, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item.url,
+                item.link,
+                item.guid,
+                guid_key(item.guid, item.origin),
+                item.title,
+                item.summary,
+                _iso(item.published),
+                item.origin,
+                item.publisher,
+                item.content_hash,
+                _now(now),
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"item {item.url} is already stored: {exc}") from exc
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def add_alias(conn: sqlite3.Connection, url: str, item_id: int, *, reason: str, now: dt.datetime | None = None) -> None:
+    """Remember `url` as a copy of item `item_id` (ignored if the URL is already known)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO item_aliases (url, item_id, reason, seen_at) "
+        "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM items WHERE url = ?)",
+        (url, item_id, reason, _now(now), url),
+    )
+
+
+def link_brief(conn: sqlite3.Connection, item_id: int, slug: str, *, now: dt.datetime | None = None) -> bool:
+    """Make the item a candidate for brief `slug`; True if it was not one already."""
+    stamp = _now(now)
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO item_briefs (item_id, brief, status, added_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        (item_id, slug, NEW, stamp, stamp),
+    )
+    return cursor.rowcount > 0
+
+
+def set_status(
+    conn: sqlite3.Connection, item_id: int, slug: str, status: str, *, now: dt.datetime | None = None
+) -> None:
+    cursor = conn.execute(
+        "UPDATE item_briefs SET status = ?, updated_at = ? WHERE item_id = ? AND brief = ?",
+        (status, _now(now), item_id, slug),
+    )
+    if cursor.rowcount == 0:
+        raise NotFoundError(f"item {item_id} is not a candidate for brief {slug!r}")
+
+
+def known_items(conn: sqlite3.Connection, *, fuzzy_since: dt.datetime | None = None) -> list[KnownItem]:
+    """Every stored item's dedupe keys, with its aliases.
+
+    URL, GUID and hash matches hold over all time; only items published or first seen since
+    `fuzzy_since` take part in the (costlier) near-duplicate comparison.
+    """
+    aliases: dict[int, list[str]] = {}
+    for row in conn.execute("SELECT url, item_id FROM item_aliases"):
+        aliases.setdefault(row["item_id"], []).append(row["url"])
+    cutoff = _iso(fuzzy_since) if fuzzy_since else ""
+    rows = conn.execute(
+        "SELECT id, url, origin, guid, content_hash, title, summary, published, first_seen FROM items ORDER BY id"
+    )
+    return [
+        KnownItem(
+            id=row["id"],
+            url=row["url"],
+            origin=row["origin"],
+            guid=row["guid"],
+            content_hash=row["content_hash"],
+            title=row["title"],
+            summary=row["summary"],
+            aliases=aliases.get(row["id"], []),
+            fuzzy=max(row["published"], row["first_seen"]) >= cutoff,
+        )
+        for row in rows
+    ]
+
+
+def item_id_for(conn: sqlite3.Connection, url: str) -> int | None:
+    """The id of the item stored under canonical `url`, or that `url` is an alias of."""
+    row = conn.execute(
+        "SELECT id FROM items WHERE url = ? UNION ALL SELECT item_id FROM item_aliases WHERE url = ? LIMIT 1",
+        (url, url),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def list_items(
+    conn: sqlite3.Connection, *, brief: str | None = None, status: str | None = None
+) -> list[StoredItem]:
+    """Stored items, newest first; only candidates of `brief` (optionally in `status`) if given."""
+    where, params = [], []
+    if brief is not None:
+        where.append("EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.brief = ?"
+                     + (" AND b.status = ?" if status else "") + ")")
+        params += [brief] + ([status] if status else [])
+    elif status is not None:
+        where.append("EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.status = ?)")
+        params.append(status)
+    sql = "SELECT * FROM items" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = conn.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
+    links: dict[int, dict[str, str]] = {}
+    for row in conn.execute("SELECT item_id, brief, status FROM item_briefs ORDER BY brief"):
+        links.setdefault(row["item_id"], {})[row["brief"]] = row["status"]
+    return [
+        StoredItem(
+            item=_candidate(row),
+            first_seen=dt.datetime.fromisoformat(row["first_seen"]),
+            briefs=links.get(row["id"], {}),
+        )
+        for row in rows
+    ]
+
+
+def get_items(conn: sqlite3.Connection, ids: Iterable[int]) -> list[CandidateItem]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = conn.execute(f"SELECT * FROM items WHERE id IN ({marks}) ORDER BY id", wanted)
+    return [_candidate(row) for row in rows]
