@@ -1,7 +1,268 @@
-"""CLI commands of one area; `COMMANDS` is what `briefbot.cli` registers."""
+"""The editor's commands: edit (make a proposal), review, decide, whats-new, approve, discard."""
 
 from __future__ import annotations
 
-import click
+import datetime as dt
+import difflib
+import getpass
+import json
+from pathlib import Path
+from typing import Any
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from rich.text import Text
+
+from .. import review as flow
+from ..models import BatchItem, Brief
+from ..proposal import Proposal
+from ._common import project
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _numbers(value: str | None, option: str) -> list[int]:
+    if not value:
+        return []
+    try:
+        return [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of edit numbers", param_hint=option) from None
+
+
+# -- presenting a proposal -----------------------------------------------------------------------
+
+
+def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
+    """Title, publisher, date and URL of what a citation marker points at."""
+    if marker.startswith("new:"):
+        found: BatchItem | None = next((i for i in proposal.batch.items if i.ref == marker), None)
+        if found is None:
+            return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
+        return {"marker": marker, "title": found.title, "publisher": found.publisher, "date": found.published, "url": found.url}
+    source = base.source(int(marker))
+    if source is None:
+        return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
+    return {"marker": marker, "title": source.title, "publisher": source.label, "date": source.date, "url": source.url}
+
+
+def _brief_lines(brief: Brief) -> list[str]:
+    """One labelled line per paragraph or entry, so a diff points at the part that changed."""
+    lines = [f"State: {brief.state} · v{brief.version} · {brief.date.isoformat()} · {brief.item_count} items"]
+    if brief.whats_new:
+        lines += [f"What's new in v{brief.whats_new.version}: {p}" for p in brief.whats_new.paragraphs]
+    lines += [f"What: {p}" for p in brief.what]
+    lines += [f"Why it matters: {p}" for p in brief.why_it_matters]
+    lines += [f"Open question: {q}" for q in brief.open_questions]
+    lines += [f"Narrative: {p}" for p in brief.narrative]
+    lines += [f"Timeline: {e.date}: {e.text}" for e in brief.timeline]
+    for p in brief.perspectives:
+        lines += [f"Perspective {p.actor}: {p.stance}", f"Perspective {p.actor} evolution: {p.evolution or ''}"]
+    lines += [f"Tension: {t}" for t in brief.tensions]
+    lines.append(f"Status: {brief.status or ''}")
+    lines += [f"Source [{s.number}]: {s.title} — {s.label or ''} ({s.date or ''}) {s.url or ''}" for s in brief.sources]
+    return lines
+
+
+def _word_diff(old: str, new: str) -> Text:
+    # git's word-diff markers keep the diff readable without colour and in `--json`.
+    text = Text("~ ")
+    a, b = old.split(" "), new.split(" ")
+    parts: list[Text] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            parts.append(Text(" ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(Text(f"[-{' '.join(a[i1:i2])}-]", style="red"))
+        if j2 > j1:
+            parts.append(Text(f"{{+{' '.join(b[j1:j2])}+}}", style="green"))
+    return text.append_text(Text(" ").join(parts))
+
+
+def _label(line: str) -> str:
+    return line.split(":", 1)[0]
+
+
+def diff_lines(old: Brief, new: Brief) -> list[Text]:
+    """A word-level diff of two briefs: `-`/`+` for whole lines, `~` with marked words for changed ones."""
+    a, b = _brief_lines(old), _brief_lines(new)
+    out: list[Text] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        olds, news = a[i1:i2], b[j1:j2]
+        # A changed line pairs with the next new line of the same label (Timeline, Status, ...);
+        # everything else is a whole-line removal or addition.
+        while olds or news:
+            match = next((k for k, line in enumerate(news) if olds and _label(line) == _label(olds[0])), None)
+            if olds and match is not None:
+                out += [Text(f"+ {line}", style="green") for line in news[:match]]
+                out.append(_word_diff(olds.pop(0), news[match]))
+                news = news[match + 1 :]
+            elif olds:
+                out.append(Text(f"- {olds.pop(0)}", style="red"))
+            else:
+                out += [Text(f"+ {line}", style="green") for line in news]
+                news = []
+    return out
+
+
+def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
+    """The pending proposal as JSON-ready data (what `review --json` prints)."""
+    final = proposal.final_brief()
+    edits = []
+    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits):
+        edits.append(
+            {
+                "number": verdict.number,
+                "op": verdict.op,
+                "verdict": verdict.status,
+                "reason": verdict.reason,
+                "warnings": verdict.warnings,
+                "decision": verdict.decision,
+                "sources": verdict.sources,
+                "cited": [_cited(proposal, base, marker) for marker in verdict.cites],
+                "edit": edit.model_dump(mode="json"),
+            }
+        )
+    return {
+        "slug": proposal.slug,
+        "base_version": proposal.base_version,
+        "candidate_version": final.version,
+        "revision": proposal.revision,
+        "run_date": proposal.run_date.isoformat(),
+        "edits": edits,
+        "whats_new": final.whats_new.paragraphs if final.whats_new else [],
+        "whats_new_edited": proposal.whats_new_override is not None,
+        "diff": [line.plain for line in diff_lines(base, final)],
+    }
+
+
+def _echo_summary(proposal: Proposal) -> None:
+    applied = len(proposal.applied())
+    click.echo(
+        f"proposal for {proposal.slug} v{proposal.candidate.version} (from v{proposal.base_version}, revision "
+        f"{proposal.revision}): {applied} applied, {len(proposal.verdicts) - applied} rejected"
+    )
+    for verdict in proposal.verdicts:
+        decision = f" [{verdict.decision}]" if verdict.decision else ""
+        reason = f": {verdict.reason}" if verdict.reason else ""
+        click.echo(f"  {verdict.number:>2} {verdict.status:<8} {verdict.op}{decision}{reason}")
+        for warning in verdict.warnings:
+            click.echo(f"       warning: {warning}")
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+@click.command("edit")
+@click.argument("slug")
+@click.option("--from", "source", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Edit batch JSON file.")
+@click.option("--replace", is_flag=True, help="Replace the pending proposal if there is one.")
+@click.option("--date", "run_date", type=_DATE, default=None, help="Run date YYYY-MM-DD (default: today, UTC).")
+def edit_cmd(slug: str, source: Path, replace: bool, run_date: dt.datetime | None) -> None:
+    """Merge an edit batch into the latest version of SLUG and store it as the pending proposal."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise click.FileError(str(source), hint=exc.strerror or str(exc)) from None
+    batch = flow.read_batch(raw, path=str(source))
+    now = _now()
+    day = run_date.date() if run_date else now.date()
+    proposal = flow.make_proposal(project(), slug, batch, run_date=day, now=now, replace=replace)
+    _echo_summary(proposal)
+
+
+@click.command("review")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposal as JSON.")
+def review_cmd(slug: str, as_json: bool) -> None:
+    """Show the pending proposal of SLUG: each edit's verdict, citations, and the diff of the brief."""
+    proj = project()
+    proposal = flow.pending(proj, slug)
+    base = proj.load(slug, proposal.base_version)
+    report = proposal_report(proposal, base)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]{slug}[/bold] v{report['base_version']} -> v{report['candidate_version']} "
+        f"(revision {report['revision']}, run date {report['run_date']})"
+    )
+    for entry in report["edits"]:
+        style = "green" if entry["verdict"] == "applied" else "red"
+        decision = f" · {entry['decision']} by the editor" if entry["decision"] else ""
+        console.print(Text(f"\n{entry['number']}. {entry['op']} — {entry['verdict']}{decision}", style=f"bold {style}"))
+        console.print(Text(f"   {entry['edit']['summary']} ({entry['edit']['significance']})"))
+        if entry["reason"]:
+            console.print(Text(f"   reason: {entry['reason']}", style="red"))
+        for warning in entry["warnings"]:
+            console.print(Text(f"   warning: {warning}", style="yellow"))
+        for cited in entry["cited"]:
+            what = " · ".join(str(x) for x in (cited["title"], cited["publisher"], cited["date"], cited["url"]) if x)
+            console.print(Text(f"   [{cited['marker']}] {what or '(unknown)'}", style="dim"))
+    edited = " (edited)" if report["whats_new_edited"] else ""
+    console.print(Text(f"\nWhat's new{edited}:", style="bold"))
+    for paragraph in report["whats_new"] or ["(nothing applied)"]:
+        console.print(Text(f"  {paragraph}"))
+    console.print(Text("\nChanges:", style="bold"))
+    for line in diff_lines(base, proposal.final_brief()):
+        console.print(line)
+
+
+@click.command("decide")
+@click.argument("slug")
+@click.option("--accept", default=None, help="Edit numbers to accept, e.g. 1,3.")
+@click.option("--reject", default=None, help="Edit numbers to reject, e.g. 2.")
+@click.option("--by", default=None, help="Editor's name (default: the OS user).")
+def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None) -> None:
+    """Record decisions on edits of SLUG's pending proposal; rejected edits drop out and it is re-merged."""
+    accepted, rejected = _numbers(accept, "--accept"), _numbers(reject, "--reject")
+    if not accepted and not rejected:
+        raise click.UsageError("give --accept and/or --reject")
+    proposal = flow.decide(project(), slug, accept=accepted, reject=rejected, now=_now(), by=by or getpass.getuser())
+    _echo_summary(proposal)
+
+
+@click.command("whats-new")
+@click.argument("slug")
+@click.option("--set", "text_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File with the new What's new.")
+def whats_new_cmd(slug: str, text_file: Path) -> None:
+    """Replace the assembled What's new of SLUG's pending proposal with the editor's text."""
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.FileError(str(text_file), hint=exc.strerror or str(exc)) from None
+    proposal = flow.set_whats_new(project(), slug, text, now=_now())
+    click.echo(f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)")
+
+
+@click.command("approve")
+@click.argument("slug")
+@click.option("--date", "date", type=_DATE, default=None, help="Publication date YYYY-MM-DD (default: the run date).")
+@click.option("--by", default=None, help="Approver's name (default: the OS user).")
+def approve_cmd(slug: str, date: dt.datetime | None, by: str | None) -> None:
+    """Publish SLUG's pending proposal as the next immutable version and archive the proposal."""
+    brief, path, archived = flow.approve(
+        project(), slug, by=by or getpass.getuser(), now=_now(), date=date.date() if date else None
+    )
+    click.echo(f"published {slug} v{brief.version} ({brief.date.isoformat()}, {brief.item_count} items) -> {path}")
+    click.echo(f"proposal archived -> {archived}")
+
+
+@click.command("discard")
+@click.argument("slug")
+@click.option("--by", default=None, help="Editor's name (default: the OS user).")
+def discard_cmd(slug: str, by: str | None) -> None:
+    """Drop SLUG's pending proposal (kept in the archive, never published)."""
+    archived = flow.discard(project(), slug, by=by or getpass.getuser(), now=_now())
+    click.echo(f"proposal discarded -> {archived}")
+
+
+COMMANDS: list[click.Command] = [edit_cmd, review_cmd, decide_cmd, whats_new_cmd, approve_cmd, discard_cmd]
