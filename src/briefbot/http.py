@@ -1,0 +1,277 @@
+"""The one HTTP client every stage uses: safe transport, caps, politeness, record/replay.
+
+API (stable):
+
+    settings = HttpSettings(record_dir=..., replay_dir=..., max_bytes=..., ...)   # pydantic
+    async with make_client(settings) as client:               # fetched URLs (feeds, search, pages)
+        result = await fetch(client, url, validators=Validators(etag=..., last_modified=...))
+        result.status, result.final_url, result.headers, result.body, result.elapsed
+        result.not_modified      # True on 304: body is b"", nothing to parse
+        result.validators        # what to store for the next conditional GET
+    llm_http = make_client(settings, trusted=True)            # the configured LLM endpoint
+    openai.AsyncOpenAI(base_url=..., http_client=llm_http, max_retries=0)
+
+`fetch` raises `FetchError` (timeout, network, size cap, too many redirects, non-http scheme),
+`FetchStatusError` (a FetchError with `.status`, for a final status >= 400), `BlockedAddressError`
+(a non-public address, naming URL and address) and `ReplayMissError` (replay lacks the request).
+Validators persist in SQLite through `briefbot.store.http_cache` (`load_validators`,
+`save_validators`); `fetch_conditional(client, conn, url)` does load -> fetch -> save in one call.
+
+Transport chain, top to bottom (the client itself never follows redirects; fetch() does):
+    ReplayTransport                                   (replay: nothing below it, never the network)
+    RecordingTransport -> PoliteTransport -> NetworkTransport(GuardedBackend)      (live/record)
+`trusted=True` skips PoliteTransport and the public-address rule but keeps record/replay, so a
+local LLM server (Ollama on localhost) works without lifting the rule for fetched URLs, and LLM
+exchanges are recorded and replayed like everything else. Retries of 429/503 live in fetch() only:
+the LLM client owns its own retries (one retry owner per call).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from . import __version__
+from ._http_decode import BoundedDecoder
+from ._http_models import FetchResult, FetchStatusError, Validators
+from ._http_net import NetworkTransport, PoliteTransport
+from ._http_record import RecordingTransport, ReplayTransport
+from .errors import FetchError
+from .store.http_cache import load_validators, save_validators
+
+__all__ = [
+    "FetchResult",
+    "fetch_conditional",
+    "FetchStatusError",
+    "HttpSettings",
+    "SafeClient",
+    "Validators",
+    "fetch",
+    "make_client",
+]
+
+DEFAULT_USER_AGENT = f"briefbot/{__version__} (+https://example.invalid/briefbot; living-brief updater)"
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+def _env_allows_private() -> bool:
+    return os.environ.get("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "").strip() == "1"
+
+
+class HttpSettings(BaseModel):
+    """Everything the HTTP client can be told; defaults suit a nightly run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow_private_networks: bool = Field(default_factory=_env_allows_private)
+    # Test-only: "ip:port" of a local server allowed despite the rule, to test redirects off it.
+    allow_addresses: tuple[str, ...] = ()
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float = Field(default=60.0, gt=0)
+    max_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="cap on the decoded body")
+    max_redirects: int = Field(default=5, ge=0)
+    user_agent: str = DEFAULT_USER_AGENT
+    max_connections: int = Field(default=64, gt=0)
+    per_host_concurrency: int = Field(default=4, gt=0)
+    per_host_min_interval: float = Field(default=0.0, ge=0, description="seconds between request starts per host")
+    retry_statuses: tuple[int, ...] = (429, 503)
+    max_retries: int = Field(default=2, ge=0)
+    retry_backoff: float = Field(default=1.0, ge=0, description="wait when no Retry-After is given")
+    retry_wait_cap: float = Field(default=30.0, ge=0, description="longest wait honoured for Retry-After")
+    record_dir: Path | None = None
+    replay_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> HttpSettings:
+        if self.record_dir is not None and self.replay_dir is not None:
+            raise ValueError("record_dir and replay_dir are exclusive: record a run or replay one, not both")
+        for entry in self.allow_addresses:
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"allow_addresses entry {entry!r} is not 'ip:port'")
+        return self
+
+    def allowed_pairs(self) -> list[tuple[str, int]]:
+        pairs = []
+        for entry in self.allow_addresses:
+            host, _, port = entry.rpartition(":")
+            pairs.append((host.strip("[]"), int(port)))
+        return pairs
+
+
+class SafeClient(httpx2.AsyncClient):
+    """An httpx2.AsyncClient that also carries its HttpSettings (fetch() reads caps and retries there)."""
+
+    def __init__(self, *, settings: HttpSettings, trusted: bool, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+        self.trusted = trusted
+
+
+def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) -> SafeClient:
+    """Build the client for fetched URLs, or with `trusted=True` for the configured LLM endpoint."""
+    settings = settings or HttpSettings()
+    transport: httpx2.AsyncBaseTransport
+    if settings.replay_dir is not None:
+        transport = ReplayTransport(settings.replay_dir)
+    else:
+        transport = NetworkTransport(
+            guarded=not (trusted or settings.allow_private_networks),
+            allowed=settings.allowed_pairs(),
+            max_connections=settings.max_connections,
+            raw_cap=None if trusted else settings.max_bytes,
+        )
+        if not trusted:
+            transport = PoliteTransport(
+                transport, concurrency=settings.per_host_concurrency, min_interval=settings.per_host_min_interval
+            )
+        if settings.record_dir is not None:
+            transport = RecordingTransport(transport, settings.record_dir)
+    headers = {"User-Agent": settings.user_agent}
+    if not trusted:
+        # Only encodings BoundedDecoder can undo within the cap.
+        headers["Accept-Encoding"] = "gzip, deflate"
+    timeout = httpx2.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.read_timeout,
+        pool=settings.total_timeout,
+    )
+    return SafeClient(
+        settings=settings,
+        trusted=trusted,
+        transport=transport,
+        headers=headers,
+        timeout=timeout,
+        follow_redirects=False,
+        max_redirects=settings.max_redirects,
+        trust_env=False,  # env proxies would connect to the proxy, around the address rule
+    )
+
+
+def _retry_after(value: str | None, *, default: float) -> float:
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+async def _read_body(response: httpx2.Response, *, cap: int, url: str) -> bytes:
+    decoder = BoundedDecoder(response.headers.get("content-encoding", ""), cap=cap, url=url)
+    parts: list[bytes] = []
+    async for chunk in response.aiter_raw():
+        parts.extend(decoder.decode(chunk))
+    parts.extend(decoder.finish())
+    return b"".join(parts)
+
+
+async def _fetch_once(
+    client: httpx2.AsyncClient, url: str, headers: dict[str, str], settings: HttpSettings, started: float
+) -> FetchResult | tuple[int, float]:
+    """One attempt including redirects; returns the result or, for a retryable status, (status, wait)."""
+    request = client.build_request("GET", url, headers=headers)
+    redirects: list[str] = []
+    while True:
+        if request.url.scheme not in ("http", "https"):
+            raise FetchError(f"{request.url}: only http and https URLs are fetched (redirected from {url})")
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            status = response.status_code
+            if status in _REDIRECTS and response.next_request is not None:
+                if len(redirects) >= settings.max_redirects:
+                    raise FetchError(f"{url}: more than {settings.max_redirects} redirects")
+                redirects.append(str(response.next_request.url))
+                request = response.next_request
+                continue
+            if status in settings.retry_statuses:
+                wait = _retry_after(response.headers.get("retry-after"), default=settings.retry_backoff)
+                return status, min(wait, settings.retry_wait_cap)
+            if status >= 400:
+                raise FetchStatusError(str(request.url), status)
+            headers_out = {k.lower(): v for k, v in response.headers.items()}
+            not_modified = status == 304
+            body = b"" if not_modified else await _read_body(response, cap=settings.max_bytes, url=str(request.url))
+            return FetchResult(
+                url=url,
+                final_url=str(request.url),
+                status=status,
+                headers=headers_out,
+                body=body,
+                elapsed=time.monotonic() - started,
+                not_modified=not_modified,
+                validators=Validators(etag=headers_out.get("etag"), last_modified=headers_out.get("last-modified")),
+                redirects=redirects,
+            )
+        finally:
+            await response.aclose()
+
+
+async def fetch(
+    client: httpx2.AsyncClient,
+    url: str,
+    *,
+    validators: Validators | None = None,
+    headers: dict[str, str] | None = None,
+) -> FetchResult:
+    """GET `url` safely: redirects (max N, each hop checked), 429/503 retries, decoded-size cap.
+
+    With `validators`, sends If-None-Match / If-Modified-Since; a 304 gives `not_modified=True`,
+    an empty body and the validators to keep (the sent ones where the 304 carries none).
+    """
+    settings = client.settings if isinstance(client, SafeClient) else HttpSettings()
+    request_headers = dict(headers or {})
+    if validators is not None:
+        if validators.etag:
+            request_headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            request_headers["If-Modified-Since"] = validators.last_modified
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(settings.total_timeout):
+            for attempt in range(settings.max_retries + 1):
+                outcome = await _fetch_once(client, url, request_headers, settings, started)
+                if isinstance(outcome, FetchResult):
+                    break
+                status, wait = outcome
+                if attempt == settings.max_retries:
+                    raise FetchStatusError(url, status)
+                await anyio.sleep(wait)
+    except TimeoutError:
+        raise FetchError(f"{url}: no complete response within the total timeout of {settings.total_timeout}s") from None
+    except httpx2.TimeoutException as exc:
+        raise FetchError(f"{url}: timed out ({type(exc).__name__}: {exc or 'no detail'})") from exc
+    except httpx2.TransportError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+    except httpx2.InvalidURL as exc:
+        raise FetchError(f"{url}: invalid URL ({exc})") from exc
+    if outcome.not_modified and validators is not None:
+        outcome.validators = Validators(
+            etag=outcome.validators.etag or validators.etag,
+            last_modified=outcome.validators.last_modified or validators.last_modified,
+        )
+    return outcome
+
+
+
+async def fetch_conditional(client: httpx2.AsyncClient, conn: sqlite3.Connection, url: str) -> FetchResult:
+    """fetch() with the validators stored for `url`, storing the new ones after a 200 or 304."""
+    result = await fetch(client, url, validators=load_validators(conn, url))
+    save_validators(conn, url, result.validators)
+    return result

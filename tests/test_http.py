@@ -1,0 +1,219 @@
+"""The HTTP client against real local servers: conditional GET, errors, caps, retries, politeness."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from pathlib import Path
+
+import pytest
+from _http_servers import gzip_gzip_bomb, local_server, local_settings
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from briefbot.errors import FetchError
+from briefbot.http import FetchStatusError, HttpSettings, Validators, fetch, fetch_conditional, make_client
+from briefbot.store import connect
+from briefbot.store.http_cache import load_validators
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+async def _get(url: str, settings: HttpSettings, **kwargs):  # type: ignore[no-untyped-def]
+    async with make_client(settings) as client:
+        return await fetch(client, url, **kwargs)
+
+
+def test_plain_get_reports_status_headers_and_sends_honest_user_agent(httpserver: HTTPServer) -> None:
+    seen: list[str] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("User-Agent", ""))
+        return Response("<rss/>", content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    result = run(_get(httpserver.url_for("/feed"), local_settings()))
+    assert (result.status, result.body, result.not_modified) == (200, b"<rss/>", False)
+    assert result.content_type.startswith("application/rss+xml")
+    assert result.final_url == httpserver.url_for("/feed")
+    assert seen[0].startswith("briefbot/") and "+http" in seen[0]
+
+
+def _conditional_handler(etag: str | None, last_modified: str | None, hits: list[dict[str, str]]):  # type: ignore[no-untyped-def]
+    def handler(request: Request) -> Response:
+        hits.append(dict(request.headers))
+        fresh = (etag and request.headers.get("If-None-Match") == etag) or (
+            last_modified and request.headers.get("If-Modified-Since") == last_modified
+        )
+        headers = {}
+        if etag:
+            headers["ETag"] = etag
+        if last_modified:
+            headers["Last-Modified"] = last_modified
+        if fresh:
+            return Response(status=304, headers=headers)
+        return Response("<feed>v1</feed>", headers=headers, content_type="application/atom+xml")
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified", "sent_header"),
+    [('"abc123"', None, "If-None-Match"), (None, "Wed, 21 Oct 2026 07:28:00 GMT", "If-Modified-Since")],
+)
+def test_conditional_get_round_trip_through_sqlite(
+    httpserver: HTTPServer, tmp_path: Path, etag: str | None, last_modified: str | None, sent_header: str
+) -> None:
+    hits: list[dict[str, str]] = []
+    httpserver.expect_request("/feed").respond_with_handler(_conditional_handler(etag, last_modified, hits))
+    url = httpserver.url_for("/feed")
+    conn = connect(tmp_path / "state.db")
+
+    async def twice():  # type: ignore[no-untyped-def]
+        async with make_client(local_settings()) as client:
+            return await fetch_conditional(client, conn, url), await fetch_conditional(client, conn, url)
+
+    try:
+        first, second = run(twice())
+        stored = load_validators(conn, url)
+    finally:
+        conn.close()
+    assert first.status == 200 and first.body == b"<feed>v1</feed>" and not first.not_modified
+    assert sent_header not in hits[0]
+    assert hits[1][sent_header] == (etag or last_modified)
+    assert second.status == 304 and second.not_modified and second.body == b""
+    assert stored == Validators(etag=etag, last_modified=last_modified)
+
+
+def test_server_error_is_a_fetch_status_error_naming_the_url(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/broken").respond_with_data("oops", status=500)
+    with pytest.raises(FetchStatusError) as caught:
+        run(_get(httpserver.url_for("/broken"), local_settings()))
+    assert caught.value.status == 500
+    assert httpserver.url_for("/broken") in str(caught.value)
+
+
+def test_read_timeout_is_a_fetch_error(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out") as caught:
+        run(_get(httpserver.url_for("/slow"), local_settings(read_timeout=0.2)))
+    assert time.monotonic() - started < 0.9
+    assert "/slow" in str(caught.value)
+
+
+def test_total_timeout_bounds_a_trickling_response(httpserver: HTTPServer) -> None:
+    def trickle(request: Request) -> Response:
+        def body():  # type: ignore[no-untyped-def]
+            for _ in range(10):
+                time.sleep(0.1)
+                yield b"x"
+
+        return Response(body(), content_type="text/plain")
+
+    httpserver.expect_request("/trickle").respond_with_handler(trickle)
+    with pytest.raises(FetchError, match="total timeout"):
+        run(_get(httpserver.url_for("/trickle"), local_settings(read_timeout=0.5, total_timeout=0.35)))
+
+
+def test_ten_megabyte_body_stops_at_the_default_cap(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"x" * 10_000_000)
+    settings = local_settings()
+    assert settings.max_bytes < 10_000_000  # the default cap is what is under test
+    with pytest.raises(FetchError, match=f"size cap of {settings.max_bytes} bytes") as caught:
+        run(_get(httpserver.url_for("/big"), settings))
+    assert "/big" in str(caught.value)
+
+
+def test_gzip_gzip_bomb_stops_at_the_cap(httpserver: HTTPServer) -> None:
+    bomb = gzip_gzip_bomb(64 * 1024 * 1024)
+    assert len(bomb) < 10_000
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip, gzip"})
+    with pytest.raises(FetchError, match="decoded body exceeds the size cap of 1000000 bytes"):
+        run(_get(httpserver.url_for("/bomb"), local_settings(max_bytes=1_000_000)))
+
+
+def test_stacked_encodings_decode_when_within_the_cap(httpserver: HTTPServer) -> None:
+    payload = b"<rss>" + b"item " * 1000 + b"</rss>"
+    httpserver.expect_request("/gz").respond_with_data(
+        gzip.compress(gzip.compress(payload)), headers={"Content-Encoding": "gzip, gzip"}
+    )
+    assert run(_get(httpserver.url_for("/gz"), local_settings())).body == payload
+
+
+def test_retry_after_on_429_is_honoured_up_to_the_cap(httpserver: HTTPServer) -> None:
+    times: list[float] = []
+
+    def handler(request: Request) -> Response:
+        times.append(time.monotonic())
+        if len(times) == 1:
+            return Response("slow down", status=429, headers={"Retry-After": "1"})
+        return Response("ok")
+
+    httpserver.expect_request("/limited").respond_with_handler(handler)
+    # Retry-After says 1 s, the cap says 0.3 s, the default backoff 0.01 s: the gap shows which won.
+    result = run(_get(httpserver.url_for("/limited"), local_settings(retry_wait_cap=0.3)))
+    assert result.body == b"ok" and len(times) == 2
+    assert 0.28 <= times[1] - times[0] < 0.9
+
+
+def test_503_retries_are_bounded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/down").respond_with_data("busy", status=503, headers={"Retry-After": "0"})
+    with pytest.raises(FetchStatusError) as caught:
+        run(_get(httpserver.url_for("/down"), local_settings(max_retries=2)))
+    assert caught.value.status == 503
+    assert len(httpserver.log) == 3
+
+
+def test_redirects_are_followed_and_capped(httpserver: HTTPServer) -> None:
+    for n in range(7):
+        httpserver.expect_request(f"/r{n}").respond_with_data("", status=302, headers={"Location": f"/r{n + 1}"})
+    httpserver.expect_request("/r7").respond_with_data("end")
+    ok = run(_get(httpserver.url_for("/r3"), local_settings()))
+    assert ok.body == b"end" and ok.final_url == httpserver.url_for("/r7") and len(ok.redirects) == 4
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        run(_get(httpserver.url_for("/r0"), local_settings()))
+
+
+def test_non_http_schemes_are_refused() -> None:
+    for url in ("file:///etc/passwd", "ftp://example.org/x"):
+        with pytest.raises(FetchError, match="only http and https"):
+            run(_get(url, local_settings()))
+
+
+def test_redirect_to_a_file_url_is_refused(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/to-file").respond_with_data("", status=302, headers={"Location": "file:///etc/passwd"})
+    with pytest.raises(FetchError, match="only http and https"):
+        run(_get(httpserver.url_for("/to-file"), local_settings()))
+
+
+def test_per_host_concurrency_is_bounded() -> None:
+    import threading
+
+    state = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def handler(request: Request) -> Response:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return Response("ok")
+
+    async def many(url: str) -> None:
+        async with make_client(local_settings(per_host_concurrency=2)) as client:
+            await asyncio.gather(*(fetch(client, f"{url}?n={n}") for n in range(8)))
+
+    with local_server(threaded=True) as server:
+        server.expect_request("/p").respond_with_handler(handler)
+        run(many(server.url_for("/p")))
+    assert state["peak"] == 2
