@@ -1,0 +1,93 @@
+"""Propose: one call per brief to the strong model, from the triaged items to an edit batch.
+
+The brief comes first (stable, so the provider's prompt cache serves it), then the kept items, most
+relevant first, their text cut to a token budget. The answer is an `EditList`; with the items shown
+it becomes the `EditBatch` the merger turns into a proposal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .llm import CallStats, LLMClient
+from .models import BatchItem, Brief, EditBatch, EditList
+from .prompts import FencedItem, fence
+from .triage import TriagedItem
+
+# Below this many characters an item's text says too little to ground an edit; leave it out.
+MIN_ITEM_CHARS = 300
+
+
+class ProposeResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batch: EditBatch
+    stats: CallStats
+    items_offered: int = Field(description="kept items passed in")
+    items_sent: int = Field(description="items that fitted the token budget")
+    truncated: list[str] = Field(default_factory=list, description="refs whose text was cut")
+    cached: bool = False
+
+
+def brief_text(brief: Brief) -> str:
+    """The brief as a reader sees it (the seed's text format)."""
+    try:
+        from .textformat import render_text
+    except ImportError:  # the text format module is optional for this stage
+        return brief.model_dump_json(indent=1)
+    return render_text(brief)
+
+
+def budget_items(kept: list[TriagedItem], *, budget_chars: int) -> tuple[list[tuple[TriagedItem, str]], list[str]]:
+    """Item texts cut to fit `budget_chars` in total, in the order given; returns (items, truncated refs)."""
+    chosen: list[tuple[TriagedItem, str]] = []
+    truncated: list[str] = []
+    left = budget_chars
+    for triaged in kept:
+        text = (triaged.item.text or "").strip()
+        if not text:
+            chosen.append((triaged, ""))  # title and metadata alone still cost next to nothing
+            continue
+        if left < MIN_ITEM_CHARS:
+            break
+        if len(text) > left:
+            cut = text[:left]
+            text = (cut.rsplit(None, 1)[0] if " " in cut else cut) + " […]"
+            truncated.append(triaged.item.ref)
+        left -= len(text)
+        chosen.append((triaged, text))
+    return chosen, truncated
+
+
+def _fenced(triaged: TriagedItem, text: str) -> FencedItem:
+    item = triaged.item
+    touches = ", ".join(triaged.perspectives + [f"tension {n}" for n in triaged.tensions])
+    fields = {
+        "title": item.title, "publisher": item.publisher, "published": item.published, "url": item.url,
+        "triage": f"{triaged.relevance}: {triaged.reason}" + (f" (touches {touches})" if touches else ""),
+    }
+    return fence(item.ref, fields, text)
+
+
+async def propose(client: LLMClient, brief: Brief, kept: list[TriagedItem], *, slug: str, run_date: dt.date,
+                  scope: str | None = None) -> ProposeResult:
+    """Ask for edits to `brief` from `kept` (relevant first). Nothing kept, no call, no edits."""
+    settings = client.settings
+    if not kept:
+        return ProposeResult(batch=EditBatch(items=[], edits=[]), stats=CallStats(), items_offered=0, items_sent=0)
+    budget = int(settings.propose_token_budget * settings.chars_per_token)
+    chosen, truncated = budget_items(kept, budget_chars=budget)
+    shown = [_fenced(triaged, text) for triaged, text in chosen]
+    prompt = client.prompts.render(
+        "propose", brief=brief, brief_text=brief_text(brief), items=shown, scope=scope, run_date=run_date.isoformat()
+    )
+    result = await client.structured(prompt, EditList, stage="propose", brief=slug, model=settings.propose_model)
+    # The batch carries the items' full text: the merger checks names in edits against it.
+    items: list[BatchItem] = [triaged.item for triaged, _ in chosen]
+    return ProposeResult(
+        batch=EditBatch(items=items, edits=result.value.edits),
+        stats=result.stats, items_offered=len(kept), items_sent=len(chosen), truncated=truncated,
+        cached=result.cached,
+    )
