@@ -1,0 +1,173 @@
+"""The ASGI app behind `briefbot serve`: published briefs for readers, the proposal page for editors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import BriefbotError, NotFoundError
+from ..project import Project
+from . import pages
+from .security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
+from .views import STATIC_DIR, ServerLinks, environment
+
+
+@dataclass
+class WebContext:
+    """Everything a request handler needs; one per app, nothing global."""
+
+    project: Project
+    env: jinja2.Environment
+    csrf: Csrf
+    clock: Callable[[], dt.datetime]
+    approver: str
+    links: ServerLinks = field(default_factory=ServerLinks)
+    # State changes are read-check-write on files: one at a time within this server.
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def context(request: Request) -> WebContext:
+    return request.app.state.web
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """Render a template with the CSRF token of this browser, issuing the browser an id if it has none."""
+    web = context(request)
+    browser_id = web.csrf.browser_id(request)
+    fresh = browser_id is None
+    if browser_id is None:
+        browser_id = web.csrf.new_browser_id()
+    html = web.env.get_template(template).render(
+        links=web.links, site_name=pages.SITE_NAME, csrf_token=web.csrf.token_for(browser_id), **values
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    if fresh:
+        web.csrf.set_cookie(response, browser_id)
+    return response
+
+
+def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:
+    values.setdefault("retry", None)
+    values.setdefault("back", None)
+    return render(request, "message.html.j2", status_code=status_code, title=title, text=text, **values)
+
+
+def _version_number(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise NotFoundError(f"{raw!r} is not a version number") from None
+
+
+# -- published pages ---------------------------------------------------------------------------
+
+
+async def index(request: Request) -> Response:
+    web = context(request)
+    html = pages.index_page(web.env, web.links, web.project, proposal_link=web.links.proposal)
+    return HTMLResponse(html)
+
+
+def _proposal_link(web: WebContext, slug: str) -> str | None:
+    from ..proposal import ProposalStore
+
+    return web.links.proposal(slug) if ProposalStore(web.project, slug).load() is not None else None
+
+
+def brief_latest(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, proposal_link=_proposal_link(web, slug)))
+
+
+def brief_version(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    version = _version_number(request.path_params["version"])
+    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, version))
+
+
+def history(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    return HTMLResponse(pages.history_page(web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff"))
+
+
+def diff(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    a = _version_number(request.query_params.get("a", ""))
+    b = _version_number(request.query_params.get("b", ""))
+    return HTMLResponse(pages.diff_page(web.env, web.links, web.project, slug, a, b))
+
+
+def feed(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    base = str(request.base_url).rstrip("/")
+    return Response(pages.feed_xml(web.project, slug, web.links, base_url=base), media_type="application/atom+xml")
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return message(request, "Not found", str(exc), status_code=404, back="/")
+
+
+async def _briefbot_error(request: Request, exc: Exception) -> Response:
+    return message(request, "That did not work", str(exc), status_code=400, back="/")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return message(request, f"{exc.status_code}", str(exc.detail), status_code=exc.status_code, back="/")
+
+
+def create_app(
+    project: Project,
+    *,
+    token: str | None = None,
+    csrf_secret: bytes | None = None,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    approver: str = "editor",
+) -> Starlette:
+    """The web app over `project`. `token`, when set, is required on every request; `approver` names
+    who decides and approves in the archived proposal; `clock` is the only source of time."""
+    from . import review_pages
+
+    routes = [
+        Route("/", index),
+        Route("/b/{slug}", brief_latest),
+        Route("/b/{slug}/v/{version}", brief_version),
+        Route("/b/{slug}/history", history),
+        Route("/b/{slug}/diff", diff),
+        Route("/b/{slug}/feed.atom", feed),
+        *review_pages.ROUTES,
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(AccessTokenMiddleware, token=token)],
+        exception_handlers={
+            NotFoundError: _not_found,
+            BriefbotError: _briefbot_error,
+            HTTPException: _http_error,
+        },
+    )
+    app.state.web = WebContext(
+        project=project, env=environment(), csrf=Csrf(csrf_secret), clock=clock, approver=approver
+    )
+    return app

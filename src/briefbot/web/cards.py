@@ -1,0 +1,161 @@
+"""One card per proposed edit: what it does, where, with which evidence, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..models import Brief, Edit
+from ..proposal import EDITOR_REJECTED, Proposal
+
+SNIPPET_CHARS = 400
+
+_OP_LABELS = {
+    "add_timeline_entry": "Add timeline entry",
+    "revise_timeline_entry": "Revise timeline entry",
+    "update_perspective": "Update perspective",
+    "add_perspective": "Add perspective",
+    "add_tension": "Add tension",
+    "revise_tension": "Revise tension",
+    "add_open_question": "Add open question",
+    "revise_open_question": "Revise open question",
+    "retire_open_question": "Retire open question",
+    "revise_section": "Revise section",
+    "add_narrative_paragraph": "Add narrative paragraph",
+    "revise_narrative_paragraph": "Revise narrative paragraph",
+}
+_SECTION_LABELS = {"what": "What", "why_it_matters": "Why it matters", "status": "Status"}
+
+
+@dataclass
+class CitedItem:
+    marker: str  # `new:2` or `12`
+    title: str
+    publisher: str | None
+    date: str | None
+    url: str | None
+    snippet: str | None
+    is_new: bool
+    source_number: int | None = None  # the number a new item became, once applied
+
+
+@dataclass
+class Card:
+    number: int
+    op: str
+    op_label: str
+    target: str
+    current: str | None  # the text the edit would replace, when it revises something
+    fields: list[tuple[str, str]]  # proposed text, labelled (Text, Stance, Evolution)
+    summary: str
+    significance: str
+    status: str
+    decision: str | None
+    reason: str | None
+    warnings: list[str]
+    items: list[CitedItem] = field(default_factory=list)
+
+    @property
+    def editor_rejected(self) -> bool:
+        return self.reason == EDITOR_REJECTED
+
+
+def _at(values: list[str], index: int) -> str | None:
+    return values[index - 1] if 1 <= index <= len(values) else None
+
+
+def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
+    """Where the edit lands, and the base text it would replace (None when it adds)."""
+    op = edit.op
+    if op == "add_timeline_entry":
+        return f"Timeline, new entry dated {edit.date}", None  # type: ignore[union-attr]
+    if op == "revise_timeline_entry":
+        entry = base.timeline[edit.index - 1] if 1 <= edit.index <= len(base.timeline) else None  # type: ignore[union-attr]
+        return f"Timeline entry {edit.index}", f"{entry.date}: {entry.text}" if entry else None  # type: ignore[union-attr]
+    if op in ("update_perspective", "add_perspective"):
+        actor = edit.actor  # type: ignore[union-attr]
+        found = next((p for p in base.perspectives if p.actor == actor), None)
+        current = None
+        if found is not None and op == "update_perspective":
+            current = found.stance + (f" Evolution: {found.evolution}" if found.evolution else "")
+        return f"Perspective of {actor}" if op == "update_perspective" else f"New perspective: {actor}", current
+    if op == "add_tension":
+        return "Tensions, new", None
+    if op == "revise_tension":
+        return f"Tension {edit.index}", _at(base.tensions, edit.index)  # type: ignore[union-attr]
+    if op == "add_open_question":
+        return "Open questions, new", None
+    if op in ("revise_open_question", "retire_open_question"):
+        return f"Open question {edit.index}", _at(base.open_questions, edit.index)  # type: ignore[union-attr]
+    if op == "revise_section":
+        section = edit.section  # type: ignore[union-attr]
+        current = base.status if section == "status" else "\n\n".join(getattr(base, section))
+        return _SECTION_LABELS.get(section, section), current
+    if op == "add_narrative_paragraph":
+        return "Narrative, new paragraph", None
+    if op == "revise_narrative_paragraph":
+        return f"Narrative paragraph {edit.index}", _at(base.narrative, edit.index)  # type: ignore[union-attr]
+    return op, None
+
+
+def _fields(edit: Edit) -> list[tuple[str, str]]:
+    out = []
+    for name, label in (("date", "Date"), ("text", "Text"), ("stance", "Stance"), ("evolution", "Evolution")):
+        value = getattr(edit, name, None)
+        if value is not None:
+            out.append((label, value))
+    return out
+
+
+def _snippet(text: str | None) -> str | None:
+    if not text:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]) -> list[CitedItem]:
+    batch_items = {item.ref: item for item in proposal.batch.items}
+    numbers = dict(zip(cites, sources)) if len(cites) == len(sources) else {}
+    items = []
+    for marker in cites:
+        if marker.startswith("new:"):
+            item = batch_items.get(marker)
+            if item is None:
+                items.append(CitedItem(marker, "(unknown item)", None, None, None, None, True))
+                continue
+            items.append(
+                CitedItem(marker, item.title, item.publisher, item.published, item.url, _snippet(item.text), True, numbers.get(marker))
+            )
+        else:
+            source = base.source(int(marker))
+            if source is None:
+                items.append(CitedItem(marker, "(unknown source)", None, None, None, None, False))
+                continue
+            items.append(
+                CitedItem(marker, source.title, source.publisher or source.origin, source.date, source.url, None, False, source.number)
+            )
+    return items
+
+
+def edit_cards(proposal: Proposal, base: Brief) -> list[Card]:
+    cards = []
+    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits):
+        target, current = _target(edit, base)
+        cards.append(
+            Card(
+                number=verdict.number,
+                op=edit.op,
+                op_label=_OP_LABELS.get(edit.op, edit.op),
+                target=target,
+                current=current,
+                fields=_fields(edit),
+                summary=edit.summary,
+                significance=edit.significance,
+                status=verdict.status,
+                decision=verdict.decision,
+                reason=verdict.reason,
+                warnings=list(verdict.warnings),
+                items=_items(proposal, base, verdict.cites, verdict.sources),
+            )
+        )
+    return cards

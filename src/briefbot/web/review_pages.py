@@ -1,0 +1,226 @@
+"""The editor's proposal page and its state changes: decide, What's new, approve, discard.
+
+Every POST carries the CSRF token and the proposal revision the editor was looking at. A POST made
+against an older revision is not applied: the editor gets a page saying what changed and what they
+asked for, with a button to apply it to the current revision, so no decision is silently lost or
+silently overwrites another editor's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import review
+from ..errors import ReviewError
+from ..models import Brief
+from ..proposal import Proposal, ProposalStore
+from ._diff import diff_briefs
+from .app import WebContext, context, message, render
+from .cards import edit_cards
+from .security import CSRF_FIELD
+
+
+def _whats_new_text(proposal: Proposal) -> str:
+    brief = proposal.final_brief()
+    return "\n\n".join(brief.whats_new.paragraphs) if brief.whats_new else ""
+
+
+def proposal_page(request: Request) -> Response:
+    web = context(request)
+    slug = request.path_params["slug"]
+    proposal = review.pending(web.project, slug)
+    base = web.project.load(slug, proposal.base_version)
+    return render(
+        request,
+        "proposal.html.j2",
+        slug=slug,
+        proposal=proposal,
+        base=base,
+        cards=edit_cards(proposal, base),
+        applied=len(proposal.applied()),
+        whats_new_text=_whats_new_text(proposal),
+        whats_new_edited=proposal.whats_new_override is not None,
+        preview=diff_briefs(base, proposal.final_brief()),
+        latest=web.project.latest_version(slug),
+    )
+
+
+async def _checked_form(request: Request) -> FormData | Response:
+    """The POSTed form, or a refusal when its CSRF token is missing or wrong."""
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not context(request).csrf.valid(request, token if isinstance(token, str) else None):
+        return message(
+            request,
+            "Refused: missing or invalid form token",
+            "This change did not come with this page's form token (CSRF protection), so nothing was changed. "
+            "Reload the page and try again.",
+            status_code=403,
+            back=context(request).links.proposal(request.path_params["slug"]),
+        )
+    return form
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _revision(form: FormData) -> int | None:
+    try:
+        return int(_field(form, "revision"))
+    except ValueError:
+        return None
+
+
+def _stale(request: Request, slug: str, asked: str, submitted: int | None, current: Proposal, *, retry: dict[str, Any] | None) -> Response:
+    changed = f"from revision {submitted} to {current.revision}" if submitted is not None else f"(now revision {current.revision})"
+    by = f" by {current.decided_by}" if current.decided_by else ""
+    return message(
+        request,
+        "Not applied: the proposal changed meanwhile",
+        f"Someone else changed this proposal{by} {changed} since you loaded it, so your request — {asked} — "
+        "was not applied, to avoid overwriting their work. Review the current proposal, or apply your request to it.",
+        status_code=409,
+        retry=retry,
+        back=context(request).links.proposal(slug),
+    )
+
+
+def _run_locked(web: WebContext, action: Any) -> Any:
+    with web.write_lock:
+        return action()
+
+
+async def decide(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    web = context(request)
+    choice = _field(form, "decision")
+    try:
+        number = int(_field(form, "edit"))
+    except ValueError:
+        raise ReviewError("the form named no edit number") from None
+    if choice not in ("accept", "reject"):
+        raise ReviewError(f"decision must be accept or reject, not {choice!r}")
+    submitted = _revision(form)
+
+    def act() -> Proposal | Response:
+        current = review.pending(web.project, slug)
+        if submitted != current.revision:
+            return _stale(
+                request, slug, f"{choice} edit {number}", submitted, current,
+                retry={
+                    "action": request.url.path,
+                    "fields": [("edit", str(number)), ("decision", choice), ("revision", str(current.revision))],
+                    "question": f"Edit {number} is now: {_decision_word(current, number)}.",
+                    "label": f"{choice.capitalize()} edit {number} now",
+                },
+            )
+        accept, reject = ([number], []) if choice == "accept" else ([], [number])
+        return review.decide(web.project, slug, accept=accept, reject=reject, now=web.clock(), by=web.approver)
+
+    result = await run_in_threadpool(_run_locked, web, act)
+    if isinstance(result, Response):
+        return result
+    return RedirectResponse(f"{web.links.proposal(slug)}#edit-{number}", status_code=303)
+
+
+def _decision_word(proposal: Proposal, number: int) -> str:
+    verdict = proposal.verdict(number)
+    decided = f", {verdict.decision} by the editor" if verdict.decision else ""
+    return f"{verdict.status}{decided}"
+
+
+async def whats_new(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    web = context(request)
+    text = _field(form, "whats_new")
+    submitted = _revision(form)
+
+    def act() -> Proposal | Response:
+        current = review.pending(web.project, slug)
+        if submitted != current.revision:
+            return _stale(
+                request, slug, "your new What's new (kept below)", submitted, current,
+                retry={
+                    "action": request.url.path,
+                    "fields": [("revision", str(current.revision))],
+                    "textarea": ("whats_new", text),
+                    "question": "Your text, unchanged; edit it if the proposal's changes call for it.",
+                    "label": "Save this What's new now",
+                },
+            )
+        return review.set_whats_new(web.project, slug, text, now=web.clock())
+
+    result = await run_in_threadpool(_run_locked, web, act)
+    if isinstance(result, Response):
+        return result
+    return RedirectResponse(f"{web.links.proposal(slug)}#whats-new", status_code=303)
+
+
+async def approve(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    web = context(request)
+    submitted = _revision(form)
+
+    def act() -> Brief | Response:
+        current = review.pending(web.project, slug)
+        if submitted != current.revision:
+            # Approving what the editor has not seen would publish unreviewed changes: no retry button.
+            return _stale(request, slug, "approve", submitted, current, retry=None)
+        brief, _, _ = review.approve(web.project, slug, by=web.approver, now=web.clock())
+        return brief
+
+    result = await run_in_threadpool(_run_locked, web, act)
+    if isinstance(result, Response):
+        return result
+    return RedirectResponse(web.links.version(slug, result.version), status_code=303)
+
+
+async def discard(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    web = context(request)
+    submitted = _revision(form)
+
+    def act() -> Response | None:
+        current = review.pending(web.project, slug)
+        if submitted != current.revision:
+            return _stale(request, slug, "discard", submitted, current, retry=None)
+        review.discard(web.project, slug, by=web.approver, now=web.clock())
+        return None
+
+    result = await run_in_threadpool(_run_locked, web, act)
+    if isinstance(result, Response):
+        return result
+    return RedirectResponse(web.links.brief(slug), status_code=303)
+
+
+def has_pending(web: WebContext, slug: str) -> bool:
+    return ProposalStore(web.project, slug).load() is not None
+
+
+ROUTES = [
+    Route("/b/{slug}/proposal", proposal_page),
+    Route("/b/{slug}/proposal/decide", decide, methods=["POST"]),
+    Route("/b/{slug}/proposal/whats-new", whats_new, methods=["POST"]),
+    Route("/b/{slug}/proposal/approve", approve, methods=["POST"]),
+    Route("/b/{slug}/proposal/discard", discard, methods=["POST"]),
+]
