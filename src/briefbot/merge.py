@@ -52,6 +52,12 @@ MAX_CHARS = {"summary": 600, "actor": 120, "text": 1500, "stance": 1000, "evolut
 # Capitalised words and model-like tokens (GLM-5.1, V4) that may name a person, lab or product.
 _NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+")
+# Capitalised because they open a sentence, not because they name anyone.
+_SENTENCE_WORDS = frozenset(
+    "a an and as at after also although before both but can could despite do does either further how however "
+    "if in instead it its many meanwhile most neither new notably on or other separately several should since "
+    "some still such that the these this those thus what when where whether which while who why will would yet".split()
+)
 _TRAILING_CITES_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+\s*$")
 
 
@@ -220,7 +226,8 @@ def _name_warnings(work: _Work, edit: Edit, cites: list[str]) -> list[str]:
         for name in _NAME_RE.findall(EDIT_CITATION_RE.sub("", text)):
             known = name in work.known_names or name in cited_names
             # A capitalised ordinary word ("However") is known in lower case somewhere.
-            if not known and name.lower() not in work.known_words and name.lower() not in cited_words:
+            lower = name.lower()
+            if not known and lower not in _SENTENCE_WORDS and lower not in work.known_words and lower not in cited_words:
                 names.append(name)
     names = list(dict.fromkeys(names))
     if not names:
