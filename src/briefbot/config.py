@@ -220,13 +220,14 @@ def _validate(model: type[_M], data: Any, path: Path) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(describe_error(exc, path)) from None
 
 
-def _describe(exc: ValidationError, path: Path) -> str:
+def describe_error(exc: ValidationError, path: Path, *, prefix: tuple[str | int, ...] = ()) -> str:
+    """One line per problem: `<file>: <key path>: <what is wrong>`; `prefix` roots the key path."""
     lines = []
     for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
+        loc = prefix + tuple(error["loc"])
         message = error["msg"]
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, _KeyError):

@@ -1,7 +1,145 @@
-"""CLI commands of one area; `COMMANDS` is what `briefbot.cli` registers."""
+"""`briefbot collect` and `briefbot items`: gather feeds and searches, list what was gathered."""
 
 from __future__ import annotations
 
-import click
+import asyncio
+import json
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..collect.stage import DEFAULT_CONCURRENCY, CollectReport, SourceReport, collect, source_urls
+from ..config import Config, describe_error, load_config
+from ..errors import ConfigError, NotFoundError
+from ..http import HttpSettings, make_client
+from ..project import Project
+from ..store import connect
+from ..store import items as item_store
+from ._common import project
+
+
+def http_settings(config: Config, proj: Project, *, record: Path | None, replay: Path | None) -> HttpSettings:
+    """The HTTP settings of feeds.yaml's `http:` section plus the command's record/replay choice."""
+    values = dict(config.feeds.http)
+    if record is not None:
+        values["record_dir"] = record
+    if replay is not None:
+        values["replay_dir"] = replay
+    try:
+        return HttpSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc, proj.feeds_file, prefix=("http",))) from None
+
+
+async def _collect(
+    config: Config, proj: Project, settings: HttpSettings, *, slug: str | None, concurrency: int, progress: Progress
+) -> CollectReport:
+    task = progress.add_task("collecting", total=None)
+
+    def planned(total: int) -> None:
+        progress.update(task, total=total)
+
+    def done(report: SourceReport) -> None:
+        progress.update(task, advance=1, description=f"collecting [dim]{report.label[:40]}")
+
+    conn = connect(proj.state_db)
+    try:
+        async with make_client(settings) as client:
+            return await collect(
+                config,
+                client=client,
+                conn=conn,
+                sourced=source_urls(proj, config.active_briefs()),
+                only=slug,
+                concurrency=concurrency,
+                on_planned=planned,
+                on_done=done,
+            )
+    finally:
+        conn.close()
+
+
+def report_table(report: CollectReport) -> Table:
+    table = Table(title="collect", show_lines=False)
+    table.add_column("feed / provider", overflow="fold")
+    table.add_column("HTTP", justify="right")
+    table.add_column("new", justify="right")
+    table.add_column("duplicate", justify="right")
+    table.add_column("errors", overflow="fold")
+    for source in report.sources:
+        status = "-" if source.status is None else str(source.status)
+        errors = "; ".join(source.errors)
+        if not errors and source.warnings:
+            errors = f"[yellow]{len(source.warnings)} warning(s)[/yellow]"
+        table.add_row(source.label, status, str(source.new), str(source.duplicate), errors)
+    return table
+
+
+@click.command("collect")
+@click.option("--brief", "slug", default=None, help="Only the feeds and searches of this brief.")
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write every HTTP exchange to this folder.")
+@click.option("--replay", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Serve HTTP from a recording made with --record; a request it lacks is an error.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=DEFAULT_CONCURRENCY, show_default=True,
+              help="Fetches in flight at once (per-host limits still apply).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+def collect_cmd(slug: str | None, record: Path | None, replay: Path | None, concurrency: int, as_json: bool) -> None:
+    """Fetch feeds and run each brief's searches into deduplicated candidate items."""
+    if record is not None and replay is not None:
+        raise click.UsageError("--record and --replay are exclusive")
+    proj = project()
+    config = load_config(proj)
+    if slug is not None and slug not in config.briefs:
+        raise NotFoundError(f"no brief {slug!r}: {proj.brief_config_file(slug)} does not exist")
+    settings = http_settings(config, proj, record=record, replay=replay)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        report = asyncio.run(_collect(config, proj, settings, slug=slug, concurrency=concurrency, progress=progress))
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    if not report.sources:
+        click.echo("nothing to collect: no enabled feeds read by an active brief, and no searches")
+        return
+    out = Console()
+    out.print(report_table(report))
+    failed = len(report.failed)
+    out.print(f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed")
+
+
+@click.command("items")
+@click.option("--brief", "slug", default=None, help="Only candidates of this brief.")
+@click.option("--status", default=None, help="Only items in this status (new, extracted, ...).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array) instead of a table.")
+def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List collected items, newest first."""
+    proj = project()
+    if slug is not None:
+        proj.brief_dir(slug)  # validates the slug
+    conn = connect(proj.state_db)
+    try:
+        found = item_store.list_items(conn, brief=slug, status=status)
+    finally:
+        conn.close()
+    found = found[:limit] if limit else found
+    if as_json:
+        click.echo(json.dumps([json.loads(entry.model_dump_json()) for entry in found], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(found)} item(s)")
+    for name in ("id", "published", "origin", "title", "briefs"):
+        table.add_column(name, overflow="fold")
+    for entry in found:
+        item = entry.item
+        briefs = ", ".join(f"{b}:{s}" for b, s in entry.briefs.items())
+        table.add_row(str(item.id), item.published.strftime("%Y-%m-%d %H:%M"), item.origin, item.title, briefs)
+    Console().print(table)
+
+
+COMMANDS: list[click.Command] = [collect_cmd, items_cmd]

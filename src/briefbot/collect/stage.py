@@ -1,0 +1,272 @@
+"""The collect stage: fetch every feed and search concurrently, then dedupe and store in order.
+
+Fetching (the slow part) runs with bounded concurrency; parsing happens as each answer arrives;
+dedupe and storage then run in the fixed order of the job list, so the same answers always
+produce the same items (record/replay relies on it). A failing feed or search is recorded in its
+report and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import Config
+from ..errors import BriefbotError, NotFoundError, StoreError
+from ..http import FetchStatusError, Validators, fetch
+from ..models import CandidateItem
+from ..project import Project
+from ..store import items as store
+from ..store.http_cache import load_validators, save_validators
+from .dedupe import Deduper, KnownItem, canonical_url
+from .feeds import ParsedFeed, parse_feed
+from .search import Provider, make_provider
+
+DEFAULT_CONCURRENCY = 16
+# Syndicated copies appear within days of each other; older items keep only exact-key dedupe.
+NEAR_DUPLICATE_WINDOW = dt.timedelta(days=30)
+
+
+class SourceReport(BaseModel):
+    """One row of the closing table: a feed, or one query on one search provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["feed", "search"]
+    name: str
+    brief: str | None = None  # the brief a search ran for
+    query: str | None = None
+    url: str
+    status: int | None = None  # HTTP status; None when no answer arrived
+    not_modified: bool = False
+    entries: int = 0
+    new: int = 0
+    duplicate: int = 0
+    errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.name if self.kind == "feed" else f"{self.name} [{self.brief}] {self.query!r}"
+
+
+class CollectReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[SourceReport]
+    new_item_ids: list[int]
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+    @property
+    def duplicate(self) -> int:
+        return sum(s.duplicate for s in self.sources)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.errors]
+
+
+class _Job(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    report: SourceReport
+    origin: str
+    briefs: list[str]  # the briefs found items become candidates for
+    provider: object | None = None  # a search Provider; None for a feed
+    parsed: ParsedFeed | None = None
+    # Kept until the items are stored, so a crash in between never turns into a 304 that hides them.
+    validators: Validators | None = None
+
+
+def plan(config: Config, *, only: str | None = None) -> list[_Job]:
+    """The fetches of one collection: feeds (those some active brief reads), then searches."""
+    active = [slug for slug in config.active_briefs() if only is None or slug == only]
+    readers = {feed.name: [s for s in config.active_briefs() if feed in config.feeds_for(s)] for feed in config.feeds.feeds}
+    jobs: list[_Job] = []
+    for feed in config.feeds.enabled_feeds():
+        # With no briefs at all, feeds are still collected so items are there when briefs arrive.
+        wanted = (only is None and not config.briefs) or any(s in active for s in readers[feed.name])
+        if wanted:
+            report = SourceReport(kind="feed", name=feed.name, url=feed.url)
+            # Items go to every brief reading the feed, not only `only`: the feed's validators are
+            # shared, so a brief skipped now would never see these items after the next 304.
+            jobs.append(_Job(report=report, origin=f"feed:{feed.name}", briefs=readers[feed.name]))
+    for slug in active:
+        for provider_config in config.feeds.enabled_providers():
+            provider = make_provider(provider_config)
+            for query in config.briefs[slug].queries:
+                report = SourceReport(
+                    kind="search", name=provider.name, brief=slug, query=query, url=provider.request_url(query)
+                )
+                jobs.append(_Job(report=report, origin=f"reactive:{slug}", briefs=[slug], provider=provider))
+    return jobs
+
+
+def source_urls(project: Project, slugs: list[str]) -> dict[str, set[str]]:
+    """Canonical URLs already among each brief's sources (latest published version)."""
+    found: dict[str, set[str]] = {}
+    for slug in slugs:
+        try:
+            brief = project.load(slug)
+        except NotFoundError:
+            found[slug] = set()
+            continue
+        urls = set()
+        for source in brief.sources:
+            if source.url:
+                try:
+                    urls.add(canonical_url(source.url))
+                except ValueError:
+                    pass  # a source URL that is not http(s) cannot collide with a found item
+        found[slug] = urls
+    return found
+
+
+def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetime:
+    # The server's Date stands in for "fetch time" so a replayed answer dates items identically.
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if value:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(dt.timezone.utc)
+        except (TypeError, ValueError):
+            pass
+    return fallback
+
+
+async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connection, *, now: dt.datetime) -> None:
+    report = job.report
+    started = time.perf_counter()
+    try:
+        answer = await fetch(client, report.url, validators=load_validators(conn, report.url))
+        report.status = answer.status
+        report.not_modified = answer.not_modified
+        if answer.not_modified:
+            job.validators = answer.validators
+            return  # 304: nothing re-parsed
+        fetched_at = _fetch_time(answer.headers, now)
+        provider: Provider | None = job.provider  # type: ignore[assignment]
+        parse = provider.parse if provider is not None else parse_feed
+        job.parsed = parse(
+            answer.body, url=answer.final_url, headers=answer.headers, origin=job.origin, fetched_at=fetched_at
+        )
+        job.validators = answer.validators
+        report.entries = job.parsed.entries
+        report.warnings.extend(job.parsed.warnings)
+    except FetchStatusError as exc:
+        report.status = exc.status
+        report.errors.append(str(exc))
+    except BriefbotError as exc:
+        report.errors.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 — one bad feed must never abort the others
+        report.errors.append(f"{report.url}: {type(exc).__name__}: {exc}")
+    finally:
+        report.seconds = round(time.perf_counter() - started, 3)
+
+
+def _store(
+    jobs: list[_Job], conn: sqlite3.Connection, *, sourced: Mapping[str, set[str]], now: dt.datetime
+) -> list[int]:
+    deduper = Deduper(store.known_items(conn, fuzzy_since=now - NEAR_DUPLICATE_WINDOW))
+    new_ids: list[int] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for job in jobs:
+            if job.validators is not None:
+                save_validators(conn, job.report.url, job.validators)
+            if job.parsed is None:
+                continue
+            for item in job.parsed.items:
+                new_id = _store_item(item, job, conn, deduper=deduper, sourced=sourced, now=now)
+                if new_id is not None:
+                    new_ids.append(new_id)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return new_ids
+
+
+def _store_item(
+    item: CandidateItem,
+    job: _Job,
+    conn: sqlite3.Connection,
+    *,
+    deduper: Deduper,
+    sourced: Mapping[str, set[str]],
+    now: dt.datetime,
+) -> int | None:
+    briefs = [slug for slug in job.briefs if item.url not in sourced.get(slug, set())]
+    match = deduper.check(item)
+    if match is not None:
+        job.report.duplicate += 1
+        if match.item_id is not None:
+            if match.reason != "url":
+                store.add_alias(conn, item.url, match.item_id, reason=match.reason, now=now)
+            # A copy found for another brief still makes the stored item that brief's candidate.
+            for slug in briefs:
+                store.link_brief(conn, match.item_id, slug, now=now)
+        return None
+    item_id = store.insert_item(conn, item, now=now)
+    deduper.add(KnownItem.of(item, item_id=item_id))
+    for slug in briefs:
+        store.link_brief(conn, item_id, slug, now=now)
+    if job.briefs and not briefs:
+        # Already one of every target brief's sources: kept as known, but nobody's candidate.
+        job.report.duplicate += 1
+        return None
+    job.report.new += 1
+    return item_id
+
+
+async def collect(
+    config: Config,
+    *,
+    client: httpx2.AsyncClient,
+    conn: sqlite3.Connection,
+    sourced: Mapping[str, set[str]] | None = None,
+    only: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    now: dt.datetime | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+) -> CollectReport:
+    """Collect every feed and search of `config` (or those of brief `only`) into the store.
+
+    `client` comes from `briefbot.http.make_client` (safety rules, caps, record/replay); `conn` is
+    the state database (validators and items). `sourced` maps a brief to the canonical URLs
+    already among its sources (see `source_urls`).
+    """
+    if only is not None and only not in config.briefs:
+        raise NotFoundError(f"no brief {only!r} in the configuration")
+    clock = now or dt.datetime.now(dt.timezone.utc)
+    jobs = plan(config, only=only)
+    if on_planned:
+        on_planned(len(jobs))
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(job: _Job) -> None:
+        async with gate:
+            await _run_job(job, client, conn, now=clock)
+        if on_done:
+            on_done(job.report)
+
+    await asyncio.gather(*(one(job) for job in jobs))
+    try:
+        new_ids = _store(jobs, conn, sourced=sourced or {}, now=clock)
+    except sqlite3.Error as exc:
+        raise StoreError(f"storing collected items failed: {exc}") from exc
+    return CollectReport(sources=[job.report for job in jobs], new_item_ids=new_ids)
