@@ -46,8 +46,13 @@ async def _session(base: str, settings) -> list[object]:  # type: ignore[no-unty
     outcomes: list[object] = []
     async with make_client(settings) as client:
         for path, validators in [
-            ("/count", None), ("/count", None), ("/feed", None), ("/feed", Validators(etag='"v1"')),
-            ("/gz", None), ("/moved", None), ("/fail", None),
+            ("/count", None),
+            ("/count", None),
+            ("/feed", None),
+            ("/feed", Validators(etag='"v1"')),
+            ("/gz", None),
+            ("/moved", None),
+            ("/fail", None),
         ]:
             try:
                 result: FetchResult = await fetch(client, base + path, validators=validators)
@@ -85,6 +90,7 @@ def test_replay_miss_names_method_and_url(tmp_path: Path) -> None:
         run(_session_single(base + "/a", local_settings(record_dir=folder)))
     with pytest.raises(ReplayMissError, match=rf"GET {base}/b"):
         run(_session_single(base + "/b", local_settings(replay_dir=folder)))
+
     # A second identical request was never recorded either.
     async def twice() -> None:
         async with make_client(local_settings(replay_dir=folder)) as client:
@@ -125,9 +131,7 @@ def _chat_completion(content: str) -> dict[str, object]:
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": "tiny-local",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
     }
 

@@ -160,9 +160,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         meta["response"] = {
             "status": response.status_code,
             "http_version": response.extensions.get("http_version", b"HTTP/1.1").decode("ascii", "replace"),
-            "headers": [
-                [k, v] for k, v in response.headers.multi_items() if k.lower() not in _SECRET_RESPONSE_HEADERS
-            ],
+            "headers": [[k, v] for k, v in response.headers.multi_items() if k.lower() not in _SECRET_RESPONSE_HEADERS],
             "body_file": f"{name}.body",
         }
         stream = response.stream
@@ -216,7 +214,9 @@ class ReplayTransport(httpx2.AsyncBaseTransport):
             recorded = meta["response"]
             body_bytes = (self.folder / recorded["body_file"]).read_bytes()
         except (OSError, ValueError, KeyError) as exc:
-            raise ReplayMissError(f"replay {path}: unreadable recording for {request.method} {request.url}: {exc}") from exc
+            raise ReplayMissError(
+                f"replay {path}: unreadable recording for {request.method} {request.url}: {exc}"
+            ) from exc
         after = recorded.get("error_after_body")
         return httpx2.Response(
             status_code=recorded["status"],

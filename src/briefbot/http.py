@@ -49,12 +49,12 @@ from .store.http_cache import load_validators, save_validators
 
 __all__ = [
     "FetchResult",
-    "fetch_conditional",
     "FetchStatusError",
     "HttpSettings",
     "SafeClient",
     "Validators",
     "fetch",
+    "fetch_conditional",
     "make_client",
 ]
 
@@ -267,7 +267,6 @@ async def fetch(
             last_modified=outcome.validators.last_modified or validators.last_modified,
         )
     return outcome
-
 
 
 async def fetch_conditional(client: httpx2.AsyncClient, conn: sqlite3.Connection, url: str) -> FetchResult:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from ..errors import StoreError
 from .._http_models import Validators
+from ..errors import StoreError
 
 
 def load_validators(conn: sqlite3.Connection, url: str) -> Validators | None:
