@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process, utils
 
 from .errors import MergeError
 from .models import (
+    CITATION_RE,
     EDIT_CITATION_RE,
     AddNarrativeParagraph,
     AddOpenQuestion,
@@ -306,7 +307,7 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
         for slot in lists["perspectives"]:
             if " ".join(slot.value.actor.split()).casefold() == wanted:
                 raise _Rejected(f"{slot.value.actor!r} already has a perspective; use update_perspective")
-        perspective = Perspective(actor=edit.actor.strip(), stance=edit.stance, evolution=edit.evolution)
+        perspective = Perspective(actor=" ".join(edit.actor.split()), stance=edit.stance, evolution=edit.evolution)
         lists["perspectives"].append(_Slot(None, perspective, number))
     elif isinstance(edit, (AddTension, AddOpenQuestion, AddNarrativeParagraph)):
         key = {AddTension: "tensions", AddOpenQuestion: "open_questions", AddNarrativeParagraph: "narrative"}[type(edit)]
@@ -364,6 +365,8 @@ def _valid_date(value: str | None) -> str | None:
 
 
 def _map_text(work: _Work, text: str) -> str:
+    # One line per text: the brief's text format has no line breaks inside an entry.
+    text = " ".join(text.split())
     return EDIT_CITATION_RE.sub(lambda m: f"[{work.numbers.get(m.group(1), m.group(1))}]", text)
 
 
@@ -392,12 +395,15 @@ def _map_applied(work: _Work, number: int) -> None:
 
 
 def _whats_new_line(work: _Work, summary: str, sources: list[int]) -> str:
-    """The summary as one What's new sentence that ends with its edit's citations."""
-    text = _map_text(work, summary).strip()
-    # Drop a closing period and any citations already at the end, so they are not doubled.
-    for _ in range(2):
-        text = _TRAILING_CITES_RE.sub("", text.rstrip().rstrip(".")).rstrip()
-    return f"{text} {''.join(f'[{n}]' for n in sources)}."
+    """The summary as one What's new sentence, ending with those of its edit's citations it lacks."""
+    text = _map_text(work, summary)
+    inline = {int(n) for n in CITATION_RE.findall(text)}
+    missing = "".join(f"[{n}]" for n in sources if n not in inline)
+    if not missing:
+        return text if text.endswith((".", "!", "?")) else f"{text}."
+    # Citations already closing the summary stay next to the added ones: "... [3][5]."
+    text = text.rstrip(".").rstrip()
+    return f"{text} {missing}." if not _TRAILING_CITES_RE.search(text) else f"{text}{missing}."
 
 
 def _candidate(work: _Work, *, run_date: dt.date, lines: list[tuple[int, str]]) -> Brief:
