@@ -274,7 +274,7 @@ def briefs(draw) -> Brief:
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(briefs())
 def test_render_parse_render_is_identity(brief: Brief) -> None:
     text = render_text(brief)

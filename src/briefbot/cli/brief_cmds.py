@@ -1,7 +1,146 @@
-"""CLI commands of one area; `COMMANDS` is what `briefbot.cli` registers."""
+"""Brief commands: import a text-format brief, render a version, list history, diff versions, schemas."""
 
 from __future__ import annotations
 
-import click
+import json
+import sys
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+
+from .._fs import atomic_write
+from ..diffing import diff_briefs, diff_plain, diff_rich
+from ..errors import FormatError, StoreError
+from ..models import Brief, EditBatch
+from ..render import FORMATS, render
+from ..textformat import parse_text
+from ._common import project
+
+
+def read_brief_file(path: Path) -> str:
+    """The file's text exactly as stored (no newline translation); bad UTF-8 names its line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FormatError(f"not valid UTF-8 (byte {exc.start})", line=line, path=str(path)) from None
+
+
+class _VersionType(click.ParamType):
+    """A version number written `7` or `v7`."""
+
+    name = "VERSION"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, int):
+            return value
+        text = str(value).removeprefix("v")
+        if not text.isdigit() or int(text) < 1:
+            self.fail(f"{value!r} is not a version number like 7 or v7", param, ctx)
+        return int(text)
+
+
+VERSION = _VersionType()
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", required=True, help="The brief's slug (lowercase letters, digits and '-').")
+def import_cmd(file: Path, slug: str) -> None:
+    """Parse a text-format brief FILE and publish it as version N of SLUG (N from its header).
+
+    The file must be in the seed's text format exactly; a malformed file is reported with its line
+    number and nothing is written. Publishing over an existing version is refused.
+    """
+    brief = parse_text(read_brief_file(file), path=str(file))
+    path = project().publish(slug, brief)
+    click.echo(f"imported {slug} v{brief.version} ({len(brief.sources)} sources) -> {path}", err=True)
+
+
+@click.command("render")
+@click.argument("slug")
+@click.option("--version", "version", type=VERSION, default=None, help="Version to render (default: the latest).")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE instead of stdout.")
+def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) -> None:
+    """Render a published version of SLUG as text (the seed's format), md, html or json.
+
+    Text output is byte-exact: no newline is added after it.
+    """
+    data = render(project().load(slug, version), fmt).encode("utf-8")
+    if output is None:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
+        return
+    try:
+        atomic_write(output, data)
+    except OSError as exc:
+        raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+@click.command("history")
+@click.argument("slug")
+@click.option("--full", is_flag=True, help="Show the whole first paragraph of What's new, not a clipped line.")
+def history_cmd(slug: str, full: bool) -> None:
+    """List the published versions of SLUG: number, date, state, items, first line of What's new."""
+    proj = project()
+    versions = proj.versions(slug)
+    if not versions:
+        click.echo(f"no published versions of {slug!r}", err=True)
+        return
+    for number in versions:
+        click.echo(history_line(proj.load(slug, number), full=full))
+
+
+def history_line(brief: Brief, *, full: bool = False, width: int = 100) -> str:
+    first = brief.whats_new.paragraphs[0] if brief.whats_new else "-"
+    if not full and len(first) > width:
+        first = first[: width - 1].rstrip() + "…"
+    items = f"{brief.item_count} item" + ("" if brief.item_count == 1 else "s")
+    return f"v{brief.version}\t{brief.date.isoformat()}\t{brief.state}\t{items}\t{first}"
+
+
+@click.command("diff")
+@click.argument("slug")
+@click.argument("old", type=VERSION)
+@click.argument("new", type=VERSION)
+@click.option("--all", "context", is_flag=True, help="Also show unchanged items.")
+@click.option(
+    "--color/--no-color", "colour", default=None, help="Colour the diff (default: only when stdout is a terminal)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON data.")
+def diff_cmd(slug: str, old: int, new: int, context: bool, colour: bool | None, as_json: bool) -> None:
+    """Show a word-level diff between versions OLD and NEW of SLUG, section by section.
+
+    Plain output marks removed words [-like this-] and added words {+like this+}.
+    """
+    proj = project()
+    diff = diff_briefs(proj.load(slug, old), proj.load(slug, new))
+    if as_json:
+        click.echo(diff.model_dump_json(indent=2))
+        return
+    if colour is None:
+        colour = sys.stdout.isatty()
+    if colour:
+        Console(force_terminal=True, highlight=False, soft_wrap=True).print(diff_rich(diff, context=context), end="")
+    else:
+        click.echo(diff_plain(diff, context=context), nl=False)
+
+
+@click.command("schema")
+@click.argument("what", type=click.Choice(["brief", "edits"]))
+def schema_cmd(what: str) -> None:
+    """Print the JSON schema of a Brief (brief) or of an edit batch (edits)."""
+    model = Brief if what == "brief" else EditBatch
+    click.echo(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+
+
+COMMANDS: list[click.Command] = [import_cmd, render_cmd, history_cmd, diff_cmd, schema_cmd]
