@@ -217,3 +217,21 @@ def test_per_host_concurrency_is_bounded() -> None:
         server.expect_request("/p").respond_with_handler(handler)
         run(many(server.url_for("/p")))
     assert state["peak"] == 2
+
+
+def test_min_interval_spaces_request_starts_to_one_host() -> None:
+    starts: list[float] = []
+
+    def handler(request: Request) -> Response:
+        starts.append(time.monotonic())
+        return Response("ok")
+
+    async def three(url: str) -> None:
+        async with make_client(local_settings(per_host_min_interval=0.15)) as client:
+            await asyncio.gather(*(fetch(client, f"{url}?n={n}") for n in range(3)))
+
+    with local_server(threaded=True) as server:
+        server.expect_request("/i").respond_with_handler(handler)
+        run(three(server.url_for("/i")))
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.13

@@ -1,4 +1,4 @@
-"""The network end of the HTTP chain: public-address rule at connect time, politeness, raw cap.
+"""The network end of the HTTP chain: public-address rule at connect time, raw cap; host gates.
 
 Why at connect time: checking a URL's host before the request leaves a gap (DNS rebinding: the name
 resolves to a public address for the check and to 127.0.0.1 for the connection). Here the backend
@@ -13,6 +13,7 @@ import math
 import socket
 import time
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 import anyio
 import httpcore2
@@ -204,25 +205,6 @@ class NetworkTransport(httpx2.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-class _ReleasingStream(httpx2.AsyncByteStream):
-    """Holds the per-host slot until the body is read or closed, not just until headers arrive."""
-
-    def __init__(self, inner: httpx2.AsyncByteStream, release: anyio.Semaphore) -> None:
-        self._inner, self._release, self._released = inner, release, False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            if not self._released:
-                self._released = True
-                self._release.release()
-
-
 class _HostGate:
     def __init__(self, concurrency: int) -> None:
         self.slots = anyio.Semaphore(concurrency)
@@ -230,34 +212,28 @@ class _HostGate:
         self.last_start = -math.inf
 
 
-class PoliteTransport(httpx2.AsyncBaseTransport):
-    """At most N requests in flight per host, and a minimum gap between request starts to one host."""
+class HostGates:
+    """At most N requests in flight per host, and a minimum gap between request starts to one host.
 
-    def __init__(self, inner: httpx2.AsyncBaseTransport, *, concurrency: int, min_interval: float) -> None:
-        self._inner, self._concurrency, self._min_interval = inner, concurrency, min_interval
+    fetch() holds a host's slot for one hop (send and read the body) and starts that hop's timeout
+    only once it has the slot, so a long queue for one busy host never counts as a timeout.
+    """
+
+    def __init__(self, *, concurrency: int, min_interval: float) -> None:
+        self._concurrency, self._min_interval = concurrency, min_interval
         self._gates: dict[str, _HostGate] = {}
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        key = f"{request.url.host}:{request.url.port or ''}"
+    @asynccontextmanager
+    async def slot(self, url: httpx2.URL) -> AsyncIterator[None]:
+        key = f"{url.host}:{url.port or ''}"
         gate = self._gates.get(key)
         if gate is None:
             gate = self._gates[key] = _HostGate(self._concurrency)
-        await gate.slots.acquire()
-        try:
+        async with gate.slots:
             if self._min_interval > 0:
                 async with gate.lock:
                     wait = gate.last_start + self._min_interval - time.monotonic()
                     if wait > 0:
                         await anyio.sleep(wait)
                     gate.last_start = time.monotonic()
-            response = await self._inner.handle_async_request(request)
-        except BaseException:
-            gate.slots.release()
-            raise
-        stream = response.stream
-        assert isinstance(stream, httpx2.AsyncByteStream)
-        response.stream = _ReleasingStream(stream, gate.slots)
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+            yield

@@ -19,8 +19,11 @@ Validators persist in SQLite through `briefbot.store.http_cache` (`load_validato
 
 Transport chain, top to bottom (the client itself never follows redirects; fetch() does):
     ReplayTransport                                   (replay: nothing below it, never the network)
-    RecordingTransport -> PoliteTransport -> NetworkTransport(GuardedBackend)      (live/record)
-`trusted=True` skips PoliteTransport and the public-address rule but keeps record/replay, so a
+    RecordingTransport -> NetworkTransport(GuardedBackend)                           (live/record)
+Per-host politeness (at most `per_host_concurrency` in flight, `per_host_min_interval` between
+starts) is applied by fetch() per hop through the client's HostGates, so use fetch() for fetched
+URLs; `total_timeout` bounds each hop from the moment its host slot is free.
+`trusted=True` skips the public-address rule and the raw size cap but keeps record/replay, so a
 local LLM server (Ollama on localhost) works without lifting the rule for fetched URLs, and LLM
 exchanges are recorded and replayed like everything else. Retries of 429/503 live in fetch() only:
 the LLM client owns its own retries (one retry owner per call).
@@ -32,8 +35,10 @@ import email.utils
 import os
 import sqlite3
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import anyio
 import httpx2
@@ -42,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import __version__
 from ._http_decode import BoundedDecoder
 from ._http_models import FetchResult, FetchStatusError, Validators
-from ._http_net import NetworkTransport, PoliteTransport
+from ._http_net import HostGates, NetworkTransport
 from ._http_record import RecordingTransport, ReplayTransport
 from .errors import FetchError
 from .store.http_cache import load_validators, save_validators
@@ -109,12 +114,18 @@ class HttpSettings(BaseModel):
 
 
 class SafeClient(httpx2.AsyncClient):
-    """An httpx2.AsyncClient that also carries its HttpSettings (fetch() reads caps and retries there)."""
+    """An httpx2.AsyncClient that also carries its HttpSettings and per-host gates (used by fetch())."""
 
-    def __init__(self, *, settings: HttpSettings, trusted: bool, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, settings: HttpSettings, trusted: bool, replaying: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.settings = settings
         self.trusted = trusted
+        # Replay touches no host, so it waits for none.
+        self.gates: HostGates | None = (
+            None
+            if replaying
+            else HostGates(concurrency=settings.per_host_concurrency, min_interval=settings.per_host_min_interval)
+        )
 
 
 def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) -> SafeClient:
@@ -130,10 +141,6 @@ def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) 
             max_connections=settings.max_connections,
             raw_cap=None if trusted else settings.max_bytes,
         )
-        if not trusted:
-            transport = PoliteTransport(
-                transport, concurrency=settings.per_host_concurrency, min_interval=settings.per_host_min_interval
-            )
         if settings.record_dir is not None:
             transport = RecordingTransport(transport, settings.record_dir)
     headers = {"User-Agent": settings.user_agent}
@@ -149,6 +156,7 @@ def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) 
     return SafeClient(
         settings=settings,
         trusted=trusted,
+        replaying=settings.replay_dir is not None,
         transport=transport,
         headers=headers,
         timeout=timeout,
@@ -182,6 +190,34 @@ async def _read_body(response: httpx2.Response, *, cap: int, url: str) -> bytes:
     return b"".join(parts)
 
 
+class _Hop(NamedTuple):
+    status: int
+    headers: httpx2.Headers
+    body: bytes
+    next_request: httpx2.Request | None
+
+
+async def _hop(client: httpx2.AsyncClient, request: httpx2.Request, settings: HttpSettings) -> _Hop:
+    """Send one request and, for a final 2xx/3xx answer, read its body within the cap."""
+    gates = client.gates if isinstance(client, SafeClient) else None
+    async with gates.slot(request.url) if gates is not None else nullcontext():
+        # The clock starts once this host has a free slot: queueing behind a busy host is no timeout.
+        try:
+            with anyio.fail_after(settings.total_timeout):
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    status = response.status_code
+                    read = status < 300 and status != 204
+                    body = await _read_body(response, cap=settings.max_bytes, url=str(request.url)) if read else b""
+                    return _Hop(status, response.headers, body, response.next_request)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise FetchError(
+                f"{request.url}: no complete response within the total timeout of {settings.total_timeout}s"
+            ) from None
+
+
 async def _fetch_once(
     client: httpx2.AsyncClient, url: str, headers: dict[str, str], settings: HttpSettings, started: float
 ) -> FetchResult | tuple[int, float]:
@@ -191,36 +227,30 @@ async def _fetch_once(
     while True:
         if request.url.scheme not in ("http", "https"):
             raise FetchError(f"{request.url}: only http and https URLs are fetched (redirected from {url})")
-        response = await client.send(request, stream=True, follow_redirects=False)
-        try:
-            status = response.status_code
-            if status in _REDIRECTS and response.next_request is not None:
-                if len(redirects) >= settings.max_redirects:
-                    raise FetchError(f"{url}: more than {settings.max_redirects} redirects")
-                redirects.append(str(response.next_request.url))
-                request = response.next_request
-                continue
-            if status in settings.retry_statuses:
-                wait = _retry_after(response.headers.get("retry-after"), default=settings.retry_backoff)
-                return status, min(wait, settings.retry_wait_cap)
-            if status >= 400:
-                raise FetchStatusError(str(request.url), status)
-            headers_out = {k.lower(): v for k, v in response.headers.items()}
-            not_modified = status == 304
-            body = b"" if not_modified else await _read_body(response, cap=settings.max_bytes, url=str(request.url))
-            return FetchResult(
-                url=url,
-                final_url=str(request.url),
-                status=status,
-                headers=headers_out,
-                body=body,
-                elapsed=time.monotonic() - started,
-                not_modified=not_modified,
-                validators=Validators(etag=headers_out.get("etag"), last_modified=headers_out.get("last-modified")),
-                redirects=redirects,
-            )
-        finally:
-            await response.aclose()
+        hop = await _hop(client, request, settings)
+        if hop.status in _REDIRECTS and hop.next_request is not None:
+            if len(redirects) >= settings.max_redirects:
+                raise FetchError(f"{url}: more than {settings.max_redirects} redirects")
+            request = hop.next_request
+            redirects.append(str(request.url))
+            continue
+        if hop.status in settings.retry_statuses:
+            wait = _retry_after(hop.headers.get("retry-after"), default=settings.retry_backoff)
+            return hop.status, min(wait, settings.retry_wait_cap)
+        if hop.status >= 400:
+            raise FetchStatusError(str(request.url), hop.status)
+        headers_out = {k.lower(): v for k, v in hop.headers.items()}
+        return FetchResult(
+            url=url,
+            final_url=str(request.url),
+            status=hop.status,
+            headers=headers_out,
+            body=hop.body,
+            elapsed=time.monotonic() - started,
+            not_modified=hop.status == 304,
+            validators=Validators(etag=headers_out.get("etag"), last_modified=headers_out.get("last-modified")),
+            redirects=redirects,
+        )
 
 
 async def fetch(
@@ -244,17 +274,14 @@ async def fetch(
             request_headers["If-Modified-Since"] = validators.last_modified
     started = time.monotonic()
     try:
-        with anyio.fail_after(settings.total_timeout):
-            for attempt in range(settings.max_retries + 1):
-                outcome = await _fetch_once(client, url, request_headers, settings, started)
-                if isinstance(outcome, FetchResult):
-                    break
-                status, wait = outcome
-                if attempt == settings.max_retries:
-                    raise FetchStatusError(url, status)
-                await anyio.sleep(wait)
-    except TimeoutError:
-        raise FetchError(f"{url}: no complete response within the total timeout of {settings.total_timeout}s") from None
+        for attempt in range(settings.max_retries + 1):
+            outcome = await _fetch_once(client, url, request_headers, settings, started)
+            if isinstance(outcome, FetchResult):
+                break
+            status, wait = outcome
+            if attempt == settings.max_retries:
+                raise FetchStatusError(url, status)
+            await anyio.sleep(wait)
     except httpx2.TimeoutException as exc:
         raise FetchError(f"{url}: timed out ({type(exc).__name__}: {exc or 'no detail'})") from exc
     except httpx2.TransportError as exc:
