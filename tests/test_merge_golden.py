@@ -36,4 +36,3 @@ def test_seed_merge_renders_the_golden_text(seed_text):
     # The candidate's render parses back to itself (the text format carries no URLs), so the
     # editor can export it and import it again.
     assert render_text(parse_text(rendered)) == rendered
-    assert parse_text(rendered).sources[-2].url is None
