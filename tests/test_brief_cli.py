@@ -68,12 +68,18 @@ def test_import_refuses_existing_version(tmp_path: Path) -> None:
     ("content", "line", "message"),
     [
         (b"Site\n\nTitle\n\nnot a header", 5, "expected the header"),
-        (b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n\nWhat\n\n\xff", 9, "not valid UTF-8"),
+        (
+            b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n\nWhat\n\n\xff",
+            9,
+            "not valid UTF-8",
+        ),
         (b"Site\r\n\r\nTitle", 1, "carriage return"),
         (b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n", 6, "ends with a newline"),
     ],
 )
-def test_import_of_malformed_file_names_line_and_writes_nothing(tmp_path: Path, content: bytes, line: int, message: str) -> None:
+def test_import_of_malformed_file_names_line_and_writes_nothing(
+    tmp_path: Path, content: bytes, line: int, message: str
+) -> None:
     bad = tmp_path / "in" / "bad.txt"
     bad.parent.mkdir()
     bad.write_bytes(content)

@@ -143,7 +143,11 @@ def test_golden_render_of_stress_fixture(fmt: str) -> None:
 
 def test_word_diff_marks_changed_words() -> None:
     ops = word_diff("the gap is widening fast", "the gap is stable")
-    assert [(op.kind, op.text) for op in ops] == [("equal", "the gap is "), ("delete", "widening fast"), ("insert", "stable")]
+    assert [(op.kind, op.text) for op in ops] == [
+        ("equal", "the gap is "),
+        ("delete", "widening fast"),
+        ("insert", "stable"),
+    ]
 
 
 def test_brief_diff_by_section() -> None:

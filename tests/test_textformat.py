@@ -157,7 +157,12 @@ MALFORMED = [
     ("timeline bad date", _replace_line(19, "  • May 2026: An event"), 19, "timeline bullet"),
     ("timeline impossible date", _replace_line(19, "  • 2026-02-31: An event"), 19, "invalid timelineentry"),
     ("timeline gap", _replace_line(20, "\n  • 2026: Another"), 21, "not separated by blank lines"),
-    ("perspective missing stance", lambda t: t.replace("\n\nStance\n\nEvolution: Consistent", ""), 25, "stance of 'Actor'"),
+    (
+        "perspective missing stance",
+        lambda t: t.replace("\n\nStance\n\nEvolution: Consistent", ""),
+        25,
+        "stance of 'Actor'",
+    ),
     ("perspective stance is evolution", lambda t: t.replace("Stance\n\n", ""), 26, "stance of 'Actor' before"),
     ("evolution without text", _replace_line(28, "Evolution:"), 28, "Evolution: <text>"),
     ("empty status", _replace_line(30, "Status: "), 30, "Status: <text>"),
@@ -224,13 +229,32 @@ def test_render_refuses_what_cannot_round_trip(changes: dict, field: str) -> Non
 # Properties
 # --------------------------------------------------------------------------------------------
 
-_TRICKY = ["—", " — ", "|", "•", "  • ", "·", ":", "(2020)", "[1]", "[12]", "Évolution", "東京", "🛰️", "\u2028", "\x85", "\t"]
+_TRICKY = [
+    "—",
+    " — ",
+    "|",
+    "•",
+    "  • ",
+    "·",
+    ":",
+    "(2020)",
+    "[1]",
+    "[12]",
+    "Évolution",
+    "東京",
+    "🛰️",
+    "\u2028",
+    "\x85",
+    "\t",
+]
 _PLAIN = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), min_size=1, max_size=30)
 _ONE_LINE = st.lists(st.one_of(_PLAIN, st.sampled_from(_TRICKY)), min_size=1, max_size=4).map("".join)
 # Text the format can carry: one line, not blank, not (like) a heading or bullet, no `Evolution:` lead.
 LINE = _ONE_LINE.filter(lambda s: s.strip() and free_line_problem(s) is None and not s.startswith("Evolution:"))
 DATE = st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31))
-PARTIAL = st.one_of(DATE.map(lambda d: d.isoformat()), DATE.map(lambda d: d.isoformat()[:7]), DATE.map(lambda d: d.isoformat()[:4]))
+PARTIAL = st.one_of(
+    DATE.map(lambda d: d.isoformat()), DATE.map(lambda d: d.isoformat()[:7]), DATE.map(lambda d: d.isoformat()[:4])
+)
 LABEL = LINE.filter(lambda s: " — " not in s and not s.startswith("— "))
 
 
@@ -261,13 +285,18 @@ def briefs(draw) -> Brief:
         date=draw(DATE),
         item_count=draw(st.integers(0, 3)),
         history_link=draw(st.booleans()),
-        whats_new=draw(st.none() | st.builds(WhatsNew, version=st.integers(1, 99), paragraphs=st.lists(LINE, min_size=1, max_size=2))),
+        whats_new=draw(
+            st.none()
+            | st.builds(WhatsNew, version=st.integers(1, 99), paragraphs=st.lists(LINE, min_size=1, max_size=2))
+        ),
         what=draw(many()),
         why_it_matters=draw(many()),
         open_questions=draw(many()),
         narrative=draw(many()),
         timeline=draw(st.lists(st.builds(TimelineEntry, date=PARTIAL, text=LINE), max_size=3)),
-        perspectives=draw(st.lists(st.builds(Perspective, actor=LINE, stance=LINE, evolution=st.none() | LINE), max_size=3)),
+        perspectives=draw(
+            st.lists(st.builds(Perspective, actor=LINE, stance=LINE, evolution=st.none() | LINE), max_size=3)
+        ),
         tensions=draw(many()),
         status=draw(st.none() | LINE),
         sources=draw(sources()),
@@ -282,7 +311,10 @@ def test_render_parse_render_is_identity(brief: Brief) -> None:
 
 
 _WILD = st.lists(
-    st.one_of(_PLAIN, st.sampled_from(_TRICKY + ["\n", "\r", "Timeline", "tensions", "Status: x", "Evolution: y", " (2020)", "— "])),
+    st.one_of(
+        _PLAIN,
+        st.sampled_from(_TRICKY + ["\n", "\r", "Timeline", "tensions", "Status: x", "Evolution: y", " (2020)", "— "]),
+    ),
     max_size=4,
 ).map("".join)
 
@@ -295,7 +327,9 @@ _WILD = st.lists(
     title=_WILD,
     label=st.none() | _WILD,
 )
-def test_whatever_render_accepts_it_reads_back(paragraphs: list[str], actor: str, stance: str, title: str, label: str | None) -> None:
+def test_whatever_render_accepts_it_reads_back(
+    paragraphs: list[str], actor: str, stance: str, title: str, label: str | None
+) -> None:
     brief = _brief(
         narrative=paragraphs,
         perspectives=[Perspective(actor=actor, stance=stance)],

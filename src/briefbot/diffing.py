@@ -99,7 +99,7 @@ def _sequence(name: str, old: list[str], new: list[str], *, label: str) -> Secti
     """Align two lists of texts (kept items match exactly; replaced runs pair up in order)."""
     items: list[ItemDiff] = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for _tag, i1, i2, j1, j2 in matcher.get_opcodes():
         olds, news = old[i1:i2], new[j1:j2]
         for k in range(max(len(olds), len(news))):
             before = olds[k] if k < len(olds) else None
@@ -129,7 +129,9 @@ def diff_briefs(old: Brief, new: Brief) -> BriefDiff:
         return [] if brief.whats_new is None else brief.whats_new.paragraphs
 
     sections = [
-        _keyed("Header", {"title": old.title, "header": header_line(old)}, {"title": new.title, "header": header_line(new)}),
+        _keyed(
+            "Header", {"title": old.title, "header": header_line(old)}, {"title": new.title, "header": header_line(new)}
+        ),
         _sequence("What's new", whats_new(old), whats_new(new), label=_PARAGRAPH),
         _sequence("What", old.what, new.what, label=_PARAGRAPH),
         _sequence("Why it matters", old.why_it_matters, new.why_it_matters, label=_PARAGRAPH),
@@ -166,7 +168,8 @@ def diff_plain(diff: BriefDiff, *, context: bool = False) -> str:
         lines += ["", f"## {section.section}"]
         for item in shown:
             body = "".join(
-                op.text if op.kind == "equal" else f"[-{op.text}-]" if op.kind == "delete" else f"{{+{op.text}+}}" for op in item.ops
+                op.text if op.kind == "equal" else f"[-{op.text}-]" if op.kind == "delete" else f"{{+{op.text}+}}"
+                for op in item.ops
             )
             if item.status in ("added", "removed"):
                 body = item.ops[0].text

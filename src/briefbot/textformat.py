@@ -34,225 +34,35 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from ._textlines import (
+    BULLET,
+    EVOLUTION,
+    HEADINGS,
+    ORDER,
+    SEP,
+    STATUS,
+    _clip,
+    free_line_problem,
+    header_line,
+    heading_key,
+    render_text,
+    source_rest,
+    split_source_rest,
+)
 from .errors import FormatError
 from .models import Brief, Perspective, Source, TimelineEntry, WhatsNew
 
-BULLET = "  • "
-SEP = " · "
-EVOLUTION = "Evolution: "
-STATUS = "Status: "
+__all__ = ["HEADINGS", "free_line_problem", "header_line", "heading_key", "parse_text", "render_text", "source_rest"]
 
-# Section keys in the order the format writes them, with their fixed headings.
-HEADINGS: dict[str, str] = {
-    "what": "What",
-    "why_it_matters": "Why it matters",
-    "open_questions": "Open questions",
-    "narrative": "Narrative",
-    "timeline": "Timeline",
-    "perspectives": "Perspectives",
-    "tensions": "Tensions",
-    "sources": "Sources",
-}
-ORDER = (
-    "whats_new",
-    "what",
-    "why_it_matters",
-    "open_questions",
-    "narrative",
-    "timeline",
-    "perspectives",
-    "tensions",
-    "status",
-    "sources",
-)
-_BY_HEADING = {heading: key for key, heading in HEADINGS.items()}
-_FOLDED_HEADINGS = {h.casefold() for h in HEADINGS.values()} | {"status", "status:"}
 _NUMBER = r"[1-9]\d*"
 _DATE = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"
 _WHATS_NEW_RE = re.compile(rf"^What's new in v({_NUMBER})$")
-_HEADER_RE = re.compile(rf"^(.+?){SEP}v({_NUMBER}){SEP}(\d{{4}}-\d{{2}}-\d{{2}}){SEP}(0|{_NUMBER}) (items?)({SEP}history)?$")
+_HEADER_RE = re.compile(
+    rf"^(.+?){SEP}v({_NUMBER}){SEP}(\d{{4}}-\d{{2}}-\d{{2}}){SEP}(0|{_NUMBER}) (items?)({SEP}history)?$"
+)
 _TIMELINE_RE = re.compile(rf"^{BULLET}({_DATE}): (.*)$")
 _SOURCE_RE = re.compile(rf"^  ({_NUMBER})\. \[({_NUMBER})\] (.*)$")
-_DATE_SUFFIX_RE = re.compile(rf"^(.*) \(({_DATE})\)$")
 _ORIGIN_RE = re.compile(r"^(feed|reactive):\S+$")
-
-
-# --------------------------------------------------------------------------------------------
-# Shared line rules (the renderer checks with the same functions the parser uses)
-# --------------------------------------------------------------------------------------------
-
-
-def heading_key(line: str) -> str | None:
-    """The section a line opens, or None when it is not a heading."""
-    if line in _BY_HEADING:
-        return _BY_HEADING[line]
-    if line.startswith("What's new in v"):
-        return "whats_new"
-    if line.startswith("Status:"):
-        return "status"
-    return None
-
-
-def free_line_problem(line: str) -> str | None:
-    """Why a paragraph, actor or stance line cannot be written, or None.
-
-    Besides exact headings, near-misses (`Open Questions`) and bullets are refused where prose goes,
-    so a misspelt heading is an error at the parser instead of silently turning into prose.
-    """
-    if heading_key(line) is not None:
-        return "would read as a section heading"
-    if line.strip().casefold() in _FOLDED_HEADINGS or line.casefold().startswith("what's new in"):
-        return "looks like a misspelt section heading"
-    if line.startswith(BULLET.rstrip()):
-        return f"starts with a bullet {BULLET.strip()!r} where prose or an actor is expected"
-    return None
-
-
-def split_source_rest(rest: str) -> tuple[str, str | None, str | None]:
-    """Split `Title — Label (date)` into title, label and date (label and date optional)."""
-    date = None
-    match = _DATE_SUFFIX_RE.match(rest)
-    if match:
-        rest, date = match.group(1), match.group(2)
-    head, sep, label = rest.rpartition(" — ")
-    if not sep:
-        return rest, None, date
-    return head, label, date
-
-
-def source_rest(source: Source) -> str:
-    rest = source.title
-    if source.label is not None:
-        rest += " — " + source.label
-    if source.date is not None:
-        rest += f" ({source.date})"
-    return rest
-
-
-def header_line(brief: Brief) -> str:
-    noun = "item" if brief.item_count == 1 else "items"
-    tail = f"{SEP}history" if brief.history_link else ""
-    return f"{brief.state}{SEP}v{brief.version}{SEP}{brief.date.isoformat()}{SEP}{brief.item_count} {noun}{tail}"
-
-
-# --------------------------------------------------------------------------------------------
-# Render
-# --------------------------------------------------------------------------------------------
-
-
-class _Writer:
-    """Collects output lines and refuses any text the parser would read back differently."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def fail(self, field: str, problem: str) -> FormatError:
-        return FormatError(f"cannot write {field} in the text format: {problem}", line=len(self.lines) + 1)
-
-    def text(self, field: str, value: str, *, prefix: str = "", free: bool = False) -> None:
-        """Emit `prefix + value`; `free` lines may not read as a heading (they sit where one could)."""
-        if "\n" in value or "\r" in value:
-            raise self.fail(field, "contains a line break")
-        if not value.strip():
-            raise self.fail(field, "is empty")
-        line = prefix + value
-        problem = free_line_problem(line) if free else None
-        if problem:
-            raise self.fail(field, f"{_clip(line, 40)!r} {problem}")
-        self.lines.append(line)
-
-    def raw(self, line: str) -> None:
-        self.lines.append(line)
-
-    def section(self, heading: str) -> None:
-        self.lines += ["", heading, ""]
-
-
-def render_text(brief: Brief) -> str:
-    """The brief in the seed's text format (no trailing newline). Raises FormatError if a field
-    holds text the format cannot carry (see the module docstring)."""
-    out = _Writer()
-    out.text("site", brief.site)
-    out.raw("")
-    out.text("title", brief.title)
-    out.raw("")
-    out.raw(header_line(brief))
-    if brief.whats_new is not None:
-        out.section(f"What's new in v{brief.whats_new.version}")
-        _paragraphs(out, "whats_new.paragraphs", brief.whats_new.paragraphs)
-    for key in ("what", "why_it_matters"):
-        if getattr(brief, key):
-            out.section(HEADINGS[key])
-            _paragraphs(out, key, getattr(brief, key))
-    if brief.open_questions:
-        out.section(HEADINGS["open_questions"])
-        for i, question in enumerate(brief.open_questions):
-            if i:
-                out.raw("")
-            out.text(f"open_questions[{i}]", question, prefix=BULLET)
-    if brief.narrative:
-        out.section(HEADINGS["narrative"])
-        _paragraphs(out, "narrative", brief.narrative)
-    if brief.timeline:
-        out.section(HEADINGS["timeline"])
-        for i, entry in enumerate(brief.timeline):
-            out.text(f"timeline[{i}].text", entry.text, prefix=f"{BULLET}{entry.date}: ")
-    if brief.perspectives:
-        out.section(HEADINGS["perspectives"])
-        _perspectives(out, brief.perspectives)
-    if brief.tensions:
-        out.section(HEADINGS["tensions"])
-        for i, tension in enumerate(brief.tensions):
-            out.text(f"tensions[{i}]", tension, prefix=BULLET)
-    if brief.status is not None:
-        out.raw("")
-        out.text("status", brief.status, prefix=STATUS)
-    if brief.sources:
-        out.section(HEADINGS["sources"])
-        _sources(out, brief.sources)
-    return "\n".join(out.lines)
-
-
-def _paragraphs(out: _Writer, field: str, paragraphs: list[str]) -> None:
-    for i, paragraph in enumerate(paragraphs):
-        if i:
-            out.raw("")
-        out.text(f"{field}[{i}]", paragraph, free=True)
-
-
-def _perspectives(out: _Writer, perspectives: list[Perspective]) -> None:
-    for i, perspective in enumerate(perspectives):
-        if i:
-            out.raw("")
-        for name in ("actor", "stance"):
-            value = getattr(perspective, name)
-            if value.startswith("Evolution:"):
-                raise out.fail(f"perspectives[{i}].{name}", "starts with 'Evolution:'")
-            out.text(f"perspectives[{i}].{name}", value, free=True)
-            out.raw("")
-        if perspective.evolution is None:
-            out.lines.pop()
-        else:
-            out.text(f"perspectives[{i}].evolution", perspective.evolution, prefix=EVOLUTION)
-
-
-def _sources(out: _Writer, sources: list[Source]) -> None:
-    seen: set[int] = set()
-    for i, source in enumerate(sources):
-        field = f"sources[{i}]"
-        if source.number in seen:
-            raise out.fail(f"{field}.number", f"source number {source.number} is used twice")
-        seen.add(source.number)
-        if source.label is not None and (" — " in source.label or source.label.startswith("— ")):
-            raise out.fail(f"{field} label", f"{source.label!r} contains ' — ', which separates title and label")
-        for name, value in (("title", source.title), ("label", source.label)):
-            if value is not None and ("\n" in value or "\r" in value or not value.strip()):
-                raise out.fail(f"{field}.{name}", "is empty or contains a line break")
-        rest = source_rest(source)
-        if split_source_rest(rest) != (source.title, source.label, source.date):
-            raise out.fail(field, f"{rest!r} would not read back as title, label and date")
-        out.text(field, rest, prefix=f"  {i + 1}. [{source.number}] ")
-
 
 # --------------------------------------------------------------------------------------------
 # Parse
@@ -297,10 +107,6 @@ class _Cursor:
         self.pos += 1
 
 
-def _clip(line: str, limit: int = 60) -> str:
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def parse_text(text: str, *, path: str | None = None) -> Brief:
     """Parse a brief in the seed's text format. Raises FormatError naming the 1-based line and what
     was expected there. Accepts only input that renders back to exactly the same text."""
@@ -325,7 +131,9 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
         line = cursor.take("a section heading")
         key = heading_key(line)
         if key is None:
-            raise cursor.error(f"expected a section heading (one of {_next_headings(done)}), found {_clip(line)!r}", line=start)
+            raise cursor.error(
+                f"expected a section heading (one of {_next_headings(done)}), found {_clip(line)!r}", line=start
+            )
         if done and ORDER.index(key) <= ORDER.index(done[-1]):
             raise cursor.error(
                 f"section {_clip(line)!r} is out of order or repeated: after {_title(done[-1])!r} expected one of {_next_headings(done)}",
@@ -351,15 +159,27 @@ def _header(cursor: _Cursor) -> dict[str, object]:
     line = cursor.take("the header line 'state · vN · YYYY-MM-DD · N items · history'")
     match = _HEADER_RE.match(line)
     if not match:
-        raise cursor.error(f"expected the header 'state · vN · YYYY-MM-DD · N items[ · history]', found {_clip(line)!r}", line=cursor.pos)
+        raise cursor.error(
+            f"expected the header 'state · vN · YYYY-MM-DD · N items[ · history]', found {_clip(line)!r}",
+            line=cursor.pos,
+        )
     state, version, date, count, noun, history = match.groups()
     if (noun == "item") != (count == "1"):
-        raise cursor.error(f"expected '{count} {'item' if count == '1' else 'items'}' in the header, found '{count} {noun}'", line=cursor.pos)
+        raise cursor.error(
+            f"expected '{count} {'item' if count == '1' else 'items'}' in the header, found '{count} {noun}'",
+            line=cursor.pos,
+        )
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:
         raise cursor.error(f"header date {date!r} is not a real YYYY-MM-DD day", line=cursor.pos) from None
-    return {"state": state, "version": int(version), "date": day, "item_count": int(count), "history_link": bool(history)}
+    return {
+        "state": state,
+        "version": int(version),
+        "date": day,
+        "item_count": int(count),
+        "history_link": bool(history),
+    }
 
 
 def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
@@ -371,7 +191,9 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
     if key == "whats_new":
         match = _WHATS_NEW_RE.match(heading)
         if not match:
-            raise cursor.error(f"expected the heading \"What's new in vN\" (N a version number), found {heading!r}", line=start)
+            raise cursor.error(
+                f'expected the heading "What\'s new in vN" (N a version number), found {heading!r}', line=start
+            )
     if cursor.peek() is None or (cursor.peek() == "" and _is_heading_at(cursor, cursor.pos + 1)):
         raise cursor.error(f"section {heading!r} has no content", line=start)
     cursor.blank(f"the heading {heading!r}")
@@ -380,11 +202,17 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
     if key in ("what", "why_it_matters", "narrative"):
         return _prose(cursor)
     if key == "open_questions":
-        return [_bullet(cursor, line, number) for number, line in _numbered_blocks(cursor, f"a question bullet '{BULLET}...'")]
+        return [
+            _bullet(cursor, line, number)
+            for number, line in _numbered_blocks(cursor, f"a question bullet '{BULLET}...'")
+        ]
     if key == "tensions":
         return [_bullet(cursor, line, number) for number, line in _run(cursor, f"a tension bullet '{BULLET}...'")]
     if key == "timeline":
-        return [_timeline_entry(cursor, line, number) for number, line in _run(cursor, f"a timeline bullet '{BULLET}DATE: text'")]
+        return [
+            _timeline_entry(cursor, line, number)
+            for number, line in _run(cursor, f"a timeline bullet '{BULLET}DATE: text'")
+        ]
     if key == "perspectives":
         return _perspective_blocks(cursor)
     return _source_lines(cursor)
@@ -401,7 +229,7 @@ def _numbered_blocks(cursor: _Cursor, what: str) -> list[tuple[int, str]]:
         if cursor.at_end() or _is_heading_at(cursor, cursor.pos + 1):
             return found
         if cursor.peek() != "":
-            raise cursor.expected(f"a blank line between entries (each is a single line), or the next section")
+            raise cursor.expected("a blank line between entries (each is a single line), or the next section")
         cursor.pos += 1
         found.append((cursor.lineno, cursor.take(what)))
 
@@ -425,7 +253,10 @@ def _run(cursor: _Cursor, what: str) -> list[tuple[int, str]]:
     while cursor.peek():
         found.append((cursor.lineno, cursor.take(what)))
     if cursor.peek() == "" and not _is_heading_at(cursor, cursor.pos + 1):
-        raise cursor.error(f"expected the next section heading after this list (its entries are not separated by blank lines)", line=cursor.lineno + 1)
+        raise cursor.error(
+            "expected the next section heading after this list (its entries are not separated by blank lines)",
+            line=cursor.lineno + 1,
+        )
     return found
 
 
@@ -438,7 +269,9 @@ def _bullet(cursor: _Cursor, line: str, number: int) -> str:
 def _timeline_entry(cursor: _Cursor, line: str, number: int) -> TimelineEntry:
     match = _TIMELINE_RE.match(line)
     if not match or not match.group(2).strip():
-        raise cursor.error(f"expected a timeline bullet '{BULLET}YYYY[-MM[-DD]]: text', found {_clip(line)!r}", line=number)
+        raise cursor.error(
+            f"expected a timeline bullet '{BULLET}YYYY[-MM[-DD]]: text', found {_clip(line)!r}", line=number
+        )
     return _build(cursor, TimelineEntry, {"date": match.group(1), "text": match.group(2)}, line=number)
 
 
@@ -449,9 +282,14 @@ def _perspective_blocks(cursor: _Cursor) -> list[Perspective]:
     while i < len(blocks):
         (actor_line, actor) = blocks[i]
         if actor.startswith("Evolution:"):
-            raise cursor.error("expected an actor name to open a perspective, found an 'Evolution:' line", line=actor_line)
+            raise cursor.error(
+                "expected an actor name to open a perspective, found an 'Evolution:' line", line=actor_line
+            )
         if i + 1 >= len(blocks):
-            raise cursor.error(f"expected the stance of {actor!r} after a blank line, found the end of the section", line=actor_line + 1)
+            raise cursor.error(
+                f"expected the stance of {actor!r} after a blank line, found the end of the section",
+                line=actor_line + 1,
+            )
         stance_line, stance = blocks[i + 1]
         if stance.startswith("Evolution:"):
             raise cursor.error(f"expected the stance of {actor!r} before its 'Evolution:' line", line=stance_line)
@@ -463,7 +301,9 @@ def _perspective_blocks(cursor: _Cursor) -> list[Perspective]:
                 raise cursor.error("expected 'Evolution: <text>'", line=evolution_line)
             evolution = line[len(EVOLUTION) :]
             i += 1
-        perspectives.append(_build(cursor, Perspective, {"actor": actor, "stance": stance, "evolution": evolution}, line=actor_line))
+        perspectives.append(
+            _build(cursor, Perspective, {"actor": actor, "stance": stance, "evolution": evolution}, line=actor_line)
+        )
     return perspectives
 
 
@@ -473,12 +313,16 @@ def _source_lines(cursor: _Cursor) -> list[Source]:
     for number, line in _run(cursor, "a source line '  N. [N] Title — Label (date)'"):
         match = _SOURCE_RE.match(line)
         if not match:
-            raise cursor.error(f"expected a source line '  N. [N] Title — Label (date)', found {_clip(line)!r}", line=number)
+            raise cursor.error(
+                f"expected a source line '  N. [N] Title — Label (date)', found {_clip(line)!r}", line=number
+            )
         position, source_number, rest = int(match.group(1)), int(match.group(2)), match.group(3)
         if position != len(sources) + 1:
             raise cursor.error(f"expected source list number {len(sources) + 1}., found {position}.", line=number)
         if source_number in seen:
-            raise cursor.error(f"source [{source_number}] is listed twice (first on line {seen[source_number]})", line=number)
+            raise cursor.error(
+                f"source [{source_number}] is listed twice (first on line {seen[source_number]})", line=number
+            )
         seen[source_number] = number
         title, label, date = split_source_rest(rest)
         if not title.strip():
@@ -507,8 +351,10 @@ def _check_round_trip(cursor: _Cursor, brief: Brief, text: str) -> None:
     if rendered == text:
         return
     expected = rendered.split("\n")
-    for number, (got, want) in enumerate(zip(cursor.lines, expected), start=1):
+    for number, (got, want) in enumerate(zip(cursor.lines, expected, strict=False), start=1):
         if got != want:
-            raise cursor.error(f"not in the canonical form: expected {_clip(want)!r}, found {_clip(got)!r}", line=number)
+            raise cursor.error(
+                f"not in the canonical form: expected {_clip(want)!r}, found {_clip(got)!r}", line=number
+            )
     number = min(len(cursor.lines), len(expected)) + 1
     raise cursor.error("not in the canonical form: the line count differs from the rendering", line=number)

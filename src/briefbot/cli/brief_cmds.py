@@ -65,10 +65,14 @@ def import_cmd(file: Path, slug: str) -> None:
 @click.command("render")
 @click.argument("slug")
 @click.option("--version", "version", type=VERSION, default=None, help="Version to render (default: the latest).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of stdout.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE instead of stdout.")
 def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) -> None:
     """Render a published version of SLUG as text (the seed's format), md, html or json.
 
