@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from _http_servers import local_server, local_settings
+from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from werkzeug import Request, Response
 
 from briefbot.errors import FetchError, ReplayMissError
@@ -39,6 +39,10 @@ def _feed_server_routes(server) -> None:  # type: ignore[no-untyped-def]
     )
     server.expect_request("/moved").respond_with_data("", status=301, headers={"Location": "/feed"})
     server.expect_request("/fail").respond_with_data("nope", status=500)
+    server.expect_request("/big").respond_with_data(b"x" * 1_500_000)  # over the raw cap
+    server.expect_request("/bomb").respond_with_data(
+        gzip_gzip_bomb(16 * 1024 * 1024), headers={"Content-Encoding": "gzip, gzip"}
+    )
 
 
 async def _session(base: str, settings) -> list[object]:  # type: ignore[no-untyped-def]
@@ -53,6 +57,8 @@ async def _session(base: str, settings) -> list[object]:  # type: ignore[no-unty
             ("/gz", None),
             ("/moved", None),
             ("/fail", None),
+            ("/big", None),
+            ("/bomb", None),
         ]:
             try:
                 result: FetchResult = await fetch(client, base + path, validators=validators)
@@ -67,17 +73,18 @@ def test_record_then_replay_with_server_stopped_gives_identical_results(tmp_path
     with local_server() as server:
         _feed_server_routes(server)
         base = f"http://127.0.0.1:{server.port}"
-        live = run(_session(base, local_settings(record_dir=folder)))
+        live = run(_session(base, local_settings(record_dir=folder, max_bytes=1_000_000)))
     # The server is gone; replay must not need it (and must not try the network).
-    replayed = run(_session(base, local_settings(replay_dir=folder)))
+    replayed = run(_session(base, local_settings(replay_dir=folder, max_bytes=1_000_000)))
     assert replayed == live
     assert live[0]["body"] == b"call 1" and live[1]["body"] == b"call 2"  # type: ignore[index]
     assert live[3]["not_modified"] is True  # type: ignore[index]
     assert live[4]["body"] == b"<html>compressed page</html>"  # type: ignore[index]
     assert str(live[6]).startswith("FetchStatusError") and "HTTP 500" in str(live[6])
+    assert "size cap of 1000000" in str(live[7]) and "size cap of 1000000" in str(live[8])
     # One readable JSON per exchange (+ body file); the 301 hop is its own exchange.
     records = sorted(folder.glob("*.json"))
-    assert len(records) == 8
+    assert len(records) == 10
     first = json.loads(records[0].read_text())
     assert {"fingerprint", "request", "response"} <= first.keys()
 

@@ -73,8 +73,9 @@ def _error_record(exc: BaseException) -> dict[str, str]:
 
 def _rebuild_error(record: dict[str, str], request: httpx2.Request) -> Exception:
     kind, message = record.get("type", ""), record.get("message", "")
-    if kind == "BlockedAddressError":
-        return BlockedAddressError(message)
+    ours = {cls.__name__: cls for cls in (FetchError, BlockedAddressError, ReplayMissError)}
+    if kind in ours:
+        return ours[kind](message)
     cls = getattr(httpx2, kind, None)
     if isinstance(cls, type) and issubclass(cls, httpx2.TransportError):
         return cls(message, request=request)
@@ -99,7 +100,8 @@ class _TeeStream(httpx2.AsyncByteStream):
             async for chunk in self._inner:
                 self._handle.write(chunk)
                 yield chunk
-        except httpx2.TransportError as exc:
+        except (httpx2.TransportError, FetchError) as exc:
+            # A timeout or the raw size cap mid-body: replay must end the body the same way.
             self._error = _error_record(exc)
             raise
         self._complete = True
