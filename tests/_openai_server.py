@@ -8,6 +8,7 @@ an HTTP error with headers, a raw (malformed) body, or a delay. Every request is
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class OpenAIServer:
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[Request] = []
+        self.errors: list[Exception] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         server = self
@@ -83,7 +85,12 @@ class OpenAIServer:
                 if self.path != "/v1/chat/completions":
                     self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode(), {})
                     return
-                reply = server.responder(request, index)
+                try:
+                    reply = server.responder(request, index)
+                except Exception as exc:  # a broken script: fail the test loudly, not with a hang
+                    server.errors.append(exc)
+                    self._send(599, json.dumps({"error": {"message": repr(exc)}}).encode(), {})
+                    return
                 if reply.delay and server._stop.wait(reply.delay):
                     return
                 if reply.raw_body is not None:
@@ -132,6 +139,8 @@ class OpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+        if self.errors and not exc[0]:
+            raise AssertionError(f"the scripted responder failed: {self.errors[0]!r}") from self.errors[0]
 
 
 def free_port_url() -> str:
@@ -142,3 +151,44 @@ def free_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+ITEM_RE = re.compile(r"^<<<BEGIN (DATA-[0-9A-F]+) ref=(new:\d+)>>>$", re.MULTILINE)
+
+
+def fenced_items(text: str) -> list[tuple[str, str, str]]:
+    """(ref, boundary, body) of every fenced item in a prompt, the body up to its own END line."""
+    found = []
+    position = 0
+    # Read like a model should: a fence ends only at its own END line; anything inside is data.
+    while (match := ITEM_RE.search(text, position)) is not None:
+        boundary, ref = match.group(1), match.group(2)
+        end = text.index(f"\n<<<END {boundary}>>>", match.end())
+        found.append((ref, boundary, text[match.end() + 1:end]))
+        position = end + 1
+    return found
+
+
+def briefbot_model(*, triage_model: str = "cheap-1", label: Callable[[str, str], str] | None = None,
+                   edits: Callable[[Request], list[dict[str, Any]]] | None = None) -> Responder:
+    """A FunctionModel-like script of briefbot's two stages: it reads the fenced items it is sent.
+
+    Triage labels each item with `label(ref, body)` (default: irrelevant if the body says
+    "irrelevant", else relevant); propose answers `edits(request)` (default: none).
+    """
+
+    def default_label(ref: str, body: str) -> str:
+        return "irrelevant" if "irrelevant" in body.lower() else "relevant"
+
+    def respond(request: Request, index: int) -> Reply:
+        items = fenced_items(request.user)
+        if request.body["model"] == triage_model:
+            decide = label or default_label
+            return Reply.json({"items": [
+                {"ref": ref, "relevance": decide(ref, body), "reason": f"scripted for {ref}",
+                 "perspectives": ["CAISI (NIST)", "Nobody Real"], "tensions": [1, 9]}
+                for ref, _, body in items
+            ]})
+        return Reply.json({"edits": edits(request) if edits else []})
+
+    return respond

@@ -239,3 +239,38 @@ def test_settings_from_mapping_and_env() -> None:
 def test_fingerprint_is_canonical() -> None:
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_calls_are_recorded_and_replayed_through_the_project_http_client(tmp_path: Path) -> None:
+    from briefbot.http import HttpSettings
+
+    async def go(base_url: str, db: Path, http: HttpSettings):
+        conn = connect(db)
+        try:
+            async with LLMClient(settings(base_url), conn=conn, http_settings=http) as client:
+                return await client.structured(PROMPT, Answer, stage="triage", brief="b", model="cheap-1")
+        finally:
+            conn.close()
+
+    with OpenAIServer(lambda req, n: Reply.json(GOOD)) as server:
+        recorded = asyncio.run(go(server.base_url, tmp_path / "a.db", HttpSettings(record_dir=tmp_path / "rec")))
+        base_url = server.base_url
+    assert not any("sk-test" in p.read_text() for p in (tmp_path / "rec").glob("*.json"))
+    # The server is gone: only the recording can answer, and a fresh database has no cache.
+    replayed = asyncio.run(go(base_url, tmp_path / "b.db", HttpSettings(replay_dir=tmp_path / "rec")))
+    assert replayed.value == recorded.value and not replayed.cached
+
+    other = RenderedPrompt(name="test", template_hash="abc123", messages=[{"role": "user", "content": "unrecorded"}])
+
+    async def miss():
+        conn = connect(tmp_path / "c.db")
+        try:
+            async with LLMClient(settings(base_url), conn=conn,
+                                 http_settings=HttpSettings(replay_dir=tmp_path / "rec")) as client:
+                await client.structured(other, Answer, stage="triage", brief="b", model="cheap-1")
+        finally:
+            conn.close()
+
+    with pytest.raises(LLMError, match="ReplayMissError"):
+        asyncio.run(miss())
+    assert calls(tmp_path / "c.db")[0].attempts == 1  # a replay miss is not retried

@@ -26,7 +26,8 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ._llm_settings import DEFAULT_PRICES, ENV_VARS, LLMSettings, ModelPrice
-from .errors import LLMError
+from .errors import BriefbotError, LLMError
+from .http import HttpSettings, make_client
 from .prompts import Prompts, RenderedPrompt
 from .store import llm_calls
 from .store.llm_calls import CallRow
@@ -37,13 +38,10 @@ M = TypeVar("M", bound=BaseModel)
 RETRY_STATUS = frozenset({408, 409, 429})
 
 
-def make_http_client(settings: LLMSettings) -> httpx2.AsyncClient:
-    """The HTTP client the SDK sends through: the project's one client, in its trusted mode."""
-    try:
-        from . import http as project_http  # the shared client factory (record/replay chain)
-    except ImportError:
-        return httpx2.AsyncClient(timeout=settings.timeout)
-    return project_http.make_client(None, trusted=True)  # type: ignore[attr-defined]
+def make_http_client(http_settings: HttpSettings | None = None) -> httpx2.AsyncClient:
+    """The HTTP client the SDK sends through: the project's one client (record/replay included) in
+    its trusted mode, since the endpoint is configuration, not fetched content (a local Ollama works)."""
+    return make_client(http_settings, trusted=True)
 
 
 def strict_response_format(model: type[BaseModel]) -> dict[str, Any]:
@@ -105,6 +103,8 @@ class _Problem(Exception):
 
 
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc.__cause__, BriefbotError):
+        return False  # our own transport's verdict (replay miss, blocked address): retrying cannot help
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRY_STATUS or exc.status_code >= 500
     # APITimeoutError is an APIConnectionError.
@@ -135,11 +135,12 @@ class LLMClient:
     """Structured-output calls against one OpenAI-compatible endpoint, logged to `conn`."""
 
     def __init__(self, settings: LLMSettings, *, conn: sqlite3.Connection,
-                 http_client: httpx2.AsyncClient | None = None, prompts: Prompts | None = None) -> None:
+                 http_client: httpx2.AsyncClient | None = None, http_settings: HttpSettings | None = None,
+                 prompts: Prompts | None = None) -> None:
         self.settings = settings
         self.conn = conn
         self.prompts = prompts or Prompts()
-        self._http = http_client or make_http_client(settings)
+        self._http = http_client or make_http_client(http_settings)
         self._owns_http = http_client is None
         self._sdk = openai.AsyncOpenAI(
             # A keyless local server (Ollama, llama.cpp) still needs a non-empty string for the SDK.
@@ -251,7 +252,8 @@ class LLMClient:
                         model=model, messages=messages, response_format=response_format,  # type: ignore[arg-type]
                         prompt_cache_key=cache_key, **options,
                     )
-        except (openai.APIError, httpx2.HTTPError) as exc:
+        except (openai.APIError, httpx2.HTTPError, BriefbotError) as exc:
+            # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
             reason = _describe_http_error(exc)
             llm_calls.record(self.conn, CallRow(**base, ask=ask, service_tier=tier[0], latency_ms=latency,
@@ -323,5 +325,7 @@ def _describe_http_error(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
+        if isinstance(cause, BriefbotError):
+            return f"{type(cause).__name__}: {cause}"
         return f"connection failed: {cause or exc}"
-    return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"[:500]

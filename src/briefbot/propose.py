@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .llm import CallStats, LLMClient
 from .models import BatchItem, Brief, EditBatch, EditList
 from .prompts import FencedItem, fence
-from .triage import TriagedItem
+from .triage import TriagedItem, TriageResult, triage
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
 MIN_ITEM_CHARS = 300
@@ -91,3 +91,33 @@ async def propose(client: LLMClient, brief: Brief, kept: list[TriagedItem], *, s
         stats=result.stats, items_offered=len(kept), items_sent=len(chosen), truncated=truncated,
         cached=result.cached,
     )
+
+
+class StageReport(BaseModel):
+    """Triage then propose for one brief: what the pipeline and the CLI report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items_in: int
+    triage: TriageResult | None
+    proposal: ProposeResult | None
+    stats: CallStats
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.triage.warnings() if self.triage else []
+
+
+async def triage_and_propose(client: LLMClient, brief: Brief, items: list[BatchItem], *, slug: str,
+                             run_date: dt.date, scope: str | None = None) -> StageReport:
+    """Both LLM stages for one brief. No items, no call; nothing kept after triage, no propose call."""
+    if not items:
+        return StageReport(items_in=0, triage=None, proposal=None, stats=CallStats())
+    triaged = await triage(client, brief, items, slug=slug, scope=scope)
+    stats = CallStats().merge(triaged.stats)
+    kept = triaged.kept()
+    proposed = None
+    if kept:
+        proposed = await propose(client, brief, kept, slug=slug, run_date=run_date, scope=scope)
+        stats.merge(proposed.stats)
+    return StageReport(items_in=len(items), triage=triaged, proposal=proposed, stats=stats)
