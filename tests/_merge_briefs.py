@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from briefbot.models import Brief, EditBatch, Perspective, Source, TimelineEntry, WhatsNew
+from briefbot.models import (
+    Brief,
+    EditBatch,
+    Perspective,
+    Source,
+    TimelineEntry,
+    WhatsNew,
+)
 
 RUN_DATE = dt.date(2026, 5, 31)
 

@@ -10,15 +10,15 @@ import pytest
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from click.testing import CliRunner
 
+from briefbot import review
 from briefbot.cli import main
 from briefbot.errors import ReviewError
 from briefbot.merge import merge
 from briefbot.project import Project
 from briefbot.proposal import Proposal, ProposalStore
-from briefbot import review
 
 SLUG = "gap"
-NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
 
 
 def _edits() -> list[dict]:
@@ -60,14 +60,14 @@ def test_edit_review_decide_whats_new_approve(root: Path):
     assert "reason: unknown actor 'Nvidia'" in shown
     assert "[new:1] Story 1 · Example News · 2026-05-28 · https://news.example/1" in shown
     assert "[4] The inevitable need for an open model consortium · Interconnects · 2026-04-11" in shown
-    assert "+ Timeline: 2026-05-28: NVIDIA details coalition funding [5]" in shown
-    assert "~ Status" not in shown  # untouched sections are not in the diff
+    assert "+ entry 4: 2026-05-28: NVIDIA details coalition funding [5]" in shown
+    assert "## Status" not in shown  # untouched sections are not in the diff
 
     report = json.loads(run(root, "review", SLUG, "--json").output)
     assert [e["verdict"] for e in report["edits"]] == ["applied", "applied", "rejected", "applied"]
     assert report["edits"][0]["cited"][0]["url"] == "https://news.example/1"
     assert report["whats_new"] == ["NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [6][4]."]
-    assert "~ State: [-closed-] {+open+} · [-v7-] {+v8+} · [-2026-05-24-] {+2026-05-31+} · [-118-] {+120+} items" in report["diff"]
+    assert "~ header: [-closed-]{+open+} · [-v7-]{+v8+} · [-2026-05-24-]{+2026-05-31+} · [-118-]{+120+} items" in report["diff"]
 
     out = run(root, "decide", SLUG, "--accept", "1,4", "--reject", "2", "--by", "ed").output
     assert "2 rejected add_tension [rejected]: rejected by the editor" in out

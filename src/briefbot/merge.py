@@ -55,9 +55,7 @@ _NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 # Capitalised because they open a sentence, not because they name anyone.
 _SENTENCE_WORDS = frozenset(
-    "a an and as at after also although before both but can could despite do does either further how however "
-    "if in instead it its many meanwhile most neither new notably on or other separately several should since "
-    "some still such that the these this those thus what when where whether which while who why will would yet".split()
+    ["a", "an", "and", "as", "at", "after", "also", "although", "before", "both", "but", "can", "could", "despite", "do", "does", "either", "further", "how", "however", "if", "in", "instead", "it", "its", "many", "meanwhile", "most", "neither", "new", "notably", "on", "or", "other", "separately", "several", "should", "since", "some", "still", "such", "that", "the", "these", "this", "those", "thus", "what", "when", "where", "whether", "which", "while", "who", "why", "will", "would", "yet"]
 )
 _TRAILING_CITES_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+\s*$")
 

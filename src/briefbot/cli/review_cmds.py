@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import getpass
 import json
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import review as flow
+from ..diffing import diff_briefs, diff_plain, diff_rich
 from ..models import BatchItem, Brief
 from ..proposal import Proposal
 from ._common import project
@@ -22,7 +22,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _numbers(value: str | None, option: str) -> list[int]:
@@ -48,68 +48,6 @@ def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
     if source is None:
         return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
     return {"marker": marker, "title": source.title, "publisher": source.label, "date": source.date, "url": source.url}
-
-
-def _brief_lines(brief: Brief) -> list[str]:
-    """One labelled line per paragraph or entry, so a diff points at the part that changed."""
-    lines = [f"State: {brief.state} · v{brief.version} · {brief.date.isoformat()} · {brief.item_count} items"]
-    if brief.whats_new:
-        lines += [f"What's new in v{brief.whats_new.version}: {p}" for p in brief.whats_new.paragraphs]
-    lines += [f"What: {p}" for p in brief.what]
-    lines += [f"Why it matters: {p}" for p in brief.why_it_matters]
-    lines += [f"Open question: {q}" for q in brief.open_questions]
-    lines += [f"Narrative: {p}" for p in brief.narrative]
-    lines += [f"Timeline: {e.date}: {e.text}" for e in brief.timeline]
-    for p in brief.perspectives:
-        lines += [f"Perspective {p.actor}: {p.stance}", f"Perspective {p.actor} evolution: {p.evolution or ''}"]
-    lines += [f"Tension: {t}" for t in brief.tensions]
-    lines.append(f"Status: {brief.status or ''}")
-    lines += [f"Source [{s.number}]: {s.title} — {s.label or ''} ({s.date or ''}) {s.url or ''}" for s in brief.sources]
-    return lines
-
-
-def _word_diff(old: str, new: str) -> Text:
-    # git's word-diff markers keep the diff readable without colour and in `--json`.
-    text = Text("~ ")
-    a, b = old.split(" "), new.split(" ")
-    parts: list[Text] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            parts.append(Text(" ".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            parts.append(Text(f"[-{' '.join(a[i1:i2])}-]", style="red"))
-        if j2 > j1:
-            parts.append(Text(f"{{+{' '.join(b[j1:j2])}+}}", style="green"))
-    return text.append_text(Text(" ").join(parts))
-
-
-def _label(line: str) -> str:
-    return line.split(":", 1)[0]
-
-
-def diff_lines(old: Brief, new: Brief) -> list[Text]:
-    """A word-level diff of two briefs: `-`/`+` for whole lines, `~` with marked words for changed ones."""
-    a, b = _brief_lines(old), _brief_lines(new)
-    out: list[Text] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        olds, news = a[i1:i2], b[j1:j2]
-        # A changed line pairs with the next new line of the same label (Timeline, Status, ...);
-        # everything else is a whole-line removal or addition.
-        while olds or news:
-            match = next((k for k, line in enumerate(news) if olds and _label(line) == _label(olds[0])), None)
-            if olds and match is not None:
-                out += [Text(f"+ {line}", style="green") for line in news[:match]]
-                out.append(_word_diff(olds.pop(0), news[match]))
-                news = news[match + 1 :]
-            elif olds:
-                out.append(Text(f"- {olds.pop(0)}", style="red"))
-            else:
-                out += [Text(f"+ {line}", style="green") for line in news]
-                news = []
-    return out
 
 
 def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
@@ -139,7 +77,7 @@ def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
         "edits": edits,
         "whats_new": final.whats_new.paragraphs if final.whats_new else [],
         "whats_new_edited": proposal.whats_new_override is not None,
-        "diff": [line.plain for line in diff_lines(base, final)],
+        "diff": diff_plain(diff_briefs(base, final)),
     }
 
 
@@ -212,8 +150,12 @@ def review_cmd(slug: str, as_json: bool) -> None:
     for paragraph in report["whats_new"] or ["(nothing applied)"]:
         console.print(Text(f"  {paragraph}"))
     console.print(Text("\nChanges:", style="bold"))
-    for line in diff_lines(base, proposal.final_brief()):
-        console.print(line)
+    diff = diff_briefs(base, proposal.final_brief())
+    # Without colour the word markers of the plain diff are the only way to see what changed.
+    if console.is_terminal:
+        console.print(diff_rich(diff), end="")
+    else:
+        click.echo(diff_plain(diff), nl=False)
 
 
 @click.command("decide")
