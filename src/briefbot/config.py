@@ -50,6 +50,15 @@ _M = TypeVar("_M", bound=BaseModel)
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        # `feeds:` with every entry commented out is YAML null; read it as "none" rather than an error.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields and
+                                                           not cls.model_fields[k].is_required())}
+        return data
+
 
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
@@ -93,7 +102,8 @@ class RssSearchProvider(_Model):
     def _template(cls, value: str) -> str:
         if "{query}" not in value:
             raise ValueError("must contain the placeholder {query}")
-        return _check_http_url(value.replace("{query}", "q"))
+        _check_http_url(value.replace("{query}", "q"))
+        return value
 
 
 SearchProvider = Annotated[Union[SearxngProvider, RssSearchProvider], Field(discriminator="type")]

@@ -91,7 +91,7 @@ def parse_feed(
         raise FeedParseError(f"{url}: not a feed ({type(problem).__name__}: {problem})")
     if parsed.bozo:
         warnings.append(f"{url}: malformed feed used anyway ({type(problem).__name__}: {problem})")
-    publisher = plain_text(parsed.feed.get("title")) or None
+    publisher = plain_text(dict.get(parsed.feed, "title")) or None
     items: list[CandidateItem] = []
     for index, entry in enumerate(parsed.entries):
         item = _item(entry, origin=origin, publisher=publisher, fetched_at=fetched_at)
@@ -108,11 +108,17 @@ def parse_feed(
     )
 
 
+def _get(entry: Mapping, key: str) -> object:
+    # dict.get, not FeedParserDict's: its legacy key mapping (updated_parsed -> published_parsed)
+    # emits a DeprecationWarning and would blur the published -> updated fallback.
+    return dict.get(entry, key)  # type: ignore[arg-type]
+
+
 def _link(entry: Mapping) -> str | None:
-    candidates = [entry.get("link")]
-    candidates += [link.get("href") for link in entry.get("links", []) if link.get("rel") == "alternate"]
-    # An RSS guid is a permalink unless isPermaLink="false"; feedparser exposes that via `guidislink`.
-    candidates.append(entry.get("id"))
+    candidates = [_get(entry, "link")]
+    links = _get(entry, "links") or []
+    candidates += [dict.get(link, "href") for link in links if dict.get(link, "rel") == "alternate"]
+    candidates.append(_get(entry, "id"))
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip().lower().startswith(("http://", "https://")):
             return candidate.strip()
@@ -127,14 +133,14 @@ def _item(entry: Mapping, *, origin: str, publisher: str | None, fetched_at: dt.
         url = canonical_url(link)
     except ValueError:
         return None
-    summary = plain_text(entry.get("summary")) or None
-    title = plain_text(entry.get("title")) or (summary or "")[:TITLE_FALLBACK_CHARS] or link
+    summary = plain_text(_get(entry, "summary")) or None  # type: ignore[arg-type]
+    title = plain_text(_get(entry, "title")) or (summary or "")[:TITLE_FALLBACK_CHARS] or link
     published = (
-        _utc(entry.get("published_parsed"))
-        or _utc(entry.get("updated_parsed"))
+        _utc(_get(entry, "published_parsed"))  # type: ignore[arg-type]
+        or _utc(_get(entry, "updated_parsed"))  # type: ignore[arg-type]
         or fetched_at.astimezone(dt.timezone.utc)
     )
-    guid = entry.get("id")
+    guid = _get(entry, "id")
     return CandidateItem(
         url=url,
         link=link,

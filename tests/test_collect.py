@@ -1,0 +1,243 @@
+"""The collect stage end to end over real local HTTP servers, through the production client."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from _collect_servers import FeedServer, Route, gzip_twice, rss
+from briefbot.cli import main
+from briefbot.collect.stage import CollectReport, collect, source_urls
+from briefbot.config import load_config
+from briefbot.http import HttpSettings, make_client
+from briefbot.project import Project
+from briefbot.store import connect
+from briefbot.store import items as item_store
+
+# The manifest counts entries of the raw (still gzipped) bytes; served with Content-Encoding: gzip
+# the client decodes them and these are the feeds' real entry counts.
+GZIP_ENTRIES = {
+    "realworld/node-feedparser/compressed.xml": 10,
+    "realworld/node-feedparser/invalid-characters-gzipped.xml": 25,
+}
+
+
+def write_project(root: Path, feeds: list[tuple[str, str]], *, briefs: dict[str, str] | None = None,
+                  search: str = "") -> Project:
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["feeds:"] + [f"  - name: '{name}'\n    url: {url}\n    tags: [t]" for name, url in feeds]
+    (root / "feeds.yaml").write_text("\n".join(lines) + "\n" + search, encoding="utf-8")
+    for slug, text in (briefs or {}).items():
+        (root / "briefs" / slug).mkdir(parents=True)
+        (root / "briefs" / slug / "brief.yaml").write_text(text, encoding="utf-8")
+    return Project(root)
+
+
+def run(project: Project, *, settings: HttpSettings | None = None, db: Path | None = None,
+        only: str | None = None) -> CollectReport:
+    settings = settings or HttpSettings(allow_private_networks=True)
+    config = load_config(project)
+
+    async def go() -> CollectReport:
+        conn = connect(db or project.state_db)
+        try:
+            async with make_client(settings) as client:
+                return await collect(config, client=client, conn=conn, only=only,
+                                     sourced=source_urls(project, config.active_briefs()))
+        finally:
+            conn.close()
+
+    return asyncio.run(go())
+
+
+def stored(project: Project, db: Path | None = None) -> list[item_store.StoredItem]:
+    conn = connect(db or project.state_db)
+    try:
+        return item_store.list_items(conn)
+    finally:
+        conn.close()
+
+
+def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
+    manifest = json.loads((corpora / "feeds" / "manifest.json").read_text(encoding="utf-8"))
+    routes, feeds, by_name = {}, [], {}
+    for index, record in enumerate(manifest):
+        headers = dict(record.get("http_headers") or {"Content-Type": "application/xml"})
+        if record["gzip_bytes"]:
+            headers["Content-Encoding"] = "gzip"
+        routes[f"/{index}"] = Route(body=(corpora / "feeds" / record["file"]).read_bytes(), headers=headers)
+        feeds.append((f"f{index}", f"/{index}"))
+        by_name[f"f{index}"] = record
+    with FeedServer(routes) as server:
+        project = write_project(tmp_path, [(name, server.url(path)) for name, path in feeds])
+        report = run(project)
+    assert len(report.sources) == len(manifest)
+    for source in report.sources:
+        record = by_name[source.name]
+        expected = GZIP_ENTRIES.get(record["file"], record["n_entries"])
+        assert source.status == 200, (record["file"], source.errors)
+        assert source.entries == expected, record["file"]
+        not_a_feed = record["bozo"] and not record["version"] and record["file"] not in GZIP_ENTRIES
+        if not_a_feed:  # HTML page, JSON, empty document: that feed's error, nothing else
+            assert source.errors and "not a feed" in source.errors[0], record["file"]
+        else:
+            assert source.errors == [], (record["file"], source.errors)
+    assert sum(s.new for s in report.sources) == len(stored(project)) > 300
+    # The gzip feeds arrived decoded and their items are stored.
+    gz = [s for s in report.sources if by_name[s.name]["file"] in GZIP_ENTRIES]
+    assert all(s.new > 0 for s in gz)
+
+
+def test_guid_dupes_feed_is_deduplicated(corpora: Path, tmp_path: Path) -> None:
+    body = (corpora / "feeds" / "realworld" / "node-feedparser" / "guid-dupes.xml").read_bytes()
+    routes = {"/a": Route(body=body, headers={"Content-Type": "application/rss+xml"}),
+              "/b": Route(body=body, headers={"Content-Type": "application/rss+xml"})}
+    with FeedServer(routes) as server:
+        project = write_project(tmp_path, [("a", server.url("/a")), ("b", server.url("/b"))])
+        report = run(project)
+    assert [(s.entries, s.new, s.duplicate) for s in report.sources] == [(1, 1, 0), (1, 0, 1)]
+    items = stored(project)
+    assert [i.item.url for i in items] == ["http://www.braingle.com/50366.html"]
+    assert items[0].item.origin == "feed:a"
+
+
+def test_failures_are_per_feed(tmp_path: Path) -> None:
+    good = rss([("First story about things", "https://news.example/1", "one"),
+                ("Second story about stuff", "https://news.example/2", "two")])
+    cap = 1024 * 1024
+    routes = {
+        "/ok": Route(body=good, headers={"Content-Type": "application/rss+xml"}),
+        "/500": Route(body=b"boom", status=500),
+        "/slow": Route(body=good, delay=3.0),
+        "/big": Route(body=b"<rss>" + b" " * (10 * 1024 * 1024) + b"</rss>"),
+        "/bomb": Route(body=gzip_twice(b"<rss>" + b"\0" * (8 * cap)), headers={"Content-Encoding": "gzip, gzip"}),
+        "/html": Route(body=b"<!doctype html><html><body><p>Just a page</p></body></html>",
+                       headers={"Content-Type": "text/html"}),
+    }
+    settings = HttpSettings(allow_private_networks=True, max_bytes=cap, read_timeout=0.5, total_timeout=1.5,
+                            max_retries=0)
+    with FeedServer(routes) as server:
+        names = ["ok", "500", "slow", "big", "bomb", "html"]
+        project = write_project(tmp_path, [(n, server.url(f"/{n}")) for n in names])
+        report = run(project, settings=settings)
+    by = {s.name: s for s in report.sources}
+    assert (by["ok"].status, by["ok"].new, by["ok"].errors) == (200, 2, [])
+    assert by["500"].status == 500 and "HTTP 500" in by["500"].errors[0]
+    for name in ("slow", "big", "bomb", "html"):
+        assert by[name].errors, name
+        assert by[name].new == 0
+    assert "not a feed" in by["html"].errors[0]
+    assert len(stored(project)) == 2
+
+
+def test_conditional_get_second_run_is_all_304(tmp_path: Path) -> None:
+    feed = rss([(f"Story number {n} of the day", f"https://news.example/{n}", "text") for n in range(5)])
+    routes = {"/a": Route(body=feed), "/b": Route(body=feed.replace(b"news.example", b"other.example"))}
+    with FeedServer(routes) as server:
+        project = write_project(tmp_path, [("a", server.url("/a")), ("b", server.url("/b"))])
+        first = run(project)
+        second = run(project)
+        sent = [s.headers.get("if-none-match") for s in server.seen]
+    assert [s.new for s in first.sources] == [5, 5]
+    assert [(s.status, s.not_modified, s.entries, s.new, s.duplicate) for s in second.sources] == [
+        (304, True, 0, 0, 0), (304, True, 0, 0, 0)]
+    assert sent[:2] == [None, None] and all(sent[2:]) and len(sent) == 4
+    assert len(stored(project)) == 10
+
+
+def test_search_providers_make_reactive_items(tmp_path: Path) -> None:
+    answer = {"results": [
+        {"url": "https://lab.example/post?utm_source=searx", "title": "Open weights close the gap",
+         "content": "A long enough summary of the finding for the test.", "publishedDate": "2026-05-20T10:00:00"},
+        {"url": "ftp://nope.example/x", "title": "skipped"},
+    ]}
+    found = rss([("Gap narrows on coding benchmarks", "https://paper.example/a", "An RSS search hit")])
+    routes = {"/search": Route(body=json.dumps(answer).encode(), headers={"Content-Type": "application/json"}),
+              "/rss": Route(body=found)}
+    with FeedServer(routes) as server:
+        search = (f"search:\n  - {{type: searxng, name: sx, base_url: '{server.base}'}}\n"
+                  f"  - {{type: rss_search, name: rs, url_template: '{server.base}/rss?q={{query}}'}}\n")
+        project = write_project(tmp_path, [], briefs={"gap": "scope: s\nqueries: ['open models']\n"}, search=search)
+        report = run(project)
+        paths = sorted(s.path for s in server.seen)
+    assert paths == ["/rss?q=open+models", "/search?q=open+models&format=json"]
+    assert [(s.name, s.brief, s.query, s.new) for s in report.sources] == [
+        ("sx", "gap", "open models", 1), ("rs", "gap", "open models", 1)]
+    items = {i.item.url: i for i in stored(project)}
+    assert set(items) == {"https://lab.example/post", "https://paper.example/a"}
+    assert {i.item.origin for i in items.values()} == {"reactive:gap"}
+    assert all(i.briefs == {"gap": "new"} for i in items.values())
+    assert items["https://lab.example/post"].item.published.isoformat() == "2026-05-20T10:00:00+00:00"
+
+
+def test_record_then_replay_gives_identical_items(tmp_path: Path) -> None:
+    feed = rss([(f"Recorded story {n}", f"https://rec.example/{n}", f"summary {n}") for n in range(3)])
+    answer = {"results": [{"url": "https://found.example/x", "title": "Found by search", "content": "c"}]}
+    routes = {"/feed": Route(body=gzip.compress(feed), headers={"Content-Encoding": "gzip"}),
+              "/search": Route(body=json.dumps(answer).encode()),
+              "/down": Route(status=500, body=b"x")}
+    recording = tmp_path / "rec"
+    with FeedServer(routes) as server:
+        search = f"search:\n  - {{type: searxng, name: sx, base_url: '{server.base}'}}\n"
+        project = write_project(tmp_path / "p", [("f", server.url("/feed")), ("d", server.url("/down"))],
+                                briefs={"b": "scope: s\nqueries: [q]\n"}, search=search)
+        live = run(project, settings=HttpSettings(allow_private_networks=True, record_dir=recording),
+                   db=tmp_path / "live.db")
+    # Servers stopped: only the recording can answer now.
+    replayed = run(project, settings=HttpSettings(replay_dir=recording), db=tmp_path / "replay.db")
+    assert live.model_dump(exclude={"sources": {"__all__": {"seconds"}}}) == replayed.model_dump(
+        exclude={"sources": {"__all__": {"seconds"}}})
+    dump = [i.model_dump(exclude={"first_seen"}) for i in stored(project, tmp_path / "live.db")]
+    assert len(dump) == 4
+    assert dump == [i.model_dump(exclude={"first_seen"}) for i in stored(project, tmp_path / "replay.db")]
+
+
+def test_replay_miss_is_that_feeds_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    project = write_project(tmp_path / "p", [("gone", "http://127.0.0.1:9/never-recorded")])
+    report = run(project, settings=HttpSettings(replay_dir=tmp_path / "empty"))
+    assert "never-recorded" in report.sources[0].errors[0]
+
+
+def test_brief_sources_and_selection(tmp_path: Path) -> None:
+    feed = rss([("Already a source of the brief", "https://src.example/a?utm_medium=rss", "x"),
+                ("Brand new story for the brief", "https://src.example/b", "y")])
+    with FeedServer({"/a": Route(body=feed), "/z": Route(body=rss([]))}) as server:
+        project = write_project(tmp_path, [("a", server.url("/a")), ("z", server.url("/z"))],
+                                briefs={"one": "scope: s\nfeeds: {names: [a]}\n", "two": "scope: s\nactive: false\n"})
+        from briefbot.models import Brief, Source
+
+        project.publish("one", Brief(title="T", state="open", version=1, date="2026-05-01", item_count=1,
+                                     sources=[Source(number=1, title="A", url="https://SRC.example/a#top")]))
+        report = run(project, only="one")
+    assert [(s.name, s.new, s.duplicate) for s in report.sources] == [("a", 1, 1)]  # z is read by no active brief
+    by_url = {i.item.url: i.briefs for i in stored(project)}
+    assert by_url == {"https://src.example/a": {}, "https://src.example/b": {"one": "new"}}
+
+
+def test_cli_collect_and_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # keep table cells on one line for the asserts
+    feed = rss([("A story for the command line", "https://cli.example/1", "words")])
+    with FeedServer({"/f": Route(body=feed), "/bad": Route(status=500)}) as server:
+        write_project(tmp_path, [("good", server.url("/f")), ("bad", server.url("/bad"))],
+                      briefs={"demo": "scope: s\n"})
+        runner = CliRunner()
+        result = runner.invoke(main, ["--root", str(tmp_path), "collect"])
+        assert result.exit_code == 0, result.output
+        assert "1 new, 0 duplicate, 1 of 2 sources failed" in result.output
+        assert "HTTP 500" in result.output
+        again = runner.invoke(main, ["--root", str(tmp_path), "collect", "--brief", "demo", "--json"])
+        assert json.loads(again.output)["sources"][0]["status"] == 304
+    listed = runner.invoke(main, ["--root", str(tmp_path), "items", "--brief", "demo", "--json"])
+    assert [(i["item"]["title"], i["briefs"]) for i in json.loads(listed.output)] == [
+        ("A story for the command line", {"demo": "new"})]
+    table = runner.invoke(main, ["--root", str(tmp_path), "items"])
+    assert "A story for the command line" in table.output
+    missing = runner.invoke(main, ["--root", str(tmp_path), "collect", "--brief", "nope"])
+    assert missing.exit_code == 2 and "no brief 'nope'" in missing.output
