@@ -10,17 +10,15 @@ import datetime as dt
 import importlib.util
 import json
 import re
-from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
 import feedparser
 import pytest
+from conftest import REPO, SEED
 from lxml import html as lxml_html
 
 from briefbot.models import Brief, EditBatch
-
-from conftest import REPO, SEED
 
 DEMO = REPO / "fixtures" / "demo"
 WORLD = DEMO / "world"
@@ -165,6 +163,19 @@ def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: E
     assert set(_titled(merged, re.findall(r"\[\d+\]", paragraph))) >= {f"[{v7.source(n).title}]".replace('"', "'") for n in REMOVED}
 
 
+def test_the_editors_whats_new_makes_it_the_seeds(seed_text: str, v6: Brief, v7: Brief, batch: EditBatch) -> None:
+    """With `whats_new_v7.txt` set by the editor, What's new equals the seed's (read as titles)."""
+    from briefbot.review import set_whats_new  # noqa: F401 - the command the README shows
+
+    build = _module("build_edits")
+    text = (DEMO / "whats_new_v7.txt").read_text(encoding="utf-8")
+    assert text == build.whats_new_text(seed_text), "whats_new_v7.txt is stale: run build_edits.py"
+    merged, _ = _approve_all(v6, batch)
+    assert {n: merged.source(m).title for n, m in build.V7_NUMBERS.items()} == {n: v7.source(n).title for n in REMOVED}
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    assert _titled(merged, paragraphs) == _titled(v7, v7.whats_new.paragraphs)
+
+
 # -- the world ---------------------------------------------------------------------------------
 
 
@@ -215,7 +226,7 @@ def test_feeds_and_search_answers_parse_with_briefbots_parsers(manifest: dict) -
     from briefbot.collect.search import Searxng
     from briefbot.config import SearxngProvider
 
-    fetched = dt.datetime(2026, 5, 24, 3, tzinfo=dt.timezone.utc)
+    fetched = dt.datetime(2026, 5, 24, 3, tzinfo=dt.UTC)
     searx = Searxng(SearxngProvider(type="searxng", name="searx", base_url=manifest["base_url"] + "/searxng"))
     titles: set[str] = set()
     for route in manifest["routes"]:
