@@ -274,13 +274,15 @@ async def fetch(
             request_headers["If-Modified-Since"] = validators.last_modified
     started = time.monotonic()
     try:
-        for attempt in range(settings.max_retries + 1):
+        attempt = 0
+        while True:
             outcome = await _fetch_once(client, url, request_headers, settings, started)
             if isinstance(outcome, FetchResult):
                 break
             status, wait = outcome
             if attempt == settings.max_retries:
                 raise FetchStatusError(url, status)
+            attempt += 1
             await anyio.sleep(wait)
     except httpx2.TimeoutException as exc:
         raise FetchError(f"{url}: timed out ({type(exc).__name__}: {exc or 'no detail'})") from exc
