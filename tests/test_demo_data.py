@@ -285,3 +285,42 @@ def test_demo_root_loads_and_holds_v6(v6: Brief) -> None:
     assert len(config.feeds_for(SLUG)) == 4 and len(config.feeds.enabled_providers()) == 2
     assert project.versions(SLUG) == [6]
     assert project.load(SLUG) == v6
+
+
+# -- the world server --------------------------------------------------------------------------
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read()
+
+
+def test_world_server_answers_as_the_manifest_says(manifest: dict) -> None:
+    from urllib.parse import urlencode
+
+    server, thread = _module("serve_world").serve_in_thread(0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        status, body = _get(f"{base}/searxng/search?{urlencode({'q': manifest['queries'][0], 'format': 'json'})}")
+        answer = json.loads(body)
+        assert status == 200 and answer["results"][0]["url"].startswith(base + "/www.reddit.com/")
+        assert manifest["base_url"] not in body.decode()  # rewritten to the real address
+        status, body = _get(f"{base}/news-search/rss?{urlencode({'q': manifest['queries'][2]})}")
+        assert status == 200 and b"<rss" in body
+        assert _get(f"{base}/searxng/search?q=something+else&format=json")[0] == 404
+        gone = next(i for i in manifest["items"] if i["kind"] == "gone_404")
+        assert _get(base + urlsplit(gone["url"]).path)[0] == 404
+        feed = next(r for r in manifest["routes"] if r["path"] == "/feeds/interconnects.xml")
+        assert _get(base + feed["path"], {"If-None-Match": feed["headers"]["ETag"]})[0] == 304
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
