@@ -24,7 +24,7 @@ SLUG = "open-model-capability-gap"
 V6 = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "v6.txt"
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 RUN_DATE = dt.date(2026, 5, 25)
-NOW = dt.datetime(2026, 5, 25, 6, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 5, 25, 6, 0, tzinfo=dt.UTC)
 
 
 def batch() -> EditBatch:

@@ -50,10 +50,19 @@ def build_site(project: Project, out_dir: Path, *, base_url: str = "") -> list[P
         put(base + "index.html", pages.version_page(env, deep, project, slug))
         put(base + "history.html", pages.history_page(env, deep, project, slug))
         for previous, version in zip([None, *versions], versions):
-            put(base + f"v{version}.html", pages.version_page(env, deep, project, slug, version))
+            put(
+                base + f"v{version}.html",
+                pages.version_page(env, deep, project, slug, version),
+            )
             if previous is not None:
-                put(base + f"diff-{previous}-{version}.html", pages.diff_page(env, deep, project, slug, previous, version))
+                put(
+                    base + f"diff-{previous}-{version}.html",
+                    pages.diff_page(env, deep, project, slug, previous, version),
+                )
         feed_links = SiteLinks(2) if not base_url else SiteLinks(0)
         prefix = base_url.rstrip("/") + "/" if base_url else ""
-        put(base + "feed.atom", pages.feed_xml(project, slug, feed_links, base_url=prefix))
+        put(
+            base + "feed.atom",
+            pages.feed_xml(project, slug, feed_links, base_url=prefix),
+        )
     return written

@@ -14,8 +14,19 @@ COMMANDS: list[click.Command] = []
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; loopback unless a token is set.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; loopback unless a token is set.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port.",
+)
 @click.option(
     "--token",
     envvar="BRIEFBOT_TOKEN",
@@ -23,7 +34,11 @@ COMMANDS: list[click.Command] = []
     help="Access token every request must present (open the page once with ?token=T); required off loopback. "
     "Env BRIEFBOT_TOKEN.",
 )
-@click.option("--by", default=None, help="Name recorded for decisions and approvals (default: the OS user).")
+@click.option(
+    "--by",
+    default=None,
+    help="Name recorded for decisions and approvals (default: the OS user).",
+)
 def serve(host: str, port: int, token: str | None, by: str | None) -> None:
     """Serve the editor's review page and the published briefs over HTTP."""
     import uvicorn
@@ -33,13 +48,20 @@ def serve(host: str, port: int, token: str | None, by: str | None) -> None:
     check_bind(host, token)
     app = create_app(project(), token=token, approver=by or getpass.getuser())
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"briefbot: serving {project().root.resolve()} on http://{shown}:{port}/" + ("?token=…" if token else ""))
+    click.echo(
+        f"briefbot: serving {project().root.resolve()} on http://{shown}:{port}/"
+        + ("?token=…" if token else "")
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--base-url", default="", help="Public address of the site, to make the Atom feeds' links absolute.")
+@click.option(
+    "--base-url",
+    default="",
+    help="Public address of the site, to make the Atom feeds' links absolute.",
+)
 def site(out_dir: Path, base_url: str) -> None:
     """Write the published briefs as a static site (HTML + Atom feeds) into OUT_DIR."""
     from ..site import build_site

@@ -42,7 +42,9 @@ def context(request: Request) -> WebContext:
     return request.app.state.web
 
 
-def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, *, status_code: int = 200, **values: Any
+) -> HTMLResponse:
     """Render a template with the CSRF token of this browser, issuing the browser an id if it has none."""
     web = context(request)
     browser_id = web.csrf.browser_id(request)
@@ -50,7 +52,10 @@ def render(request: Request, template: str, *, status_code: int = 200, **values:
     if browser_id is None:
         browser_id = web.csrf.new_browser_id()
     html = web.env.get_template(template).render(
-        links=web.links, site_name=pages.SITE_NAME, csrf_token=web.csrf.token_for(browser_id), **values
+        links=web.links,
+        site_name=pages.SITE_NAME,
+        csrf_token=web.csrf.token_for(browser_id),
+        **values,
     )
     response = HTMLResponse(html, status_code=status_code)
     if fresh:
@@ -58,10 +63,19 @@ def render(request: Request, template: str, *, status_code: int = 200, **values:
     return response
 
 
-def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:
+def message(
+    request: Request, title: str, text: str, *, status_code: int, **values: Any
+) -> HTMLResponse:
     values.setdefault("retry", None)
     values.setdefault("back", None)
-    return render(request, "message.html.j2", status_code=status_code, title=title, text=text, **values)
+    return render(
+        request,
+        "message.html.j2",
+        status_code=status_code,
+        title=title,
+        text=text,
+        **values,
+    )
 
 
 def _version_number(raw: str) -> int:
@@ -76,33 +90,53 @@ def _version_number(raw: str) -> int:
 
 async def index(request: Request) -> Response:
     web = context(request)
-    html = pages.index_page(web.env, web.links, web.project, proposal_link=web.links.proposal)
+    html = pages.index_page(
+        web.env, web.links, web.project, proposal_link=web.links.proposal
+    )
     return HTMLResponse(html)
 
 
 def _proposal_link(web: WebContext, slug: str) -> str | None:
     from ..proposal import ProposalStore
 
-    return web.links.proposal(slug) if ProposalStore(web.project, slug).load() is not None else None
+    return (
+        web.links.proposal(slug)
+        if ProposalStore(web.project, slug).load() is not None
+        else None
+    )
 
 
 def brief_latest(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, proposal_link=_proposal_link(web, slug)))
+    return HTMLResponse(
+        pages.version_page(
+            web.env,
+            web.links,
+            web.project,
+            slug,
+            proposal_link=_proposal_link(web, slug),
+        )
+    )
 
 
 def brief_version(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     version = _version_number(request.path_params["version"])
-    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, version))
+    return HTMLResponse(
+        pages.version_page(web.env, web.links, web.project, slug, version)
+    )
 
 
 def history(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    return HTMLResponse(pages.history_page(web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff"))
+    return HTMLResponse(
+        pages.history_page(
+            web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff"
+        )
+    )
 
 
 def diff(request: Request) -> Response:
@@ -117,7 +151,10 @@ def feed(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     base = str(request.base_url).rstrip("/")
-    return Response(pages.feed_xml(web.project, slug, web.links, base_url=base), media_type="application/atom+xml")
+    return Response(
+        pages.feed_xml(web.project, slug, web.links, base_url=base),
+        media_type="application/atom+xml",
+    )
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -133,7 +170,13 @@ async def _briefbot_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return message(request, f"{exc.status_code}", str(exc.detail), status_code=exc.status_code, back="/")
+    return message(
+        request,
+        f"{exc.status_code}",
+        str(exc.detail),
+        status_code=exc.status_code,
+        back="/",
+    )
 
 
 def create_app(
@@ -141,7 +184,7 @@ def create_app(
     *,
     token: str | None = None,
     csrf_secret: bytes | None = None,
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     approver: str = "editor",
 ) -> Starlette:
     """The web app over `project`. `token`, when set, is required on every request; `approver` names
@@ -160,7 +203,10 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(AccessTokenMiddleware, token=token)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(AccessTokenMiddleware, token=token),
+        ],
         exception_handlers={
             NotFoundError: _not_found,
             BriefbotError: _briefbot_error,
@@ -168,6 +214,10 @@ def create_app(
         },
     )
     app.state.web = WebContext(
-        project=project, env=environment(), csrf=Csrf(csrf_secret), clock=clock, approver=approver
+        project=project,
+        env=environment(),
+        csrf=Csrf(csrf_secret),
+        clock=clock,
+        approver=approver,
     )
     return app

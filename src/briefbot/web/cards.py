@@ -23,7 +23,11 @@ _OP_LABELS = {
     "add_narrative_paragraph": "Add narrative paragraph",
     "revise_narrative_paragraph": "Revise narrative paragraph",
 }
-_SECTION_LABELS = {"what": "What", "why_it_matters": "Why it matters", "status": "Status"}
+_SECTION_LABELS = {
+    "what": "What",
+    "why_it_matters": "Why it matters",
+    "status": "Status",
+}
 
 
 @dataclass
@@ -69,15 +73,29 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
     if op == "add_timeline_entry":
         return f"Timeline, new entry dated {edit.date}", None  # type: ignore[union-attr]
     if op == "revise_timeline_entry":
-        entry = base.timeline[edit.index - 1] if 1 <= edit.index <= len(base.timeline) else None  # type: ignore[union-attr]
-        return f"Timeline entry {edit.index}", f"{entry.date}: {entry.text}" if entry else None  # type: ignore[union-attr]
+        entry = (
+            base.timeline[edit.index - 1]
+            if 1 <= edit.index <= len(base.timeline)
+            else None
+        )  # type: ignore[union-attr]
+        return (
+            f"Timeline entry {edit.index}",
+            f"{entry.date}: {entry.text}" if entry else None,
+        )  # type: ignore[union-attr]
     if op in ("update_perspective", "add_perspective"):
         actor = edit.actor  # type: ignore[union-attr]
         found = next((p for p in base.perspectives if p.actor == actor), None)
         current = None
         if found is not None and op == "update_perspective":
-            current = found.stance + (f" Evolution: {found.evolution}" if found.evolution else "")
-        return f"Perspective of {actor}" if op == "update_perspective" else f"New perspective: {actor}", current
+            current = found.stance + (
+                f" Evolution: {found.evolution}" if found.evolution else ""
+            )
+        return (
+            f"Perspective of {actor}"
+            if op == "update_perspective"
+            else f"New perspective: {actor}",
+            current,
+        )
     if op == "add_tension":
         return "Tensions, new", None
     if op == "revise_tension":
@@ -88,7 +106,9 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
         return f"Open question {edit.index}", _at(base.open_questions, edit.index)  # type: ignore[union-attr]
     if op == "revise_section":
         section = edit.section  # type: ignore[union-attr]
-        current = base.status if section == "status" else "\n\n".join(getattr(base, section))
+        current = (
+            base.status if section == "status" else "\n\n".join(getattr(base, section))
+        )
         return _SECTION_LABELS.get(section, section), current
     if op == "add_narrative_paragraph":
         return "Narrative, new paragraph", None
@@ -99,7 +119,12 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
 
 def _fields(edit: Edit) -> list[tuple[str, str]]:
     out = []
-    for name, label in (("date", "Date"), ("text", "Text"), ("stance", "Stance"), ("evolution", "Evolution")):
+    for name, label in (
+        ("date", "Date"),
+        ("text", "Text"),
+        ("stance", "Stance"),
+        ("evolution", "Evolution"),
+    ):
         value = getattr(edit, name, None)
         if value is not None:
             out.append((label, value))
@@ -110,10 +135,14 @@ def _snippet(text: str | None) -> str | None:
     if not text:
         return None
     flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+    return (
+        flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+    )
 
 
-def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]) -> list[CitedItem]:
+def _items(
+    proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
+) -> list[CitedItem]:
     batch_items = {item.ref: item for item in proposal.batch.items}
     numbers = dict(zip(cites, sources)) if len(cites) == len(sources) else {}
     items = []
@@ -121,18 +150,40 @@ def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
         if marker.startswith("new:"):
             item = batch_items.get(marker)
             if item is None:
-                items.append(CitedItem(marker, "(unknown item)", None, None, None, None, True))
+                items.append(
+                    CitedItem(marker, "(unknown item)", None, None, None, None, True)
+                )
                 continue
             items.append(
-                CitedItem(marker, item.title, item.publisher, item.published, item.url, _snippet(item.text), True, numbers.get(marker))
+                CitedItem(
+                    marker,
+                    item.title,
+                    item.publisher,
+                    item.published,
+                    item.url,
+                    _snippet(item.text),
+                    True,
+                    numbers.get(marker),
+                )
             )
         else:
             source = base.source(int(marker))
             if source is None:
-                items.append(CitedItem(marker, "(unknown source)", None, None, None, None, False))
+                items.append(
+                    CitedItem(marker, "(unknown source)", None, None, None, None, False)
+                )
                 continue
             items.append(
-                CitedItem(marker, source.title, source.publisher or source.origin, source.date, source.url, None, False, source.number)
+                CitedItem(
+                    marker,
+                    source.title,
+                    source.publisher or source.origin,
+                    source.date,
+                    source.url,
+                    None,
+                    False,
+                    source.number,
+                )
             )
     return items
 

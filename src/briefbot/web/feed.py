@@ -34,7 +34,9 @@ def whats_new_html(brief: Brief) -> str:
     return "".join(f"<p>{escape(p)}</p>" for p in brief.whats_new.paragraphs)
 
 
-def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dict[int, str]) -> bytes:
+def atom_feed(
+    slug: str, briefs: list[Brief], *, feed_url: str, version_url: dict[int, str]
+) -> bytes:
     """Atom XML for the versions in `briefs` (any order; newest first in the feed).
 
     `feed_url` and `version_url` should be absolute when the feed is served; relative ones are
@@ -47,7 +49,9 @@ def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dic
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
 
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    def sub(
+        parent: ET.Element, tag: str, text: str | None = None, **attrs: str
+    ) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
         if text is not None:
             element.text = text
@@ -58,16 +62,32 @@ def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dic
     sub(feed, "subtitle", f"Published versions of the living brief {latest.title!r}")
     sub(feed, "updated", _timestamp(latest.date))
     sub(feed, "link", rel="self", href=feed_url, type="application/atom+xml")
-    sub(feed, "link", rel="alternate", href=version_url[latest.version], type="text/html")
+    sub(
+        feed,
+        "link",
+        rel="alternate",
+        href=version_url[latest.version],
+        type="text/html",
+    )
     author = sub(feed, "author")
     sub(author, "name", latest.site)
     sub(feed, "generator", "briefbot")
     for brief in ordered:
         entry = sub(feed, "entry")
         sub(entry, "id", entry_id(slug, brief.version))
-        sub(entry, "title", f"v{brief.version} · {brief.date.isoformat()} · {brief.title}")
+        sub(
+            entry,
+            "title",
+            f"v{brief.version} · {brief.date.isoformat()} · {brief.title}",
+        )
         sub(entry, "updated", _timestamp(brief.date))
         sub(entry, "published", _timestamp(brief.date))
-        sub(entry, "link", rel="alternate", href=version_url[brief.version], type="text/html")
+        sub(
+            entry,
+            "link",
+            rel="alternate",
+            href=version_url[brief.version],
+            type="text/html",
+        )
         sub(entry, "content", whats_new_html(brief), type="html")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"

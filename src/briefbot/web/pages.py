@@ -24,7 +24,13 @@ def _first_line(brief: Brief) -> str:
     return text if len(text) <= 160 else text[:157].rstrip() + "…"
 
 
-def index_page(env: jinja2.Environment, links: Links, project: Project, *, proposal_link: Any = None) -> str:
+def index_page(
+    env: jinja2.Environment,
+    links: Links,
+    project: Project,
+    *,
+    proposal_link: Any = None,
+) -> str:
     """Every brief with its latest version; with `proposal_link(slug)`, its pending proposal too."""
     rows = []
     for slug in project.slugs():
@@ -51,12 +57,21 @@ def index_page(env: jinja2.Environment, links: Links, project: Project, *, propo
                 }
         rows.append(row)
     return env.get_template("index.html.j2").render(
-        links=links, site_name=SITE_NAME, rows=rows, show_proposals=proposal_link is not None
+        links=links,
+        site_name=SITE_NAME,
+        rows=rows,
+        show_proposals=proposal_link is not None,
     )
 
 
 def version_page(
-    env: jinja2.Environment, links: Links, project: Project, slug: str, version: int | None = None, *, proposal_link: str | None = None
+    env: jinja2.Environment,
+    links: Links,
+    project: Project,
+    slug: str,
+    version: int | None = None,
+    *,
+    proposal_link: str | None = None,
 ) -> str:
     versions = project.versions(slug)
     brief = project.load(slug, version)
@@ -72,7 +87,14 @@ def version_page(
     )
 
 
-def history_page(env: jinja2.Environment, links: Links, project: Project, slug: str, *, compare_form: str | None = None) -> str:
+def history_page(
+    env: jinja2.Environment,
+    links: Links,
+    project: Project,
+    slug: str,
+    *,
+    compare_form: str | None = None,
+) -> str:
     versions = project.versions(slug)
     if not versions:
         raise NotFoundError(f"brief {slug!r} has no published version")
@@ -83,7 +105,11 @@ def history_page(env: jinja2.Environment, links: Links, project: Project, slug: 
         brief = project.load(slug, number)
         title = title or brief.title
         site = brief.site
-        older = versions[len(versions) - position - 2] if position < len(versions) - 1 else None
+        older = (
+            versions[len(versions) - position - 2]
+            if position < len(versions) - 1
+            else None
+        )
         rows.append(
             {
                 "version": number,
@@ -95,14 +121,27 @@ def history_page(env: jinja2.Environment, links: Links, project: Project, slug: 
             }
         )
     return env.get_template("history.html.j2").render(
-        links=links, site_name=site, slug=slug, title=title, rows=rows, compare_form=compare_form
+        links=links,
+        site_name=site,
+        slug=slug,
+        title=title,
+        rows=rows,
+        compare_form=compare_form,
     )
 
 
-def diff_page(env: jinja2.Environment, links: Links, project: Project, slug: str, a: int, b: int) -> str:
+def diff_page(
+    env: jinja2.Environment, links: Links, project: Project, slug: str, a: int, b: int
+) -> str:
     old, new = project.load(slug, a), project.load(slug, b)
     return env.get_template("diff.html.j2").render(
-        links=links, site_name=new.site, slug=slug, title=new.title, a=a, b=b, sections=diff_briefs(old, new)
+        links=links,
+        site_name=new.site,
+        slug=slug,
+        title=new.title,
+        a=a,
+        b=b,
+        sections=diff_briefs(old, new),
     )
 
 
@@ -115,5 +154,7 @@ def feed_xml(project: Project, slug: str, links: Links, *, base_url: str = "") -
         slug,
         briefs,
         feed_url=base_url + links.feed(slug),
-        version_url={b.version: base_url + links.version(slug, b.version) for b in briefs},
+        version_url={
+            b.version: base_url + links.version(slug, b.version) for b in briefs
+        },
     )

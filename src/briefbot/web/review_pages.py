@@ -55,7 +55,9 @@ async def _checked_form(request: Request) -> FormData | Response:
     """The POSTed form, or a refusal when its CSRF token is missing or wrong."""
     form = await request.form()
     token = form.get(CSRF_FIELD)
-    if not context(request).csrf.valid(request, token if isinstance(token, str) else None):
+    if not context(request).csrf.valid(
+        request, token if isinstance(token, str) else None
+    ):
         return message(
             request,
             "Refused: missing or invalid form token",
@@ -79,8 +81,20 @@ def _revision(form: FormData) -> int | None:
         return None
 
 
-def _stale(request: Request, slug: str, asked: str, submitted: int | None, current: Proposal, *, retry: dict[str, Any] | None) -> Response:
-    changed = f"from revision {submitted} to {current.revision}" if submitted is not None else f"(now revision {current.revision})"
+def _stale(
+    request: Request,
+    slug: str,
+    asked: str,
+    submitted: int | None,
+    current: Proposal,
+    *,
+    retry: dict[str, Any] | None,
+) -> Response:
+    changed = (
+        f"from revision {submitted} to {current.revision}"
+        if submitted is not None
+        else f"(now revision {current.revision})"
+    )
     by = f" by {current.decided_by}" if current.decided_by else ""
     return message(
         request,
@@ -117,21 +131,38 @@ async def decide(request: Request) -> Response:
         current = review.pending(web.project, slug)
         if submitted != current.revision:
             return _stale(
-                request, slug, f"{choice} edit {number}", submitted, current,
+                request,
+                slug,
+                f"{choice} edit {number}",
+                submitted,
+                current,
                 retry={
                     "action": request.url.path,
-                    "fields": [("edit", str(number)), ("decision", choice), ("revision", str(current.revision))],
+                    "fields": [
+                        ("edit", str(number)),
+                        ("decision", choice),
+                        ("revision", str(current.revision)),
+                    ],
                     "question": f"Edit {number} is now: {_decision_word(current, number)}.",
                     "label": f"{choice.capitalize()} edit {number} now",
                 },
             )
         accept, reject = ([number], []) if choice == "accept" else ([], [number])
-        return review.decide(web.project, slug, accept=accept, reject=reject, now=web.clock(), by=web.approver)
+        return review.decide(
+            web.project,
+            slug,
+            accept=accept,
+            reject=reject,
+            now=web.clock(),
+            by=web.approver,
+        )
 
     result = await run_in_threadpool(_run_locked, web, act)
     if isinstance(result, Response):
         return result
-    return RedirectResponse(f"{web.links.proposal(slug)}#edit-{number}", status_code=303)
+    return RedirectResponse(
+        f"{web.links.proposal(slug)}#edit-{number}", status_code=303
+    )
 
 
 def _decision_word(proposal: Proposal, number: int) -> str:
@@ -153,7 +184,11 @@ async def whats_new(request: Request) -> Response:
         current = review.pending(web.project, slug)
         if submitted != current.revision:
             return _stale(
-                request, slug, "your new What's new (kept below)", submitted, current,
+                request,
+                slug,
+                "your new What's new (kept below)",
+                submitted,
+                current,
                 retry={
                     "action": request.url.path,
                     "fields": [("revision", str(current.revision))],
@@ -183,7 +218,9 @@ async def approve(request: Request) -> Response:
         if submitted != current.revision:
             # Approving what the editor has not seen would publish unreviewed changes: no retry button.
             return _stale(request, slug, "approve", submitted, current, retry=None)
-        brief, _, _ = review.approve(web.project, slug, by=web.approver, now=web.clock())
+        brief, _, _ = review.approve(
+            web.project, slug, by=web.approver, now=web.clock()
+        )
         return brief
 
     result = await run_in_threadpool(_run_locked, web, act)

@@ -19,12 +19,18 @@ from ..models import CITATION_RE, EDIT_CITATION_RE, Brief, Source
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC_DIR = TEMPLATES_DIR / "static"
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+_TAG = re.compile(r"<[A-Za-z/!]")
 
 
 def cite(text: str | None) -> Markup:
     """Escape `text`, then turn each `[n]` into a link to its source entry on the same page."""
     escaped = str(escape(text or ""))
-    return Markup(CITATION_RE.sub(lambda m: f'<a class="cite" href="#source-{m.group(1)}">[{m.group(1)}]</a>', escaped))
+    return Markup(
+        CITATION_RE.sub(
+            lambda m: f'<a class="cite" href="#source-{m.group(1)}">[{m.group(1)}]</a>',
+            escaped,
+        )
+    )
 
 
 def cite_edit(text: str | None) -> Markup:
@@ -45,9 +51,13 @@ def safe_url(url: str | None) -> str | None:
     return url if url and _SAFE_URL.match(url) else None
 
 
-def sanitize(html: str | None) -> Markup:
-    """HTML that came from outside (never trusted): keep harmless formatting only."""
-    return Markup(nh3.clean(html or "", tags={"p", "a", "em", "strong", "ul", "ol", "li", "br", "code", "blockquote"}))
+def strip_html(text: str | None) -> Markup:
+    """Text from outside that may carry HTML (a feed summary standing in for a page): nh3 drops
+    every tag and escapes the rest, so what is left is inert text. Plain text (no tag in sight)
+    is only escaped, so `a<b` in extracted prose is not mistaken for markup."""
+    if not _TAG.search(text or ""):
+        return escape(text or "")
+    return Markup(nh3.clean(text or "", tags=set()))
 
 
 def source_label(source: Source) -> str:
@@ -135,7 +145,7 @@ def environment() -> jinja2.Environment:
     env.filters["cite"] = cite
     env.filters["cite_edit"] = cite_edit
     env.filters["safe_url"] = safe_url
-    env.filters["sanitize"] = sanitize
+    env.filters["strip_html"] = strip_html
     env.filters["source_label"] = source_label
     return env
 
