@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from briefbot._http_decode import BoundedDecoder
 from briefbot.errors import FetchError
 from briefbot.http import FetchStatusError, HttpSettings, Validators, fetch, fetch_conditional, make_client
 from briefbot.store import connect
@@ -235,3 +237,27 @@ def test_min_interval_spaces_request_starts_to_one_host() -> None:
         run(three(server.url_for("/i")))
     gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.13
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("deflate", zlib.compress),  # zlib framing, as the RFC says
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send
+        ("gzip", lambda data: gzip.compress(data[:300]) + gzip.compress(data[300:])),  # two members
+        ("identity", lambda data: data),
+    ],
+)
+def test_bounded_decoder_handles_real_world_encodings(encoding: str, encode) -> None:  # type: ignore[no-untyped-def]
+    payload = b"<p>" + b"text " * 5000 + b"</p>"
+    decoder = BoundedDecoder(encoding, cap=len(payload), url="http://x/")
+    wire = encode(payload)
+    out = b"".join(piece for start in range(0, len(wire), 7) for piece in decoder.decode(wire[start : start + 7]))
+    assert out + b"".join(decoder.finish()) == payload
+
+
+def test_bounded_decoder_refuses_unknown_and_corrupt_bodies() -> None:
+    with pytest.raises(FetchError, match="unsupported Content-Encoding 'br'"):
+        BoundedDecoder("br", cap=10, url="http://x/")
+    with pytest.raises(FetchError, match="http://x/: corrupt compressed body"):
+        list(BoundedDecoder("gzip", cap=10, url="http://x/").decode(b"not gzip at all"))

@@ -27,6 +27,17 @@ URLs; `total_timeout` bounds each hop from the moment its host slot is free.
 local LLM server (Ollama on localhost) works without lifting the rule for fetched URLs, and LLM
 exchanges are recorded and replayed like everything else. Retries of 429/503 live in fetch() only:
 the LLM client owns its own retries (one retry owner per call).
+
+Record/replay (`HttpSettings(record_dir=DIR)` / `replay_dir=DIR`, exclusive): one JSON file per
+exchange plus its raw body file, named `<fingerprint>-<seq>` (see `_http_record`). The fingerprint
+is method + URL + conditional headers + canonical JSON body, never auth or SDK bookkeeping headers,
+and credentials are never written. Transport errors and bodies cut short (timeout, size cap)
+replay as the same error. The openai SDK re-raises non-httpx exceptions as they are, so a replay
+miss on an LLM call reaches its caller as `ReplayMissError`; recorded httpx timeouts and connection
+errors reach it as the SDK's own APITimeoutError / APIConnectionError, exactly as they did live.
+
+`allow_addresses=("127.0.0.1:PORT",)` exempts one local server from the public-address rule; it
+exists for tests (a "public" site redirecting to loopback) and has no place in production config.
 """
 
 from __future__ import annotations
