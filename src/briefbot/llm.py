@@ -69,6 +69,7 @@ class CallStats:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced: int = 0  # exchanges whose model has no price (or no token counts): cost unknown
 
     def add(self, row: CallRow) -> None:
         if row.outcome == "cached":
@@ -80,6 +81,7 @@ class CallStats:
         self.completion_tokens += row.completion_tokens or 0
         self.cached_tokens += row.cached_tokens or 0
         self.cost_usd += row.cost_usd or 0.0
+        self.unpriced += row.cost_usd is None
 
     def merge(self, other: "CallStats") -> "CallStats":
         for name in self.__dataclass_fields__:

@@ -60,6 +60,8 @@ def _settings(root_project) -> tuple[LLMSettings, HttpSettings]:  # noqa: ANN001
 
 def _stats_line(stats: CallStats) -> str:
     cost = f"${stats.cost_usd:.4f}"
+    if stats.unpriced:
+        cost += f" (+ {stats.unpriced} call(s) of unknown cost: no price for the model in llm.prices)"
     return (f"LLM calls: {stats.calls} ({stats.attempts} HTTP attempts, {stats.cache_hits} answered from cache); "
             f"tokens: {stats.prompt_tokens} prompt ({stats.cached_tokens} cached), {stats.completion_tokens} "
             f"completion; estimated cost {cost}")
