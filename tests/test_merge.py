@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 
+from briefbot._merge_checks import MAX_CHARS
 from briefbot.errors import MergeError
-from briefbot.merge import CANDIDATE_STATE, MAX_CHARS, NO_NEW_FAULT_LINES, merge
+from briefbot.merge import CANDIDATE_STATE, NO_NEW_FAULT_LINES, merge
 from briefbot.proposal import EDITOR_REJECTED
 
 
@@ -231,3 +232,13 @@ def test_accepted_subset_marks_the_rest_rejected_by_the_editor():
     assert proposal == merge(small_brief(), batch(edits[1:]), run_date=RUN_DATE).model_copy(
         update={"batch": proposal.batch, "verdicts": proposal.verdicts}
     )
+
+
+def test_timeline_date_not_found_in_cited_items_warns_but_applies():
+    _, grounded = _one(edit("add_timeline_entry", date="2026-05", text="NVIDIA funds Mistral AI [new:1]"))
+    assert grounded.warnings == []
+    _, source_dated = _one(edit("add_timeline_entry", date="2026-04-11", text="Lambert again [4]"))
+    assert source_dated.warnings == []
+    _, ungrounded = _one(edit("add_timeline_entry", date="2026-05-20", text="NVIDIA funds Mistral AI [new:1][2]"))
+    assert ungrounded.status == "applied"
+    assert ungrounded.warnings == ["date 2026-05-20 is not a date of a cited item (their dates: 2026-05-28)"]

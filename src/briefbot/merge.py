@@ -14,6 +14,16 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
+from ._merge_checks import (
+    Rejected,
+    brief_texts,
+    check_citations,
+    check_date,
+    check_lengths,
+    edit_warnings,
+    markers,
+    vocabulary,
+)
 from .errors import MergeError
 from .models import (
     CITATION_RE,
@@ -48,20 +58,7 @@ NO_NEW_FAULT_LINES = "No new fault lines emerged this pass."
 CANDIDATE_STATE = "open"
 # Two timeline entries on one date whose texts are this similar (0-100) say the same thing.
 DUPLICATE_RATIO = 90.0
-# Upper bounds on what one edit may write, in characters, so a runaway answer cannot bloat a brief.
-MAX_CHARS = {"summary": 600, "actor": 120, "text": 1500, "stance": 1000, "evolution": 1200, "section": 4000}
-# Capitalised words and model-like tokens (GLM-5.1, V4) that may name a person, lab or product.
-_NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
-_WORD_RE = re.compile(r"[a-z0-9]+")
-# Capitalised because they open a sentence, not because they name anyone.
-_SENTENCE_WORDS = frozenset(
-    ["a", "an", "and", "as", "at", "after", "also", "although", "before", "both", "but", "can", "could", "despite", "do", "does", "either", "further", "how", "however", "if", "in", "instead", "it", "its", "many", "meanwhile", "most", "neither", "new", "notably", "on", "or", "other", "separately", "several", "should", "since", "some", "still", "such", "that", "the", "these", "this", "those", "thus", "what", "when", "where", "whether", "which", "while", "who", "why", "will", "would", "yet"]
-)
 _TRAILING_CITES_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+\s*$")
-
-
-class _Rejected(Exception):
-    """An edit the merger refuses; the message is the reason the editor reads."""
 
 
 @dataclass
@@ -92,7 +89,7 @@ class _Work:
 def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[int] | None = None) -> Proposal:
     """Apply every acceptable edit of `batch` to `brief`; edits outside `accepted` (1-based) are left out."""
     items = _index_items(batch)
-    names, words = _vocabulary(_brief_texts(brief))
+    names, words = vocabulary(brief_texts(brief))
     work = _Work(base=brief, run_date=run_date, items=items, known_names=names, known_words=words)
     work.url_numbers = {s.url: s.number for s in brief.sources if s.url}
     work.lists = {
@@ -107,16 +104,16 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
     verdicts: list[EditVerdict] = []
     lines: list[tuple[int, str]] = []  # (0 for major, 1 for minor, What's new sentence)
     for number, edit in enumerate(batch.edits, 1):
-        cites = _markers(edit)
+        cites = markers(edit)
         if accepted is not None and number not in accepted:
             verdicts.append(EditVerdict(number=number, op=edit.op, status="rejected", reason=EDITOR_REJECTED, cites=cites))
             continue
         try:
-            _check_lengths(edit)
-            _check_citations(work, cites)
-            warnings = _name_warnings(work, edit, cites)
+            check_lengths(edit)
+            check_citations(cites, items=items, base=brief)
+            warnings = edit_warnings(edit, cites, items=items, base=brief, known=(names, words))
             _apply(work, number, edit)
-        except _Rejected as exc:
+        except Rejected as exc:
             verdicts.append(EditVerdict(number=number, op=edit.op, status="rejected", reason=str(exc), cites=cites))
             continue
         sources = [_assign(work, marker) for marker in cites]
@@ -148,102 +145,6 @@ def _index_items(batch: EditBatch) -> dict[str, BatchItem]:
     return items
 
 
-def _brief_texts(brief: Brief) -> list[str]:
-    texts = [brief.title, *brief.what, *brief.why_it_matters, *brief.open_questions, *brief.narrative, *brief.tensions]
-    texts += [e.text for e in brief.timeline]
-    texts += [f"{p.actor} {p.stance} {p.evolution or ''}" for p in brief.perspectives]
-    texts += [f"{s.title} {s.publisher or ''}" for s in brief.sources]
-    if brief.status:
-        texts.append(brief.status)
-    if brief.whats_new:
-        texts += brief.whats_new.paragraphs
-    return texts
-
-
-def _vocabulary(texts: list[str]) -> tuple[set[str], set[str]]:
-    joined = "\n".join(texts)
-    return set(_NAME_RE.findall(joined)), set(_WORD_RE.findall(joined.lower()))
-
-
-def _text_fields(edit: Edit) -> list[tuple[str, str]]:
-    """The (limit key, text) pairs an edit writes, in the order citations are numbered."""
-    fields: list[tuple[str, str]] = []
-    if isinstance(edit, (UpdatePerspective, AddPerspective)):
-        fields.append(("actor", edit.actor))
-        for name in ("stance", "evolution"):
-            value = getattr(edit, name)
-            if value is not None:
-                fields.append((name, value))
-    elif isinstance(edit, ReviseSection):
-        fields.append(("section", edit.text))
-    elif not isinstance(edit, RetireOpenQuestion):
-        fields.append(("text", edit.text))
-    return fields
-
-
-def _markers(edit: Edit) -> list[str]:
-    found: list[str] = []
-    for _, text in [*_text_fields(edit), ("summary", edit.summary)]:
-        found += EDIT_CITATION_RE.findall(text)
-    return list(dict.fromkeys(found))
-
-
-# -- checks ----------------------------------------------------------------------------------
-
-
-def _check_lengths(edit: Edit) -> None:
-    for key, text in [("summary", edit.summary), *_text_fields(edit)]:
-        if not EDIT_CITATION_RE.sub("", text).strip():
-            raise _Rejected(f"{key} is empty")
-        if len(text) > MAX_CHARS[key]:
-            raise _Rejected(f"{key} is {len(text)} characters, over the limit of {MAX_CHARS[key]}")
-    if isinstance(edit, UpdatePerspective) and edit.stance is None and edit.evolution is None:
-        raise _Rejected("changes nothing: stance and evolution are both null")
-
-
-def _check_citations(work: _Work, cites: list[str]) -> None:
-    if not cites:
-        raise _Rejected("cites nothing: an edit must cite a batch item [new:K] or a source [N]")
-    for marker in cites:
-        if marker.startswith("new:"):
-            if marker not in work.items:
-                known = ", ".join(sorted(work.items, key=lambda r: int(r[4:]))) or "none"
-                raise _Rejected(f"cites [{marker}], which is not an item of this batch (items: {known})")
-        elif work.base.source(int(marker)) is None:
-            raise _Rejected(f"cites [{marker}], which is not a source of v{work.base.version} (sources 1-{work.base.next_source_number() - 1})")
-
-
-def _name_warnings(work: _Work, edit: Edit, cites: list[str]) -> list[str]:
-    cited: list[str] = []
-    for marker in cites:
-        if marker.startswith("new:"):
-            item = work.items[marker]
-            cited += [item.title, item.publisher or "", item.text or ""]
-    cited_names, cited_words = _vocabulary(cited)
-    names: list[str] = []
-    for _, text in _text_fields(edit):
-        for name in _NAME_RE.findall(EDIT_CITATION_RE.sub("", text)):
-            known = name in work.known_names or name in cited_names
-            # A capitalised ordinary word ("However") is known in lower case somewhere.
-            lower = name.lower()
-            if not known and lower not in _SENTENCE_WORDS and lower not in work.known_words and lower not in cited_words:
-                names.append(name)
-    names = list(dict.fromkeys(names))
-    if not names:
-        return []
-    return [f"names found neither in the cited items nor in the brief: {', '.join(names)}"]
-
-
-def _check_date(value: str, run_date: dt.date) -> None:
-    try:
-        check_partial_date(value)
-    except ValueError as exc:
-        raise _Rejected(f"malformed date {value!r}: {exc}") from None
-    year, month, day = (int(p) for p in (value + "-01-01")[:10].split("-"))
-    if dt.date(year, month, day) > run_date:
-        raise _Rejected(f"date {value} is later than the run date {run_date.isoformat()}")
-
-
 def _bare(text: str) -> str:
     return EDIT_CITATION_RE.sub("", text)
 
@@ -256,37 +157,40 @@ def _slot(work: _Work, key: str, index: int, noun: str) -> _Slot:
     for slot in work.lists[key]:
         if slot.base_index == index:
             if slot.retired_by is not None:
-                raise _Rejected(f"{noun} {index} is retired by edit {slot.retired_by}")
+                raise Rejected(f"{noun} {index} is retired by edit {slot.retired_by}")
             if slot.changed_by is not None:
-                raise _Rejected(f"{noun} {index} is already changed by edit {slot.changed_by}")
+                raise Rejected(f"{noun} {index} is already changed by edit {slot.changed_by}")
             return slot
-    raise _Rejected(f"{noun} {index} does not exist (v{work.base.version} has {count})")
+    raise Rejected(f"{noun} {index} does not exist (v{work.base.version} has {count})")
+
+
+def _actor_key(actor: str) -> str:
+    return " ".join(actor.split()).casefold()
 
 
 def _perspective(work: _Work, actor: str) -> _Slot:
-    slots = [s for s in work.lists["perspectives"] if s.retired_by is None]
-    wanted = " ".join(actor.split()).casefold()
+    slots = work.lists["perspectives"]
     for slot in slots:
-        if " ".join(slot.value.actor.split()).casefold() == wanted:
+        if _actor_key(slot.value.actor) == _actor_key(actor):
             if slot.changed_by is not None:
-                raise _Rejected(f"the perspective of {slot.value.actor!r} is already changed by edit {slot.changed_by}")
+                raise Rejected(f"the perspective of {slot.value.actor!r} is already changed by edit {slot.changed_by}")
             return slot
     actors = [s.value.actor for s in slots]
     best = process.extractOne(actor, actors, scorer=fuzz.WRatio, processor=utils.default_process)
     nearest = f"; nearest is {best[0]!r}" if best else "; the brief has no perspectives"
-    raise _Rejected(f"unknown actor {actor!r}{nearest}")
+    raise Rejected(f"unknown actor {actor!r}{nearest}")
 
 
 def _apply(work: _Work, number: int, edit: Edit) -> None:
     lists = work.lists
     if isinstance(edit, AddTimelineEntry):
-        _check_date(edit.date, work.run_date)
+        check_date(edit.date, work.run_date)
         for slot in lists["timeline"]:
             entry = slot.value
             ratio = fuzz.ratio(_bare(entry.text), _bare(edit.text), processor=utils.default_process)
             if entry.date == edit.date and ratio >= DUPLICATE_RATIO:
                 where = f"entry {slot.base_index}" if slot.base_index else f"the entry added by edit {slot.changed_by}"
-                raise _Rejected(f"duplicates timeline {where} ({entry.date}, {ratio:.0f}% similar)")
+                raise Rejected(f"duplicates timeline {where} ({entry.date}, {ratio:.0f}% similar)")
         key = date_sort_key(edit.date)
         position = 0
         for i, slot in enumerate(lists["timeline"]):
@@ -301,10 +205,9 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
         update = {k: v for k, v in (("stance", edit.stance), ("evolution", edit.evolution)) if v is not None}
         slot.value, slot.changed_by = slot.value.model_copy(update=update), number
     elif isinstance(edit, AddPerspective):
-        wanted = " ".join(edit.actor.split()).casefold()
         for slot in lists["perspectives"]:
-            if " ".join(slot.value.actor.split()).casefold() == wanted:
-                raise _Rejected(f"{slot.value.actor!r} already has a perspective; use update_perspective")
+            if _actor_key(slot.value.actor) == _actor_key(edit.actor):
+                raise Rejected(f"{slot.value.actor!r} already has a perspective; use update_perspective")
         perspective = Perspective(actor=" ".join(edit.actor.split()), stance=edit.stance, evolution=edit.evolution)
         lists["perspectives"].append(_Slot(None, perspective, number))
     elif isinstance(edit, (AddTension, AddOpenQuestion, AddNarrativeParagraph)):
@@ -324,7 +227,7 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
     elif isinstance(edit, ReviseSection):
         previous = work.sections[edit.section][1]
         if previous is not None:
-            raise _Rejected(f"section {edit.section} is already revised by edit {previous}")
+            raise Rejected(f"section {edit.section} is already revised by edit {previous}")
         text: Any = edit.text.strip() if edit.section == "status" else _paragraphs(edit.text)
         work.sections[edit.section] = (text, number)
     else:  # pragma: no cover - the Edit union is closed
