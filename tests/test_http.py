@@ -261,3 +261,19 @@ def test_bounded_decoder_refuses_unknown_and_corrupt_bodies() -> None:
         BoundedDecoder("br", cap=10, url="http://x/")
     with pytest.raises(FetchError, match="http://x/: corrupt compressed body"):
         list(BoundedDecoder("gzip", cap=10, url="http://x/").decode(b"not gzip at all"))
+
+
+def test_waiting_for_a_busy_host_is_not_a_timeout(httpserver: HTTPServer) -> None:
+    def handler(request: Request) -> Response:
+        time.sleep(0.1)
+        return Response("ok")
+
+    httpserver.expect_request("/q").respond_with_handler(handler)
+
+    async def queued() -> list[bytes]:
+        # One slot, five requests: the last waits ~0.4 s for the host, longer than total_timeout.
+        async with make_client(local_settings(per_host_concurrency=1, total_timeout=0.35)) as client:
+            results = await asyncio.gather(*(fetch(client, httpserver.url_for(f"/q?n={n}")) for n in range(5)))
+        return [r.body for r in results]
+
+    assert run(queued()) == [b"ok"] * 5
