@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import Brief, Edit
+from ..models import (
+    AddNarrativeParagraph,
+    AddOpenQuestion,
+    AddPerspective,
+    AddTension,
+    AddTimelineEntry,
+    Brief,
+    Edit,
+    RetireOpenQuestion,
+    ReviseNarrativeParagraph,
+    ReviseOpenQuestion,
+    ReviseSection,
+    ReviseTension,
+    ReviseTimelineEntry,
+    UpdatePerspective,
+)
 from ..proposal import EDITOR_REJECTED, Proposal
 
 SNIPPET_CHARS = 400
@@ -69,52 +84,42 @@ def _at(values: list[str], index: int) -> str | None:
 
 def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
     """Where the edit lands, and the base text it would replace (None when it adds)."""
-    op = edit.op
-    if op == "add_timeline_entry":
-        return f"Timeline, new entry dated {edit.date}", None  # type: ignore[union-attr]
-    if op == "revise_timeline_entry":
-        entry = (
-            base.timeline[edit.index - 1]
-            if 1 <= edit.index <= len(base.timeline)
-            else None
-        )  # type: ignore[union-attr]
+    if isinstance(edit, AddTimelineEntry):
+        return f"Timeline, new entry dated {edit.date}", None
+    if isinstance(edit, ReviseTimelineEntry):
+        ok = 1 <= edit.index <= len(base.timeline)
+        entry = base.timeline[edit.index - 1] if ok else None
         return (
             f"Timeline entry {edit.index}",
             f"{entry.date}: {entry.text}" if entry else None,
-        )  # type: ignore[union-attr]
-    if op in ("update_perspective", "add_perspective"):
-        actor = edit.actor  # type: ignore[union-attr]
-        found = next((p for p in base.perspectives if p.actor == actor), None)
+        )
+    if isinstance(edit, UpdatePerspective):
+        found = next((p for p in base.perspectives if p.actor == edit.actor), None)
         current = None
-        if found is not None and op == "update_perspective":
+        if found is not None:
             current = found.stance + (
                 f" Evolution: {found.evolution}" if found.evolution else ""
             )
-        return (
-            f"Perspective of {actor}"
-            if op == "update_perspective"
-            else f"New perspective: {actor}",
-            current,
-        )
-    if op == "add_tension":
+        return f"Perspective of {edit.actor}", current
+    if isinstance(edit, AddPerspective):
+        return f"New perspective: {edit.actor}", None
+    if isinstance(edit, AddTension):
         return "Tensions, new", None
-    if op == "revise_tension":
-        return f"Tension {edit.index}", _at(base.tensions, edit.index)  # type: ignore[union-attr]
-    if op == "add_open_question":
+    if isinstance(edit, ReviseTension):
+        return f"Tension {edit.index}", _at(base.tensions, edit.index)
+    if isinstance(edit, AddOpenQuestion):
         return "Open questions, new", None
-    if op in ("revise_open_question", "retire_open_question"):
-        return f"Open question {edit.index}", _at(base.open_questions, edit.index)  # type: ignore[union-attr]
-    if op == "revise_section":
-        section = edit.section  # type: ignore[union-attr]
-        current = (
-            base.status if section == "status" else "\n\n".join(getattr(base, section))
-        )
-        return _SECTION_LABELS.get(section, section), current
-    if op == "add_narrative_paragraph":
+    if isinstance(edit, ReviseOpenQuestion | RetireOpenQuestion):
+        return f"Open question {edit.index}", _at(base.open_questions, edit.index)
+    if isinstance(edit, ReviseSection):
+        if edit.section == "status":
+            return "Status", base.status
+        return _SECTION_LABELS[edit.section], "\n\n".join(getattr(base, edit.section))
+    if isinstance(edit, AddNarrativeParagraph):
         return "Narrative, new paragraph", None
-    if op == "revise_narrative_paragraph":
-        return f"Narrative paragraph {edit.index}", _at(base.narrative, edit.index)  # type: ignore[union-attr]
-    return op, None
+    if isinstance(edit, ReviseNarrativeParagraph):
+        return f"Narrative paragraph {edit.index}", _at(base.narrative, edit.index)
+    return edit.op, None
 
 
 def _fields(edit: Edit) -> list[tuple[str, str]]:
