@@ -145,6 +145,8 @@ def test_review_errors(root: Path):
     review.make_proposal(project, SLUG, batch(_edits()), run_date=RUN_DATE, now=NOW)
     with pytest.raises(ReviewError, match="there is no edit 9"):
         review.decide(project, SLUG, accept=[9], now=NOW)
+    with pytest.raises(ReviewError, match=r"edit 3 cannot be accepted: the merger rejects it \(unknown actor 'Nvidia'"):
+        review.decide(project, SLUG, accept=[3], now=NOW)
     with pytest.raises(ReviewError, match="both accepted and rejected"):
         review.decide(project, SLUG, accept=[1], reject=[1], now=NOW)
     with pytest.raises(ReviewError, match=r"cites \[9\], which is not a source of the candidate"):

@@ -133,6 +133,11 @@ def decide(
 
     base = project.load(slug, proposal.base_version)
     merged = merge(base, proposal.batch, run_date=proposal.run_date, accepted=kept)
+    for number in sorted(accept):
+        verdict = merged.verdicts[number - 1]
+        if verdict.status == "rejected":
+            # Accepting means "publish this"; saying yes to an edit that cannot apply would mislead.
+            raise ReviewError(f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})")
     verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
     before = [v.number for v in proposal.applied()]
     after = [v.number for v in verdicts if v.status == "applied"]
