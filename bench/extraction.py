@@ -1,0 +1,188 @@
+"""Extraction quality gate and throughput on the shared corpora.
+
+    python bench/extraction.py [--corpora ../shared/corpora/extraction] [--workers N] [--skip-speed]
+
+Figures printed:
+- scrapinghub/: article-body precision/recall/F1 with that benchmark's own metric (word 4-gram
+  shingle multisets over `\\w+` tokens, per-page TP/FP/FN normalised to sum 1, precision and recall
+  averaged over pages (pages with no predicted shingles are left out of precision, as in its
+  evaluate.py), F1 of the two averages) and exact-token accuracy;
+- htmldate_mediacloud/: share of pages whose date is exactly the gold date (gold "no date" counts
+  as correct when we find none);
+- trafilatura_eval/: title / author / date exact-match rates over the annotated entries, and the
+  body with/without segment counts of trafilatura's own evaluation;
+- pages/second through `extract_document` in one process and through the worker pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from briefbot.extract import extract_document  # noqa: E402
+from briefbot.extract_pool import ExtractJob, ExtractPool  # noqa: E402
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+GOALS = {"body_f1": 0.957, "date_accuracy": 0.89, "pool_speedup": 1.7}
+
+
+# -- the scrapinghub metric (same definitions as its evaluate.py) ----------------------------------
+def shingles(text: str, n: int = 4) -> Counter:
+    tokens = _TOKEN.findall(text or "")
+    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n])
+
+
+def tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
+    t, p = shingles(true), shingles(pred)
+    tp = sum((t & p).values())
+    fp = sum((p - t).values())
+    fn = sum((t - p).values())
+    total = tp + fp + fn
+    return (tp / total, fp / total, fn / total) if total else (0.0, 0.0, 0.0)
+
+
+def _precision(tp: float, fp: float, fn: float) -> float:
+    return 1.0 if fp == fn == 0 else 0.0 if tp == fp == 0 else tp / (tp + fp)
+
+
+def _recall(tp: float, fp: float, fn: float) -> float:
+    return 1.0 if fp == fn == 0 else 0.0 if tp == fn == 0 else tp / (tp + fn)
+
+
+def body_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    counts = [tp_fp_fn(true, pred) for true, pred in pairs]
+    precision = statistics.mean(_precision(*c) for c in counts if c[0] + c[1] > 0)
+    recall = statistics.mean(_recall(*c) for c in counts if c[0] + c[2] > 0)
+    accuracy = statistics.mean(float(_TOKEN.findall(t) == _TOKEN.findall(p)) for t, p in pairs)
+    return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / (precision + recall), "accuracy": accuracy}
+
+
+# -- corpora ---------------------------------------------------------------------------------------
+def _read(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes())
+
+
+def _extract(raw: bytes, url: str):
+    return extract_document(raw, url=url, content_type=None, summary=None)
+
+
+def scrapinghub(root: Path) -> dict[str, float]:
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    pairs = []
+    for page_id, gold in sorted(truth.items()):
+        doc = _extract(_read(root / "html" / f"{page_id}.html.gz"), gold["url"])
+        pairs.append((gold.get("articleBody") or "", doc.text if doc.text_source == "page" else ""))
+    return {"pages": len(pairs), **body_scores(pairs)}
+
+
+def mediacloud(root: Path) -> dict[str, float]:
+    gold = json.loads((root / "eval.json").read_text(encoding="utf-8"))
+    right = 0
+    for url, entry in gold.items():
+        want = entry.get("date")
+        want = None if want is None or (isinstance(want, float) and math.isnan(want)) else want
+        right += _extract(_read(root / entry["file"]), url).date == want
+    return {"pages": len(gold), "date_accuracy": right / len(gold)}
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def trafilatura_eval(root: Path) -> dict[str, float]:
+    gold = json.loads((root / "evaldata.json").read_text(encoding="utf-8"))
+    hits: Counter = Counter()
+    seen: Counter = Counter()
+    for key, entry in gold.items():
+        url = key.split("::", 1)[-1]
+        doc = _extract(_read(root / entry["file"]), url if url.startswith("http") else f"https://{url}")
+        text = _norm(doc.text if doc.text_source == "page" else "")
+        hits["with"] += sum(_norm(s) in text for s in entry.get("with") or [])
+        seen["with"] += len(entry.get("with") or [])
+        hits["without"] += sum(_norm(s) in text for s in entry.get("without") or [])
+        seen["without"] += len(entry.get("without") or [])
+        for field in ("title", "author", "date"):
+            want = entry.get(field)
+            if want is None:
+                continue  # not annotated
+            want = "; ".join(want) if isinstance(want, list) else want
+            got = getattr(doc, field)
+            seen[field] += 1
+            hits[field] += _norm(got) == _norm(want) if want else not got
+    out = {"docs": len(gold)}
+    for field in ("title", "author", "date"):
+        out[f"{field}_accuracy"] = hits[field] / seen[field] if seen[field] else float("nan")
+        out[f"{field}_annotated"] = seen[field]
+    out["body_with_found"] = hits["with"] / seen["with"]
+    out["body_without_found"] = hits["without"] / seen["without"]
+    return out
+
+
+# -- throughput ------------------------------------------------------------------------------------
+def _pages(corpora: Path) -> list[tuple[str, bytes]]:
+    truth = json.loads((corpora / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = [(g["url"], _read(corpora / "scrapinghub" / "html" / f"{k}.html.gz")) for k, g in sorted(truth.items())]
+    gold = json.loads((corpora / "htmldate_mediacloud" / "eval.json").read_text(encoding="utf-8"))
+    pages += [(url, _read(corpora / "htmldate_mediacloud" / e["file"])) for url, e in gold.items()]
+    return pages
+
+
+def throughput(corpora: Path, *, workers: int | None) -> dict[str, float]:
+    pages = _pages(corpora)
+    start = time.perf_counter()
+    for url, raw in pages:
+        _extract(raw, url)
+    single = len(pages) / (time.perf_counter() - start)
+    with ExtractPool(workers=workers, timeout=60) as pool:
+        pool.warm_up()
+        start = time.perf_counter()
+        jobs = (ExtractJob(key=str(i), raw=raw, url=url) for i, (url, raw) in enumerate(pages))
+        failed = sum(not r.ok for r in pool.run(jobs))
+        pooled = len(pages) / (time.perf_counter() - start)
+        size = pool.workers
+    return {"pages": len(pages), "single_pps": single, "pool_pps": pooled, "pool_workers": size,
+            "pool_failed": failed, "pool_speedup": pooled / single}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "extraction"
+    parser.add_argument("--corpora", type=Path, default=default, help="the extraction corpora folder")
+    parser.add_argument("--workers", type=int, default=None, help="pool size (default: all cores)")
+    parser.add_argument("--skip-speed", action="store_true", help="quality figures only")
+    args = parser.parse_args(argv)
+    if not args.corpora.is_dir():
+        print(f"corpora not found at {args.corpora}", file=sys.stderr)
+        return 2
+    results: dict[str, dict[str, float]] = {}
+    for name, run in (("scrapinghub", scrapinghub), ("htmldate_mediacloud", mediacloud), ("trafilatura_eval", trafilatura_eval)):
+        start = time.perf_counter()
+        results[name] = run(args.corpora / name)
+        results[name]["seconds"] = time.perf_counter() - start
+        print(name, " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[name].items()), flush=True)
+    if not args.skip_speed:
+        results["throughput"] = throughput(args.corpora, workers=args.workers)
+        print("throughput", " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in results["throughput"].items()))
+    checks = {"body_f1": results["scrapinghub"]["f1"], "date_accuracy": results["htmldate_mediacloud"]["date_accuracy"]}
+    if "throughput" in results:
+        checks["pool_speedup"] = results["throughput"]["pool_speedup"]
+    failed = False
+    for key, value in checks.items():
+        ok = value >= GOALS[key]
+        failed |= not ok
+        print(f"gate {key}: {value:.4f} (goal >= {GOALS[key]}) {'PASS' if ok else 'FAIL'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
