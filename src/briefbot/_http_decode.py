@@ -20,16 +20,21 @@ class _Layer:
         self.encoding = encoding
         self._gzip = encoding in ("gzip", "x-gzip")
         self._obj = self._new()
-        self._first = True
+        self._sniff = b""  # "deflate" framing is decided on its first two bytes
+        self._decided = self._gzip
 
     def _new(self) -> zlib._Decompress:
         # 16+MAX_WBITS: gzip framing; MAX_WBITS: zlib framing (what "deflate" should be).
         return zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        if not self._gzip and self._first and data:
-            self._first = False
-            # Some servers send raw deflate under "deflate"; detect it on the first bytes.
+        if not self._decided:
+            data = self._sniff + data
+            if len(data) < 2:
+                self._sniff = data
+                return
+            self._decided = True
+            # Some servers send raw deflate under "deflate": no valid zlib header means raw.
             try:
                 zlib.decompressobj(zlib.MAX_WBITS).decompress(data[:2])
             except zlib.error:
