@@ -146,7 +146,7 @@ MALFORMED = [
     ("plural mismatch", _replace_line(5, "active · v2 · 2026-01-02 · 1 items"), 5, "'1 item'"),
     ("impossible header date", _replace_line(5, "active · v2 · 2026-02-30 · 3 items"), 5, "not a real"),
     ("leading zero version", _replace_line(5, "active · v02 · 2026-01-02 · 3 items"), 5, "header"),
-    ("bad state", _replace_line(5, "act1ve · v2 · 2026-01-02 · 3 items"), 5, "state"),
+    ("bad state", _replace_line(5, "act1ve · v2 · 2026-01-02 · 3 items"), 5, "invalid header: state"),
     ("bad whats new heading", _replace_line(7, "What's new in version 2"), 7, "What's new in vN"),
     ("misspelt heading", _replace_line(11, "Open Questions"), 11, "misspelt section heading"),
     ("unknown heading", _replace_line(11, "Questions"), 13, "bullet"),
@@ -155,7 +155,7 @@ MALFORMED = [
     ("questions not separated", _replace_line(14, "  • Extra"), 14, "blank line between entries"),
     ("double blank", _replace_line(10, "\n"), 11, "found a blank line"),
     ("timeline bad date", _replace_line(19, "  • May 2026: An event"), 19, "timeline bullet"),
-    ("timeline impossible date", _replace_line(19, "  • 2026-02-31: An event"), 19, "invalid timelineentry"),
+    ("timeline impossible date", _replace_line(19, "  • 2026-02-31: An event"), 19, "invalid timeline entry"),
     ("timeline gap", _replace_line(20, "\n  • 2026: Another"), 21, "not separated by blank lines"),
     (
         "perspective missing stance",

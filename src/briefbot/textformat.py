@@ -63,6 +63,7 @@ _HEADER_RE = re.compile(
 _TIMELINE_RE = re.compile(rf"^{BULLET}({_DATE}): (.*)$")
 _SOURCE_RE = re.compile(rf"^  ({_NUMBER})\. \[({_NUMBER})\] (.*)$")
 _ORIGIN_RE = re.compile(r"^(feed|reactive):\S+$")
+_MODEL_NAMES = {"TimelineEntry": "timeline entry", "WhatsNew": "What's new", "Brief": "header"}
 
 # --------------------------------------------------------------------------------------------
 # Parse
@@ -339,7 +340,8 @@ def _build(cursor: _Cursor, model: type, fields: dict[str, object], *, line: int
         return model(**fields)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise cursor.error(f"invalid {model.__name__.lower()}: {problems}", line=line) from None
+        what = _MODEL_NAMES.get(model.__name__, model.__name__.lower())
+        raise cursor.error(f"invalid {what}: {problems}", line=line) from None
 
 
 def _check_round_trip(cursor: _Cursor, brief: Brief, text: str) -> None:
