@@ -1,0 +1,122 @@
+"""SQL for extracted documents (migration 0200_documents.sql) and the raw-page store on disk.
+
+A document row is written once per item as soon as its page is done, so an interrupted extract
+run resumes with the items that have none. Raw pages live by content hash under
+`.briefbot/pages/<sha256[:2]>/<sha256>`: the same bytes fetched twice are stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from .._fs import atomic_write
+from ..errors import StoreError
+from ..models import Document
+
+Outcome = Literal["extracted", "fallback", "failed"]
+_FIELDS = ("title", "author", "date", "sitename", "language", "text", "text_source",
+           "fallback_reason", "error", "raw_sha256", "content_type")
+
+
+class PageStore:
+    """Raw fetched bytes by SHA-256, written atomically (a reader never sees half a page)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise StoreError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def put(self, raw: bytes) -> str:
+        sha = hashlib.sha256(raw).hexdigest()
+        target = self.path(sha)
+        if not target.exists():
+            try:
+                atomic_write(target, raw)
+            except OSError as exc:
+                raise StoreError(f"cannot store page {target}: {exc}") from exc
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        target = self.path(sha256)
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read stored page {target}: {exc}") from exc
+
+
+def outcome_of(document: Document) -> Outcome:
+    """`failed` carries an error; `fallback` used the summary for a content reason; else `extracted`."""
+    if document.error:
+        return "failed"
+    return "extracted" if document.text_source == "page" else "fallback"
+
+
+def save_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
+    """Store (or replace) the document of `document.item_id`."""
+    if document.item_id is None:
+        raise StoreError(f"document for {document.url} has no item id to store it under")
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    values = [getattr(document, f) for f in _FIELDS]
+    conn.execute(
+        f"INSERT OR REPLACE INTO documents (item_id, url, outcome, {', '.join(_FIELDS)}, extracted_at)"
+        f" VALUES (?, ?, ?, {', '.join('?' * len(_FIELDS))}, ?)",
+        (document.item_id, document.url, outcome_of(document), *values, stamp),
+    )
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS})
+
+
+def get_document(conn: sqlite3.Connection, item_id: int) -> Document | None:
+    row = conn.execute("SELECT * FROM documents WHERE item_id = ?", (item_id,)).fetchone()
+    return None if row is None else _document(row)
+
+
+def get_documents(conn: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, Document]:
+    wanted = list(item_ids)
+    found: dict[int, Document] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT * FROM documents WHERE item_id IN ({marks})", chunk):
+            found[row["item_id"]] = _document(row)
+    return found
+
+
+def documented_ids(conn: sqlite3.Connection) -> set[int]:
+    """Ids of the items that already have a document (extract skips them)."""
+    return {row[0] for row in conn.execute("SELECT item_id FROM documents")}
+
+
+def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {row[0]: row[1] for row in conn.execute("SELECT outcome, count(*) FROM documents GROUP BY outcome")}
+
+
+def mark_extracted(conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None) -> None:
+    """Move the item's `new` brief links to `extracted` (the items table's status hand-off)."""
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    conn.execute("UPDATE item_briefs SET status = 'extracted', updated_at = ? WHERE item_id = ? AND status = 'new'",
+                 (stamp, item_id))
+
+
+def store_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
+    """Save the document and advance its item's status in one transaction."""
+    if document.item_id is None:
+        raise StoreError(f"document for {document.url} has no item id to store it under")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        save_document(conn, document, now=now)
+        mark_extracted(conn, document.item_id, now=now)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
