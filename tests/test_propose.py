@@ -222,3 +222,15 @@ def test_cli_refuses_before_calling_when_a_proposal_is_pending(root: Project, tm
     assert again.exit_code == 2 and "already has a pending proposal" in again.output
     assert len(server.requests) == 2
 
+
+
+def test_cli_rerun_with_replace_is_answered_from_the_cache(root: Project, tmp_path: Path) -> None:
+    path = items_file(tmp_path, [item(1)])
+    with OpenAIServer(briefbot_model(edits=timeline_edit)) as server:
+        write_config(root, server.base_url)
+        first = cli(root, "propose", SLUG, "--items", str(path), "--date", "2026-05-31")
+        second = cli(root, "propose", SLUG, "--items", str(path), "--date", "2026-05-31", "--replace")
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    assert len(server.requests) == 2  # triage and propose, once
+    assert "LLM calls: 0 (0 HTTP attempts, 2 answered from cache)" in second.output
+    assert "estimated cost $0.0000" in second.output

@@ -170,3 +170,13 @@ def test_every_batch_failing_is_a_typed_error(tmp_path: Path) -> None:
         with pytest.raises(LLMError, match="failed for every batch"):
             run_triage(server.base_url, tmp_path / "s.db", items("a", "b", "c"))
     assert len(server.requests) == 4  # two batches, two attempts each
+
+
+def test_a_document_becomes_a_batch_item() -> None:
+    from briefbot.models import Document
+    from briefbot.triage import batch_item
+
+    doc = Document(url="https://news.example/a", title="A", sitename="Example", date="2026-05-28", text="body",
+                   text_source="page")
+    made = batch_item(doc, ref="new:4", origin="feed:example")
+    assert (made.ref, made.title, made.publisher, made.published, made.text) == ("new:4", "A", "Example", "2026-05-28", "body")

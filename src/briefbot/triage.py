@@ -50,8 +50,6 @@ class TriagedItem(_Model):
 
 
 class TriageResult(_Model):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
     items: list[TriagedItem]
     failures: list[str] = Field(default_factory=list)
     stats: CallStats
