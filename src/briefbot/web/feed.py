@@ -59,7 +59,7 @@ def atom_feed(
 
     sub(feed, "id", entry_id(slug))
     sub(feed, "title", latest.title)
-    sub(feed, "subtitle", f"Published versions of the living brief {latest.title!r}")
+    sub(feed, "subtitle", f"Published versions of the living brief “{latest.title}”")
     sub(feed, "updated", _timestamp(latest.date))
     sub(feed, "link", rel="self", href=feed_url, type="application/atom+xml")
     sub(
