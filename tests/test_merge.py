@@ -117,6 +117,7 @@ def test_timeline_entry_goes_after_the_last_entry_dated_at_or_before_it(date, po
         (edit("revise_tension", index=0, text="NVIDIA [new:1]"), "tension 0 does not exist"),
         (edit("retire_open_question", index=3, summary="settled [1]"), "open question 3 does not exist"),
         (edit("revise_narrative_paragraph", index=9, text="NVIDIA [new:1]"), "narrative paragraph 9 does not exist"),
+        (edit("add_perspective", actor="Mistral AI [new:1]", stance="s [1]", evolution="e"), "contains a citation"),
         (edit("add_open_question", text="   [new:1] "), "text is empty"),
         (edit("add_open_question", text="Why [new:1]?", summary="  "), "summary is empty"),
         (edit("add_narrative_paragraph", text="x" * (MAX_CHARS["text"] + 1) + " [new:1]"), "over the limit"),

@@ -17,7 +17,7 @@ WORDS = ["NVIDIA", "funds", "Mistral AI", "the", "coalition", "Zorblax", "GLM-5.
 # Mostly citations that resolve, sometimes one that does not ([new:4], [6]).
 MARKERS = ["[new:1]", "[new:2]", "[new:3]", "[1]", "[2]", "[4]"] * 3 + ["[new:4]", "[6]"]
 DATES = ["2026-04-11", "2026-05-16", "2026-05-19", "2026-05", "2026", "2025-12-31", "2026-05-30", "2026-06-02", "2026-02-30", "May"]
-ACTORS = ["CAISI (NIST)", "Nathan Lambert (Interconnects / Ai2)", "nvidia / nemotron coalition", "Nvidia", "Mistral AI"]
+ACTORS = ["CAISI (NIST)", "Nathan Lambert (Interconnects / Ai2)", "nvidia / nemotron coalition", "Nvidia", "Mistral AI", "Z [new:1]"]
 
 
 def _text(draw) -> str:

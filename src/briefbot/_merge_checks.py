@@ -93,6 +93,9 @@ def check_lengths(edit: Edit) -> None:
             raise Rejected(f"{key} is {len(text)} characters, over the limit of {MAX_CHARS[key]}")
     if isinstance(edit, UpdatePerspective) and edit.stance is None and edit.evolution is None:
         raise Rejected("changes nothing: stance and evolution are both null")
+    if isinstance(edit, (UpdatePerspective, AddPerspective)) and EDIT_CITATION_RE.search(edit.actor):
+        # An actor is a name, not a claim; a citation in it would never be mapped to a source.
+        raise Rejected(f"actor {edit.actor!r} contains a citation; cite in the stance or evolution")
 
 
 def check_citations(cites: list[str], *, items: dict[str, BatchItem], base: Brief) -> None:
