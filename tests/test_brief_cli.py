@@ -74,7 +74,7 @@ def test_import_refuses_existing_version(tmp_path: Path) -> None:
             "not valid UTF-8",
         ),
         (b"Site\r\n\r\nTitle", 1, "carriage return"),
-        (b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n", 6, "ends with a newline"),
+        (b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n\n", 7, "ends with a newline"),
     ],
 )
 def test_import_of_malformed_file_names_line_and_writes_nothing(

@@ -137,7 +137,7 @@ def _replace_line(number: int, new: str | None):
 
 
 MALFORMED = [
-    ("trailing newline", lambda t: t + "\n", 36, "ends with a newline"),
+    ("trailing blank line", lambda t: t + "\n\n", 37, "ends with a newline or blank line"),
     ("crlf", lambda t: t.replace("\n", "\r\n", 3), 1, "carriage return"),
     ("blank site", lambda t: "\n" + t, 1, "site name"),
     ("no blank after title", _replace_line(4, "extra"), 4, "blank line after the title"),
@@ -340,3 +340,11 @@ def test_whatever_render_accepts_it_reads_back(
     except FormatError:
         return
     assert render_text(parse_text(text)) == text
+
+
+def test_one_final_newline_is_kept_through_the_round_trip(seed_text: str) -> None:
+    with_newline = seed_text + "\n"
+    brief = parse_text(with_newline)
+    assert brief.final_newline is True
+    assert render_text(brief) == with_newline
+    assert parse_text(seed_text).final_newline is False

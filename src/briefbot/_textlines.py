@@ -136,7 +136,7 @@ class _Writer:
 
 
 def render_text(brief: Brief) -> str:
-    """The brief in the seed's text format (no trailing newline). Raises FormatError if a field
+    """The brief in the seed's text format (a final newline only if the parsed file had one). Raises FormatError if a field
     holds text the format cannot carry (see the module docstring)."""
     out = _Writer()
     out.text("site", brief.site)
@@ -177,7 +177,7 @@ def render_text(brief: Brief) -> str:
     if brief.sources:
         out.section(HEADINGS["sources"])
         _sources(out, brief.sources)
-    return "\n".join(out.lines)
+    return "\n".join(out.lines) + ("\n" if brief.final_newline else "")
 
 
 def _paragraphs(out: _Writer, field: str, paragraphs: list[str]) -> None:

@@ -99,6 +99,8 @@ class Brief(_Model):
     item_count: int = Field(ge=0)
     # The header of the text format ends with a `history` link; kept so the round trip is exact.
     history_link: bool = True
+    # Whether the text file ended with a newline (the seed does not; most editors add one).
+    final_newline: bool = False
     whats_new: WhatsNew | None = None
     what: list[str] = Field(default_factory=list)
     why_it_matters: list[str] = Field(default_factory=list)

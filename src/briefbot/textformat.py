@@ -1,6 +1,7 @@
 """The seed's text format: parse it into a `Brief` and render a `Brief` back, byte for byte.
 
-The format is a sequence of lines separated by `\\n`, with no trailing newline:
+The format is a sequence of lines separated by `\\n`; the seed has no trailing newline, and a file
+that ends with one newline keeps it (`Brief.final_newline`):
 
     site                              line 1
     <blank>
@@ -111,7 +112,10 @@ class _Cursor:
 def parse_text(text: str, *, path: str | None = None) -> Brief:
     """Parse a brief in the seed's text format. Raises FormatError naming the 1-based line and what
     was expected there. Accepts only input that renders back to exactly the same text."""
-    cursor = _Cursor(text.split("\n"), path)
+    # One final newline is what most editors add; keep it as a fact of the file, so the round trip
+    # stays exact. More than one is a blank line the format has no place for.
+    final_newline = text.endswith("\n") and not text.endswith("\n\n")
+    cursor = _Cursor((text[:-1] if final_newline else text).split("\n"), path)
     for number, line in enumerate(cursor.lines, start=1):
         if "\r" in line:
             raise cursor.error("carriage return found; the format uses \\n line endings only", line=number)
@@ -120,7 +124,7 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
             "the file ends with a newline or blank line; the format ends right after its last line",
             line=len(cursor.lines),
         )
-    fields: dict[str, object] = {"site": cursor.take("the site name on the first line")}
+    fields: dict[str, object] = {"site": cursor.take("the site name on the first line"), "final_newline": final_newline}
     cursor.blank("the site name")
     fields["title"] = cursor.take("the brief's title")
     cursor.blank("the title")
