@@ -84,7 +84,7 @@ BATCHES = st.builds(
 def _all_text(brief: Brief) -> list[str]:
     texts = [*brief.what, *brief.why_it_matters, *brief.open_questions, *brief.narrative, *brief.tensions]
     texts += [e.text for e in brief.timeline] + [brief.status or ""]
-    texts += [f"{p.stance} {p.evolution or ''}" for p in brief.perspectives]
+    texts += [f"{p.actor} {p.stance} {p.evolution or ''}" for p in brief.perspectives]
     return texts + (brief.whats_new.paragraphs if brief.whats_new else [])
 
 
