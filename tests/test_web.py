@@ -264,7 +264,8 @@ def test_diff_between_versions_marks_words(client: TestClient) -> None:
 
 def test_index_lists_briefs_and_pending_proposal(client: TestClient) -> None:
     html = client.get("/").text
-    assert f'href="/b/{SLUG}"' in html and "v7" in html and "2026-05-24" in html
+    assert f'href="/b/{SLUG}"' in html and "<td>v7</td>" in html and ">2026-05-24</td>" in html
+    assert "<td>118</td>" in html and "built-in method" not in html
     assert "v8 proposed: 3 of 4 edits applied" in html
 
 
@@ -315,6 +316,8 @@ def test_static_site(tmp_path: Path, project: Project) -> None:
     assert (
         f'href="b/{SLUG}/index.html"' in index and "proposed" not in index
     )  # nothing unapproved
+    history = (out / "b" / SLUG / "history.html").read_text()
+    assert "<td>113</td>" in history and "<td>118</td>" in history
     feed = feedparser.parse((out / "b" / SLUG / "feed.atom").read_bytes())
     assert not feed.bozo and len(feed.entries) == 2
     build_site(project, out, base_url="https://briefs.example.org")

@@ -43,7 +43,7 @@ def index_page(
             "title": brief.title,
             "version": brief.version,
             "date": brief.date.isoformat(),
-            "items": brief.item_count,
+            "item_count": brief.item_count,
             "proposal": None,
         }
         if proposal_link is not None:
@@ -115,7 +115,7 @@ def history_page(
                 "version": number,
                 "date": brief.date.isoformat(),
                 "state": brief.state,
-                "items": brief.item_count,
+                "item_count": brief.item_count,
                 "first_line": _first_line(brief),
                 "previous": older,
             }
