@@ -20,12 +20,14 @@ from .models import (
     UpdatePerspective,
     check_partial_date,
 )
+from .prompts import injection_flags
 
 # Upper bounds on what one edit may write, in characters, so a runaway answer cannot bloat a brief.
 MAX_CHARS = {"summary": 600, "actor": 120, "text": 1500, "stance": 1000, "evolution": 1200, "section": 4000}
 # Capitalised words and model-like tokens (GLM-5.1, V4) that may name a person, lab or product.
 _NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+")
+_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
 # Capitalised because they open a sentence, not because they name anyone.
 _SENTENCE_WORDS = frozenset(
     (
@@ -126,13 +128,21 @@ def edit_warnings(
     cited_names, cited_words = vocabulary(cited)
     names: list[str] = []
     for _, text in text_fields(edit):
-        for name in _NAME_RE.findall(EDIT_CITATION_RE.sub("", text)):
+        for found_name in _NAME_RE.findall(EDIT_CITATION_RE.sub("", text)):
+            # "GLM-5.1's" names GLM-5.1: the possessive is grammar, not part of the name.
+            name = _POSSESSIVE_RE.sub("", found_name)
             lower = name.lower()
             found = name in known[0] or name in cited_names
             # A capitalised ordinary word ("However") is known in lower case somewhere.
             if not found and lower not in _SENTENCE_WORDS and lower not in known[1] and lower not in cited_words:
                 names.append(name)
     found_problems: list[str] = []
+    for marker in dict.fromkeys(cites):
+        if marker.startswith("new:"):
+            # Fetched text that reads like instructions to the model: the editor should know.
+            flags = injection_flags(items[marker].text or "")
+            if flags:
+                found_problems.append(f"[{marker}] contains instruction-like text (treated as data): {'; '.join(flags)}")
     if names:
         found_problems.append(f"names found neither in the cited items nor in the brief: {', '.join(dict.fromkeys(names))}")
     if isinstance(edit, AddTimelineEntry):
