@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ._fs import atomic_write
 from .collect.dedupe import canonical_url
-from .errors import BriefbotError
+from .errors import BriefbotError, ReplayMissError
 from .extract import extract_document
 from .http import fetch
 from .models import BatchItem, Brief, CandidateItem, Document
@@ -92,6 +92,8 @@ async def extract_item(client: httpx2.AsyncClient, item: CandidateItem) -> tuple
     """Fetch and extract one item's page; returns (document, page fetched). Failures fall back to the summary."""
     try:
         answer = await fetch(client, item.link)
+    except ReplayMissError:
+        raise  # a replay that lacks a page is a broken recording, not a failed page
     except BriefbotError as exc:
         return _summary_document(item, "page fetch failed", str(exc)), False
     content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), None)

@@ -23,7 +23,7 @@ from ._pipeline_items import (
 )
 from .collect.stage import CollectReport, SourceReport, collect, source_urls
 from .config import Config, describe_error, load_config
-from .errors import BriefbotError, ConfigError, NotFoundError
+from .errors import BriefbotError, ConfigError, NotFoundError, ReplayMissError
 from .http import HttpSettings, make_client
 from .llm import LLMClient, LLMSettings
 from .lock import RunLock
@@ -151,6 +151,14 @@ class _Night:
                                          now=self.options.now, on_done=done,
                                          on_planned=lambda n: self.progress("collect", "planned", n)))
         clock.save()
+        if self.options.mode == "replay":
+            # collect records a failed fetch and goes on; in a replay a missing exchange means the
+            # recording does not match this root, and a half-replayed night would mislead.
+            for rep in reports:
+                for source in rep.failed:
+                    missing = [e for e in source.errors if "no recorded exchange" in e]
+                    if missing:
+                        raise ReplayMissError(missing[0])
         r = self.report
         for rep in reports:
             r.sources_checked += len(rep.sources)
