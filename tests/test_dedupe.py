@@ -1,0 +1,129 @@
+"""Dedupe rules: canonical URLs, GUIDs, content hashes, near-duplicate copies; and across runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url, guid_key, is_near_duplicate
+from briefbot.collect.feeds import content_hash, plain_text
+from briefbot.models import CandidateItem
+from briefbot.store import connect
+from briefbot.store import items as item_store
+
+WHEN = dt.datetime(2026, 5, 20, 12, tzinfo=dt.timezone.utc)
+
+
+def item(url: str, title: str, summary: str | None = None, *, guid: str | None = None,
+         origin: str = "feed:a") -> CandidateItem:
+    return CandidateItem(url=canonical_url(url), link=url, guid=guid, title=title, summary=summary,
+                         published=WHEN, origin=origin, content_hash=content_hash(title, summary))
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("HTTP://Example.COM/a", "http://example.com/a"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com/a#section-2", "https://example.com/a"),
+        ("https://example.com/a?utm_source=rss&utm_medium=feed&id=7", "https://example.com/a?id=7"),
+        ("https://example.com/a?fbclid=XYZ", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
+        ("  https://example.com/a  ", "https://example.com/a"),
+    ],
+)
+def test_canonical_url(raw: str, canonical: str) -> None:
+    assert canonical_url(raw) == canonical
+
+
+@pytest.mark.parametrize("bad", ["ftp://example.com/a", "/relative/path", "mailto:x@example.com", "https://"])
+def test_canonical_url_refuses_non_http(bad: str) -> None:
+    with pytest.raises(ValueError, match="http"):
+        canonical_url(bad)
+
+
+def test_guid_scope() -> None:
+    assert guid_key("https://x.example/1", "feed:a") == "https://x.example/1"
+    assert guid_key("urn:uuid:1234", "feed:a") == "urn:uuid:1234"
+    assert guid_key("1234", "feed:a") == "feed:a#1234"  # "1234" means nothing outside its feed
+    assert guid_key(None, "feed:a") is None
+
+
+def test_each_rule_with_its_reason() -> None:
+    long_summary = "The lab released the weights under Apache 2.0 along with an evaluation report."
+    first = item("https://a.example/story?utm_source=x", "Lab releases open weights for its new model",
+                 long_summary, guid="tag:a.example,2026:1")
+    deduper = Deduper([KnownItem.of(first, item_id=1)])
+    cases = {
+        "url": item("https://A.example/story#comments", "Totally different title here"),
+        "guid": item("https://mirror.example/x", "Another headline entirely", guid="tag:a.example,2026:1"),
+        "hash": item("https://copy.example/1", "Lab releases open weights for its new model", long_summary),
+        "near": item("https://syndicated.example/p/99", "Lab Releases Open Weights for Its New Model!",
+                     "The lab released the weights under Apache 2.0, along with an evaluation report. Via wire."),
+    }
+    for reason, candidate in cases.items():
+        match = deduper.check(candidate)
+        assert match is not None and match.reason == reason and match.item_id == 1, reason
+
+
+def test_not_duplicates() -> None:
+    known = item("https://a.example/1", "Weekly roundup of open model releases #12",
+                 "This week: three new open-weight models and a benchmark dispute.")
+    deduper = Deduper([KnownItem.of(known, item_id=1)])
+    # Same words, different issue number: a different story.
+    assert deduper.check(item("https://a.example/2", "Weekly roundup of open model releases #13",
+                              "This week: three new open-weight models and a benchmark dispute.")) is None
+    # Similar headline, different standfirst: a different story.
+    assert deduper.check(item("https://b.example/2", "Weekly roundup of open model release",
+                              "Nothing about models at all; a recipe for soup with lentils and lemon.")) is None
+    # Short texts: equal hashes would be coincidence, so they are not merged.
+    a, b = item("https://c.example/1", "Huh?"), item("https://d.example/1", "Huh?")
+    assert Deduper([KnownItem.of(a, item_id=1)]).check(b) is None
+
+
+def test_near_duplicate_needs_long_titles_without_summaries() -> None:
+    assert is_near_duplicate("Open weights close the coding gap on SWE-bench Pro", None,
+                             "Open weights close the coding gap on SWE-bench Pro.", None)
+    assert not is_near_duplicate("Open weights close gap", None, "Open weights close gap!", None)
+
+
+def test_old_items_keep_exact_keys_but_leave_fuzzy_set() -> None:
+    old = item("https://a.example/old", "An old story that is long enough to compare", None)
+    entry = KnownItem.of(old, item_id=3).model_copy(update={"fuzzy": False})
+    deduper = Deduper([entry])
+    assert deduper.check(item("https://a.example/old", "x")).reason == "url"
+    assert deduper.check(item("https://b.example/new", "An old story that is long enough to compare!")) is None
+
+
+def test_store_roundtrip_and_aliases(tmp_path) -> None:
+    conn = connect(tmp_path / "state.db")
+    try:
+        first = item("https://a.example/1", "A story long enough to matter for dedupe", "summary text")
+        item_id = item_store.insert_item(conn, first)
+        item_store.add_alias(conn, "https://copy.example/9", item_id, reason="near")
+        item_store.add_alias(conn, "https://a.example/1", item_id, reason="near")  # its own URL: ignored
+        assert item_store.link_brief(conn, item_id, "gap") is True
+        assert item_store.link_brief(conn, item_id, "gap") is False
+        item_store.set_status(conn, item_id, "gap", "extracted")
+        known = item_store.known_items(conn, fuzzy_since=WHEN)
+        assert [(k.id, k.aliases, k.fuzzy) for k in known] == [(item_id, ["https://copy.example/9"], True)]
+        assert Deduper(known).check(item("https://copy.example/9", "anything")).reason == "url"
+        assert item_store.item_id_for(conn, "https://copy.example/9") == item_id
+        listed = item_store.list_items(conn, brief="gap", status="extracted")
+        assert [(s.item.title, s.briefs) for s in listed] == [(first.title, {"gap": "extracted"})]
+        assert item_store.list_items(conn, brief="other") == []
+        assert item_store.get_items(conn, [item_id])[0].model_dump(exclude={"id"}) == first.model_dump(exclude={"id"})
+        with pytest.raises(Exception, match="already stored"):
+            item_store.insert_item(conn, first)
+        with pytest.raises(Exception, match="not a candidate"):
+            item_store.set_status(conn, item_id, "other", "new")
+    finally:
+        conn.close()
+
+
+def test_plain_text_drops_markup_and_code() -> None:
+    assert plain_text("<p>Hi <script>alert(1)</script><b>there</b> &amp;\n you</p>") == "Hi there & you"
+    assert content_hash("Title", "<b>Sum</b>") == content_hash(" title ", "sum")
