@@ -146,6 +146,7 @@ def extract_document(
     raw_sha256: str | None = None,
     max_bytes: int = MAX_INPUT_BYTES,
     min_chars: int = MIN_TEXT_CHARS,
+    favor_precision: bool = True,
 ) -> Document:
     """Extract the main text and metadata of one page (comments excluded).
 
@@ -172,6 +173,9 @@ def extract_document(
         tree,
         url=url,
         include_comments=False,
+        # Leaner text on the gate: body F1 0.970 against 0.957 on scrapinghub/, level on
+        # trafilatura_eval/ (bench/extraction.py); boilerplate costs more in a prompt than a lost line.
+        favor_precision=favor_precision,
         with_metadata=True,
     )
     text = (getattr(result, "text", None) or "").strip() if result is not None else ""
