@@ -24,13 +24,19 @@ from briefbot.review import approve, decide, pending
 
 DEMO = REPO / "fixtures" / "demo"
 SLUG = "open-model-capability-gap"
-NOW = dt.datetime(2026, 5, 24, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 5, 24, 9, 0, tzinfo=dt.UTC)
 
 
 def _demo(root: Path) -> str:
     # No OPENAI_* in the environment and no server anywhere: a request outside the recording fails.
-    result = CliRunner().invoke(main, ["demo", "--root", str(root)],
-                                env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "BRIEFBOT_TRIAGE_MODEL": "other"})
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--root", str(root)],
+        env={
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "BRIEFBOT_TRIAGE_MODEL": "other",
+        },
+    )
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result.output
 
@@ -54,32 +60,63 @@ def manifest() -> dict:
     return json.loads((DEMO / "world" / "manifest.json").read_text(encoding="utf-8"))
 
 
-def test_demo_replays_offline_with_only_the_planned_failures(demo_root: Path, first_proposal: bytes) -> None:
-    report = json.loads(next((demo_root / ".briefbot" / "runs").glob("*/report.json")).read_text(encoding="utf-8"))
+def test_demo_replays_offline_with_only_the_planned_failures(
+    demo_root: Path, first_proposal: bytes
+) -> None:
+    report = json.loads(
+        next((demo_root / ".briefbot" / "runs").glob("*/report.json")).read_text(
+            encoding="utf-8"
+        )
+    )
     assert report["mode"] == "replay" and report["exit_code"] == 1
     # The 404 distractor is the one page that fails; nothing is missing from the recording.
     assert report["failures"] == [
         "page: http://127.0.0.1:8765/www.removed-news.example/open-models/leaderboard-shakeup: HTTP 404"
     ]
     (brief,) = report["briefs"]
-    assert (brief["relevant"], brief["edits_applied"], brief["edits_rejected"]) == (5, 16, 0)
+    assert (brief["relevant"], brief["edits_applied"], brief["edits_rejected"]) == (
+        5,
+        16,
+        0,
+    )
     assert report["llm"]["calls"] == 3
 
 
-def test_approving_every_applied_edit_gives_the_seeds_v7(demo_root: Path, seed_text: str) -> None:
+def test_approving_every_applied_edit_gives_the_seeds_v7(
+    demo_root: Path, seed_text: str
+) -> None:
     from briefbot.textformat import parse_text
 
     v7 = parse_text(seed_text, path="seed")
     project = Project(demo_root)
     proposal = pending(project, SLUG)
-    decide(project, SLUG, accept=[v.number for v in proposal.applied()], now=NOW, by="test")
+    decide(
+        project, SLUG, accept=[v.number for v in proposal.applied()], now=NOW, by="test"
+    )
     approve(project, SLUG, by="test", now=NOW)
     merged = project.load(SLUG, 7)
-    assert (merged.version, merged.date, merged.item_count) == (v7.version, v7.date, v7.item_count)
-    assert sorted((s.title, s.label, s.date) for s in merged.sources) == sorted((s.title, s.label, s.date) for s in v7.sources)
-    for section in ("what", "why_it_matters", "open_questions", "narrative", "tensions", "status"):
-        assert _titled(merged, getattr(merged, section)) == _titled(v7, getattr(v7, section)), section
-    assert _titled(merged, [p.model_dump() for p in merged.perspectives]) == _titled(v7, [p.model_dump() for p in v7.perspectives])
+    assert (merged.version, merged.date, merged.item_count) == (
+        v7.version,
+        v7.date,
+        v7.item_count,
+    )
+    assert sorted((s.title, s.label, s.date) for s in merged.sources) == sorted(
+        (s.title, s.label, s.date) for s in v7.sources
+    )
+    for section in (
+        "what",
+        "why_it_matters",
+        "open_questions",
+        "narrative",
+        "tensions",
+        "status",
+    ):
+        assert _titled(merged, getattr(merged, section)) == _titled(
+            v7, getattr(v7, section)
+        ), section
+    assert _titled(merged, [p.model_dump() for p in merged.perspectives]) == _titled(
+        v7, [p.model_dump() for p in v7.perspectives]
+    )
     # KNOWN DIFFERENCE 1 (tests/test_demo_data.py): the new 2026-05 entry lands after the other 2026-05 entries.
     got = _titled(merged, [e.model_dump() for e in merged.timeline])
     want = _titled(v7, [e.model_dump() for e in v7.timeline])
@@ -88,7 +125,9 @@ def test_approving_every_applied_edit_gives_the_seeds_v7(demo_root: Path, seed_t
     # KNOWN DIFFERENCE 2: What's new is assembled from the edits' summaries, not the editor's two sentences.
     assert merged.whats_new is not None and merged.whats_new.version == 7
     paragraph = " ".join(merged.whats_new.paragraphs)
-    assert paragraph.startswith("GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena")
+    assert paragraph.startswith(
+        "GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena"
+    )
     assert paragraph.endswith("No new fault lines emerged this pass.")
     cited = set(_titled(merged, re.findall(r"\[\d+\]", paragraph)))
     assert cited >= {f"[{v7.source(n).title}]".replace('"', "'") for n in REMOVED}
@@ -97,19 +136,38 @@ def test_approving_every_applied_edit_gives_the_seeds_v7(demo_root: Path, seed_t
 def test_distractors_never_become_sources(demo_root: Path, manifest: dict) -> None:
     project = Project(demo_root)
     v6: Brief = project.load(SLUG, 6)
-    candidate = pending(project, SLUG).candidate if project.latest_version(SLUG) == 6 else project.load(SLUG, 7)
-    new = [s for s in candidate.sources if s.number not in {x.number for x in v6.sources}]
+    candidate = (
+        pending(project, SLUG).candidate
+        if project.latest_version(SLUG) == 6
+        else project.load(SLUG, 7)
+    )
+    new = [
+        s for s in candidate.sources if s.number not in {x.number for x in v6.sources}
+    ]
     relevant = {i["title"] for i in manifest["items"] if i["relevant"]}
     assert sorted(s.title for s in new) == sorted(relevant)
-    assert all(s.publisher is None and s.date is None and s.origin == f"reactive:{SLUG}" for s in new)
-    distractor_titles = {i.get("title") for i in manifest["items"] if not i["relevant"]} - {None}
-    assert not distractor_titles & {s.title for s in candidate.sources if s.number not in {x.number for x in v6.sources}}
+    assert all(
+        s.publisher is None and s.date is None and s.origin == f"reactive:{SLUG}"
+        for s in new
+    )
+    distractor_titles = {
+        i.get("title") for i in manifest["items"] if not i["relevant"]
+    } - {None}
+    assert not distractor_titles & {
+        s.title
+        for s in candidate.sources
+        if s.number not in {x.number for x in v6.sources}
+    }
 
 
-def test_replaying_twice_writes_byte_identical_proposals(first_proposal: bytes, tmp_path: Path) -> None:
+def test_replaying_twice_writes_byte_identical_proposals(
+    first_proposal: bytes, tmp_path: Path
+) -> None:
     again = tmp_path / "again"
     _demo(again)
-    assert (Project(again).proposals_dir(SLUG) / "pending.json").read_bytes() == first_proposal
+    assert (
+        Project(again).proposals_dir(SLUG) / "pending.json"
+    ).read_bytes() == first_proposal
 
 
 def test_demo_refuses_a_folder_in_use(demo_root: Path) -> None:

@@ -14,7 +14,10 @@ DEMO_SLUG = "open-model-capability-gap"
 # The scripted OpenAI-compatible server of fixtures/demo/record.py listens here; the recorded LLM
 # exchanges name this URL, so the replay must use it too (nothing listens during a replay).
 DEMO_LLM_BASE_URL = "http://127.0.0.1:8766/v1"
-DEMO_LLM_ENV = {"OPENAI_BASE_URL": DEMO_LLM_BASE_URL, "OPENAI_API_KEY": "demo-not-a-key"}
+DEMO_LLM_ENV = {
+    "OPENAI_BASE_URL": DEMO_LLM_BASE_URL,
+    "OPENAI_API_KEY": "demo-not-a-key",
+}
 
 
 def demo_llm_settings() -> LLMSettings:
@@ -37,13 +40,17 @@ def demo_dir() -> Path:
 def recording_dir() -> Path:
     path = demo_dir() / "recording"
     if not path.is_dir():
-        raise NotFoundError(f"the demo recording {path} is missing; make it with python fixtures/demo/record.py")
+        raise NotFoundError(
+            f"the demo recording {path} is missing; make it with python fixtures/demo/record.py"
+        )
     return path
 
 
 def prepare_root(target: Path) -> Path:
     """Copy the demo root (v6, feeds.yaml, brief.yaml) into `target`, which must be empty or absent."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ConfigError(f"{target} already exists and is not empty; remove it or pass --root with a new folder")
+        raise ConfigError(
+            f"{target} already exists and is not empty; remove it or pass --root with a new folder"
+        )
     shutil.copytree(demo_dir() / "root", target, dirs_exist_ok=True)
     return target

@@ -49,10 +49,10 @@ class FetchClock:
         except (TypeError, ValueError):
             return
         if parsed.tzinfo is not None:
-            self.stamps.add(parsed.astimezone(dt.timezone.utc).isoformat())
+            self.stamps.add(parsed.astimezone(dt.UTC).isoformat())
 
     def add(self, when: dt.datetime) -> None:
-        self.stamps.add(when.astimezone(dt.timezone.utc).isoformat())
+        self.stamps.add(when.astimezone(dt.UTC).isoformat())
 
     def save(self) -> None:
         atomic_write(self.path, json.dumps(sorted(self.stamps), indent=0) + "\n")
@@ -84,11 +84,19 @@ def load_document(project: Project, item_id: int) -> Document | None:
 
 
 def _summary_document(item: CandidateItem, reason: str, error: str | None) -> Document:
-    return Document(item_id=item.id, url=item.url, text=(item.summary or "").strip(), text_source="summary",
-                    fallback_reason=reason, error=error)
+    return Document(
+        item_id=item.id,
+        url=item.url,
+        text=(item.summary or "").strip(),
+        text_source="summary",
+        fallback_reason=reason,
+        error=error,
+    )
 
 
-async def extract_item(client: httpx2.AsyncClient, item: CandidateItem) -> tuple[Document, bool]:
+async def extract_item(
+    client: httpx2.AsyncClient, item: CandidateItem
+) -> tuple[Document, bool]:
     """Fetch and extract one item's page; returns (document, page fetched). Failures fall back to the summary."""
     try:
         answer = await fetch(client, item.link)
@@ -96,21 +104,32 @@ async def extract_item(client: httpx2.AsyncClient, item: CandidateItem) -> tuple
         raise  # a replay that lacks a page is a broken recording, not a failed page
     except BriefbotError as exc:
         return _summary_document(item, "page fetch failed", str(exc)), False
-    content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), None)
+    content_type = next(
+        (v for k, v in answer.headers.items() if k.lower() == "content-type"), None
+    )
     try:
         # trafilatura is CPU-bound; a thread keeps the event loop (other fetches) going meanwhile.
         document = await asyncio.to_thread(
-            extract_document, answer.body, url=answer.final_url, content_type=content_type, summary=item.summary
+            extract_document,
+            answer.body,
+            url=answer.final_url,
+            content_type=content_type,
+            summary=item.summary,
         )
     except BriefbotError as exc:
         return _summary_document(item, "extraction refused", str(exc)), True
     except Exception as exc:  # noqa: BLE001 — one pathological page never aborts the run
-        return _summary_document(item, "extraction failed", f"{item.link}: {type(exc).__name__}: {exc}"), True
+        return _summary_document(
+            item, "extraction failed", f"{item.link}: {type(exc).__name__}: {exc}"
+        ), True
     return document.model_copy(update={"item_id": item.id}), True
 
 
 async def extract_items(
-    project: Project, client: httpx2.AsyncClient, items: Iterable[StoredItem], *,
+    project: Project,
+    client: httpx2.AsyncClient,
+    items: Iterable[StoredItem],
+    *,
     on_done: Callable[[StoredItem, Document, bool], None],
 ) -> None:
     """A document for every item (stored ones reused), `on_done` called as each is ready."""
@@ -123,7 +142,10 @@ async def extract_items(
         if document is None:
             async with gate:
                 document, fetched = await extract_item(client, stored.item)
-            atomic_write(document_path(project, stored.item.id), document.model_dump_json(indent=1) + "\n")
+            atomic_write(
+                document_path(project, stored.item.id),
+                document.model_dump_json(indent=1) + "\n",
+            )
         on_done(stored, document, fetched)
 
     await asyncio.gather(*(one(s) for s in items))
@@ -151,7 +173,9 @@ def is_sourced(item: CandidateItem, sourced: tuple[set[str], set[str]]) -> bool:
     return item.url in urls or _norm_title(item.title) in titles
 
 
-def batch_items(rows: list[tuple[CandidateItem, Document]], *, stamps: set[str]) -> list[BatchItem]:
+def batch_items(
+    rows: list[tuple[CandidateItem, Document]], *, stamps: set[str]
+) -> list[BatchItem]:
     """The brief's BatchItems, numbered `new:1..` by (published, canonical URL): stable across runs.
 
     Titles are the feed's or search result's; a search find has no publisher (its origin
@@ -163,12 +187,18 @@ def batch_items(rows: list[tuple[CandidateItem, Document]], *, stamps: set[str])
     for number, (item, document) in enumerate(ordered, start=1):
         published = document.date
         if published is None:
-            stamp = item.published.astimezone(dt.timezone.utc).isoformat()
+            stamp = item.published.astimezone(dt.UTC).isoformat()
             published = None if stamp in stamps else item.published.date().isoformat()
         reactive = item.origin.startswith("reactive:")
-        out.append(BatchItem(
-            ref=f"new:{number}", url=item.url, title=item.title,
-            publisher=None if reactive else item.publisher, published=published, origin=item.origin,
-            text=document.text or None,
-        ))
+        out.append(
+            BatchItem(
+                ref=f"new:{number}",
+                url=item.url,
+                title=item.title,
+                publisher=None if reactive else item.publisher,
+                published=published,
+                origin=item.origin,
+                text=document.text or None,
+            )
+        )
     return out

@@ -18,28 +18,28 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ._fs import atomic_write
+from ._pipeline_brief import brief_stage, row_id
 from ._pipeline_items import (
-    FetchClock, already_sourced, batch_items, extract_items, fallback_stamps, is_sourced, load_document,
+    FetchClock,
+    extract_items,
+    fallback_stamps,
 )
 from .collect.stage import CollectReport, SourceReport, collect, source_urls
 from .config import Config, describe_error, load_config
-from .errors import BriefbotError, ConfigError, NotFoundError, ReplayMissError
+from .errors import ConfigError, NotFoundError, ReplayMissError
 from .http import HttpSettings, make_client
 from .llm import LLMClient, LLMSettings
 from .lock import RunLock
-from .merge import merge
 from .models import Document
 from .project import Project
-from .proposal import Proposal, ProposalStore
-from .propose import propose
-from .report import BriefReport, RunReport, StageTime
-from .review import make_proposal
+from .report import RunReport, StageTime
 from .store import connect
 from .store import items as item_store
 from .store import runs as ledger
-from .triage import triage
 
-Progress = Callable[[str, str, int | None], None]  # (stage, label, total or None = advance one)
+Progress = Callable[
+    [str, str, int | None], None
+]  # (stage, label, total or None = advance one)
 
 
 class RunOptions(BaseModel):
@@ -57,7 +57,9 @@ class RunOptions(BaseModel):
         return "record" if self.record_dir else "replay" if self.replay_dir else "live"
 
 
-def _http_settings(config: Config, project: Project, options: RunOptions) -> HttpSettings:
+def _http_settings(
+    config: Config, project: Project, options: RunOptions
+) -> HttpSettings:
     values = dict(config.feeds.http)
     if options.record_dir is not None:
         values["record_dir"] = options.record_dir
@@ -66,19 +68,17 @@ def _http_settings(config: Config, project: Project, options: RunOptions) -> Htt
     try:
         return HttpSettings(**values)
     except ValidationError as exc:
-        raise ConfigError(describe_error(exc, project.feeds_file, prefix=("http",))) from None
+        raise ConfigError(
+            describe_error(exc, project.feeds_file, prefix=("http",))
+        ) from None
 
 
-def _untouched(proposal: Proposal) -> bool:
-    """No editor has acted on it: replacing it loses nobody's work."""
-    return (proposal.decided_at is None and proposal.whats_new_override is None
-            and all(v.decision is None for v in proposal.verdicts))
-
-
-class _Night:
+class Night:
     """One run's state while it goes; `run()` is the whole night."""
 
-    def __init__(self, project: Project, options: RunOptions, progress: Progress | None) -> None:
+    def __init__(
+        self, project: Project, options: RunOptions, progress: Progress | None
+    ) -> None:
         self.project = project
         self.options = options
         self.progress = progress or (lambda stage, label, total: None)
@@ -86,23 +86,51 @@ class _Night:
         self.run_dir: Path = project.state_dir / "runs"
         self.report: RunReport
 
-    def _stage(self, stage: str, brief: str, started: float, *, status: str = "done", **counts: object) -> None:
+    def stage(
+        self,
+        stage: str,
+        brief: str,
+        started: float,
+        *,
+        status: str = "done",
+        **counts: object,
+    ) -> None:
         seconds = round(time.perf_counter() - started, 3)
-        ledger.stage_finished(self.conn, self.report.run_id, stage, brief=brief, status=status,
-                              seconds=seconds, counts=counts)
-        self.report.stages.append(StageTime(stage=stage, brief=brief, seconds=seconds,
-                                            status="failed" if status == "failed" else "done"))
+        ledger.stage_finished(
+            self.conn,
+            self.report.run_id,
+            stage,
+            brief=brief,
+            status=status,
+            seconds=seconds,
+            counts=counts,
+        )
+        self.report.stages.append(
+            StageTime(
+                stage=stage,
+                brief=brief,
+                seconds=seconds,
+                status="failed" if status == "failed" else "done",
+            )
+        )
 
     async def run(self) -> RunReport:
         options, conn = self.options, self.conn
         interrupted = ledger.interrupted_runs(conn)
         for run_id in interrupted:
             ledger.mark_interrupted(conn, run_id)
-        run_id = ledger.start_run(conn, run_date=options.run_date.isoformat(), mode=options.mode)
+        run_id = ledger.start_run(
+            conn, run_date=options.run_date.isoformat(), mode=options.mode
+        )
         self.run_dir = self.project.state_dir / "runs" / str(run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.report = RunReport(run_id=run_id, run_date=options.run_date, mode=options.mode,
-                                started_at=dt.datetime.now(dt.timezone.utc), resumed=interrupted)
+        self.report = RunReport(
+            run_id=run_id,
+            run_date=options.run_date,
+            mode=options.mode,
+            started_at=dt.datetime.now(dt.UTC),
+            resumed=interrupted,
+        )
         try:
             await self._night()
         except BaseException as exc:
@@ -116,24 +144,34 @@ class _Night:
         active = config.active_briefs()
         unknown = [s for s in self.options.briefs if s not in config.briefs]
         if unknown:
-            raise NotFoundError(f"no brief {unknown[0]!r} in {self.project.briefs_dir} (with a brief.yaml)")
-        slugs = [s for s in active if not self.options.briefs or s in self.options.briefs]
+            raise NotFoundError(
+                f"no brief {unknown[0]!r} in {self.project.briefs_dir} (with a brief.yaml)"
+            )
+        slugs = [
+            s for s in active if not self.options.briefs or s in self.options.briefs
+        ]
         http = _http_settings(config, self.project, self.options)
-        llm_settings = self.options.llm or LLMSettings.load(config.feeds.llm, source=str(self.project.feeds_file))
+        llm_settings = self.options.llm or LLMSettings.load(
+            config.feeds.llm, source=str(self.project.feeds_file)
+        )
         clock = FetchClock(self.run_dir / "fetch_times.json")
         clock.add(self.options.now)
         async with make_client(http) as client:
             client.event_hooks = {"request": [], "response": [clock.hook]}
             collected = await self._collect(config, client, slugs, clock)
             await self._extract(client)
-            async with LLMClient(llm_settings, conn=self.conn, http_settings=http) as llm:
+            async with LLMClient(
+                llm_settings, conn=self.conn, http_settings=http
+            ) as llm:
                 stamps = fallback_stamps(self.project.state_dir / "runs")
                 for slug in slugs:
-                    await self._brief(llm, config, slug, stamps)
+                    await brief_stage(self, llm, config, slug, stamps)
         self._finish(collected)
 
     # -- collect ---------------------------------------------------------------------------
-    async def _collect(self, config: Config, client, slugs: list[str], clock: FetchClock) -> list[CollectReport]:  # noqa: ANN001
+    async def _collect(
+        self, config: Config, client, slugs: list[str], clock: FetchClock
+    ) -> list[CollectReport]:
         started = time.perf_counter()
         ledger.stage_started(self.conn, self.report.run_id, "collect")
         sourced = source_urls(self.project, slugs)
@@ -147,9 +185,18 @@ class _Night:
         # answer 304 the second time, their items already linked to every reader).
         targets: list[str | None] = [None] if not self.options.briefs else list(slugs)
         for only in targets:
-            reports.append(await collect(config, client=client, conn=self.conn, sourced=sourced, only=only,
-                                         now=self.options.now, on_done=done,
-                                         on_planned=lambda n: self.progress("collect", "planned", n)))
+            reports.append(
+                await collect(
+                    config,
+                    client=client,
+                    conn=self.conn,
+                    sourced=sourced,
+                    only=only,
+                    now=self.options.now,
+                    on_done=done,
+                    on_planned=lambda n: self.progress("collect", "planned", n),
+                )
+            )
         clock.save()
         if self.options.mode == "replay":
             # collect records a failed fetch and goes on; in a replay a missing exchange means the
@@ -165,20 +212,31 @@ class _Night:
             r.not_modified += sum(1 for s in rep.sources if s.not_modified)
             r.collected += rep.new
             r.duplicates += rep.duplicate
-            r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
-        self._stage("collect", "", started, new=r.collected, duplicates=r.duplicates, sources=r.sources_checked,
-                    failed=sum(len(rep.failed) for rep in reports))
+            r.failures += [
+                f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed
+            ]
+        self.stage(
+            "collect",
+            "",
+            started,
+            new=r.collected,
+            duplicates=r.duplicates,
+            sources=r.sources_checked,
+            failed=sum(len(rep.failed) for rep in reports),
+        )
         return reports
 
     # -- extract ---------------------------------------------------------------------------
-    async def _extract(self, client) -> None:  # noqa: ANN001
+    async def _extract(self, client) -> None:
         started = time.perf_counter()
         ledger.stage_started(self.conn, self.report.run_id, "extract")
         waiting = item_store.list_items(self.conn, status=item_store.NEW)
         self.progress("extract", "pages", len(waiting))
         r = self.report
 
-        def done(stored: item_store.StoredItem, document: Document, fetched: bool) -> None:
+        def done(
+            stored: item_store.StoredItem, document: Document, fetched: bool
+        ) -> None:
             r.pages_fetched += fetched
             r.extracted += 1
             if document.text_source == "summary":
@@ -187,117 +245,26 @@ class _Night:
                 r.failures.append(f"page: {document.error}")  # the error names the URL
             for slug, status in stored.briefs.items():
                 if status == item_store.NEW:
-                    item_store.set_status(self.conn, stored.item.id, slug, "extracted", now=self.options.now)
+                    item_store.set_status(
+                        self.conn,
+                        row_id(stored),
+                        slug,
+                        "extracted",
+                        now=self.options.now,
+                    )
             self.progress("extract", stored.item.title[:40], None)
 
         await extract_items(self.project, client, waiting, on_done=done)
-        self._stage("extract", "", started, pages=r.pages_fetched, extracted=r.extracted,
-                    fallbacks=r.page_fallbacks)
+        self.stage(
+            "extract",
+            "",
+            started,
+            pages=r.pages_fetched,
+            extracted=r.extracted,
+            fallbacks=r.page_fallbacks,
+        )
 
     # -- triage, propose, merge for one brief --------------------------------------------------
-    async def _brief(self, llm: LLMClient, config: Config, slug: str, stamps: set[str]) -> None:
-        conn, now, run_date = self.conn, self.options.now, self.options.run_date
-        out = BriefReport(slug=slug)
-        self.report.briefs.append(out)
-        brief = self.project.load(slug)
-        store = ProposalStore(self.project, slug)
-        pending = store.load()
-        waiting = item_store.list_items(conn, brief=slug, status="extracted")
-        if not waiting:
-            out.note = "nothing new"
-            return
-        if pending is not None and not (_untouched(pending) and pending.run_date == run_date):
-            why = "is under review" if not _untouched(pending) else f"of {pending.run_date} awaits review"
-            out.note = f"held back {len(waiting)} item(s): the pending proposal {why}"
-            self.report.notes.append(f"{slug}: {out.note}; they wait for the next run after it is decided")
-            return
-        rows = list(waiting)
-        if pending is not None:
-            # Replacing tonight's undecided proposal: its items come along, so nothing is lost.
-            urls = {i.url for i in pending.batch.items}
-            rows += [s for s in item_store.list_items(conn, brief=slug, status="proposed") if s.item.url in urls]
-        sourced = already_sourced(brief)
-        pairs, excluded = [], []
-        for stored in rows:
-            if is_sourced(stored.item, sourced):
-                excluded.append(stored)
-                continue
-            document = load_document(self.project, stored.item.id) or Document(
-                url=stored.item.url, text=stored.item.summary or "", text_source="summary",
-                fallback_reason="document missing")
-            pairs.append((stored.item, document))
-        out.excluded = len(excluded)
-        items = batch_items(pairs, stamps=stamps)
-        by_url = {s.item.url: s.item.id for s in rows}
-        out.candidates = len(items)
-        scope = config.briefs[slug].scope
-
-        started = time.perf_counter()
-        ledger.stage_started(conn, self.report.run_id, "triage", slug)
-        self.progress("triage", slug, None)
-        try:
-            triaged = await triage(llm, brief, items, slug=slug, scope=scope) if items else None
-        except BriefbotError as exc:
-            out.failures.append(str(exc))
-            self.report.failures.append(f"triage {slug}: {exc}")
-            self._stage("triage", slug, started, status="failed")
-            return
-        if triaged is not None:
-            out.llm.add(triaged.stats)
-            out.warnings += triaged.warnings()
-            out.failures += triaged.failures
-            self.report.failures += [f"triage {slug}: {f}" for f in triaged.failures]
-            for t in triaged.items:
-                setattr(out, t.relevance, getattr(out, t.relevance) + 1)
-        self._stage("triage", slug, started, relevant=out.relevant, background=out.background,
-                    irrelevant=out.irrelevant)
-        kept = triaged.kept() if triaged else []
-
-        proposal: Proposal | None = None
-        if kept:
-            started = time.perf_counter()
-            ledger.stage_started(conn, self.report.run_id, "propose", slug)
-            self.progress("propose", slug, None)
-            try:
-                proposed = await propose(llm, brief, kept, slug=slug, run_date=run_date, scope=scope)
-            except BriefbotError as exc:
-                out.failures.append(str(exc))
-                self.report.failures.append(f"propose {slug}: {exc}")
-                self._stage("propose", slug, started, status="failed")
-                return  # items stay `extracted`: the next run asks again (triage from the cache)
-            out.llm.add(proposed.stats)
-            self._stage("propose", slug, started, edits=len(proposed.batch.edits))
-
-            started = time.perf_counter()
-            ledger.stage_started(conn, self.report.run_id, "merge", slug)
-            trial = merge(brief, proposed.batch, run_date=run_date)
-            out.edits_applied = len(trial.applied())
-            out.edits_rejected = len(trial.verdicts) - out.edits_applied
-            if out.edits_applied:
-                proposal = make_proposal(self.project, slug, proposed.batch, run_date=run_date, now=now,
-                                         replace=pending is not None)
-                out.proposal = str(store.pending_path.relative_to(self.project.root))
-                out.replaced = pending is not None
-            else:
-                out.note = "no edit applied: no proposal"
-            self._stage("merge", slug, started, applied=out.edits_applied, rejected=out.edits_rejected)
-        elif items:
-            out.note = "nothing relevant: no proposal"
-
-        # Statuses last: a run killed before this line redoes the brief from the call cache.
-        sent = {i.url for i in proposal.batch.items} if proposal else set()
-        labels = {t.item.url: t.relevance for t in triaged.items} if triaged else {}
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for stored in excluded:
-                item_store.set_status(conn, stored.item.id, slug, "sourced", now=now)
-            for url, label in labels.items():
-                item_store.set_status(conn, by_url[url], slug, "proposed" if url in sent else label, now=now)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
     # -- closing -----------------------------------------------------------------------------
     def _finish(self, collected: list[CollectReport]) -> None:
         r = self.report
@@ -311,11 +278,24 @@ class _Night:
             r.llm.unpriced += b.llm.unpriced
         sources = [s for rep in collected for s in rep.sources]
         all_sources_failed = bool(sources) and all(s.errors for s in sources)
-        worked = r.collected or r.extracted or any(b.proposal for b in r.briefs) or r.llm.calls or r.llm.cache_hits
-        idle = not r.collected and not r.extracted and not r.llm.calls and not r.llm.cache_hits
+        worked = (
+            r.collected
+            or r.extracted
+            or any(b.proposal for b in r.briefs)
+            or r.llm.calls
+            or r.llm.cache_hits
+        )
+        idle = (
+            not r.collected
+            and not r.extracted
+            and not r.llm.calls
+            and not r.llm.cache_hits
+        )
         if idle and not r.failures:
-            r.notes.append(f"idle night: nothing new ({r.sources_checked} feeds/searches asked, "
-                           f"{r.not_modified} not modified); no page fetched, no LLM call")
+            r.notes.append(
+                f"idle night: nothing new ({r.sources_checked} feeds/searches asked, "
+                f"{r.not_modified} not modified); no page fetched, no LLM call"
+            )
             self._close(status="idle", exit_code=0)
         elif r.failures and (all_sources_failed and not worked):
             self._close(status="failed", exit_code=2)
@@ -328,19 +308,23 @@ class _Night:
         r = self.report
         r.status = status  # type: ignore[assignment]
         r.exit_code = exit_code
-        r.finished_at = dt.datetime.now(dt.timezone.utc)
+        r.finished_at = dt.datetime.now(dt.UTC)
         data = r.model_dump(mode="json")
         atomic_write(self.run_dir / "report.json", r.model_dump_json(indent=2) + "\n")
-        ledger.finish_run(self.conn, r.run_id, status=status, exit_code=exit_code, report=data)
+        ledger.finish_run(
+            self.conn, r.run_id, status=status, exit_code=exit_code, report=data
+        )
 
     def close(self) -> None:
         self.conn.close()
 
 
-async def run_night(project: Project, options: RunOptions, *, progress: Progress | None = None) -> RunReport:
+async def run_night(
+    project: Project, options: RunOptions, *, progress: Progress | None = None
+) -> RunReport:
     """One nightly run under the project's run lock (LockedError if another run holds it)."""
     with RunLock(project.state_dir / "run.lock"):
-        night = _Night(project, options, progress)
+        night = Night(project, options, progress)
         try:
             return await night.run()
         finally:

@@ -28,7 +28,9 @@ class StageTime(_Model):
 
 class LLMUsage(_Model):
     calls: int = 0  # exchanges sent over HTTP (re-asks included)
-    cache_hits: int = 0  # calls answered from the call cache (a resumed run pays nothing for them)
+    cache_hits: int = (
+        0  # calls answered from the call cache (a resumed run pays nothing for them)
+    )
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -70,7 +72,9 @@ class RunReport(_Model):
     finished_at: dt.datetime | None = None
     status: RunStatus = "done"
     exit_code: int = 0
-    resumed: list[int] = Field(default_factory=list, description="interrupted runs this one took over from")
+    resumed: list[int] = Field(
+        default_factory=list, description="interrupted runs this one took over from"
+    )
     sources_checked: int = 0  # feeds and searches asked
     not_modified: int = 0  # of which answered 304
     collected: int = 0  # new items stored
@@ -81,7 +85,9 @@ class RunReport(_Model):
     briefs: list[BriefReport] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
     stages: list[StageTime] = Field(default_factory=list)
-    failures: list[str] = Field(default_factory=list)  # feeds, pages, calls that failed, each named
+    failures: list[str] = Field(
+        default_factory=list
+    )  # feeds, pages, calls that failed, each named
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -96,20 +102,40 @@ def _money(value: float, unpriced: int) -> str:
 
 def report_renderable(report: RunReport) -> Group:
     """The report as rich tables: the run's figures, then one row per brief, then failures."""
-    head = Table(title=f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}",
-                 show_header=False, title_justify="left")
+    head = Table(
+        title=f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}",
+        show_header=False,
+        title_justify="left",
+    )
     head.add_column("figure")
     head.add_column("value", overflow="fold")
-    head.add_row("feeds/searches asked", f"{report.sources_checked} ({report.not_modified} not modified)")
-    head.add_row("items collected", f"{report.collected} new, {report.duplicates} duplicates")
-    head.add_row("pages", f"{report.pages_fetched} fetched, {report.extracted} extracted "
-                          f"({report.page_fallbacks} on the feed summary)")
+    head.add_row(
+        "feeds/searches asked",
+        f"{report.sources_checked} ({report.not_modified} not modified)",
+    )
+    head.add_row(
+        "items collected", f"{report.collected} new, {report.duplicates} duplicates"
+    )
+    head.add_row(
+        "pages",
+        f"{report.pages_fetched} fetched, {report.extracted} extracted "
+        f"({report.page_fallbacks} on the feed summary)",
+    )
     llm = report.llm
     head.add_row("LLM calls", f"{llm.calls} sent, {llm.cache_hits} from the call cache")
-    head.add_row("tokens", f"{llm.prompt_tokens} in ({llm.cached_tokens} cached), {llm.completion_tokens} out")
+    head.add_row(
+        "tokens",
+        f"{llm.prompt_tokens} in ({llm.cached_tokens} cached), {llm.completion_tokens} out",
+    )
     head.add_row("estimated cost", _money(llm.cost_usd, llm.unpriced))
-    head.add_row("time per stage", ", ".join(f"{s.stage}{'[' + s.brief + ']' if s.brief else ''} {s.seconds:.1f}s"
-                                              for s in report.stages) or "-")
+    head.add_row(
+        "time per stage",
+        ", ".join(
+            f"{s.stage}{'[' + s.brief + ']' if s.brief else ''} {s.seconds:.1f}s"
+            for s in report.stages
+        )
+        or "-",
+    )
     if report.resumed:
         head.add_row("resumed", ", ".join(f"run {n}" for n in report.resumed))
     parts: list[Table | Text] = [head]
@@ -119,13 +145,24 @@ def report_renderable(report: RunReport) -> Group:
         for name in ("items", "relevant", "backgr.", "irrel.", "applied", "rejected"):
             briefs.add_column(name, justify="right")
         for b in report.briefs:
-            briefs.add_row(b.slug, str(b.candidates), str(b.relevant), str(b.background), str(b.irrelevant),
-                           str(b.edits_applied), str(b.edits_rejected))
+            briefs.add_row(
+                b.slug,
+                str(b.candidates),
+                str(b.relevant),
+                str(b.background),
+                str(b.irrelevant),
+                str(b.edits_applied),
+                str(b.edits_rejected),
+            )
         parts.append(briefs)
         for b in report.briefs:
             if b.proposal:
                 verb = "replaced" if b.replaced else "written"
-                parts.append(Text(f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"))
+                parts.append(
+                    Text(
+                        f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"
+                    )
+                )
             elif b.note:
                 parts.append(Text(f"{b.slug}: {b.note}"))
     for note in report.notes:
@@ -140,14 +177,33 @@ def report_renderable(report: RunReport) -> Group:
 def runs_table(runs: list[dict]) -> Table:  # type: ignore[type-arg]
     """`briefbot runs`: one row per run from the ledger."""
     table = Table(title="runs", title_justify="left")
-    for name in ("id", "date", "mode", "status", "exit", "started", "items", "LLM calls", "cost", "edits"):
+    for name in (
+        "id",
+        "date",
+        "mode",
+        "status",
+        "exit",
+        "started",
+        "items",
+        "LLM calls",
+        "cost",
+        "edits",
+    ):
         table.add_column(name, overflow="fold")
     for run in runs:
         report = run.get("report") or {}
         llm = report.get("llm") or {}
         edits = sum(b.get("edits_applied", 0) for b in report.get("briefs", []))
-        table.add_row(str(run["id"]), run["run_date"], run["mode"], run["status"],
-                      "" if run["exit_code"] is None else str(run["exit_code"]), run["started_at"],
-                      str(report.get("collected", "")), str(llm.get("calls", "")),
-                      f"${llm['cost_usd']:.4f}" if "cost_usd" in llm else "", str(edits) if report else "")
+        table.add_row(
+            str(run["id"]),
+            run["run_date"],
+            run["mode"],
+            run["status"],
+            "" if run["exit_code"] is None else str(run["exit_code"]),
+            run["started_at"],
+            str(report.get("collected", "")),
+            str(llm.get("calls", "")),
+            f"${llm['cost_usd']:.4f}" if "cost_usd" in llm else "",
+            str(edits) if report else "",
+        )
     return table

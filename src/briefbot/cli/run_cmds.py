@@ -9,9 +9,22 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from .._pipeline_demo import DEMO_DATE, DEMO_SLUG, demo_llm_settings, prepare_root, recording_dir
+from .._pipeline_demo import (
+    DEMO_DATE,
+    DEMO_SLUG,
+    demo_llm_settings,
+    prepare_root,
+    recording_dir,
+)
 from ..llm import LLMSettings
 from ..pipeline import RunOptions, run_night
 from ..project import Project
@@ -25,8 +38,14 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
     """Run the night with a progress bar per stage on stderr; print the closing report."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, label: str, total: int | None) -> None:
@@ -35,40 +54,79 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
             if total is not None:
                 bar.update(tasks[stage], total=total)
             else:
-                bar.update(tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}")
+                bar.update(
+                    tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}"
+                )
 
         report = asyncio.run(run_night(proj, options, progress=progress))
     console.print(report_renderable(report))
-    console.print(f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}")
+    console.print(
+        f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}"
+    )
     return report
 
 
 @click.command("run")
-@click.option("--brief", "briefs", multiple=True, help="Only this brief (repeatable; default: every active brief).")
-@click.option("--record", "record", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Record every HTTP exchange (feeds, search, pages, LLM) into DIR.")
-@click.option("--replay", "replay", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Replay a recorded night from DIR, fully offline (a request not recorded is an error).")
-@click.option("--date", "run_date", type=_DATE, default=None, help="Run date YYYY-MM-DD (default: today, UTC).")
-def run_cmd(briefs: tuple[str, ...], record: Path | None, replay: Path | None, run_date: dt.datetime | None) -> None:
+@click.option(
+    "--brief",
+    "briefs",
+    multiple=True,
+    help="Only this brief (repeatable; default: every active brief).",
+)
+@click.option(
+    "--record",
+    "record",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Record every HTTP exchange (feeds, search, pages, LLM) into DIR.",
+)
+@click.option(
+    "--replay",
+    "replay",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Replay a recorded night from DIR, fully offline (a request not recorded is an error).",
+)
+@click.option(
+    "--date",
+    "run_date",
+    type=_DATE,
+    default=None,
+    help="Run date YYYY-MM-DD (default: today, UTC).",
+)
+def run_cmd(
+    briefs: tuple[str, ...],
+    record: Path | None,
+    replay: Path | None,
+    run_date: dt.datetime | None,
+) -> None:
     """Collect, extract, triage, propose and merge for every active brief, leaving one pending proposal each.
 
     Exit status: 0 done (or idle), 1 done with some feeds, pages or calls failed, 2 nothing could be done.
     """
     if record and replay:
         raise click.UsageError("--record and --replay are exclusive")
-    clock = dt.datetime.now(dt.timezone.utc)
+    clock = dt.datetime.now(dt.UTC)
     day = run_date.date() if run_date else clock.date()
     # A replay re-enacts a past night: its clock is that night's, so proposals come out byte-identical.
-    now = dt.datetime.combine(day, dt.time(), dt.timezone.utc) if replay else clock
-    options = RunOptions(briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay)
+    now = dt.datetime.combine(day, dt.time(), dt.UTC) if replay else clock
+    options = RunOptions(
+        briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay
+    )
     report = _execute(project(), options, Console())
     click.get_current_context().exit(report.exit_code)
 
 
 @click.command("runs")
-@click.option("--json", "as_json", is_flag=True, help="Print the runs (with their reports) as JSON.")
-@click.option("--limit", default=20, show_default=True, help="How many of the latest runs.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the runs (with their reports) as JSON.",
+)
+@click.option(
+    "--limit", default=20, show_default=True, help="How many of the latest runs."
+)
 def runs_cmd(as_json: bool, limit: int) -> None:
     """List past runs, newest first, with their figures."""
     conn = connect(project().state_db)
@@ -83,8 +141,14 @@ def runs_cmd(as_json: bool, limit: int) -> None:
 
 
 @click.command("demo")
-@click.option("--root", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("briefbot-demo"),
-              show_default=True, help="Working folder for the demo project (created; must be empty).")
+@click.option(
+    "--root",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("briefbot-demo"),
+    show_default=True,
+    help="Working folder for the demo project (created; must be empty).",
+)
 @click.pass_context
 def demo_cmd(ctx: click.Context, root: Path) -> None:
     """Replay the recorded night v6 became v7, fully offline, then show the report and the proposal."""
@@ -92,10 +156,16 @@ def demo_cmd(ctx: click.Context, root: Path) -> None:
 
     recording = recording_dir()
     proj = Project(prepare_root(root))
-    click.echo(f"demo project: {proj.root} (a copy of fixtures/demo/root); replaying {recording}")
+    click.echo(
+        f"demo project: {proj.root} (a copy of fixtures/demo/root); replaying {recording}"
+    )
     settings: LLMSettings = demo_llm_settings()
-    options = RunOptions(run_date=DEMO_DATE, now=dt.datetime.combine(DEMO_DATE, dt.time(), dt.timezone.utc),
-                         replay_dir=recording, llm=settings)
+    options = RunOptions(
+        run_date=DEMO_DATE,
+        now=dt.datetime.combine(DEMO_DATE, dt.time(), dt.UTC),
+        replay_dir=recording,
+        llm=settings,
+    )
     report = _execute(proj, options, Console())
     if report.exit_code == 2:
         ctx.exit(2)
@@ -104,8 +174,10 @@ def demo_cmd(ctx: click.Context, root: Path) -> None:
     ctx.find_root().obj = proj
     click.echo("")
     ctx.invoke(review_cmd, slug=DEMO_SLUG, as_json=False)
-    click.echo(f"\nnext: briefbot --root {proj.root} decide {DEMO_SLUG} --accept 1,2 ... ; "
-               f"briefbot --root {proj.root} approve {DEMO_SLUG}")
+    click.echo(
+        f"\nnext: briefbot --root {proj.root} decide {DEMO_SLUG} --accept 1,2 ... ; "
+        f"briefbot --root {proj.root} approve {DEMO_SLUG}"
+    )
 
 
 COMMANDS: list[click.Command] = [run_cmd, runs_cmd, demo_cmd]

@@ -1,0 +1,192 @@
+"""Triage, propose and merge for one brief: the per-brief part of the nightly run.
+
+Item statuses are written last, in one transaction, after the proposal file: a run killed before
+that redoes the brief, its finished LLM calls answered from the call cache.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ._pipeline_items import already_sourced, batch_items, is_sourced, load_document
+from .config import Config
+from .errors import BriefbotError
+from .llm import LLMClient
+from .merge import merge
+from .models import Document
+from .proposal import Proposal, ProposalStore
+from .propose import propose
+from .report import BriefReport
+from .review import make_proposal
+from .store import items as item_store
+from .store import runs as ledger
+from .triage import triage
+
+if TYPE_CHECKING:
+    from .pipeline import Night
+
+
+def row_id(stored: item_store.StoredItem) -> int:
+    assert (
+        stored.item.id is not None
+    )  # items read from the store always have their row id
+    return stored.item.id
+
+
+def _untouched(proposal: Proposal) -> bool:
+    """No editor has acted on it: replacing it loses nobody's work."""
+    return (
+        proposal.decided_at is None
+        and proposal.whats_new_override is None
+        and all(v.decision is None for v in proposal.verdicts)
+    )
+
+
+async def brief_stage(
+    night: Night, llm: LLMClient, config: Config, slug: str, stamps: set[str]
+) -> None:
+    conn, now, run_date = night.conn, night.options.now, night.options.run_date
+    out = BriefReport(slug=slug)
+    night.report.briefs.append(out)
+    brief = night.project.load(slug)
+    store = ProposalStore(night.project, slug)
+    pending = store.load()
+    waiting = item_store.list_items(conn, brief=slug, status="extracted")
+    if not waiting:
+        out.note = "nothing new"
+        return
+    if pending is not None and not (
+        _untouched(pending) and pending.run_date == run_date
+    ):
+        why = (
+            "is under review"
+            if not _untouched(pending)
+            else f"of {pending.run_date} awaits review"
+        )
+        out.note = f"held back {len(waiting)} item(s): the pending proposal {why}"
+        night.report.notes.append(
+            f"{slug}: {out.note}; they wait for the next run after it is decided"
+        )
+        return
+    rows = list(waiting)
+    if pending is not None:
+        # Replacing tonight's undecided proposal: its items come along, so nothing is lost.
+        urls = {i.url for i in pending.batch.items}
+        rows += [
+            s
+            for s in item_store.list_items(conn, brief=slug, status="proposed")
+            if s.item.url in urls
+        ]
+    sourced = already_sourced(brief)
+    pairs, excluded = [], []
+    for stored in rows:
+        if is_sourced(stored.item, sourced):
+            excluded.append(stored)
+            continue
+        document = load_document(night.project, row_id(stored)) or Document(
+            url=stored.item.url,
+            text=stored.item.summary or "",
+            text_source="summary",
+            fallback_reason="document missing",
+        )
+        pairs.append((stored.item, document))
+    out.excluded = len(excluded)
+    items = batch_items(pairs, stamps=stamps)
+    by_url = {s.item.url: row_id(s) for s in rows}
+    out.candidates = len(items)
+    scope = config.briefs[slug].scope
+
+    started = time.perf_counter()
+    ledger.stage_started(conn, night.report.run_id, "triage", slug)
+    night.progress("triage", slug, None)
+    try:
+        triaged = (
+            await triage(llm, brief, items, slug=slug, scope=scope) if items else None
+        )
+    except BriefbotError as exc:
+        out.failures.append(str(exc))
+        night.report.failures.append(f"triage {slug}: {exc}")
+        night.stage("triage", slug, started, status="failed")
+        return
+    if triaged is not None:
+        out.llm.add(triaged.stats)
+        out.warnings += triaged.warnings()
+        out.failures += triaged.failures
+        night.report.failures += [f"triage {slug}: {f}" for f in triaged.failures]
+        for t in triaged.items:
+            setattr(out, t.relevance, getattr(out, t.relevance) + 1)
+    night.stage(
+        "triage",
+        slug,
+        started,
+        relevant=out.relevant,
+        background=out.background,
+        irrelevant=out.irrelevant,
+    )
+    kept = triaged.kept() if triaged else []
+
+    proposal: Proposal | None = None
+    if kept:
+        started = time.perf_counter()
+        ledger.stage_started(conn, night.report.run_id, "propose", slug)
+        night.progress("propose", slug, None)
+        try:
+            proposed = await propose(
+                llm, brief, kept, slug=slug, run_date=run_date, scope=scope
+            )
+        except BriefbotError as exc:
+            out.failures.append(str(exc))
+            night.report.failures.append(f"propose {slug}: {exc}")
+            night.stage("propose", slug, started, status="failed")
+            return  # items stay `extracted`: the next run asks again (triage from the cache)
+        out.llm.add(proposed.stats)
+        night.stage("propose", slug, started, edits=len(proposed.batch.edits))
+
+        started = time.perf_counter()
+        ledger.stage_started(conn, night.report.run_id, "merge", slug)
+        trial = merge(brief, proposed.batch, run_date=run_date)
+        out.edits_applied = len(trial.applied())
+        out.edits_rejected = len(trial.verdicts) - out.edits_applied
+        if out.edits_applied:
+            proposal = make_proposal(
+                night.project,
+                slug,
+                proposed.batch,
+                run_date=run_date,
+                now=now,
+                replace=pending is not None,
+            )
+            out.proposal = str(store.pending_path.relative_to(night.project.root))
+            out.replaced = pending is not None
+        else:
+            out.note = "no edit applied: no proposal"
+        night.stage(
+            "merge",
+            slug,
+            started,
+            applied=out.edits_applied,
+            rejected=out.edits_rejected,
+        )
+    elif items:
+        out.note = "nothing relevant: no proposal"
+
+    # Statuses last: a run killed before this line redoes the brief from the call cache.
+    sent = {i.url for i in proposal.batch.items} if proposal else set()
+    labels = {t.item.url: t.relevance for t in triaged.items} if triaged else {}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for stored in excluded:
+            item_store.set_status(conn, row_id(stored), slug, "sourced", now=now)
+        for url, label in labels.items():
+            item_store.set_status(
+                conn,
+                by_url[url],
+                slug,
+                "proposed" if url in sent else label,
+                now=now,
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
