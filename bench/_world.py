@@ -282,14 +282,21 @@ class _Quiet(BaseHTTPRequestHandler):
             pass
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hung up (a killed run, a timeout) is expected here, not news
+
+
 class _Server:
     """One handler served on `hosts` loopback addresses (127.0.0.1, .2, ...) sharing one port."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], *, hosts: int = 1) -> None:
-        self.httpds = [ThreadingHTTPServer(("127.0.0.1", 0), handler)]
+        self.httpds = [_QuietHTTPServer(("127.0.0.1", 0), handler)]
         port = self.httpds[0].server_address[1]
         for k in range(2, hosts + 1):
-            self.httpds.append(ThreadingHTTPServer((f"127.0.0.{k}", port), handler))
+            self.httpds.append(_QuietHTTPServer((f"127.0.0.{k}", port), handler))
         self.threads = []
         for httpd in self.httpds:
             httpd.daemon_threads = True

@@ -1,0 +1,405 @@
+"""Chaos: the nightly run under faults and SIGKILL, on the SYNTHETIC world of bench/_world.py.
+
+One world server and one LLM server (same ports for every root, so every root sees the same URLs):
+1. a clean run on a fresh root gives the reference proposals;
+2. a chaos root: feeds and searches fail at random (500, timeout, truncated body, garbage body;
+   `--feed-faults`, seeded), the LLM answers 429/500/junk to a fifth of calls (seeded), and the run
+   is SIGKILLed at a random moment `--kills` times, each followed by a restart; then one run is let
+   finish under the faults, and (when feeds failed) one more after the world heals;
+3. checks: each brief's pending proposal equals the clean one byte for byte (after blanking the
+   three fields that record when/how often it was written: created_at, updated_at, revision); no
+   world article stored twice; no source URL twice in a candidate; `PRAGMA integrity_check` ok;
+   published versions unchanged; every injected feed/search fault of a finished run named in its
+   report;
+4. disk: a root on a read-only mount and one on a full tmpfs give a clear error and corrupt
+   nothing (skipped, with the reason, when tmpfs cannot be mounted, e.g. not root).
+
+    python bench/chaos.py [--items 200] [--kills 5] [--feed-faults 0.25] [--llm-faults 0.2] [--seed 1]
+
+Exit status 0 when every check holds; the problems are printed otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _world import RUN_DATE, SLUGS, Faults, LLMServer, World, WorldServer, write_root  # noqa: E402
+
+# Short HTTP timeouts so a "timeout" fault costs a second, and fast LLM retries.
+HTTP = {"read_timeout": 1.0, "total_timeout": 2.0, "connect_timeout": 2.0}
+LLM = {"retry_wait_initial": 0.05, "retry_wait_max": 0.2, "timeout": 10}
+VOLATILE = ("created_at", "updated_at", "revision")
+
+
+@dataclass
+class Outcome:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class LLMFaults:
+    """429 / 500 / junk body / junk content for `rate` of the calls, from a seeded RNG."""
+
+    def __init__(self, rate: float, seed: int) -> None:
+        self.rate, self.rng, self.on = rate, random.Random(seed), False
+
+    def __call__(self) -> str | None:
+        if not self.on or self.rng.random() >= self.rate:
+            return None
+        return self.rng.choice(("429", "500", "junk-body", "junk-content"))
+
+
+def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key", BRIEFBOT_LLM_MAX_CONCURRENCY="8")
+    log = open(root.parent / f"{root.name}.log", "ab")  # noqa: SIM115 - closed by finish()
+    proc = subprocess.Popen(["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def finish(proc: subprocess.Popen[bytes], *, timeout: float = 300) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    finally:
+        proc.log.close()  # type: ignore[attr-defined]
+
+
+def run_to_end(root: Path, llm: LLMServer) -> tuple[int, float]:
+    started = time.perf_counter()
+    code = finish(briefbot(root, llm))
+    return code, time.perf_counter() - started
+
+
+def _blind(data: Any) -> Any:
+    """Drop where an item came from (origin, publisher): a feed that failed lets a search bring it first."""
+    if isinstance(data, dict):
+        return {k: (None if k in ("origin", "publisher") else _blind(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_blind(v) for v in data]
+    return data
+
+
+def proposals(root: Path, *, blind: bool = False) -> dict[str, str]:
+    out = {}
+    for slug in SLUGS:
+        path = root / "briefs" / slug / "proposals" / "pending.json"
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for key in VOLATILE:
+                data[key] = None
+            if blind:
+                data = _blind(data)
+            out[slug] = json.dumps(data, indent=1, ensure_ascii=False)
+    return out
+
+
+def versions_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "briefs").glob("*/versions/*"))}
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def latest_report(root: Path) -> dict[str, Any] | None:
+    runs = sorted((root / ".briefbot" / "runs").glob("*/report.json"), key=lambda p: int(p.parent.name))
+    return json.loads(runs[-1].read_text()) if runs else None
+
+
+def store_checks(root: Path, out: Outcome, *, expect_urls: set[str] | None = None) -> set[str]:
+    db = root / ".briefbot" / "state.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok != "ok":
+            out.problems.append(f"{db}: integrity_check says {ok}")
+        urls = [row[0] for row in conn.execute("SELECT url FROM items")]
+    finally:
+        conn.close()
+    articles: dict[str, int] = {}
+    for url in urls:
+        m = re.search(r"/(?:articles|syndicated)/(\d+)\.html", url)
+        key = m.group(1) if m else url
+        articles[key] = articles.get(key, 0) + 1
+    twice = sorted(k for k, v in articles.items() if v > 1)
+    if twice:
+        out.problems.append(f"{root.name}: world articles stored more than once: {twice[:10]}")
+    if expect_urls is not None and set(urls) != expect_urls:
+        out.problems.append(f"{root.name}: stored items differ from the clean run's: "
+                            f"{len(set(urls) - expect_urls)} extra, {len(expect_urls - set(urls))} missing")
+    return set(urls)
+
+
+def source_checks(root: Path, out: Outcome) -> None:
+    for slug in SLUGS:
+        path = root / "briefs" / slug / "proposals" / "pending.json"
+        if not path.exists():
+            continue
+        sources = json.loads(path.read_text())["candidate"]["sources"]
+        urls = [s["url"] for s in sources if s.get("url")]
+        if len(urls) != len(set(urls)):
+            out.problems.append(f"{slug}: a source URL appears twice in the candidate")
+
+
+def fault_names(report: dict[str, Any], faults: list[tuple[str, str, str]], epoch: str, out: Outcome) -> None:
+    text = "\n".join(report["failures"])
+    for when, path, kind in faults:
+        if when != epoch:
+            continue
+        parts = urlsplit(path)
+        if parts.path.startswith("/feeds/"):
+            name = parts.path[len("/feeds/"):-len(".xml")]
+        else:
+            name = parse_qs(parts.query).get("q", [""])[0]
+        if name not in text:
+            out.problems.append(f"run {report['run_id']}: fault {kind} on {path} not named in the report's failures")
+
+
+def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed: int, workdir: Path,
+          disk: bool = True) -> Outcome:
+    out = Outcome()
+    world = World(items)
+    rng = random.Random(seed)
+    faults = Faults(rate=0.0, seed=seed, timeout_seconds=3.0)
+    llm_chaos = LLMFaults(llm_faults, seed)
+    with WorldServer(world, latency=0.01, faults=faults) as web, LLMServer(latency=0.02, faults=llm_chaos) as llm:
+        def fresh(name: str) -> Path:
+            root = workdir / name
+            write_root(root, world, web.base, http=HTTP, llm=LLM)
+            return root
+
+        clean = fresh("clean")
+        code, clean_seconds = run_to_end(clean, llm)
+        out.runs.append({"root": "clean", "exit": code, "seconds": round(clean_seconds, 2)})
+        if code != 0:
+            out.problems.append(f"the clean run exited {code}: see {workdir}/clean.log")
+            return out
+        reference = proposals(clean)
+        clean_urls = store_checks(clean, out)
+        if not reference:
+            out.problems.append("the clean run made no proposal: nothing to compare")
+
+        # A: SIGKILLs and LLM faults only: the proposal must come out byte for byte the clean one.
+        # B: the same plus failing feeds and searches, then one healed run.
+        for name, feed_rate in (("kills", 0.0), ("feeds", feed_faults)):
+            root = fresh(f"chaos-{name}")
+            _scenario(name, root, llm=llm, faults=faults, llm_chaos=llm_chaos, feed_rate=feed_rate, kills=kills,
+                      rng=rng, clean_seconds=clean_seconds, out=out)
+            _compare(name, clean, root, out, blind=False, strict=feed_rate == 0)
+            if feed_rate:
+                _compare(name, clean, root, out, blind=True, strict=True)
+            store_checks(root, out, expect_urls=clean_urls)
+            source_checks(root, out)
+        if disk:
+            disk_checks(world, web, llm, workdir, out, reference=reference)
+    return out
+
+
+def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chaos: LLMFaults, feed_rate: float,
+              kills: int, rng: random.Random, clean_seconds: float, out: Outcome) -> None:
+    published = versions_digest(root)
+    faults.rate, llm_chaos.on = feed_rate, True
+    killed = attempts = 0
+    while killed < kills and attempts < 4 * kills:
+        attempts += 1
+        faults.epoch = f"{name}-{attempts}"
+        proc = briefbot(root, llm)
+        delay = rng.uniform(0.2, max(0.5, clean_seconds * 0.9))
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        alive = proc.poll() is None
+        if alive:
+            os.killpg(proc.pid, signal.SIGKILL)  # the run's own session: itself and any child
+            killed += 1
+        code = finish(proc)
+        out.runs.append({"scenario": name, "kill_after_s": round(delay, 2), "killed": alive, "exit": code})
+        if not alive and (report := latest_report(root)):
+            fault_names(report, faults.log, faults.epoch, out)
+    if killed < kills:
+        out.problems.append(f"{name}: only {killed} of {kills} kills landed (runs finished first)")
+    faults.epoch = f"{name}-finish"
+    code, seconds = run_to_end(root, llm)
+    out.runs.append({"scenario": name, "to_the_end": True, "faults": True, "exit": code, "seconds": round(seconds, 2)})
+    report = latest_report(root)
+    if report is None or code not in (0, 1):
+        out.problems.append(f"{name}: the run after the kills exited {code}: see {root}.log")
+    else:
+        fault_names(report, faults.log, faults.epoch, out)
+    injected = [f for f in faults.log if f[0].startswith(name)]
+    faults.rate, llm_chaos.on = 0.0, False
+    if injected:  # the world heals: the next run catches up with what the failed feeds held
+        code, seconds = run_to_end(root, llm)
+        out.runs.append({"scenario": name, "healed": True, "exit": code, "seconds": round(seconds, 2)})
+    out.notes.append(f"{name}: injected feed/search faults: {len(injected)} "
+                     f"({', '.join(sorted({k for _, _, k in injected})) or 'none'}); "
+                     f"LLM faults so far: {len(llm.fault_log)} ({', '.join(sorted(set(llm.fault_log))) or 'none'})")
+    if versions_digest(root) != published:
+        out.problems.append(f"{name}: a published version changed")
+
+
+def _compare(name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool) -> None:
+    reference, got = proposals(clean, blind=blind), proposals(root, blind=blind)
+    how = "ignoring item origin/publisher" if blind else "byte for byte"
+    for slug in sorted(set(reference) | set(got)):
+        if reference.get(slug) != got.get(slug):
+            message = (f"{name}: {slug}: the proposal differs from the clean run's {how} "
+                       f"({_first_difference(reference.get(slug), got.get(slug))})")
+            (out.problems if strict else out.notes).append(message)
+        else:
+            out.notes.append(f"{name}: {slug}: proposal equals the clean run's {how}")
+
+
+def _first_difference(a: str | None, b: str | None) -> str:
+    if a is None or b is None:
+        return "missing in the " + ("clean run" if a is None else "chaos run")
+    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"first at char {k}: clean {a[max(0, k - 60):k + 60]!r} vs chaos {b[max(0, k - 60):k + 60]!r}"
+
+
+def _mount(target: Path, size: str) -> str | None:
+    """Mount a tmpfs of `size` on target; the reason when that is impossible."""
+    if os.geteuid() != 0:
+        return "not root: cannot mount a tmpfs"
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
+                          capture_output=True, text=True)
+    return None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
+
+
+def _umount(target: Path) -> None:
+    subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+def disk_checks(world: World, web: WorldServer, llm: LLMServer, workdir: Path, out: Outcome, *,
+                reference: dict[str, str]) -> None:
+    # Read-only: a root that already ran once, mounted read-only; the next run must refuse cleanly.
+    mnt = workdir / "ro-mount"
+    why = _mount(mnt, "64m")
+    if why:
+        out.notes.append(f"read-only disk check skipped: {why}")
+    else:
+        try:
+            root = mnt / "root"
+            write_root(root, world, web.base, http=HTTP, llm=LLM)
+            # A root that has run before (state, documents, proposals), as a real one would be.
+            code = finish(_quiet_run(root, llm, workdir / "ro-first.log"))
+            if code not in (0, 1):
+                out.problems.append(f"read-only check: the first run (writable) exited {code}")
+            before = tree_digest(root)
+            subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+            code = finish(_quiet_run(root, llm, workdir / "ro.log"))
+            said = (workdir / "ro.log").read_text(errors="replace")
+            _judge_disk("read-only", code, said, out)
+            if tree_digest(root) != before:
+                out.problems.append("read-only root: files changed")
+        finally:
+            _umount(mnt)
+    # Full disk: a tmpfs with room for the root and little else; the run fails, then space is freed
+    # and the next run must finish with the clean run's proposals and an intact store.
+    mnt = workdir / "full-mount"
+    why = _mount(mnt, "3m")
+    if why:
+        out.notes.append(f"full disk check skipped: {why}")
+        return
+    try:
+        root = mnt / "root"
+        write_root(root, world, web.base, http=HTTP, llm=LLM)
+        published = versions_digest(root)
+        filler = mnt / "filler"
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        with open(filler, "r+b") as f:  # leave ~400 KB: the run gets going, then runs out
+            f.truncate(max(0, filler.stat().st_size - 400_000))
+        code = finish(_quiet_run(root, llm, workdir / "full.log"))
+        said = (workdir / "full.log").read_text(errors="replace")
+        _judge_disk("full disk", code, said, out)
+        filler.unlink()
+        if versions_digest(root) != published:
+            out.problems.append("full disk: a published version changed")
+        code = finish(_quiet_run(root, llm, workdir / "full-after.log"))
+        if code not in (0, 1):
+            out.problems.append(f"full disk: the run after freeing space exited {code}")
+        store_checks(root, out)
+        if proposals(root) != reference:
+            out.problems.append("full disk: after freeing space the proposals differ from the clean run's")
+    finally:
+        _umount(mnt)
+
+
+def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key")
+    handle = open(log, "wb")  # noqa: SIM115 - closed by finish()
+    proc = subprocess.Popen(["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+                            stdout=handle, stderr=subprocess.STDOUT, env=env)
+    proc.log = handle  # type: ignore[attr-defined]
+    return proc
+
+
+def _judge_disk(what: str, code: int, said: str, out: Outcome) -> None:
+    last = [line for line in said.splitlines() if line.strip()][-1:] or ["(no output)"]
+    out.notes.append(f"{what}: exit {code}, said: {last[0][:200]}")
+    if code == 0:
+        out.problems.append(f"{what}: the run claimed success")
+    if "Traceback" in said:
+        out.problems.append(f"{what}: a traceback instead of a clear error: {last[0][:200]}")
+    if not re.search(r"read-only|no space|disk|cannot write|error:", said, re.IGNORECASE):
+        out.problems.append(f"{what}: no clear error message")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--feed-faults", type=float, default=0.25)
+    parser.add_argument("--llm-faults", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-disk", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
+    try:
+        started = time.perf_counter()
+        outcome = chaos(items=args.items, kills=args.kills, feed_faults=args.feed_faults,
+                        llm_faults=args.llm_faults, seed=args.seed, workdir=workdir, disk=not args.no_disk)
+        for run in outcome.runs:
+            print("run", json.dumps(run))
+        for note in outcome.notes:
+            print("note:", note)
+        for problem in outcome.problems:
+            print("PROBLEM:", problem)
+        print(f"chaos: {len(outcome.problems)} problem(s) in {time.perf_counter() - started:.0f}s; work folder {workdir}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    sys.exit(1 if outcome.problems else 0)
+
+
+if __name__ == "__main__":
+    main()
