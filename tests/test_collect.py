@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import json
 from pathlib import Path
@@ -87,6 +88,12 @@ def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
             assert source.errors and "not a feed" in source.errors[0], record["file"]
         else:
             assert source.errors == [], (record["file"], source.errors)
+        if record["bozo"] and expected and record["file"] not in GZIP_ENTRIES:
+            # Malformed but readable: used, with a warning saying so.
+            assert any("malformed feed used anyway" in w for w in source.warnings), record["file"]
+        # Every entry is accounted for: new, duplicate, or skipped with a warning (no usable link).
+        skipped = sum("skipped: no http(s) link" in w for w in source.warnings)
+        assert source.new + source.duplicate + skipped == source.entries, record["file"]
     assert sum(s.new for s in report.sources) == len(stored(project)) > 300
     # The gzip feeds arrived decoded and their items are stored.
     gz = [s for s in report.sources if by_name[s.name]["file"] in GZIP_ENTRIES]
@@ -109,18 +116,17 @@ def test_guid_dupes_feed_is_deduplicated(corpora: Path, tmp_path: Path) -> None:
 def test_failures_are_per_feed(tmp_path: Path) -> None:
     good = rss([("First story about things", "https://news.example/1", "one"),
                 ("Second story about stuff", "https://news.example/2", "two")])
-    cap = 1024 * 1024
+    cap = HttpSettings().max_bytes
     routes = {
         "/ok": Route(body=good, headers={"Content-Type": "application/rss+xml"}),
         "/500": Route(body=b"boom", status=500),
         "/slow": Route(body=good, delay=3.0),
         "/big": Route(body=b"<rss>" + b" " * (10 * 1024 * 1024) + b"</rss>"),
-        "/bomb": Route(body=gzip_twice(b"<rss>" + b"\0" * (8 * cap)), headers={"Content-Encoding": "gzip, gzip"}),
+        "/bomb": Route(body=gzip_twice(b"<rss>" + b"\0" * (3 * cap)), headers={"Content-Encoding": "gzip, gzip"}),
         "/html": Route(body=b"<!doctype html><html><body><p>Just a page</p></body></html>",
                        headers={"Content-Type": "text/html"}),
     }
-    settings = HttpSettings(allow_private_networks=True, max_bytes=cap, read_timeout=0.5, total_timeout=1.5,
-                            max_retries=0)
+    settings = HttpSettings(allow_private_networks=True, read_timeout=0.5, total_timeout=1.5, max_retries=0)
     with FeedServer(routes) as server:
         names = ["ok", "500", "slow", "big", "bomb", "html"]
         project = write_project(tmp_path, [(n, server.url(f"/{n}")) for n in names])
@@ -133,6 +139,24 @@ def test_failures_are_per_feed(tmp_path: Path) -> None:
         assert by[name].new == 0
     assert "not a feed" in by["html"].errors[0]
     assert len(stored(project)) == 2
+
+
+def test_dates_fall_back_published_updated_fetch_time(tmp_path: Path) -> None:
+    atom = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+    <entry><title>Has published</title><link href="https://d.example/1"/>
+      <published>2026-05-20T10:00:00+02:00</published><updated>2026-05-21T00:00:00Z</updated></entry>
+    <entry><title>Has updated only</title><link href="https://d.example/2"/><updated>2026-05-19T23:30:00-01:00</updated></entry>
+    <entry><title>Has no date</title><link href="https://d.example/3"/></entry></feed>"""
+    with FeedServer({"/atom": Route(body=atom, headers={"Content-Type": "application/atom+xml"})}) as server:
+        project = write_project(tmp_path, [("d", server.url("/atom"))])
+        before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        run(project)
+        after = dt.datetime.now(dt.timezone.utc)
+    dates = {i.item.title: i.item.published for i in stored(project)}
+    assert dates["Has published"] == dt.datetime(2026, 5, 20, 8, tzinfo=dt.timezone.utc)
+    assert dates["Has updated only"] == dt.datetime(2026, 5, 20, 0, 30, tzinfo=dt.timezone.utc)
+    # No date at all: the fetch time, taken from the response's Date header (so replays agree).
+    assert dates["Has no date"].tzinfo is not None and before <= dates["Has no date"] <= after
 
 
 def test_conditional_get_second_run_is_all_304(tmp_path: Path) -> None:
