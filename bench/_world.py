@@ -49,10 +49,7 @@ BASELINE_MODEL = "bench-baseline"
 SLUGS = ("open-model-gap", "open-model-gap-b", "open-model-gap-c")
 QUERIES = ("open model leaderboard", "capability gap evaluation", "open frontier funding")
 
-_WORDS = ("model open weight benchmark evaluation leaderboard closed frontier lab release score agent coding "
-          "gap compute funding coalition government analysis data training inference researchers claims "
-          "results method harness report policy export chips market cost license community developers "
-          "safety testing measure months behind ahead parity trend quarter public private sector").split()
+_WORDS = ["model", "open", "weight", "benchmark", "evaluation", "leaderboard", "closed", "frontier", "lab", "release", "score", "agent", "coding", "gap", "compute", "funding", "coalition", "government", "analysis", "data", "training", "inference", "researchers", "claims", "results", "method", "harness", "report", "policy", "export", "chips", "market", "cost", "license", "community", "developers", "safety", "testing", "measure", "months", "behind", "ahead", "parity", "trend", "quarter", "public", "private", "sector"]
 
 
 def seed_brief() -> Brief:
@@ -103,7 +100,7 @@ class World:
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
-        start = dt.datetime.combine(RUN_DATE - dt.timedelta(days=7), dt.time(), dt.timezone.utc)
+        start = dt.datetime.combine(RUN_DATE - dt.timedelta(days=7), dt.time(), dt.UTC)
         for n in range(self.n):
             size = int(min(50_000, max(5_000, rng.lognormvariate(9.7, 0.5))))  # median ~16 KB
             self.items.append(Item(n=n, brief=n % 3, relevant=rng.random() < self.relevant_share,
@@ -263,7 +260,7 @@ class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def send(self, status: int, body: bytes, headers: dict[str, str], *, declared: int | None = None) -> None:
@@ -313,7 +310,7 @@ class _Server:
         host, port = self.httpds[n % len(self.httpds)].server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self):
         for thread in self.threads:
             thread.start()
         return self
@@ -336,7 +333,7 @@ class WorldServer(_Server):
         srv = self
 
         class Handler(_Quiet):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 srv.requests += 1  # approximate under threads; a figure, not a check
                 time.sleep(srv.latency)
                 parts = urlsplit(self.path)
@@ -449,7 +446,7 @@ class LLMServer(_Server):
         srv = self
 
         class Handler(_Quiet):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 started = time.perf_counter()
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 kind = srv.faults() if srv.faults else None

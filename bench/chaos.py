@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _world import RUN_DATE, SLUGS, Faults, LLMServer, World, WorldServer, write_root  # noqa: E402
+from _world import RUN_DATE, SLUGS, Faults, LLMServer, World, WorldServer, write_root
 
 # Short HTTP timeouts so a "timeout" fault costs a second, and fast LLM retries.
 HTTP = {"read_timeout": 1.0, "total_timeout": 2.0, "connect_timeout": 2.0}
@@ -176,43 +176,81 @@ def fault_names(report: dict[str, Any], faults: list[tuple[str, str, str]], epoc
             out.problems.append(f"run {report['run_id']}: fault {kind} on {path} not named in the report's failures")
 
 
+class ChaosLab:
+    """The servers, the clean reference root and its proposals; scenarios run against it.
+
+    `with ChaosLab(items=60, workdir=tmp) as lab:` then `lab.scenario(...)`, `lab.read_only(...)`,
+    `lab.full_disk(...)`, each adding to an `Outcome`.
+    """
+
+    def __init__(self, *, items: int, workdir: Path, seed: int = 1, llm_faults: float = 0.2) -> None:
+        self.world = World(items, relevant_share=0.15)
+        self.workdir = workdir
+        self.rng = random.Random(seed)
+        self.faults = Faults(rate=0.0, seed=seed, timeout_seconds=3.0)
+        self.llm_chaos = LLMFaults(llm_faults, seed)
+        self.web = WorldServer(self.world, latency=0.01, faults=self.faults, hosts=4)
+        self.llm = LLMServer(latency=0.02, faults=self.llm_chaos)
+        self.clean = workdir / "clean"
+        self.clean_seconds = 0.0
+        self.reference: dict[str, str] = {}
+        self.clean_urls: set[str] = set()
+
+    def __enter__(self) -> ChaosLab:  # noqa: PYI034 - used only as a context manager, never subclassed
+        self.web.__enter__()
+        self.llm.__enter__()
+        try:
+            self.fresh(self.clean)
+            code, self.clean_seconds = run_to_end(self.clean, self.llm)
+            if code != 0:
+                raise RuntimeError(f"the clean run exited {code}: see {self.clean}.log")
+            self.reference = proposals(self.clean)
+            if not self.reference:
+                raise RuntimeError("the clean run made no proposal: nothing to compare")
+            self.clean_urls = store_checks(self.clean, Outcome())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.llm.__exit__(None, None, None)
+        self.web.__exit__(None, None, None)
+
+    def fresh(self, root: Path) -> Path:
+        write_root(root, self.world, self.web.base, http=HTTP, llm=LLM)
+        return root
+
+    def scenario(self, name: str, out: Outcome, *, feed_faults: float, kills: int) -> None:
+        """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run."""
+        root = self.fresh(self.workdir / f"chaos-{name}")
+        _scenario(name, root, llm=self.llm, faults=self.faults, llm_chaos=self.llm_chaos, feed_rate=feed_faults,
+                  kills=kills, rng=self.rng, clean_seconds=self.clean_seconds, out=out)
+        _compare(name, self.clean, root, out, blind=False, strict=feed_faults == 0)
+        if feed_faults:
+            _compare(name, self.clean, root, out, blind=True, strict=True)
+        store_checks(root, out, expect_urls=self.clean_urls)
+        source_checks(root, out)
+
+    def read_only(self, out: Outcome) -> None:
+        read_only_check(self.clean, self.llm, self.workdir, out)
+
+    def full_disk(self, out: Outcome) -> None:
+        full_disk_check(self.world, self.web, self.llm, self.workdir, out, reference=self.reference)
+
+
 def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed: int, workdir: Path,
           disk: bool = True) -> Outcome:
     out = Outcome()
-    world = World(items)
-    rng = random.Random(seed)
-    faults = Faults(rate=0.0, seed=seed, timeout_seconds=3.0)
-    llm_chaos = LLMFaults(llm_faults, seed)
-    with WorldServer(world, latency=0.01, faults=faults) as web, LLMServer(latency=0.02, faults=llm_chaos) as llm:
-        def fresh(name: str) -> Path:
-            root = workdir / name
-            write_root(root, world, web.base, http=HTTP, llm=LLM)
-            return root
-
-        clean = fresh("clean")
-        code, clean_seconds = run_to_end(clean, llm)
-        out.runs.append({"root": "clean", "exit": code, "seconds": round(clean_seconds, 2)})
-        if code != 0:
-            out.problems.append(f"the clean run exited {code}: see {workdir}/clean.log")
-            return out
-        reference = proposals(clean)
-        clean_urls = store_checks(clean, out)
-        if not reference:
-            out.problems.append("the clean run made no proposal: nothing to compare")
-
+    with ChaosLab(items=items, workdir=workdir, seed=seed, llm_faults=llm_faults) as lab:
+        out.runs.append({"root": "clean", "exit": 0, "seconds": round(lab.clean_seconds, 2)})
         # A: SIGKILLs and LLM faults only: the proposal must come out byte for byte the clean one.
         # B: the same plus failing feeds and searches, then one healed run.
-        for name, feed_rate in (("kills", 0.0), ("feeds", feed_faults)):
-            root = fresh(f"chaos-{name}")
-            _scenario(name, root, llm=llm, faults=faults, llm_chaos=llm_chaos, feed_rate=feed_rate, kills=kills,
-                      rng=rng, clean_seconds=clean_seconds, out=out)
-            _compare(name, clean, root, out, blind=False, strict=feed_rate == 0)
-            if feed_rate:
-                _compare(name, clean, root, out, blind=True, strict=True)
-            store_checks(root, out, expect_urls=clean_urls)
-            source_checks(root, out)
+        lab.scenario("kills", out, feed_faults=0.0, kills=kills)
+        lab.scenario("feeds", out, feed_faults=feed_faults, kills=kills)
         if disk:
-            disk_checks(world, web, llm, workdir, out, reference=reference)
+            lab.read_only(out)
+            lab.full_disk(out)
     return out
 
 
@@ -225,7 +263,7 @@ def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chao
         attempts += 1
         faults.epoch = f"{name}-{attempts}"
         proc = briefbot(root, llm)
-        delay = rng.uniform(0.2, max(0.5, clean_seconds * 0.9))
+        delay = rng.uniform(0.2, max(0.5, clean_seconds * 0.8))
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
@@ -284,7 +322,7 @@ def _mount(target: Path, size: str) -> str | None:
         return "not root: cannot mount a tmpfs"
     target.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
 
 
@@ -292,8 +330,7 @@ def _umount(target: Path) -> None:
     subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
 
 
-def disk_checks(world: World, web: WorldServer, llm: LLMServer, workdir: Path, out: Outcome, *,
-                reference: dict[str, str]) -> None:
+def read_only_check(clean: Path, llm: LLMServer, workdir: Path, out: Outcome) -> None:
     # Read-only: a root that already ran once, mounted read-only; the next run must refuse cleanly.
     mnt = workdir / "ro-mount"
     why = _mount(mnt, "64m")
@@ -302,11 +339,8 @@ def disk_checks(world: World, web: WorldServer, llm: LLMServer, workdir: Path, o
     else:
         try:
             root = mnt / "root"
-            write_root(root, world, web.base, http=HTTP, llm=LLM)
-            # A root that has run before (state, documents, proposals), as a real one would be.
-            code = finish(_quiet_run(root, llm, workdir / "ro-first.log"))
-            if code not in (0, 1):
-                out.problems.append(f"read-only check: the first run (writable) exited {code}")
+            # A root that has run before (state, documents, proposals): a copy of the clean one.
+            shutil.copytree(clean, root, symlinks=True)
             before = tree_digest(root)
             subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
             code = finish(_quiet_run(root, llm, workdir / "ro.log"))
@@ -316,6 +350,10 @@ def disk_checks(world: World, web: WorldServer, llm: LLMServer, workdir: Path, o
                 out.problems.append("read-only root: files changed")
         finally:
             _umount(mnt)
+
+
+def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Path, out: Outcome, *,
+                    reference: dict[str, str]) -> None:
     # Full disk: a tmpfs with room for the root and little else; the run fails, then space is freed
     # and the next run must finish with the clean run's proposals and an intact store.
     mnt = workdir / "full-mount"

@@ -36,11 +36,19 @@ import httpx2
 import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _world import (  # noqa: E402
-    BASELINE_MODEL, RUN_DATE, SLUGS, LLMServer, World, WorldServer, brief_queries, briefs, write_root,
+from _world import (
+    BASELINE_MODEL,
+    RUN_DATE,
+    SLUGS,
+    LLMServer,
+    World,
+    WorldServer,
+    brief_queries,
+    briefs,
+    write_root,
 )
 
-from briefbot.textformat import render_text  # noqa: E402
+from briefbot.textformat import render_text
 
 
 def run_briefbot(world: World, *, web_latency: float, llm_latency: float, concurrency: int,

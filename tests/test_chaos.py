@@ -1,0 +1,69 @@
+"""Chaos, small: `briefbot run` (a real subprocess) SIGKILLed five times under LLM faults, under failing
+feeds, on a read-only and on a full disk. The harness is bench/chaos.py; the world is bench/_world.py
+(SYNTHETIC, served on loopback). The full-size run is `python bench/chaos.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+from conftest import REPO, SEED
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from chaos import ChaosLab, Outcome
+
+pytestmark = pytest.mark.skipif(not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosLab]:
+    # One clean reference run for the module; 21 items keep each run about a second or two.
+    with ChaosLab(items=21, workdir=tmp_path_factory.mktemp("chaos"), seed=3) as chaos_lab:
+        yield chaos_lab
+
+
+def _explain(out: Outcome) -> str:
+    return "\n".join(["problems:", *out.problems, "notes:", *out.notes, "runs:", *map(str, out.runs)])
+
+
+def test_five_sigkills_under_llm_faults_leave_the_clean_proposal(lab: ChaosLab) -> None:
+    out = Outcome()
+    lab.scenario("kills", out, feed_faults=0.0, kills=5)
+    assert out.problems == [], _explain(out)
+    assert sum(1 for r in out.runs if r.get("killed")) == 5
+    # The proposals were compared (not vacuously equal): every brief the clean run proposed for.
+    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(lab.reference)
+
+
+def test_failing_feeds_are_named_and_nothing_is_stored_twice(lab: ChaosLab) -> None:
+    out = Outcome()
+    lab.scenario("feeds", out, feed_faults=0.3, kills=5)
+    assert out.problems == [], _explain(out)
+    assert lab.faults.log, "no feed fault was injected: the scenario proved nothing"
+
+
+def _disk(out: Outcome) -> None:
+    """Nothing corrupted, or the test fails; a muddled error message alone is a known bug (xfail)."""
+    if any("skipped" in n for n in out.notes):
+        pytest.skip(next(n for n in out.notes if "skipped" in n))
+    wording = [p for p in out.problems if "instead of a clear error" in p or "no clear error" in p]
+    assert [p for p in out.problems if p not in wording] == [], _explain(out)
+    if wording:
+        # Found by this harness, reported to the run's owner: the CLI lets OSError/sqlite3 errors out
+        # as a traceback (exit 1) instead of an `error:` line (exit 2). Nothing is corrupted meanwhile.
+        pytest.xfail("; ".join(wording))
+
+
+def test_read_only_root_gives_a_clear_error_and_changes_nothing(lab: ChaosLab) -> None:
+    out = Outcome()
+    lab.read_only(out)
+    _disk(out)
+
+
+def test_full_disk_gives_a_clear_error_and_corrupts_nothing(lab: ChaosLab) -> None:
+    out = Outcome()
+    lab.full_disk(out)
+    _disk(out)
