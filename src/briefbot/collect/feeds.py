@@ -1,5 +1,8 @@
 """Feed bytes -> CandidateItems. Pure: never fetches (feedparser only ever gets bytes).
 
+RSS, Atom, RDF and CDF go through feedparser; JSON Feed, which feedparser 6 cannot read, through
+`_jsonfeed`.
+
 feedparser is handed the body as `bytes` plus the response headers, so it sniffs the encoding
 from the HTTP charset, the BOM and the XML declaration exactly as it would over HTTP, but it can
 never open a URL itself (given a `str` it would).
@@ -14,12 +17,15 @@ import html
 import re
 import time
 from collections.abc import Mapping
+from urllib.parse import urljoin
 
 import feedparser
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import BriefbotError
 from ..models import CandidateItem
+from ._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
+from ._jsonfeed import parse_date as parse_json_date
 from .dedupe import canonical_url
 
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -84,6 +90,10 @@ def parse_feed(
     """
     if not isinstance(body, bytes):  # a str would make feedparser treat it as a URL or path
         raise TypeError("parse_feed takes the response body as bytes")
+    if looks_like_json(body):
+        json_feed = load_json_feed(body)
+        if json_feed is not None:
+            return _json_feed(json_feed, url=url, origin=origin, fetched_at=fetched_at)
     response_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS}
     # Relative links resolve against the URL actually fetched unless the server says otherwise.
     response_headers.setdefault("content-location", url)
@@ -131,29 +141,73 @@ def _link(entry: Mapping) -> str | None:
 
 
 def _item(entry: Mapping, *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
-    link = _link(entry)
+    published = (
+        _utc(_get(entry, "published_parsed"))  # type: ignore[arg-type]
+        or _utc(_get(entry, "updated_parsed"))  # type: ignore[arg-type]
+        or fetched_at.astimezone(dt.timezone.utc)
+    )
+    return make_item(
+        link=_link(entry),
+        title=_get(entry, "title"),  # type: ignore[arg-type]
+        summary=_get(entry, "summary"),  # type: ignore[arg-type]
+        published=published,
+        guid=_get(entry, "id"),
+        origin=origin,
+        publisher=publisher,
+    )
+
+
+def make_item(
+    *,
+    link: str | None,
+    title: str | None,
+    summary: str | None,
+    published: dt.datetime,
+    guid: object,
+    origin: str,
+    publisher: str | None,
+) -> CandidateItem | None:
+    """A CandidateItem from one entry's fields; None when it has no usable http(s) link."""
     if link is None:
         return None
     try:
         url = canonical_url(link)
     except ValueError:
         return None
-    summary = plain_text(_get(entry, "summary")) or None  # type: ignore[arg-type]
-    title = plain_text(_get(entry, "title")) or (summary or "")[:TITLE_FALLBACK_CHARS] or link
-    published = (
-        _utc(_get(entry, "published_parsed"))  # type: ignore[arg-type]
-        or _utc(_get(entry, "updated_parsed"))  # type: ignore[arg-type]
-        or fetched_at.astimezone(dt.timezone.utc)
-    )
-    guid = _get(entry, "id")
+    text = plain_text(summary) or None
+    heading = plain_text(title) or (text or "")[:TITLE_FALLBACK_CHARS] or link
     return CandidateItem(
         url=url,
         link=link,
         guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
-        title=title,
-        summary=summary,
+        title=heading,
+        summary=text,
         published=published,
         origin=origin,
         publisher=publisher,
-        content_hash=content_hash(title, summary),
+        content_hash=content_hash(heading, text),
     )
+
+
+def _json_feed(feed: JsonFeed, *, url: str, origin: str, fetched_at: dt.datetime) -> ParsedFeed:
+    publisher = plain_text(feed.title) or None
+    items: list[CandidateItem] = []
+    warnings: list[str] = []
+    for index, entry in enumerate(feed.items):
+        link = entry.url or entry.external_url
+        published = parse_json_date(entry.date_published) or parse_json_date(entry.date_modified) or fetched_at
+        item = make_item(
+            link=urljoin(url, link) if link else None,
+            title=entry.title,
+            summary=entry.summary or entry.content_text or entry.content_html,
+            published=published,
+            guid=None if entry.id is None else str(entry.id),
+            origin=origin,
+            publisher=publisher,
+        )
+        if item is None:
+            warnings.append(f"{url}: entry {index + 1} skipped: no http(s) link or permalink guid")
+        else:
+            items.append(item)
+    version = "jsonfeed" + feed.version.removeprefix(JSONFEED_PREFIX)
+    return ParsedFeed(title=publisher, version=version, entries=len(feed.items), items=items, warnings=warnings)
