@@ -10,6 +10,7 @@ moment is resumed by the next: collected items wait at status `new`, extracted o
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,7 +136,10 @@ class Night:
             await self._night()
         except BaseException as exc:
             self.report.failures.append(f"run stopped: {type(exc).__name__}: {exc}")
-            self._close(status="failed", exit_code=2)
+            try:
+                self._close(status="failed", exit_code=2)
+            except (OSError, sqlite3.Error):
+                pass  # a full or read-only disk: the original error is the one to tell
             raise
         return self.report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from .._pipeline_demo import (
     prepare_root,
     recording_dir,
 )
+from ..errors import StoreError
 from ..llm import LLMSettings
 from ..pipeline import RunOptions, run_night
 from ..project import Project
@@ -58,7 +60,16 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
                     tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}"
                 )
 
-        report = asyncio.run(run_night(proj, options, progress=progress))
+        try:
+            report = asyncio.run(run_night(proj, options, progress=progress))
+        except sqlite3.Error as exc:
+            # e.g. "database or disk is full": the store's transactions rolled back, nothing is half-written.
+            raise StoreError(
+                f"state database {proj.state_db}: {exc}; nothing was half-written"
+            ) from exc
+        except OSError as exc:
+            where = exc.filename or proj.root
+            raise StoreError(f"cannot write {where}: {exc.strerror or exc}") from exc
     console.print(report_renderable(report))
     console.print(
         f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}"
