@@ -8,8 +8,11 @@ SIGKILLed mid-way is resumed without duplicated items or sources and without rep
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -48,28 +51,25 @@ STORIES = [
     ("Model B tops a coding leaderboard", "2026-05-21"),
     ("Consortium Gamma funds open models", "2026-05-22"),
 ]
-ETAG = '"feed-v1"'
+ETAG = '"feed-v3"'
 
 
-def _rss(base: str) -> str:
+def _rss(base: str, stories: list[tuple[str, str]]) -> str:
     items = "".join(
         f"<item><title>{title}</title><link>{base}/p/{n}</link><guid>{base}/p/{n}</guid>"
         f"<pubDate>{_rfc(day)}</pubDate><description>Summary of story {n}.</description></item>"
-        for n, (title, day) in enumerate(STORIES, start=1)
+        for n, (title, day) in enumerate(stories, start=1)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test wire</title>{items}</channel></rss>'
 
 
 def _rfc(day: str) -> str:
     y, m, d = (int(p) for p in day.split("-"))
-    import datetime as dt
-    import email.utils
-
     return email.utils.format_datetime(dt.datetime(y, m, d, 8, 0, tzinfo=dt.UTC))
 
 
-def _page(n: int) -> str:
-    title, day = STORIES[n - 1]
+def _page(n: int, stories: list[tuple[str, str]]) -> str:
+    title, day = stories[n - 1]
     para = (
         f"{title}. On {day} the announcement was made public, and analysts said the result narrows the "
         "gap between open-weight and closed frontier models on the benchmarks that matter to developers. "
@@ -81,25 +81,37 @@ def _page(n: int) -> str:
     )
 
 
+class World(HTTPServer):
+    """The small world: one feed whose stories a test may add to (its ETag changes with them)."""
+
+    stories: list[tuple[str, str]]
+
+
 @pytest.fixture
-def world() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
+def world() -> Iterator[World]:
+    server = World(host="127.0.0.1", threaded=True)
+    server.stories = list(STORIES)
     server.start()
     base = server.url_for("").rstrip("/")
 
     def feed(request: WRequest) -> Response:
-        if request.headers.get("If-None-Match") == ETAG:
-            return Response(status=304, headers={"ETag": ETAG})
+        etag = f'"feed-v{len(server.stories)}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        body = _rss(base, server.stories)
         return Response(
-            _rss(base), content_type="application/rss+xml", headers={"ETag": ETAG}
+            body, content_type="application/rss+xml", headers={"ETag": etag}
+        )
+
+    def page(request: WRequest) -> Response:
+        n = int(request.path.rsplit("/", 1)[1])
+        return Response(
+            _page(n, server.stories), content_type="text/html; charset=utf-8"
         )
 
     server.expect_request("/feed.xml").respond_with_handler(feed)
     server.expect_request("/bad.xml").respond_with_data("boom", status=500)
-    for n in range(1, len(STORIES) + 1):
-        server.expect_request(f"/p/{n}").respond_with_data(
-            _page(n), content_type="text/html; charset=utf-8"
-        )
+    server.expect_request(re.compile(r"^/p/\d+$")).respond_with_handler(page)
     yield server
     server.clear()
     if server.is_running():
@@ -146,7 +158,7 @@ def _responder(*, propose_delay: float = 0.0):
     return respond
 
 
-def _root(tmp_path: Path, world: HTTPServer, *, broken: bool = False) -> Project:
+def _root(tmp_path: Path, world: World, *, broken: bool = False) -> Project:
     root = tmp_path / "root"
     versions = root / "briefs" / SLUG / "versions"
     versions.mkdir(parents=True)
@@ -185,7 +197,7 @@ def _run(project: Project, llm: OpenAIServer) -> tuple[int, dict, str]:
     return result.exit_code, report, result.output
 
 
-def test_full_run_then_idle_night(tmp_path: Path, world: HTTPServer) -> None:
+def test_full_run_then_idle_night(tmp_path: Path, world: World) -> None:
     with OpenAIServer(_responder()) as llm:
         project = _root(tmp_path, world)
         code, report, output = _run(project, llm)
@@ -257,7 +269,7 @@ def test_full_run_then_idle_night(tmp_path: Path, world: HTTPServer) -> None:
         ]
 
 
-def test_a_failing_feed_is_named_and_exits_1(tmp_path: Path, world: HTTPServer) -> None:
+def test_a_failing_feed_is_named_and_exits_1(tmp_path: Path, world: World) -> None:
     with OpenAIServer(_responder()) as llm:
         project = _root(tmp_path, world, broken=True)
         code, report, output = _run(project, llm)
@@ -272,7 +284,7 @@ def test_a_failing_feed_is_named_and_exits_1(tmp_path: Path, world: HTTPServer) 
     ).exists()  # the other feed's items went on
 
 
-def test_nothing_possible_exits_2(tmp_path: Path, world: HTTPServer) -> None:
+def test_nothing_possible_exits_2(tmp_path: Path, world: World) -> None:
     with OpenAIServer(_responder()) as llm:
         project = _root(tmp_path, world)
         feeds = project.feeds_file.read_text(encoding="utf-8").replace(
@@ -284,7 +296,7 @@ def test_nothing_possible_exits_2(tmp_path: Path, world: HTTPServer) -> None:
     assert report["status"] == "failed" and len(llm.requests) == 0
 
 
-def test_a_held_lock_refuses_the_run(tmp_path: Path, world: HTTPServer) -> None:
+def test_a_held_lock_refuses_the_run(tmp_path: Path, world: World) -> None:
     with OpenAIServer(_responder()) as llm:
         project = _root(tmp_path, world)
         with RunLock(project.state_dir / "run.lock"):
@@ -310,7 +322,7 @@ def _stage_status(db: Path, stage: str) -> str | None:
 
 
 def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
-    tmp_path: Path, world: HTTPServer
+    tmp_path: Path, world: World
 ) -> None:
     with OpenAIServer(_responder(propose_delay=30.0)) as llm:
         project = _root(tmp_path, world)
@@ -378,3 +390,60 @@ def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
     assert not list(
         project.state_dir.rglob("*.tmp*")
     )  # no half-written file left behind
+
+
+def _pending(project: Project) -> dict:
+    return json.loads(
+        (project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8")
+    )
+
+
+def test_same_night_rerun_replaces_the_undecided_proposal_keeping_its_items(
+    tmp_path: Path, world: World
+) -> None:
+    with OpenAIServer(_responder()) as llm:
+        project = _root(tmp_path, world)
+        assert _run(project, llm)[0] == 0
+        v6 = json.loads(V6.read_text(encoding="utf-8"))
+        # A new story, and one whose title already is a source of the brief (excluded by title).
+        world.stories += [
+            ("Model D ships", "2026-05-23"),
+            (v6["sources"][0]["title"], "2026-05-23"),
+        ]
+        code, report, output = _run(project, llm)
+    assert code == 0, output
+    (brief,) = report["briefs"]
+    assert brief["replaced"] and brief["excluded"] == 1 and brief["candidates"] == 4
+    proposal = _pending(project)
+    assert proposal["revision"] == 2
+    assert [i["title"] for i in proposal["batch"]["items"]] == [
+        t for t, _ in STORIES
+    ] + ["Model D ships"]
+    assert "proposal replaced" in output
+
+
+def test_an_editors_decided_proposal_is_not_clobbered(
+    tmp_path: Path, world: World
+) -> None:
+    from briefbot.review import decide
+
+    with OpenAIServer(_responder()) as llm:
+        project = _root(tmp_path, world)
+        assert _run(project, llm)[0] == 0
+        decide(
+            project,
+            SLUG,
+            accept=[1],
+            now=dt.datetime(2026, 5, 24, 7, tzinfo=dt.UTC),
+            by="editor",
+        )
+        before = (project.proposals_dir(SLUG) / "pending.json").read_bytes()
+        world.stories.append(("Model D ships", "2026-05-23"))
+        calls = len(llm.requests)
+        code, report, output = _run(project, llm)
+        assert len(llm.requests) == calls
+    assert code == 0, output
+    assert (project.proposals_dir(SLUG) / "pending.json").read_bytes() == before
+    (brief,) = report["briefs"]
+    assert brief["proposal"] is None and "under review" in brief["note"]
+    assert "held back 1 item(s)" in output
