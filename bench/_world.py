@@ -442,6 +442,7 @@ class LLMServer(_Server):
         self.figures: dict[str, StageFigures] = {}
         self.last: dict[tuple[str, str], str] = {}
         self.fault_log: list[str] = []
+        self.in_flight = self.max_in_flight = 0  # calls being answered at once: the client's real concurrency
         self.lock = threading.Lock()
         srv = self
 
@@ -450,7 +451,14 @@ class LLMServer(_Server):
                 started = time.perf_counter()
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 kind = srv.faults() if srv.faults else None
-                time.sleep(srv.latency)
+                with srv.lock:
+                    srv.in_flight += 1
+                    srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+                try:
+                    time.sleep(srv.latency)
+                finally:
+                    with srv.lock:
+                        srv.in_flight -= 1
                 if kind is not None:
                     with srv.lock:
                         srv.fault_log.append(kind)

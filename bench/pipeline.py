@@ -71,6 +71,7 @@ def run_briefbot(world: World, *, web_latency: float, llm_latency: float, concur
             stages[s["stage"]] = stages.get(s["stage"], 0.0) + s["seconds"]
         figures = {k: vars(v).copy() for k, v in llm.figures.items()}
         total = llm.totals()
+        max_in_flight = llm.max_in_flight
     calls = {k: f["calls"] for k, f in figures.items()}
     llm_wall = stages.get("triage", 0.0) + stages.get("propose", 0.0)
     # Ideal LLM time: the (calls / concurrency) x latency, and the tighter per-brief bound
@@ -90,7 +91,7 @@ def run_briefbot(world: World, *, web_latency: float, llm_latency: float, concur
         "prefix_share_by_stage": {k: (f["prefix_chars"] / f["prompt_chars"] if f["prompt_chars"] else 0)
                                   for k, f in figures.items()},
         "llm_wall": llm_wall, "llm_ideal": total.calls / concurrency * llm_latency, "llm_ideal_per_brief": per_brief,
-        "failures": len(report["failures"]),
+        "failures": len(report["failures"]), "max_in_flight": max_in_flight,
     }
 
 
@@ -139,7 +140,7 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 def print_table(results: list[dict[str, Any]], baselines: dict[int, dict[str, Any]]) -> None:
     head = ["N", "exit", "collect s", "extract s", "triage s", "propose s", "total s", "peak MB", "calls",
-            "prompt tok", "prefix %", "LLM s", "ideal s", "ideal/b s", "tok/item", "s/item", "base s", "base tok"]
+            "prompt tok", "prefix %", "LLM s", "ideal s", "ideal/b s", "in flight", "tok/item", "s/item", "base s", "base tok"]
     widths = [max(len(h), 8) for h in head]
     print(_row(head, widths))
     print("-+-".join("-" * w for w in widths))
@@ -148,7 +149,7 @@ def print_table(results: list[dict[str, Any]], baselines: dict[int, dict[str, An
         print(_row([str(r["n"]), str(r["exit"]), f"{st.get('collect', 0):.1f}", f"{st.get('extract', 0):.1f}",
                     f"{st.get('triage', 0):.1f}", f"{st.get('propose', 0):.1f}", f"{r['wall']:.1f}",
                     f"{r['peak_rss_mb']:.0f}", str(r["llm_calls"]), str(r["prompt_tokens"]),
-                    f"{100 * r['prefix_share']:.0f}", f"{r['llm_wall']:.1f}", f"{r['llm_ideal']:.1f}", f"{r['llm_ideal_per_brief']:.1f}",
+                    f"{100 * r['prefix_share']:.0f}", f"{r['llm_wall']:.1f}", f"{r['llm_ideal']:.1f}", f"{r['llm_ideal_per_brief']:.1f}", str(r["max_in_flight"]),
                     f"{r['prompt_tokens'] / r['n']:.0f}", f"{r['wall'] / r['n']:.4f}",
                     f"{base['wall']:.0f}" if base else "-", str(base["prompt_tokens"]) if base else "-"], widths))
 

@@ -46,15 +46,10 @@ def test_failing_feeds_are_named_and_nothing_is_stored_twice(lab: ChaosLab) -> N
 
 
 def _disk(out: Outcome) -> None:
-    """Nothing corrupted, or the test fails; a muddled error message alone is a known bug (xfail)."""
+    """A clear `error:` line (no traceback, not success) and nothing corrupted."""
     if any("skipped" in n for n in out.notes):
         pytest.skip(next(n for n in out.notes if "skipped" in n))
-    wording = [p for p in out.problems if "instead of a clear error" in p or "no clear error" in p]
-    assert [p for p in out.problems if p not in wording] == [], _explain(out)
-    if wording:
-        # Found by this harness, reported to the run's owner: the CLI lets OSError/sqlite3 errors out
-        # as a traceback (exit 1) instead of an `error:` line (exit 2). Nothing is corrupted meanwhile.
-        pytest.xfail("; ".join(wording))
+    assert out.problems == [], _explain(out)
 
 
 def test_read_only_root_gives_a_clear_error_and_changes_nothing(lab: ChaosLab) -> None:
