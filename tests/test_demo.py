@@ -171,6 +171,18 @@ def test_replaying_twice_writes_byte_identical_proposals(
     ).read_bytes() == first_proposal
 
 
-def test_demo_refuses_a_folder_in_use(demo_root: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--root", str(demo_root)])
-    assert result.exit_code == 2 and "not empty" in result.output
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["demo", "--root", str(mine)])
+    assert result.exit_code == 2 and "not an earlier demo" in result.output
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_running_the_demo_again_replaces_the_earlier_demo(tmp_path: Path, first_proposal: bytes) -> None:
+    again = tmp_path / "twice"
+    _demo(again)
+    (again / "briefs" / SLUG / "proposals" / "pending.json").write_text("stale")
+    _demo(again)
+    assert (Project(again).proposals_dir(SLUG) / "pending.json").read_bytes() == first_proposal

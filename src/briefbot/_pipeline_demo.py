@@ -46,11 +46,19 @@ def recording_dir() -> Path:
     return path
 
 
+# Written into every demo folder, so running the demo again may replace what an earlier demo made
+# without ever deleting a folder the user made themselves.
+DEMO_MARKER = ".briefbot-demo"
+
+
 def prepare_root(target: Path) -> Path:
-    """Copy the demo root (v6, feeds.yaml, brief.yaml) into `target`, which must be empty or absent."""
+    """Copy the demo root (v6, feeds.yaml, brief.yaml) into `target`: absent, empty, or an earlier demo."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ConfigError(
-            f"{target} already exists and is not empty; remove it or pass --root with a new folder"
-        )
+        if not (target / DEMO_MARKER).is_file():
+            raise ConfigError(
+                f"{target} already exists, is not empty and is not an earlier demo; remove it or pass --root with a new folder"
+            )
+        shutil.rmtree(target)
     shutil.copytree(demo_dir() / "root", target, dirs_exist_ok=True)
+    (target / DEMO_MARKER).write_text("made by `briefbot demo`; the next demo run may replace this folder\n")
     return target

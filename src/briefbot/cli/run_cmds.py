@@ -158,7 +158,7 @@ def runs_cmd(as_json: bool, limit: int) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("briefbot-demo"),
     show_default=True,
-    help="Working folder for the demo project (created; must be empty).",
+    help="Working folder for the demo project (created; an earlier demo there is replaced, anything else refused).",
 )
 @click.pass_context
 def demo_cmd(ctx: click.Context, root: Path) -> None:
