@@ -5,7 +5,7 @@ the shared corpus's real-world feeds of 5-60 entries and at most --max-kb (cycle
 20-item feeds. The 200 feeds are spread over 20 loopback addresses (127.0.0.1-20), ten each, as
 real feeds are spread over many hosts, so per-host politeness limits apply as they would live.
 
-    python bench/collect.py [--feeds 200] [--delay 0.05] [--concurrency 64]
+    python bench/collect.py [--feeds 200] [--delay 0.05] [--concurrency 32] [--max-kb 20] [--synthetic]
 
 Last line: `speedup=<naive/first> revalidate_speedup=<first/second>`.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import feedparser
 
-from briefbot.collect.stage import collect
+from briefbot.collect.stage import DEFAULT_CONCURRENCY, collect
 from briefbot.config import load_config
 from briefbot.http import HttpSettings, make_client
 from briefbot.project import Project
@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.05)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     # Parsing is CPU-bound and the same work in both loops, so feed size sets how much
     # concurrent fetching can win; 20 kB is a typical 10-20 item feed.
     parser.add_argument("--max-kb", type=int, default=20, help="largest corpus feed to use")

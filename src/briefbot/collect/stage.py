@@ -30,7 +30,7 @@ from .dedupe import Deduper, KnownItem, canonical_url
 from .feeds import ParsedFeed, parse_feed
 from .search import Provider, make_provider
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 # Syndicated copies appear within days of each other; older items keep only exact-key dedupe.
 NEAR_DUPLICATE_WINDOW = dt.timedelta(days=30)
 
@@ -93,7 +93,10 @@ class _Job(BaseModel):
 def plan(config: Config, *, only: str | None = None) -> list[_Job]:
     """The fetches of one collection: feeds (those some active brief reads), then searches."""
     active = [slug for slug in config.active_briefs() if only is None or slug == only]
-    readers = {feed.name: [s for s in config.active_briefs() if feed in config.feeds_for(s)] for feed in config.feeds.feeds}
+    everyone = config.active_briefs()
+    readers = {
+        feed.name: [s for s in everyone if config.briefs[s].feeds.matches(feed)] for feed in config.feeds.enabled_feeds()
+    }
     jobs: list[_Job] = []
     for feed in config.feeds.enabled_feeds():
         # With no briefs at all, feeds are still collected so items are there when briefs arrive.
