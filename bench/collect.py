@@ -64,7 +64,7 @@ class DelayedServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 time.sleep(delay)
                 body = routes.get(self.path)
                 if body is None:
@@ -86,7 +86,7 @@ class DelayedServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
@@ -132,7 +132,7 @@ def briefbot_run(project: Project, *, concurrency: int) -> tuple[float, int, int
     return time.perf_counter() - started, new, not_modified
 
 
-def serve(bodies: list[bytes], delay: float, urls_out: "mp.Queue[list[str]]", stop: "mp.Event") -> None:
+def serve(bodies: list[bytes], delay: float, urls_out: mp.Queue[list[str]], stop: mp.Event) -> None:
     """Run the feed servers (in their own process, so their work is not timed as the client's)."""
     per_host: list[dict[str, bytes]] = [{} for _ in range(HOSTS)]
     for index, body in enumerate(bodies):

@@ -11,7 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 
 
 @dataclass
@@ -43,7 +42,7 @@ class FeedServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:
                     route = Route(body=b"not found", status=404, etag=False)
@@ -67,7 +66,7 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout or size cap): expected in those tests
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._httpd = ThreadingHTTPServer((host, 0), Handler)
@@ -83,11 +82,11 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def __enter__(self) -> "FeedServer":
+    def __enter__(self) -> FeedServer:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)

@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from _collect_servers import FeedServer, Route, gzip_twice, rss
 from click.testing import CliRunner
 
-from _collect_servers import FeedServer, Route, gzip_twice, rss
 from briefbot.cli import main
 from briefbot.collect.stage import CollectReport, collect, source_urls
 from briefbot.config import load_config
@@ -155,12 +155,12 @@ def test_dates_fall_back_published_updated_fetch_time(tmp_path: Path) -> None:
     <entry><title>Has no date</title><link href="https://d.example/3"/></entry></feed>"""
     with FeedServer({"/atom": Route(body=atom, headers={"Content-Type": "application/atom+xml"})}) as server:
         project = write_project(tmp_path, [("d", server.url("/atom"))])
-        before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        before = dt.datetime.now(dt.UTC).replace(microsecond=0)
         run(project)
-        after = dt.datetime.now(dt.timezone.utc)
+        after = dt.datetime.now(dt.UTC)
     dates = {i.item.title: i.item.published for i in stored(project)}
-    assert dates["Has published"] == dt.datetime(2026, 5, 20, 8, tzinfo=dt.timezone.utc)
-    assert dates["Has updated only"] == dt.datetime(2026, 5, 20, 0, 30, tzinfo=dt.timezone.utc)
+    assert dates["Has published"] == dt.datetime(2026, 5, 20, 8, tzinfo=dt.UTC)
+    assert dates["Has updated only"] == dt.datetime(2026, 5, 20, 0, 30, tzinfo=dt.UTC)
     # No date at all: the fetch time, taken from the response's Date header (so replays agree).
     assert dates["Has no date"].tzinfo is not None and before <= dates["Has no date"] <= after
 
@@ -276,7 +276,7 @@ def test_cli_collect_and_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_json_feed_and_plain_json() -> None:
     from briefbot.collect.feeds import FeedParseError, parse_feed
 
-    when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
         {"id": 1, "url": "/rel/1", "title": "Relative link", "date_modified": "2026-05-01T12:00:00+02:00"},
         {"id": "2", "content_html": "<p>No title, <b>no link</b></p>"},
@@ -285,7 +285,7 @@ def test_json_feed_and_plain_json() -> None:
     assert (parsed.version, parsed.entries, len(parsed.items)) == ("jsonfeed1.1", 2, 1)
     first = parsed.items[0]
     assert (first.url, first.guid, first.publisher) == ("https://j.example/rel/1", "1", "J")
-    assert first.published == dt.datetime(2026, 5, 1, 10, tzinfo=dt.timezone.utc)
+    assert first.published == dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
     assert "entry 2 skipped" in parsed.warnings[0]
     with pytest.raises(FeedParseError, match="not a feed"):
         parse_feed(b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when)

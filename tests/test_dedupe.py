@@ -6,13 +6,19 @@ import datetime as dt
 
 import pytest
 
-from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url, guid_key, is_near_duplicate
+from briefbot.collect.dedupe import (
+    Deduper,
+    KnownItem,
+    canonical_url,
+    guid_key,
+    is_near_duplicate,
+)
 from briefbot.collect.feeds import content_hash, plain_text
 from briefbot.models import CandidateItem
 from briefbot.store import connect
 from briefbot.store import items as item_store
 
-WHEN = dt.datetime(2026, 5, 20, 12, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC)
 
 
 def item(url: str, title: str, summary: str | None = None, *, guid: str | None = None,

@@ -33,11 +33,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .models import SLUG_PATTERN
@@ -106,7 +113,7 @@ class RssSearchProvider(_Model):
         return value
 
 
-SearchProvider = Annotated[Union[SearxngProvider, RssSearchProvider], Field(discriminator="type")]
+SearchProvider = Annotated[SearxngProvider | RssSearchProvider, Field(discriminator="type")]
 
 
 class FeedsFile(_Model):
@@ -120,7 +127,7 @@ class FeedsFile(_Model):
     llm: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "FeedsFile":
+    def _unique_names(self) -> FeedsFile:
         for key, entries in (("feeds", self.feeds), ("search", self.search)):
             seen: set[str] = set()
             for index, entry in enumerate(entries):

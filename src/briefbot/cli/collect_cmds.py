@@ -9,10 +9,22 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from ..collect.stage import DEFAULT_CONCURRENCY, CollectReport, SourceReport, collect, source_urls
+from ..collect.stage import (
+    DEFAULT_CONCURRENCY,
+    CollectReport,
+    SourceReport,
+    collect,
+    source_urls,
+)
 from ..config import Config, describe_error, load_config
 from ..errors import ConfigError, NotFoundError
 from ..http import HttpSettings, make_client

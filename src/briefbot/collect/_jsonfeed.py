@@ -68,5 +68,5 @@ def parse_date(value: str | None) -> dt.datetime | None:
         except (TypeError, ValueError):
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

@@ -80,7 +80,7 @@ class KnownItem(BaseModel):
     fuzzy: bool = True
 
     @classmethod
-    def of(cls, item: CandidateItem, *, item_id: int | None = None) -> "KnownItem":
+    def of(cls, item: CandidateItem, *, item_id: int | None = None) -> KnownItem:
         return cls(
             id=item_id if item_id is not None else item.id,
             url=item.url,

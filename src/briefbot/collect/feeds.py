@@ -17,9 +17,10 @@ import html
 import re
 import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import BriefbotError
@@ -70,7 +71,7 @@ def _utc(parsed: time.struct_time | None) -> dt.datetime | None:
     if parsed is None:
         return None
     try:
-        return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz=dt.UTC)
     except (OverflowError, ValueError, OSError):
         return None
 
@@ -123,16 +124,16 @@ def parse_feed(
     )
 
 
-def _get(entry: Mapping, key: str) -> object:
+def _get(entry: dict[str, Any], key: str) -> Any:
     # dict.get, not FeedParserDict's: its legacy key mapping (updated_parsed -> published_parsed)
     # emits a DeprecationWarning and would blur the published -> updated fallback.
-    return dict.get(entry, key)  # type: ignore[arg-type]
+    return dict.get(entry, key)
 
 
-def _link(entry: Mapping) -> str | None:
+def _link(entry: dict[str, Any]) -> str | None:
     candidates = [_get(entry, "link")]
     links = _get(entry, "links") or []
-    candidates += [dict.get(link, "href") for link in links if dict.get(link, "rel") == "alternate"]
+    candidates += [_get(link, "href") for link in links if _get(link, "rel") == "alternate"]
     candidates.append(_get(entry, "id"))
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip().lower().startswith(("http://", "https://")):
@@ -140,16 +141,16 @@ def _link(entry: Mapping) -> str | None:
     return None
 
 
-def _item(entry: Mapping, *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
+def _item(entry: dict[str, Any], *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
     published = (
-        _utc(_get(entry, "published_parsed"))  # type: ignore[arg-type]
-        or _utc(_get(entry, "updated_parsed"))  # type: ignore[arg-type]
-        or fetched_at.astimezone(dt.timezone.utc)
+        _utc(_get(entry, "published_parsed"))
+        or _utc(_get(entry, "updated_parsed"))
+        or fetched_at.astimezone(dt.UTC)
     )
     return make_item(
         link=_link(entry),
-        title=_get(entry, "title"),  # type: ignore[arg-type]
-        summary=_get(entry, "summary"),  # type: ignore[arg-type]
+        title=_get(entry, "title"),
+        summary=_get(entry, "summary"),
         published=published,
         guid=_get(entry, "id"),
         origin=origin,

@@ -38,7 +38,7 @@ class _SearxResult(BaseModel):
     url: str
     title: str = ""
     content: str | None = None
-    publishedDate: str | None = None  # noqa: N815 (SearXNG's key)
+    publishedDate: str | None = None
     engine: str | None = None
 
 
@@ -56,7 +56,7 @@ def _parse_date(value: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     # SearXNG emits naive timestamps; they are UTC.
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 
 class Searxng:

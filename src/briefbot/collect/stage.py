@@ -144,7 +144,7 @@ def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetim
         try:
             parsed = email.utils.parsedate_to_datetime(value)
             if parsed.tzinfo is not None:
-                return parsed.astimezone(dt.timezone.utc)
+                return parsed.astimezone(dt.UTC)
         except (TypeError, ValueError):
             pass
     return fallback
@@ -255,7 +255,7 @@ async def collect(
     """
     if only is not None and only not in config.briefs:
         raise NotFoundError(f"no brief {only!r} in the configuration")
-    clock = now or dt.datetime.now(dt.timezone.utc)
+    clock = now or dt.datetime.now(dt.UTC)
     jobs = plan(config, only=only)
     if on_planned:
         on_planned(len(jobs))

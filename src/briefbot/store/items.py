@@ -30,11 +30,11 @@ class StoredItem(BaseModel):
 
 
 def _now(now: dt.datetime | None) -> str:
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
 
 
 def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat()
+    return value.astimezone(dt.UTC).isoformat()
 
 
 def _candidate(row: sqlite3.Row) -> CandidateItem:
