@@ -117,7 +117,10 @@ def collect_cmd(slug: str | None, record: Path | None, replay: Path | None, conc
         click.echo(report.model_dump_json(indent=2))
         return
     if not report.sources:
-        click.echo("nothing to collect: no enabled feeds read by an active brief, and no searches")
+        if slug is not None and not config.briefs[slug].active:
+            click.echo(f"nothing to collect: brief {slug!r} is inactive (active: false in {proj.brief_config_file(slug)})")
+        else:
+            click.echo("nothing to collect: no enabled feeds read by an active brief, and no searches")
         return
     out = Console()
     out.print(report_table(report))
