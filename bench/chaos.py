@@ -236,7 +236,9 @@ class ChaosLab:
         read_only_check(self.clean, self.llm, self.workdir, out)
 
     def full_disk(self, out: Outcome) -> None:
-        full_disk_check(self.world, self.web, self.llm, self.workdir, out, reference=self.reference)
+        size = sum(p.stat().st_size for p in self.clean.rglob("*") if p.is_file())
+        full_disk_check(self.world, self.web, self.llm, self.workdir, out, reference=self.reference,
+                        root_bytes=size)
 
 
 def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed: int, workdir: Path,
@@ -262,17 +264,23 @@ def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chao
     while killed < kills and attempts < 4 * kills:
         attempts += 1
         faults.epoch = f"{name}-{attempts}"
+        # A random stage, then a random moment inside it: kills land in every stage, not in the
+        # interpreter's start-up (about a second), where they would prove nothing.
+        stage = rng.choice(STAGES)
+        offset = rng.uniform(0.0, 0.4)
+        last = _last_run_id(root)
         proc = briefbot(root, llm)
-        delay = rng.uniform(0.2, max(0.5, clean_seconds * 0.8))
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
+        reached = _wait_for_stage(root, proc, stage, after=last, timeout=clean_seconds * 3 + 10)
+        if reached:
+            time.sleep(offset)
         alive = proc.poll() is None
+        hit = _running_stage(root, after=last) if alive else None
         if alive:
             os.killpg(proc.pid, signal.SIGKILL)  # the run's own session: itself and any child
             killed += 1
         code = finish(proc)
-        out.runs.append({"scenario": name, "kill_after_s": round(delay, 2), "killed": alive, "exit": code})
+        out.runs.append({"scenario": name, "target": stage, "offset_s": round(offset, 2), "killed": alive,
+                         "killed_in": hit, "exit": code})
         if not alive and (report := latest_report(root)):
             fault_names(report, faults.log, faults.epoch, out)
     if killed < kills:
@@ -295,6 +303,44 @@ def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chao
                      f"LLM faults so far: {len(llm.fault_log)} ({', '.join(sorted(set(llm.fault_log))) or 'none'})")
     if versions_digest(root) != published:
         out.problems.append(f"{name}: a published version changed")
+
+
+STAGES = ("collect", "extract", "triage", "propose", "merge")
+
+
+def _ledger(root: Path, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Read the run ledger of a live run (WAL: a reader never blocks the writer); [] if not there yet."""
+    db = root / ".briefbot" / "state.db"
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2)
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+def _last_run_id(root: Path) -> int:
+    rows = _ledger(root, "SELECT max(id) FROM runs", ())
+    return (rows[0][0] or 0) if rows else 0
+
+
+def _running_stage(root: Path, *, after: int) -> str | None:
+    rows = _ledger(root, "SELECT stage, brief FROM run_stages WHERE run_id > ? AND status = 'running' "
+                   "ORDER BY started_at DESC LIMIT 1", (after,))
+    return f"{rows[0][0]} {rows[0][1]}".strip() if rows else None
+
+
+def _wait_for_stage(root: Path, proc: subprocess.Popen[bytes], stage: str, *, after: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _ledger(root, "SELECT 1 FROM run_stages WHERE run_id > ? AND stage = ?", (after, stage)):
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _compare(name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool) -> None:
@@ -345,7 +391,7 @@ def read_only_check(clean: Path, llm: LLMServer, workdir: Path, out: Outcome) ->
             subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
             code = finish(_quiet_run(root, llm, workdir / "ro.log"))
             said = (workdir / "ro.log").read_text(errors="replace")
-            _judge_disk("read-only", code, said, out)
+            _judge_disk("read-only", code, said, out, cause=r"read-only")
             if tree_digest(root) != before:
                 out.problems.append("read-only root: files changed")
         finally:
@@ -353,11 +399,12 @@ def read_only_check(clean: Path, llm: LLMServer, workdir: Path, out: Outcome) ->
 
 
 def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Path, out: Outcome, *,
-                    reference: dict[str, str]) -> None:
+                    reference: dict[str, str], root_bytes: int) -> None:
     # Full disk: a tmpfs with room for the root and little else; the run fails, then space is freed
     # and the next run must finish with the clean run's proposals and an intact store.
     mnt = workdir / "full-mount"
-    why = _mount(mnt, "3m")
+    # Room for three finished roots once the filler goes; while it is there, half a root's worth.
+    why = _mount(mnt, f"{(3 * root_bytes + 2_000_000) // 1024}k")
     if why:
         out.notes.append(f"full disk check skipped: {why}")
         return
@@ -373,11 +420,11 @@ def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Pat
                     f.flush()
             except OSError:
                 pass
-        with open(filler, "r+b") as f:  # leave ~400 KB: the run gets going, then runs out
-            f.truncate(max(0, filler.stat().st_size - 400_000))
+        with open(filler, "r+b") as f:  # the run gets going, then runs out of space
+            f.truncate(max(0, filler.stat().st_size - root_bytes // 2))
         code = finish(_quiet_run(root, llm, workdir / "full.log"))
         said = (workdir / "full.log").read_text(errors="replace")
-        _judge_disk("full disk", code, said, out)
+        _judge_disk("full disk", code, said, out, cause=r"no space|disk is full|disk full")
         filler.unlink()
         if versions_digest(root) != published:
             out.problems.append("full disk: a published version changed")
@@ -400,15 +447,18 @@ def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]
     return proc
 
 
-def _judge_disk(what: str, code: int, said: str, out: Outcome) -> None:
+def _judge_disk(what: str, code: int, said: str, out: Outcome, *, cause: str) -> None:
     last = [line for line in said.splitlines() if line.strip()][-1:] or ["(no output)"]
     out.notes.append(f"{what}: exit {code}, said: {last[0][:200]}")
     if code == 0:
         out.problems.append(f"{what}: the run claimed success")
     if "Traceback" in said:
         out.problems.append(f"{what}: a traceback instead of a clear error: {last[0][:200]}")
-    if not re.search(r"read-only|no space|disk|cannot write|error:", said, re.IGNORECASE):
-        out.problems.append(f"{what}: no clear error message")
+    errors = [line for line in said.splitlines() if line.startswith("error:")]
+    if not errors:
+        out.problems.append(f"{what}: no `error:` line")
+    elif not re.search(cause, errors[-1], re.IGNORECASE):
+        out.problems.append(f"{what}: the error does not name the cause ({cause!r}): {errors[-1][:200]}")
 
 
 def main() -> None:
