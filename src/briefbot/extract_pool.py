@@ -28,6 +28,9 @@ from .models import Document
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_TASKS_PER_WORKER = 250
 DEFAULT_MEMORY_LIMIT = 2_000_000_000  # bytes of address space per worker
+# Clearing trafilatura's caches costs the next pages a rebuild (stoplists, regexes); recycling the
+# worker every DEFAULT_TASKS_PER_WORKER pages already bounds memory, so clear only now and then.
+_RESET_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
             reply = (None, f"{job.url}: extraction failed: {type(exc).__name__}: {exc}")
         conn.send(reply)
         done += 1
-        if done % 50 == 0:
+        if done % _RESET_EVERY == 0:
             reset_caches()
 
 
