@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from briefbot.extract import extract_document  # noqa: E402
-from briefbot.extract_pool import ExtractJob, ExtractPool  # noqa: E402
+from briefbot.extract import extract_document
+from briefbot.extract_pool import ExtractJob, ExtractPool
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 GOALS = {"body_f1": 0.957, "date_accuracy": 0.89, "pool_speedup": 1.7}
@@ -40,7 +40,11 @@ GOALS = {"body_f1": 0.957, "date_accuracy": 0.89, "pool_speedup": 1.7}
 # -- the scrapinghub metric (same definitions as its evaluate.py) ----------------------------------
 def shingles(text: str, n: int = 4) -> Counter:
     tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n])
+    return Counter(
+        tuple(tokens[i : i + n])
+        for i in range(max(1, len(tokens) - n + 1))
+        if tokens[i : i + n]
+    )
 
 
 def tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
@@ -64,8 +68,15 @@ def body_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
     counts = [tp_fp_fn(true, pred) for true, pred in pairs]
     precision = statistics.mean(_precision(*c) for c in counts if c[0] + c[1] > 0)
     recall = statistics.mean(_recall(*c) for c in counts if c[0] + c[2] > 0)
-    accuracy = statistics.mean(float(_TOKEN.findall(t) == _TOKEN.findall(p)) for t, p in pairs)
-    return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / (precision + recall), "accuracy": accuracy}
+    accuracy = statistics.mean(
+        float(_TOKEN.findall(t) == _TOKEN.findall(p)) for t, p in pairs
+    )
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall),
+        "accuracy": accuracy,
+    }
 
 
 # -- corpora ---------------------------------------------------------------------------------------
@@ -82,8 +93,19 @@ def scrapinghub(root: Path, *, favor_precision: bool = True) -> dict[str, float]
     pairs = []
     for page_id, gold in sorted(truth.items()):
         raw = _read(root / "html" / f"{page_id}.html.gz")
-        doc = extract_document(raw, url=gold["url"], content_type=None, summary=None, favor_precision=favor_precision)
-        pairs.append((gold.get("articleBody") or "", doc.text if doc.text_source == "page" else ""))
+        doc = extract_document(
+            raw,
+            url=gold["url"],
+            content_type=None,
+            summary=None,
+            favor_precision=favor_precision,
+        )
+        pairs.append(
+            (
+                gold.get("articleBody") or "",
+                doc.text if doc.text_source == "page" else "",
+            )
+        )
     return {"pages": len(pairs), **body_scores(pairs)}
 
 
@@ -97,7 +119,11 @@ def mediacloud(root: Path) -> dict[str, float]:
     right = 0
     for url, entry in gold.items():
         want = entry.get("date")
-        want = None if want is None or (isinstance(want, float) and math.isnan(want)) else want
+        want = (
+            None
+            if want is None or (isinstance(want, float) and math.isnan(want))
+            else want
+        )
         right += _extract(_read(root / entry["file"]), url).date == want
     return {"pages": len(gold), "date_accuracy": right / len(gold)}
 
@@ -112,7 +138,10 @@ def trafilatura_eval(root: Path) -> dict[str, float]:
     seen: Counter = Counter()
     for key, entry in gold.items():
         url = key.split("::", 1)[-1]
-        doc = _extract(_read(root / entry["file"]), url if url.startswith("http") else f"https://{url}")
+        doc = _extract(
+            _read(root / entry["file"]),
+            url if url.startswith("http") else f"https://{url}",
+        )
         text = _norm(doc.text if doc.text_source == "page" else "")
         hits["with"] += sum(_norm(s) in text for s in entry.get("with") or [])
         seen["with"] += len(entry.get("with") or [])
@@ -128,7 +157,9 @@ def trafilatura_eval(root: Path) -> dict[str, float]:
             hits[field] += _norm(got) == _norm(want) if want else not got
     out = {"docs": len(gold)}
     for field in ("title", "author", "date"):
-        out[f"{field}_accuracy"] = hits[field] / seen[field] if seen[field] else float("nan")
+        out[f"{field}_accuracy"] = (
+            hits[field] / seen[field] if seen[field] else float("nan")
+        )
         out[f"{field}_annotated"] = seen[field]
     # trafilatura's eval_common: TP = `with` found, FN = `with` missed, FP = `without` found.
     tp, fn, fp = hits["with"], seen["with"] - hits["with"], hits["without"]
@@ -140,10 +171,20 @@ def trafilatura_eval(root: Path) -> dict[str, float]:
 
 # -- throughput ------------------------------------------------------------------------------------
 def _pages(corpora: Path) -> list[tuple[str, bytes]]:
-    truth = json.loads((corpora / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8"))
-    pages = [(g["url"], _read(corpora / "scrapinghub" / "html" / f"{k}.html.gz")) for k, g in sorted(truth.items())]
-    gold = json.loads((corpora / "htmldate_mediacloud" / "eval.json").read_text(encoding="utf-8"))
-    pages += [(url, _read(corpora / "htmldate_mediacloud" / e["file"])) for url, e in gold.items()]
+    truth = json.loads(
+        (corpora / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8")
+    )
+    pages = [
+        (g["url"], _read(corpora / "scrapinghub" / "html" / f"{k}.html.gz"))
+        for k, g in sorted(truth.items())
+    ]
+    gold = json.loads(
+        (corpora / "htmldate_mediacloud" / "eval.json").read_text(encoding="utf-8")
+    )
+    pages += [
+        (url, _read(corpora / "htmldate_mediacloud" / e["file"]))
+        for url, e in gold.items()
+    ]
     return pages
 
 
@@ -191,52 +232,101 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
                 _extract(raw, url)
             singles.append(len(pages) / (time.perf_counter() - start))
             start = time.perf_counter()
-            jobs = (ExtractJob(key=str(i), raw=raw, url=url) for i, (url, raw) in enumerate(pages))
+            jobs = (
+                ExtractJob(key=str(i), raw=raw, url=url)
+                for i, (url, raw) in enumerate(pages)
+            )
             failed += sum(not r.ok for r in pool.run(jobs))
             pooled.append(len(pages) / (time.perf_counter() - start))
             controls.append(machine_parallelism(pool.workers))
         size = pool.workers
-    return {"pages": len(pages), "rounds": rounds, "single_pps": max(singles), "pool_pps": max(pooled),
-            "single_pps_median": statistics.median(singles), "pool_pps_median": statistics.median(pooled),
-            "pool_workers": size, "pool_failed": failed, "pool_speedup": max(pooled) / max(singles),
-            "pool_speedup_median": statistics.median(pooled) / statistics.median(singles),
-            "machine_parallelism": max(controls), "machine_parallelism_median": statistics.median(controls),
-            "load_average_1min": os.getloadavg()[0]}
+    return {
+        "pages": len(pages),
+        "rounds": rounds,
+        "single_pps": max(singles),
+        "pool_pps": max(pooled),
+        "single_pps_median": statistics.median(singles),
+        "pool_pps_median": statistics.median(pooled),
+        "pool_workers": size,
+        "pool_failed": failed,
+        "pool_speedup": max(pooled) / max(singles),
+        "pool_speedup_median": statistics.median(pooled) / statistics.median(singles),
+        "machine_parallelism": max(controls),
+        "machine_parallelism_median": statistics.median(controls),
+        "load_average_1min": os.getloadavg()[0],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "extraction"
-    parser.add_argument("--corpora", type=Path, default=default, help="the extraction corpora folder")
-    parser.add_argument("--workers", type=int, default=None, help="pool size (default: all cores)")
-    parser.add_argument("--skip-speed", action="store_true", help="quality figures only")
-    parser.add_argument("--speed-only", action="store_true", help="throughput figures only")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput passes (best is reported)")
+    parser.add_argument(
+        "--corpora", type=Path, default=default, help="the extraction corpora folder"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="pool size (default: all cores)"
+    )
+    parser.add_argument(
+        "--skip-speed", action="store_true", help="quality figures only"
+    )
+    parser.add_argument(
+        "--speed-only", action="store_true", help="throughput figures only"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved throughput passes (best is reported)",
+    )
     args = parser.parse_args(argv)
     if not args.corpora.is_dir():
         print(f"corpora not found at {args.corpora}", file=sys.stderr)
         return 2
     results: dict[str, dict[str, float]] = {}
-    runs = (("scrapinghub", "scrapinghub", scrapinghub), ("scrapinghub_baseline", "scrapinghub", scrapinghub_baseline),
-            ("htmldate_mediacloud", "htmldate_mediacloud", mediacloud), ("trafilatura_eval", "trafilatura_eval", trafilatura_eval))
+    runs = (
+        ("scrapinghub", "scrapinghub", scrapinghub),
+        ("scrapinghub_baseline", "scrapinghub", scrapinghub_baseline),
+        ("htmldate_mediacloud", "htmldate_mediacloud", mediacloud),
+        ("trafilatura_eval", "trafilatura_eval", trafilatura_eval),
+    )
     for name, folder, run in () if args.speed_only else runs:
         start = time.perf_counter()
         results[name] = run(args.corpora / folder)
         results[name]["seconds"] = time.perf_counter() - start
-        print(name, " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[name].items()), flush=True)
+        print(
+            name,
+            " ".join(
+                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in results[name].items()
+            ),
+            flush=True,
+        )
     if not args.skip_speed:
-        results["throughput"] = throughput(args.corpora, workers=args.workers, rounds=args.rounds)
-        print("throughput", " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in results["throughput"].items()))
+        results["throughput"] = throughput(
+            args.corpora, workers=args.workers, rounds=args.rounds
+        )
+        print(
+            "throughput",
+            " ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in results["throughput"].items()
+            ),
+        )
     checks = {}
     if not args.speed_only:
-        checks = {"body_f1": results["scrapinghub"]["f1"], "date_accuracy": results["htmldate_mediacloud"]["date_accuracy"]}
+        checks = {
+            "body_f1": results["scrapinghub"]["f1"],
+            "date_accuracy": results["htmldate_mediacloud"]["date_accuracy"],
+        }
     if "throughput" in results:
         checks["pool_speedup"] = results["throughput"]["pool_speedup"]
     failed = False
     for key, value in checks.items():
         ok = value >= GOALS[key]
         failed |= not ok
-        print(f"gate {key}: {value:.4f} (goal >= {GOALS[key]}) {'PASS' if ok else 'FAIL'}")
+        print(
+            f"gate {key}: {value:.4f} (goal >= {GOALS[key]}) {'PASS' if ok else 'FAIL'}"
+        )
     return 1 if failed else 0
 
 

@@ -24,19 +24,26 @@ ARTICLE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <div class="comments" id="comments"><h3>Comments</h3><p>COMMENTTEXT this is a reader comment that should not be in the article body at all.</p></div>
 <footer>Copyright The Coast Courier</footer></body></html>"""
 
-PARAGRAPH = ("<p>The council approved the harbour expansion plan on Tuesday after a long debate about the "
-             "cost of dredging, the fate of the fishing fleet and the traffic the new quay will bring. {n}</p>")
+PARAGRAPH = (
+    "<p>The council approved the harbour expansion plan on Tuesday after a long debate about the "
+    "cost of dredging, the fate of the fishing fleet and the traffic the new quay will bring. {n}</p>"
+)
 
 
 def article_html(paragraphs: int = 6) -> str:
-    return ARTICLE.format(paragraphs="\n".join(PARAGRAPH.format(n=i) for i in range(paragraphs)))
+    return ARTICLE.format(
+        paragraphs="\n".join(PARAGRAPH.format(n=i) for i in range(paragraphs))
+    )
 
 
 def shingle_overlap(true: str, pred: str, n: int = 4) -> tuple[float, float]:
     """Precision and recall of word 4-gram shingles, as the scrapinghub benchmark counts them."""
+
     def grams(text: str) -> Counter:
         tokens = _TOKEN.findall(text)
-        return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
+        return Counter(
+            tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))
+        )
 
     t, p = grams(true), grams(pred)
     tp = sum((t & p).values())
@@ -45,7 +52,9 @@ def shingle_overlap(true: str, pred: str, n: int = 4) -> tuple[float, float]:
 
 def scrapinghub_page(corpora: Path, page_id: str) -> tuple[bytes, dict]:
     root = corpora / "extraction" / "scrapinghub"
-    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))[page_id]
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))[
+        page_id
+    ]
     return gzip.decompress((root / "html" / f"{page_id}.html.gz").read_bytes()), truth
 
 
@@ -54,5 +63,9 @@ def mediacloud_page(corpora: Path, file_name: str) -> tuple[bytes, str, str]:
     gold = json.loads((root / "eval.json").read_text(encoding="utf-8"))
     for url, entry in gold.items():
         if entry["file"] == f"html/{file_name}":
-            return gzip.decompress((root / entry["file"]).read_bytes()), url, entry["date"]
+            return (
+                gzip.decompress((root / entry["file"]).read_bytes()),
+                url,
+                entry["date"],
+            )
     raise KeyError(file_name)

@@ -6,14 +6,19 @@ import gzip
 import time
 
 import pytest
-
 from _extract_pages import article_html
+
 from briefbot.extract_pool import ExtractJob, ExtractPool
 
 
 def _article(key: str) -> ExtractJob:
-    return ExtractJob(key=key, raw=article_html().encode(), url=f"https://courier.example/{key}",
-                      content_type="text/html", summary="summary")
+    return ExtractJob(
+        key=key,
+        raw=article_html().encode(),
+        url=f"https://courier.example/{key}",
+        content_type="text/html",
+        summary="summary",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +37,31 @@ def test_every_page_comes_back_through_recycled_workers(pool):
 
 
 def test_a_page_that_times_out_is_failed_and_the_rest_go_on(pool, corpora):
-    big = gzip.decompress((corpora / "extraction" / "trafilatura_eval" / "html" / "nymag.com.polarization.html.gz").read_bytes())
-    jobs = [_article("a"), ExtractJob(key="slow", raw=big, url="https://nymag.example/slow", timeout=0.001),
-            _article("b"), _article("c")]
+    big = gzip.decompress(
+        (
+            corpora
+            / "extraction"
+            / "trafilatura_eval"
+            / "html"
+            / "nymag.com.polarization.html.gz"
+        ).read_bytes()
+    )
+    jobs = [
+        _article("a"),
+        ExtractJob(
+            key="slow", raw=big, url="https://nymag.example/slow", timeout=0.001
+        ),
+        _article("b"),
+        _article("c"),
+    ]
     started = time.monotonic()
     results = {r.key: r for r in pool.run(jobs)}
     assert time.monotonic() - started < 15
     assert not results["slow"].ok
-    assert results["slow"].error == "https://nymag.example/slow: extraction timed out after 0.001s"
+    assert (
+        results["slow"].error
+        == "https://nymag.example/slow: extraction timed out after 0.001s"
+    )
     assert all(results[k].ok for k in "abc")
     # The killed worker was replaced: the pool still works at full size.
     assert all(r.ok for r in pool.run(_article(f"after{i}") for i in range(3)))
@@ -47,7 +69,17 @@ def test_a_page_that_times_out_is_failed_and_the_rest_go_on(pool, corpora):
 
 def test_oversize_page_is_refused_without_a_worker():
     with ExtractPool(workers=1, max_bytes=1000) as small:
-        results = list(small.run([ExtractJob(key="big", raw=b"<html>" + b"x" * 5000, url="https://example.org/big")]))
+        results = list(
+            small.run(
+                [
+                    ExtractJob(
+                        key="big",
+                        raw=b"<html>" + b"x" * 5000,
+                        url="https://example.org/big",
+                    )
+                ]
+            )
+        )
         assert small._busy == {} and small._idle == []  # never started a worker
     assert len(results) == 1 and not results[0].ok
     assert "over the 1000-byte extraction cap" in results[0].error

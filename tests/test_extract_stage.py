@@ -7,10 +7,10 @@ import datetime as dt
 import hashlib
 
 import pytest
+from _extract_pages import article_html
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from _extract_pages import article_html
 from briefbot.cli import main
 from briefbot.extract_pool import ExtractPool
 from briefbot.extract_stage import extract_items, http_fetcher
@@ -25,19 +25,32 @@ WALL = b"<html><head><title>Wall</title></head><body><div>Please subscribe</div>
 
 
 def _serve(server: HTTPServer) -> dict[str, str]:
-    server.expect_request("/article").respond_with_data(article_html(), content_type="text/html; charset=utf-8")
-    server.expect_request("/report.pdf").respond_with_data(PDF, content_type="application/pdf")
+    server.expect_request("/article").respond_with_data(
+        article_html(), content_type="text/html; charset=utf-8"
+    )
+    server.expect_request("/report.pdf").respond_with_data(
+        PDF, content_type="application/pdf"
+    )
     server.expect_request("/wall").respond_with_data(WALL, content_type="text/html")
     server.expect_request("/gone").respond_with_data("no", status=404)
-    return {name: server.url_for(f"/{name}") for name in ("article", "report.pdf", "wall", "gone")}
+    return {
+        name: server.url_for(f"/{name}")
+        for name in ("article", "report.pdf", "wall", "gone")
+    }
 
 
 def _store_items(conn, urls: dict[str, str]) -> list[CandidateItem]:
     stored = []
     for name, url in urls.items():
-        item = CandidateItem(url=url, link=url, title=f"Item {name}", summary=f"Summary of {name}: the story in a sentence or two.",
-                             published=dt.datetime(2024, 3, 5, tzinfo=dt.timezone.utc), origin="feed:test",
-                             content_hash=hashlib.sha256(name.encode()).hexdigest())
+        item = CandidateItem(
+            url=url,
+            link=url,
+            title=f"Item {name}",
+            summary=f"Summary of {name}: the story in a sentence or two.",
+            published=dt.datetime(2024, 3, 5, tzinfo=dt.UTC),
+            origin="feed:test",
+            content_hash=hashlib.sha256(name.encode()).hexdigest(),
+        )
         item_id = item_store.insert_item(conn, item)
         item_store.link_brief(conn, item_id, "harbour")
         stored.append(item.model_copy(update={"id": item_id}))
@@ -54,23 +67,45 @@ def test_stage_stores_one_document_per_item(httpserver: HTTPServer, tmp_path):
     async def run():
         async with make_client(HttpSettings(allow_private_networks=True)) as client:
             with ExtractPool(workers=2, timeout=20) as pool:
-                return await extract_items(items, fetcher=http_fetcher(client), pages=pages, pool=pool, conn=conn,
-                                           on_done=seen.append)
+                return await extract_items(
+                    items,
+                    fetcher=http_fetcher(client),
+                    pages=pages,
+                    pool=pool,
+                    conn=conn,
+                    on_done=seen.append,
+                )
 
     report = asyncio.run(run())
     assert (report.extracted, report.fallback, report.failed) == (1, 2, 1)
     assert len(seen) == 4
-    docs = {doc.url.rsplit("/", 1)[1]: doc for doc in get_documents(conn, [i.id for i in items]).values()}
-    assert "harbour expansion plan" in docs["article"].text and docs["article"].date == "2024-03-05"
+    docs = {
+        doc.url.rsplit("/", 1)[1]: doc
+        for doc in get_documents(conn, [i.id for i in items]).values()
+    }
+    assert (
+        "harbour expansion plan" in docs["article"].text
+        and docs["article"].date == "2024-03-05"
+    )
     assert docs["report.pdf"].fallback_reason == "non-HTML content (application/pdf)"
-    assert docs["report.pdf"].text == "Summary of report.pdf: the story in a sentence or two."
-    assert docs["wall"].text.startswith("Summary of wall") and docs["wall"].fallback_reason.startswith("extraction")
-    assert docs["gone"].error.endswith("HTTP 404") and docs["gone"].text.startswith("Summary of gone")
+    assert (
+        docs["report.pdf"].text
+        == "Summary of report.pdf: the story in a sentence or two."
+    )
+    assert docs["wall"].text.startswith("Summary of wall") and docs[
+        "wall"
+    ].fallback_reason.startswith("extraction")
+    assert docs["gone"].error.endswith("HTTP 404") and docs["gone"].text.startswith(
+        "Summary of gone"
+    )
     # Raw bytes are stored by content hash; a failed fetch stores nothing.
     sha = hashlib.sha256(PDF).hexdigest()
     assert (tmp_path / "pages" / sha[:2] / sha).read_bytes() == PDF
     assert docs["report.pdf"].raw_sha256 == sha and docs["gone"].raw_sha256 is None
-    statuses = {e.item.id: e.briefs["harbour"] for e in item_store.list_items(conn, brief="harbour")}
+    statuses = {
+        e.item.id: e.briefs["harbour"]
+        for e in item_store.list_items(conn, brief="harbour")
+    }
     assert set(statuses.values()) == {"extracted"}
     conn.close()
 
@@ -83,7 +118,10 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     _store_items(conn, urls)
     conn.close()
     runner = CliRunner()
-    result = runner.invoke(main, ["--root", str(tmp_path), "extract", "--brief", "harbour", "--workers", "1"])
+    result = runner.invoke(
+        main,
+        ["--root", str(tmp_path), "extract", "--brief", "harbour", "--workers", "1"],
+    )
     assert result.exit_code == 0, result.output
     assert "extracted" in result.output and "fallback" in result.output
     assert "failed" in result.output and "HTTP 404" in result.output
@@ -99,6 +137,10 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
 def test_cli_extracts_a_url(httpserver: HTTPServer, tmp_path, monkeypatch, path):
     monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")
     _serve(httpserver)
-    result = CliRunner().invoke(main, ["--root", str(tmp_path), "extract", httpserver.url_for(path), "--json"])
+    result = CliRunner().invoke(
+        main, ["--root", str(tmp_path), "extract", httpserver.url_for(path), "--json"]
+    )
     assert result.exit_code == 0, result.output
-    assert '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output
+    assert (
+        '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output
+    )

@@ -14,7 +14,7 @@ import re
 import trafilatura
 from htmldate import find_date
 from htmldate.utils import load_html as load_html_for_dates
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement  # type: ignore[import-untyped]
 from trafilatura.utils import decode_file, load_html
 
 from .errors import ExtractError
@@ -28,7 +28,9 @@ MAX_INPUT_BYTES = 5_000_000
 MIN_TEXT_CHARS = 250
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xml"}
-_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_CHARSET_RE = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+)
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 # Signatures of the non-HTML bodies that most often sit behind feed links.
 _MAGIC = (
@@ -55,14 +57,19 @@ def sniff_type(raw: bytes, content_type: str | None) -> str:
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
-    if head[4:8] == b"ftyp" or head.startswith(b"RIFF") or head.startswith(b"\x1a\x45\xdf\xa3"):
+    if head[4:8] == b"ftyp" or head.startswith((b"RIFF", b"\x1a\x45\xdf\xa3")):
         return "video/mp4" if head[4:8] == b"ftyp" else "video/other"
     declared = media_type(content_type)
     if declared:
         return declared
     # No header (a file on disk): markup-looking bytes are HTML; anything else is opaque.
     start = raw[:1024].lstrip().lower()
-    if start.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<meta", b"<!--")) or b"<p" in start:
+    if (
+        start.startswith(
+            (b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<meta", b"<!--")
+        )
+        or b"<p" in start
+    ):
         return "text/html"
     return "application/octet-stream"
 
@@ -86,7 +93,11 @@ def decode_html(raw: bytes, content_type: str | None) -> str:
     if content_type and "charset=" in content_type.lower():
         declared = content_type.lower().split("charset=", 1)[1].split(";", 1)[0]
     meta = _CHARSET_RE.search(raw[:4096])
-    candidates = [_valid_codec(declared), _valid_codec(meta.group(1).decode("ascii") if meta else None), "utf-8"]
+    candidates = [
+        _valid_codec(declared),
+        _valid_codec(meta.group(1).decode("ascii") if meta else None),
+        "utf-8",
+    ]
     for codec in dict.fromkeys(c for c in candidates if c):
         try:
             return raw.decode(codec)
@@ -99,7 +110,9 @@ def decode_html(raw: bytes, content_type: str | None) -> str:
 def _page_language(tree: HtmlElement) -> str | None:
     """Language as the page declares it (`<html lang>`, content-language, og:locale)."""
     values = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    values += tree.xpath('//meta[translate(@http-equiv,"CONTENT-LANGUAGE","content-language")="content-language"]/@content')
+    values += tree.xpath(
+        '//meta[translate(@http-equiv,"CONTENT-LANGUAGE","content-language")="content-language"]/@content'
+    )
     values += tree.xpath('//meta[@property="og:locale"]/@content')
     for value in values:
         value = (value or "").strip().split(",")[0].strip()
@@ -123,10 +136,14 @@ def _publication_date(html: str, url: str) -> str | None:
     tree = load_html_for_dates(html)
     if tree is None:
         return None
-    return _clean_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+    return _clean_date(
+        find_date(tree, url=url, original_date=True, extensive_search=True)
+    )
 
 
-def _fallback(url: str, summary: str | None, reason: str, *, kind: str, sha: str | None) -> Document:
+def _fallback(
+    url: str, summary: str | None, reason: str, *, kind: str, sha: str | None
+) -> Document:
     return Document(
         url=url,
         text=(summary or "").strip(),
@@ -154,20 +171,38 @@ def extract_document(
     extractions give the feed's `summary` with a `fallback_reason`.
     """
     if len(raw) > max_bytes:
-        raise ExtractError(f"{url}: page of {len(raw)} bytes is over the {max_bytes}-byte extraction cap")
+        raise ExtractError(
+            f"{url}: page of {len(raw)} bytes is over the {max_bytes}-byte extraction cap"
+        )
     kind = sniff_type(raw, content_type)
     if kind == "text/plain":
         text = decode_html(raw, content_type).strip()
         if len(text) >= min_chars:
-            return Document(url=url, text=text, text_source="page", content_type=kind, raw_sha256=raw_sha256)
-        return _fallback(url, summary, f"plain-text page too short ({len(text)} chars)", kind=kind, sha=raw_sha256)
+            return Document(
+                url=url,
+                text=text,
+                text_source="page",
+                content_type=kind,
+                raw_sha256=raw_sha256,
+            )
+        return _fallback(
+            url,
+            summary,
+            f"plain-text page too short ({len(text)} chars)",
+            kind=kind,
+            sha=raw_sha256,
+        )
     if kind not in _HTML_TYPES:
-        return _fallback(url, summary, f"non-HTML content ({kind})", kind=kind, sha=raw_sha256)
+        return _fallback(
+            url, summary, f"non-HTML content ({kind})", kind=kind, sha=raw_sha256
+        )
 
     html = decode_html(raw, content_type)
     tree = load_html(html)
     if tree is None:
-        return _fallback(url, summary, "page is not parseable HTML", kind=kind, sha=raw_sha256)
+        return _fallback(
+            url, summary, "page is not parseable HTML", kind=kind, sha=raw_sha256
+        )
     language = _page_language(tree)
     result = trafilatura.bare_extraction(
         tree,
@@ -179,7 +214,7 @@ def extract_document(
         with_metadata=True,
     )
     text = (getattr(result, "text", None) or "").strip() if result is not None else ""
-    meta = {
+    meta: dict[str, str | None] = {
         "title": getattr(result, "title", None) or None,
         "author": getattr(result, "author", None) or None,
         "date": _publication_date(html, url),
@@ -187,6 +222,14 @@ def extract_document(
         "language": language,
     }
     if not text or len(text) < min_chars and len(summary or "") > len(text):
-        reason = "extraction empty" if not text else f"extraction too short ({len(text)} chars)"
-        return _fallback(url, summary, reason, kind=kind, sha=raw_sha256).model_copy(update=meta)
-    return Document(url=url, text=text, text_source="page", content_type=kind, raw_sha256=raw_sha256, **meta)
+        reason = (
+            "extraction empty"
+            if not text
+            else f"extraction too short ({len(text)} chars)"
+        )
+        return _fallback(url, summary, reason, kind=kind, sha=raw_sha256).model_copy(
+            update=meta
+        )
+    return Document(
+        url=url, text=text, text_source="page", content_type=kind, raw_sha256=raw_sha256
+    ).model_copy(update=meta)

@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,7 +65,8 @@ class ExtractResult(BaseModel):
 
 _WARM_PAGE = (
     b"<html lang='en'><head><title>Warm-up</title><meta property='article:published_time' content='2024-01-02'>"
-    b"</head><body><article><h1>Warm-up</h1>" + b"<p>A paragraph of ordinary article text for warming up.</p>" * 20
+    b"</head><body><article><h1>Warm-up</h1>"
+    + b"<p>A paragraph of ordinary article text for warming up.</p>" * 20
     + b"</article></body></html>"
 )
 
@@ -85,7 +87,12 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
 
     _limit_memory(memory_limit)
     # Build trafilatura's and htmldate's lazy state now, not on the first real page's clock.
-    extract_document(_WARM_PAGE, url="https://example.org/warm-up", content_type="text/html", summary=None)
+    extract_document(
+        _WARM_PAGE,
+        url="https://example.org/warm-up",
+        content_type="text/html",
+        summary=None,
+    )
     done = 0
     while True:
         try:
@@ -94,17 +101,22 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
             return
         if job is None:
             return
+        reply: tuple[dict[str, Any] | None, str | None]
         try:
             document = extract_document(
-                job.raw, url=job.url, content_type=job.content_type, summary=job.summary,
-                raw_sha256=job.raw_sha256, max_bytes=max_bytes,
+                job.raw,
+                url=job.url,
+                content_type=job.content_type,
+                summary=job.summary,
+                raw_sha256=job.raw_sha256,
+                max_bytes=max_bytes,
             )
             reply = (document.model_dump(mode="json"), None)
         except MemoryError:
             reply = (None, f"{job.url}: extraction ran out of memory")
         except ExtractError as exc:
             reply = (None, str(exc))
-        except Exception as exc:  # a bug in a parser must cost one page, not the run
+        except Exception as exc:  # noqa: BLE001 — a bug in a parser must cost one page, not the run
             reply = (None, f"{job.url}: extraction failed: {type(exc).__name__}: {exc}")
         conn.send(reply)
         done += 1
@@ -115,7 +127,9 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
 class _Worker:
     def __init__(self, ctx, *, max_bytes: int, memory_limit: int | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, max_bytes, memory_limit), daemon=True)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, max_bytes, memory_limit), daemon=True
+        )
         self.process.start()
         child.close()
         self.tasks = 0
@@ -161,7 +175,11 @@ class ExtractPool:
         start_method: str = "forkserver",
     ) -> None:
         if workers is None:
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            workers = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else (os.cpu_count() or 1)
+            )
         self.workers = max(1, workers)
         self.timeout = timeout
         self.max_tasks_per_worker = max_tasks_per_worker
@@ -175,7 +193,7 @@ class ExtractPool:
         self._idle: list[_Worker] = []
         self._busy: dict[Connection, _Worker] = {}
 
-    def __enter__(self) -> "ExtractPool":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -188,14 +206,18 @@ class ExtractPool:
         self._busy.clear()
 
     def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, max_bytes=self.max_bytes, memory_limit=self.memory_limit)
+        return _Worker(
+            self._ctx, max_bytes=self.max_bytes, memory_limit=self.memory_limit
+        )
 
     def warm_up(self) -> None:
         """Start every worker now (otherwise they start on first use)."""
         while len(self._idle) + len(self._busy) < self.workers:
             self._idle.append(self._spawn())
 
-    def _finish(self, worker: _Worker, result: ExtractResult, *, replace: bool) -> ExtractResult:
+    def _finish(
+        self, worker: _Worker, result: ExtractResult, *, replace: bool
+    ) -> ExtractResult:
         del self._busy[worker.conn]
         worker.job = None
         worker.tasks += 1
@@ -213,10 +235,21 @@ class ExtractPool:
             document, error = worker.conn.recv()
         except (EOFError, OSError):
             code = worker.process.exitcode
-            result = ExtractResult(key=job.key, url=job.url, error=f"{job.url}: extraction worker died (exit code {code})", seconds=elapsed)
+            result = ExtractResult(
+                key=job.key,
+                url=job.url,
+                error=f"{job.url}: extraction worker died (exit code {code})",
+                seconds=elapsed,
+            )
             return self._finish(worker, result, replace=True)
         doc = Document.model_validate(document) if document is not None else None
-        return self._finish(worker, ExtractResult(key=job.key, url=job.url, document=doc, error=error, seconds=elapsed), replace=False)
+        return self._finish(
+            worker,
+            ExtractResult(
+                key=job.key, url=job.url, document=doc, error=error, seconds=elapsed
+            ),
+            replace=False,
+        )
 
     def run(self, jobs: Iterable[ExtractJob]) -> Iterator[ExtractResult]:
         """Extract every job; a timeout, crash or refusal is a failed result, never an exception."""
@@ -230,16 +263,30 @@ class ExtractPool:
                     break
                 if len(job.raw) > self.max_bytes:
                     # Refused here so an oversize page is never even pickled to a worker.
-                    yield ExtractResult(key=job.key, url=job.url, seconds=0.0,
-                                        error=f"{job.url}: page of {len(job.raw)} bytes is over the {self.max_bytes}-byte extraction cap")
+                    yield ExtractResult(
+                        key=job.key,
+                        url=job.url,
+                        seconds=0.0,
+                        error=f"{job.url}: page of {len(job.raw)} bytes is over the {self.max_bytes}-byte extraction cap",
+                    )
                     continue
                 worker = self._idle.pop() if self._idle else self._spawn()
                 self._busy[worker.conn] = worker
                 try:
-                    worker.assign(job, job.timeout if job.timeout is not None else self.timeout)
+                    worker.assign(
+                        job, job.timeout if job.timeout is not None else self.timeout
+                    )
                 except OSError as exc:  # the worker died before taking the page
-                    yield self._finish(worker, ExtractResult(key=job.key, url=job.url, seconds=0.0,
-                                                             error=f"{job.url}: extraction worker unavailable: {exc}"), replace=True)
+                    yield self._finish(
+                        worker,
+                        ExtractResult(
+                            key=job.key,
+                            url=job.url,
+                            seconds=0.0,
+                            error=f"{job.url}: extraction worker unavailable: {exc}",
+                        ),
+                        replace=True,
+                    )
             if not self._busy:
                 return
             now = time.monotonic()
@@ -247,14 +294,28 @@ class ExtractPool:
             for conn in wait(list(self._busy), timeout=wait_for):
                 yield self._collect(self._busy[conn])  # type: ignore[index]
             now = time.monotonic()
-            for worker in [w for w in self._busy.values() if w.deadline <= now and not w.conn.poll()]:
+            for worker in [
+                w
+                for w in self._busy.values()
+                if w.deadline <= now and not w.conn.poll()
+            ]:
                 job = worker.job
                 assert job is not None
                 limit = worker.deadline - worker.started
-                yield self._finish(worker, ExtractResult(key=job.key, url=job.url, seconds=now - worker.started,
-                                                         error=f"{job.url}: extraction timed out after {limit:g}s"), replace=True)
+                yield self._finish(
+                    worker,
+                    ExtractResult(
+                        key=job.key,
+                        url=job.url,
+                        seconds=now - worker.started,
+                        error=f"{job.url}: extraction timed out after {limit:g}s",
+                    ),
+                    replace=True,
+                )
 
-    async def run_async(self, jobs: Iterable[ExtractJob]) -> AsyncIterator[ExtractResult]:
+    async def run_async(
+        self, jobs: Iterable[ExtractJob]
+    ) -> AsyncIterator[ExtractResult]:
         """`run` on a thread, for asyncio callers; `jobs` is consumed on that thread."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ExtractResult | None] = asyncio.Queue()

@@ -21,7 +21,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from ._http_models import FetchResult
-from .errors import BriefbotError, FetchError
+from .errors import BriefbotError, FetchError, ReplayMissError
 from .extract_pool import ExtractJob, ExtractPool, ExtractResult
 from .models import CandidateItem, Document
 from .store.documents import Outcome, PageStore, outcome_of, store_document
@@ -63,8 +63,12 @@ class ExtractReport(BaseModel):
         outcome = outcome_of(document)
         setattr(self, outcome, getattr(self, outcome) + 1)
         assert document.item_id is not None
-        entry = ItemOutcome(item_id=document.item_id, url=document.url, outcome=outcome,
-                            reason=document.error or document.fallback_reason)
+        entry = ItemOutcome(
+            item_id=document.item_id,
+            url=document.url,
+            outcome=outcome,
+            reason=document.error or document.fallback_reason,
+        )
         self.outcomes.append(entry)
         return entry
 
@@ -76,13 +80,27 @@ class _Fetched(BaseModel):
     final_url: str
 
 
-def failed_document(item: CandidateItem, error: str, *, reason: str, sha256: str | None = None,
-                    content_type: str | None = None) -> Document:
+def failed_document(
+    item: CandidateItem,
+    error: str,
+    *,
+    reason: str,
+    sha256: str | None = None,
+    content_type: str | None = None,
+) -> Document:
     """The feed's summary standing in for a page that could not be had, with the error."""
     assert item.id is not None
-    return Document(item_id=item.id, url=item.url, title=item.title, text=(item.summary or "").strip(),
-                    text_source="summary", fallback_reason=reason, error=error, raw_sha256=sha256,
-                    content_type=content_type)
+    return Document(
+        item_id=item.id,
+        url=item.url,
+        title=item.title,
+        text=(item.summary or "").strip(),
+        text_source="summary",
+        fallback_reason=reason,
+        error=error,
+        raw_sha256=sha256,
+        content_type=content_type,
+    )
 
 
 def http_fetcher(client: object) -> Fetcher:
@@ -95,8 +113,14 @@ def http_fetcher(client: object) -> Fetcher:
     return fetcher
 
 
-async def _fetch_all(items: Sequence[CandidateItem], *, fetcher: Fetcher, pages: PageStore, concurrency: int,
-                     on_failed: Callable[[Document], None]) -> list[_Fetched]:
+async def _fetch_all(
+    items: Sequence[CandidateItem],
+    *,
+    fetcher: Fetcher,
+    pages: PageStore,
+    concurrency: int,
+    on_failed: Callable[[Document], None],
+) -> list[_Fetched]:
     gate = asyncio.Semaphore(concurrency)
     fetched: list[_Fetched] = []
 
@@ -104,43 +128,82 @@ async def _fetch_all(items: Sequence[CandidateItem], *, fetcher: Fetcher, pages:
         async with gate:
             try:
                 result = await fetcher(item.link or item.url)
+            except ReplayMissError:
+                raise  # a replay that lacks a page is a broken recording, not a failed page
             except FetchError as exc:
                 on_failed(failed_document(item, str(exc), reason="fetch failed"))
                 return
-            except Exception as exc:  # any other failure of one page is still that page's alone
-                on_failed(failed_document(item, f"{item.link}: {type(exc).__name__}: {exc}", reason="fetch failed"))
+            except Exception as exc:  # noqa: BLE001 — any other failure of one page is that page's alone
+                on_failed(
+                    failed_document(
+                        item,
+                        f"{item.link}: {type(exc).__name__}: {exc}",
+                        reason="fetch failed",
+                    )
+                )
                 return
         try:
             sha = pages.put(result.body)
         except BriefbotError as exc:
             on_failed(failed_document(item, str(exc), reason="page not stored"))
             return
-        fetched.append(_Fetched(item=item, sha256=sha, content_type=result.headers.get("content-type"),
-                                final_url=result.final_url))
+        fetched.append(
+            _Fetched(
+                item=item,
+                sha256=sha,
+                content_type=result.headers.get("content-type"),
+                final_url=result.final_url,
+            )
+        )
 
     await asyncio.gather(*(one(item) for item in items))
     return fetched
 
 
-def _jobs(fetched: list[_Fetched], pages: PageStore, refused: list[Document]) -> Iterator[ExtractJob]:
+def _jobs(
+    fetched: list[_Fetched], pages: PageStore, refused: list[Document]
+) -> Iterator[ExtractJob]:
     # Read lazily: the pool asks for the next page only when a worker is free.
     for entry in fetched:
         try:
             raw = pages.get(entry.sha256)
         except BriefbotError as exc:
-            refused.append(failed_document(entry.item, str(exc), reason="stored page unreadable", sha256=entry.sha256))
+            refused.append(
+                failed_document(
+                    entry.item,
+                    str(exc),
+                    reason="stored page unreadable",
+                    sha256=entry.sha256,
+                )
+            )
             continue
-        yield ExtractJob(key=str(entry.item.id), raw=raw, url=entry.final_url, content_type=entry.content_type,
-                         summary=entry.item.summary, raw_sha256=entry.sha256)
+        yield ExtractJob(
+            key=str(entry.item.id),
+            raw=raw,
+            url=entry.final_url,
+            content_type=entry.content_type,
+            summary=entry.item.summary,
+            raw_sha256=entry.sha256,
+        )
 
 
 def _document(entry: _Fetched, result: ExtractResult) -> Document:
     if result.document is None:
-        return failed_document(entry.item, result.error or "extraction failed", reason="extraction failed",
-                               sha256=entry.sha256, content_type=entry.content_type)
+        return failed_document(
+            entry.item,
+            result.error or "extraction failed",
+            reason="extraction failed",
+            sha256=entry.sha256,
+            content_type=entry.content_type,
+        )
     # The canonical URL stays the key; the item's own title stands in for a page without one.
-    return result.document.model_copy(update={"item_id": entry.item.id, "url": entry.item.url,
-                                              "title": result.document.title or entry.item.title})
+    return result.document.model_copy(
+        update={
+            "item_id": entry.item.id,
+            "url": entry.item.url,
+            "title": result.document.title or entry.item.title,
+        }
+    )
 
 
 async def extract_items(
@@ -167,7 +230,9 @@ async def extract_items(
         if on_done is not None:
             on_done(entry)
 
-    fetched = await _fetch_all(items, fetcher=fetcher, pages=pages, concurrency=concurrency, on_failed=finish)
+    fetched = await _fetch_all(
+        items, fetcher=fetcher, pages=pages, concurrency=concurrency, on_failed=finish
+    )
     by_key = {str(entry.item.id): entry for entry in fetched}
     refused: list[Document] = []
     async for result in pool.run_async(_jobs(fetched, pages, refused)):

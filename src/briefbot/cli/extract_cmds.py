@@ -11,14 +11,25 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from ..config import load_config
 from ..errors import BriefbotError, ExtractError, NotFoundError
 from ..extract import MAX_INPUT_BYTES, extract_document
 from ..extract_pool import DEFAULT_TIMEOUT, ExtractPool
-from ..extract_stage import DEFAULT_CONCURRENCY, ExtractReport, extract_items, http_fetcher
+from ..extract_stage import (
+    DEFAULT_CONCURRENCY,
+    ExtractReport,
+    extract_items,
+    http_fetcher,
+)
 from ..http import HttpSettings, fetch, make_client
 from ..models import Document
 from ..project import Project
@@ -31,7 +42,9 @@ from .collect_cmds import http_settings
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
 
-def _settings(proj: Project, *, record: Path | None, replay: Path | None) -> HttpSettings:
+def _settings(
+    proj: Project, *, record: Path | None, replay: Path | None
+) -> HttpSettings:
     # feeds.yaml's `http:` section when there is one; a bare folder still extracts with defaults.
     if proj.feeds_file.exists():
         return http_settings(load_config(proj), proj, record=record, replay=replay)
@@ -54,8 +67,11 @@ def read_page_file(path: Path) -> bytes:
     return raw
 
 
-async def _fetch_urls(urls: list[str], settings: HttpSettings) -> list[tuple[str, bytes | BriefbotError, str | None]]:
+async def _fetch_urls(
+    urls: list[str], settings: HttpSettings
+) -> list[tuple[str, bytes | BriefbotError, str | None]]:
     async with make_client(settings) as client:
+
         async def one(url: str) -> tuple[str, bytes | BriefbotError, str | None]:
             try:
                 result = await fetch(client, url)
@@ -68,19 +84,36 @@ async def _fetch_urls(urls: list[str], settings: HttpSettings) -> list[tuple[str
 
 def _emit(document: Document, *, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({f: getattr(document, f) for f in _JSON_FIELDS}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {f: getattr(document, f) for f in _JSON_FIELDS}, ensure_ascii=False
+            )
+        )
         return
     click.echo(f"# {document.title or '(no title)'}")
-    meta = [f"{f}: {getattr(document, f)}" for f in ("url", "author", "date", "sitename", "language") if getattr(document, f)]
+    meta = [
+        f"{f}: {getattr(document, f)}"
+        for f in ("url", "author", "date", "sitename", "language")
+        if getattr(document, f)
+    ]
     if document.fallback_reason:
         meta.append(f"fallback: {document.fallback_reason}")
     click.echo("\n".join(meta) + "\n\n" + document.text + "\n")
 
 
-def _extract_given(targets: tuple[str, ...], *, url: str | None, as_json: bool, proj: Project,
-                   record: Path | None, replay: Path | None) -> int:
+def _extract_given(
+    targets: tuple[str, ...],
+    *,
+    url: str | None,
+    as_json: bool,
+    proj: Project,
+    record: Path | None,
+    replay: Path | None,
+) -> int:
     if url is not None and len(targets) != 1:
-        raise click.UsageError("--url gives the address of one file; pass exactly one FILE with it")
+        raise click.UsageError(
+            "--url gives the address of one file; pass exactly one FILE with it"
+        )
     remote = [t for t in targets if t.startswith(("http://", "https://"))]
     fetched = {}
     if remote:
@@ -93,11 +126,15 @@ def _extract_given(targets: tuple[str, ...], *, url: str | None, as_json: bool, 
                 final_url, body, content_type = fetched[target]
                 if isinstance(body, BriefbotError):
                     raise body
-                document = extract_document(body, url=final_url, content_type=content_type, summary=None)
+                document = extract_document(
+                    body, url=final_url, content_type=content_type, summary=None
+                )
             else:
                 path = Path(target)
                 page_url = url or path.resolve().as_uri()
-                document = extract_document(read_page_file(path), url=page_url, content_type=None, summary=None)
+                document = extract_document(
+                    read_page_file(path), url=page_url, content_type=None, summary=None
+                )
         except BriefbotError as exc:
             # One bad page is reported and skipped; the others still print.
             click.echo(f"error: {exc}", err=True)
@@ -111,12 +148,25 @@ def _report_table(report: ExtractReport) -> Table:
     table = Table(title="extract")
     for name in ("extracted", "fallback", "failed", "time"):
         table.add_column(name, justify="right")
-    table.add_row(str(report.extracted), str(report.fallback), str(report.failed), f"{report.seconds:.1f}s")
+    table.add_row(
+        str(report.extracted),
+        str(report.fallback),
+        str(report.failed),
+        f"{report.seconds:.1f}s",
+    )
     return table
 
 
-def _extract_pending(slug: str | None, *, workers: int | None, timeout: float, concurrency: int, as_json: bool,
-                     record: Path | None, replay: Path | None) -> None:
+def _extract_pending(
+    slug: str | None,
+    *,
+    workers: int | None,
+    timeout: float,
+    concurrency: int,
+    as_json: bool,
+    record: Path | None,
+    replay: Path | None,
+) -> None:
     proj = project()
     if slug is not None:
         proj.brief_dir(slug)  # validates the slug
@@ -124,21 +174,40 @@ def _extract_pending(slug: str | None, *, workers: int | None, timeout: float, c
     conn = connect(proj.state_db)
     try:
         done = documented_ids(conn)
-        pending = [entry.item for entry in item_store.list_items(conn, brief=slug) if entry.item.id not in done]
+        pending = [
+            entry.item
+            for entry in item_store.list_items(conn, brief=slug)
+            if entry.item.id not in done
+        ]
         if not pending:
-            click.echo("nothing to extract: every collected item" + (f" of {slug}" if slug else "") + " has a document")
+            click.echo(
+                "nothing to extract: every collected item"
+                + (f" of {slug}" if slug else "")
+                + " has a document"
+            )
             return
         console = Console(stderr=True)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(
+            *columns, console=console, transient=True, disable=as_json
+        ) as progress:
             task = progress.add_task("extracting", total=len(pending))
 
             async def run() -> ExtractReport:
                 async with make_client(settings) as client:
                     with ExtractPool(workers=workers, timeout=timeout) as pool:
                         return await extract_items(
-                            pending, fetcher=http_fetcher(client), pages=PageStore(proj.state_dir / "pages"),
-                            pool=pool, conn=conn, concurrency=concurrency,
+                            pending,
+                            fetcher=http_fetcher(client),
+                            pages=PageStore(proj.state_dir / "pages"),
+                            pool=pool,
+                            conn=conn,
+                            concurrency=concurrency,
                             on_done=lambda entry: progress.update(task, advance=1),
                         )
 
@@ -157,20 +226,66 @@ def _extract_pending(slug: str | None, *, workers: int | None, timeout: float, c
 
 @click.command("extract")
 @click.argument("targets", nargs=-1, metavar="[FILE_OR_URL]...")
-@click.option("--url", default=None, help="The address of the one FILE given (for relative links and dates in URLs).")
-@click.option("--brief", "slug", default=None, help="Only the pending items of this brief (without FILE_OR_URL).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (url, title, author, date, sitename, language, text).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Extraction processes (default: all cores).")
-@click.option("--timeout", type=click.FloatRange(0.01), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds one page may take to extract before its worker is killed.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=DEFAULT_CONCURRENCY, show_default=True,
-              help="Page fetches in flight at once (per-host limits still apply).")
-@click.option("--record", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write every HTTP exchange to this folder.")
-@click.option("--replay", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Serve HTTP from a recording made with --record; a request it lacks is an error.")
-def extract_cmd(targets: tuple[str, ...], url: str | None, slug: str | None, as_json: bool, workers: int | None,
-                timeout: float, concurrency: int, record: Path | None, replay: Path | None) -> None:
+@click.option(
+    "--url",
+    default=None,
+    help="The address of the one FILE given (for relative links and dates in URLs).",
+)
+@click.option(
+    "--brief",
+    "slug",
+    default=None,
+    help="Only the pending items of this brief (without FILE_OR_URL).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object a line (url, title, author, date, sitename, language, text).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Extraction processes (default: all cores).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.01),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds one page may take to extract before its worker is killed.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Page fetches in flight at once (per-host limits still apply).",
+)
+@click.option(
+    "--record",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write every HTTP exchange to this folder.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Serve HTTP from a recording made with --record; a request it lacks is an error.",
+)
+def extract_cmd(
+    targets: tuple[str, ...],
+    url: str | None,
+    slug: str | None,
+    as_json: bool,
+    workers: int | None,
+    timeout: float,
+    concurrency: int,
+    record: Path | None,
+    replay: Path | None,
+) -> None:
     """Extract article text and metadata.
 
     With FILE_OR_URL arguments, print a document for each page (a file may be gzip). Without,
@@ -180,17 +295,36 @@ def extract_cmd(targets: tuple[str, ...], url: str | None, slug: str | None, as_
         raise click.UsageError("--record and --replay are exclusive")
     if targets:
         if slug is not None:
-            raise click.UsageError("--brief selects pending items; it does not combine with FILE_OR_URL")
+            raise click.UsageError(
+                "--brief selects pending items; it does not combine with FILE_OR_URL"
+            )
         started = time.monotonic()
-        failures = _extract_given(targets, url=url, as_json=as_json, proj=project(), record=record, replay=replay)
+        failures = _extract_given(
+            targets,
+            url=url,
+            as_json=as_json,
+            proj=project(),
+            record=record,
+            replay=replay,
+        )
         if failures:
-            click.echo(f"{failures} of {len(targets)} page(s) failed ({time.monotonic() - started:.1f}s)", err=True)
+            click.echo(
+                f"{failures} of {len(targets)} page(s) failed ({time.monotonic() - started:.1f}s)",
+                err=True,
+            )
             raise SystemExit(1)
         return
     if url is not None:
         raise click.UsageError("--url needs a FILE")
-    _extract_pending(slug, workers=workers, timeout=timeout, concurrency=concurrency, as_json=as_json,
-                     record=record, replay=replay)
+    _extract_pending(
+        slug,
+        workers=workers,
+        timeout=timeout,
+        concurrency=concurrency,
+        as_json=as_json,
+        record=record,
+        replay=replay,
+    )
 
 
 COMMANDS: list[click.Command] = [extract_cmd]

@@ -19,8 +19,19 @@ from ..errors import StoreError
 from ..models import Document
 
 Outcome = Literal["extracted", "fallback", "failed"]
-_FIELDS = ("title", "author", "date", "sitename", "language", "text", "text_source",
-           "fallback_reason", "error", "raw_sha256", "content_type")
+_FIELDS = (
+    "title",
+    "author",
+    "date",
+    "sitename",
+    "language",
+    "text",
+    "text_source",
+    "fallback_reason",
+    "error",
+    "raw_sha256",
+    "content_type",
+)
 
 
 class PageStore:
@@ -59,11 +70,15 @@ def outcome_of(document: Document) -> Outcome:
     return "extracted" if document.text_source == "page" else "fallback"
 
 
-def save_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
+def save_document(
+    conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None
+) -> None:
     """Store (or replace) the document of `document.item_id`."""
     if document.item_id is None:
-        raise StoreError(f"document for {document.url} has no item id to store it under")
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+        raise StoreError(
+            f"document for {document.url} has no item id to store it under"
+        )
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     values = [getattr(document, f) for f in _FIELDS]
     conn.execute(
         f"INSERT OR REPLACE INTO documents (item_id, url, outcome, {', '.join(_FIELDS)}, extracted_at)"
@@ -73,21 +88,29 @@ def save_document(conn: sqlite3.Connection, document: Document, *, now: dt.datet
 
 
 def _document(row: sqlite3.Row) -> Document:
-    return Document(item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS})
+    return Document(
+        item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS}
+    )
 
 
 def get_document(conn: sqlite3.Connection, item_id: int) -> Document | None:
-    row = conn.execute("SELECT * FROM documents WHERE item_id = ?", (item_id,)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM documents WHERE item_id = ?", (item_id,)
+    ).fetchone()
     return None if row is None else _document(row)
 
 
-def get_documents(conn: sqlite3.Connection, item_ids: Iterable[int]) -> dict[int, Document]:
+def get_documents(
+    conn: sqlite3.Connection, item_ids: Iterable[int]
+) -> dict[int, Document]:
     wanted = list(item_ids)
     found: dict[int, Document] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT * FROM documents WHERE item_id IN ({marks})", chunk):
+        for row in conn.execute(
+            f"SELECT * FROM documents WHERE item_id IN ({marks})", chunk
+        ):
             found[row["item_id"]] = _document(row)
     return found
 
@@ -98,20 +121,33 @@ def documented_ids(conn: sqlite3.Connection) -> set[int]:
 
 
 def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    return {row[0]: row[1] for row in conn.execute("SELECT outcome, count(*) FROM documents GROUP BY outcome")}
+    return {
+        row[0]: row[1]
+        for row in conn.execute(
+            "SELECT outcome, count(*) FROM documents GROUP BY outcome"
+        )
+    }
 
 
-def mark_extracted(conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None) -> None:
+def mark_extracted(
+    conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None
+) -> None:
     """Move the item's `new` brief links to `extracted` (the items table's status hand-off)."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
-    conn.execute("UPDATE item_briefs SET status = 'extracted', updated_at = ? WHERE item_id = ? AND status = 'new'",
-                 (stamp, item_id))
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
+    conn.execute(
+        "UPDATE item_briefs SET status = 'extracted', updated_at = ? WHERE item_id = ? AND status = 'new'",
+        (stamp, item_id),
+    )
 
 
-def store_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
+def store_document(
+    conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None
+) -> None:
     """Save the document and advance its item's status in one transaction."""
     if document.item_id is None:
-        raise StoreError(f"document for {document.url} has no item id to store it under")
+        raise StoreError(
+            f"document for {document.url} has no item id to store it under"
+        )
     conn.execute("BEGIN IMMEDIATE")
     try:
         save_document(conn, document, now=now)
