@@ -92,3 +92,18 @@ def test_async_api_yields_results(pool):
         return [r.key async for r in pool.run_async([_article("x"), _article("y")])]
 
     assert sorted(asyncio.run(collect())) == ["x", "y"]
+
+
+def test_async_consumer_stopping_early_ends_the_run(pool):
+    import asyncio
+
+    async def first_only() -> str:
+        async for result in pool.run_async(_article(str(i)) for i in range(20)):
+            return result.key
+        return ""
+
+    started = time.monotonic()
+    assert asyncio.run(first_only()) != ""
+    assert time.monotonic() - started < 10
+    pool.close()  # abandons what was in flight; the pool starts fresh workers on next use
+    assert all(r.ok for r in pool.run([_article("fresh")]))

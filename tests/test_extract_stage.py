@@ -144,3 +144,36 @@ def test_cli_extracts_a_url(httpserver: HTTPServer, tmp_path, monkeypatch, path)
     assert (
         '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output
     )
+
+
+def test_extraction_timeout_keeps_the_summary_and_the_error(
+    httpserver: HTTPServer, tmp_path
+):
+    urls = _serve(httpserver)
+    conn = connect(tmp_path / "state.db")
+    items = _store_items(conn, {"article": urls["article"], "gone": urls["gone"]})
+
+    async def run():
+        async with make_client(HttpSettings(allow_private_networks=True)) as client:
+            with ExtractPool(workers=1, timeout=0.001) as pool:
+                return await extract_items(
+                    items,
+                    fetcher=http_fetcher(client),
+                    pages=PageStore(tmp_path / "pages"),
+                    pool=pool,
+                    conn=conn,
+                )
+
+    report = asyncio.run(run())
+    assert (report.extracted, report.fallback, report.failed) == (0, 0, 2)
+    docs = get_documents(conn, [i.id for i in items])
+    article = docs[items[0].id]
+    assert (
+        article.text.startswith("Summary of article")
+        and article.fallback_reason == "extraction failed"
+    )
+    assert (
+        article.error.endswith("extraction timed out after 0.001s")
+        and article.raw_sha256
+    )
+    conn.close()

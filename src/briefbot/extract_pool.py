@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -251,8 +252,14 @@ class ExtractPool:
             replace=False,
         )
 
-    def run(self, jobs: Iterable[ExtractJob]) -> Iterator[ExtractResult]:
-        """Extract every job; a timeout, crash or refusal is a failed result, never an exception."""
+    def run(
+        self, jobs: Iterable[ExtractJob], *, stop: threading.Event | None = None
+    ) -> Iterator[ExtractResult]:
+        """Extract every job; a timeout, crash or refusal is a failed result, never an exception.
+
+        Setting `stop` (from another thread) ends the run within a fraction of a second; pages
+        still in flight are abandoned to `close()`.
+        """
         pending = iter(jobs)
         exhausted = False
         while True:
@@ -290,7 +297,11 @@ class ExtractPool:
             if not self._busy:
                 return
             now = time.monotonic()
+            if stop is not None and stop.is_set():
+                return
             wait_for = max(0.0, min(w.deadline for w in self._busy.values()) - now)
+            if stop is not None:
+                wait_for = min(wait_for, 0.25)
             for conn in wait(list(self._busy), timeout=wait_for):
                 yield self._collect(self._busy[conn])  # type: ignore[index]
             now = time.monotonic()
@@ -320,14 +331,21 @@ class ExtractPool:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ExtractResult | None] = asyncio.Queue()
 
+        stop = threading.Event()
+
         def drive() -> None:
             try:
-                for result in self.run(jobs):
+                for result in self.run(jobs, stop=stop):
                     loop.call_soon_threadsafe(queue.put_nowait, result)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         task = asyncio.ensure_future(asyncio.to_thread(drive))
-        while (item := await queue.get()) is not None:
-            yield item
-        await task
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+        finally:
+            # The caller stopped early (error, cancel): let the thread leave before the pool
+            # is closed under it.
+            stop.set()
+            await task
