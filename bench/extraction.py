@@ -215,6 +215,23 @@ def machine_parallelism(workers: int, *, n: int = 2_000_000) -> float:
     return serial / parallel
 
 
+def _extract_pair(pair: tuple[str, bytes]) -> bool:
+    return _extract(pair[1], pair[0]).text_source == "page"
+
+
+def stdlib_pool_pps(pages: list[tuple[str, bytes]], workers: int) -> float:
+    """Reference: multiprocessing.Pool without timeouts or recycling, a ceiling for any pool here."""
+    import multiprocessing
+
+    with multiprocessing.get_context("forkserver").Pool(workers) as procs:
+        list(
+            procs.imap_unordered(_extract_pair, pages[:8])
+        )  # start-up outside the clock
+        start = time.perf_counter()
+        list(procs.imap_unordered(_extract_pair, pages, chunksize=2))
+        return len(pages) / (time.perf_counter() - start)
+
+
 def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, float]:
     """Pages/second, single process and pool, over `rounds` interleaved passes.
 
@@ -222,7 +239,7 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
     fastest pass is the one least disturbed by them, for both sides alike.
     """
     pages = _pages(corpora)
-    singles, pooled, controls = [], [], []
+    singles, pooled, controls, stdlib = [], [], [], []
     failed = 0
     with ExtractPool(workers=workers, timeout=60) as pool:
         pool.warm_up()
@@ -239,6 +256,7 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
             failed += sum(not r.ok for r in pool.run(jobs))
             pooled.append(len(pages) / (time.perf_counter() - start))
             controls.append(machine_parallelism(pool.workers))
+            stdlib.append(stdlib_pool_pps(pages, pool.workers))
         size = pool.workers
     return {
         "pages": len(pages),
@@ -251,6 +269,8 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
         "pool_failed": failed,
         "pool_speedup": max(pooled) / max(singles),
         "pool_speedup_median": statistics.median(pooled) / statistics.median(singles),
+        "stdlib_pool_pps": max(stdlib),
+        "stdlib_pool_speedup": max(stdlib) / max(singles),
         "machine_parallelism": max(controls),
         "machine_parallelism_median": statistics.median(controls),
         "load_average_1min": os.getloadavg()[0],
