@@ -232,6 +232,17 @@ def stdlib_pool_pps(pages: list[tuple[str, bytes]], workers: int) -> float:
         return len(pages) / (time.perf_counter() - start)
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, float]:
     """Pages/second, single process and pool, over `rounds` interleaved passes.
 
@@ -239,7 +250,7 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
     fastest pass is the one least disturbed by them, for both sides alike.
     """
     pages = _pages(corpora)
-    singles, pooled, controls, stdlib = [], [], [], []
+    singles, pooled, controls, stdlib, rss = [], [], [], [], []
     failed = 0
     with ExtractPool(workers=workers, timeout=60) as pool:
         pool.warm_up()
@@ -255,6 +266,7 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
             )
             failed += sum(not r.ok for r in pool.run(jobs))
             pooled.append(len(pages) / (time.perf_counter() - start))
+            rss += [_rss_mb(pid) for pid in pool.worker_pids()]
             controls.append(machine_parallelism(pool.workers))
             stdlib.append(stdlib_pool_pps(pages, pool.workers))
         size = pool.workers
@@ -271,6 +283,9 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
         "pool_speedup_median": statistics.median(pooled) / statistics.median(singles),
         "stdlib_pool_pps": max(stdlib),
         "stdlib_pool_speedup": max(stdlib) / max(singles),
+        "worker_rss_mb_first": rss[0],
+        "worker_rss_mb_last": rss[-1],
+        "worker_rss_mb_max": max(rss),
         "machine_parallelism": max(controls),
         "machine_parallelism_median": statistics.median(controls),
         "load_average_1min": os.getloadavg()[0],

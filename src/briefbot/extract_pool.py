@@ -211,6 +211,14 @@ class ExtractPool:
             self._ctx, max_bytes=self.max_bytes, memory_limit=self.memory_limit
         )
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for memory monitoring)."""
+        return [
+            w.process.pid
+            for w in [*self._idle, *self._busy.values()]
+            if w.process.pid is not None
+        ]
+
     def warm_up(self) -> None:
         """Start every worker now (otherwise they start on first use)."""
         while len(self._idle) + len(self._busy) < self.workers:
