@@ -221,7 +221,12 @@ def _extract_pending(
     out.print(_report_table(report))
     for entry in report.outcomes:
         if entry.outcome == "failed":
-            out.print(f"[red]failed[/red] {entry.url}: {entry.reason}", soft_wrap=True)
+            # The reason names the URL (or stored file) already.
+            out.print(
+                f"[red]failed[/red] item {entry.item_id}: {entry.reason}",
+                soft_wrap=True,
+                highlight=False,
+            )
 
 
 @click.command("extract")
