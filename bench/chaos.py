@@ -55,16 +55,23 @@ class Outcome:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-class LLMFaults:
-    """429 / 500 / junk body / junk content for `rate` of the calls, from a seeded RNG."""
+LLM_FAULTS = ("429", "500", "junk-body", "junk-content")
 
-    def __init__(self, rate: float, seed: int) -> None:
-        self.rate, self.rng, self.on = rate, random.Random(seed), False
+
+class LLMFaults:
+    """429 / 500 / junk body (a 200 that is not JSON) / junk content (JSON of the wrong shape) for
+    `rate` of the calls, from a seeded RNG; at most `limit` faults when given."""
+
+    def __init__(self, rate: float, seed: int, *, kinds: tuple[str, ...] = LLM_FAULTS) -> None:
+        self.rate, self.rng, self.on, self.kinds = rate, random.Random(seed), False, kinds
+        self.limit: int | None = None
 
     def __call__(self) -> str | None:
-        if not self.on or self.rng.random() >= self.rate:
+        if not self.on or self.rng.random() >= self.rate or self.limit == 0:
             return None
-        return self.rng.choice(("429", "500", "junk-body", "junk-content"))
+        if self.limit is not None:
+            self.limit -= 1
+        return self.rng.choice(self.kinds)
 
 
 def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.Popen[bytes]:
@@ -183,12 +190,13 @@ class ChaosLab:
     `lab.full_disk(...)`, each adding to an `Outcome`.
     """
 
-    def __init__(self, *, items: int, workdir: Path, seed: int = 1, llm_faults: float = 0.2) -> None:
+    def __init__(self, *, items: int, workdir: Path, seed: int = 1, llm_faults: float = 0.2,
+                 llm_kinds: tuple[str, ...] = LLM_FAULTS) -> None:
         self.world = World(items, relevant_share=0.15)
         self.workdir = workdir
         self.rng = random.Random(seed)
         self.faults = Faults(rate=0.0, seed=seed, timeout_seconds=3.0)
-        self.llm_chaos = LLMFaults(llm_faults, seed)
+        self.llm_chaos = LLMFaults(llm_faults, seed, kinds=llm_kinds)
         self.web = WorldServer(self.world, latency=0.01, faults=self.faults, hosts=4)
         self.llm = LLMServer(latency=0.02, faults=self.llm_chaos)
         self.clean = workdir / "clean"
@@ -221,16 +229,35 @@ class ChaosLab:
         write_root(root, self.world, self.web.base, http=HTTP, llm=LLM)
         return root
 
-    def scenario(self, name: str, out: Outcome, *, feed_faults: float, kills: int) -> None:
-        """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run."""
+    def scenario(self, name: str, out: Outcome, *, feed_faults: float, kills: int, strict: bool = True) -> None:
+        """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run.
+
+        `strict=False` notes a proposal that differs ignoring provenance instead of counting it a
+        problem: with failing feeds, refs follow the order items arrived in (reported, not yet fixed)."""
         root = self.fresh(self.workdir / f"chaos-{name}")
         _scenario(name, root, llm=self.llm, faults=self.faults, llm_chaos=self.llm_chaos, feed_rate=feed_faults,
                   kills=kills, rng=self.rng, clean_seconds=self.clean_seconds, out=out)
         _compare(name, self.clean, root, out, blind=False, strict=feed_faults == 0)
         if feed_faults:
-            _compare(name, self.clean, root, out, blind=True, strict=True)
+            _compare(name, self.clean, root, out, blind=True, strict=strict)
         store_checks(root, out, expect_urls=self.clean_urls)
         source_checks(root, out)
+
+    def one_bad_answer(self, kind: str, out: Outcome) -> None:
+        """A fresh root whose run meets exactly one `kind` LLM answer (the first call): it must finish
+        with the clean run's proposals (a retry, like any transient failure)."""
+        root = self.fresh(self.workdir / f"one-{kind}")
+        rate, kinds = self.llm_chaos.rate, self.llm_chaos.kinds
+        self.llm_chaos.rate, self.llm_chaos.kinds, self.llm_chaos.limit, self.llm_chaos.on = 1.0, (kind,), 1, True
+        try:
+            code, _ = run_to_end(root, self.llm)
+        finally:
+            self.llm_chaos.rate, self.llm_chaos.kinds, self.llm_chaos.limit, self.llm_chaos.on = rate, kinds, None, False
+        out.runs.append({"scenario": f"one-{kind}", "exit": code})
+        if code != 0:
+            said = [line for line in Path(f"{root}.log").read_text(errors="replace").splitlines() if line.strip()]
+            out.problems.append(f"one {kind} LLM answer: the run exited {code}: {said[-1][:200] if said else ''}")
+        _compare(f"one-{kind}", self.clean, root, out, blind=False, strict=True)
 
     def read_only(self, out: Outcome) -> None:
         read_only_check(self.clean, self.llm, self.workdir, out)
@@ -250,6 +277,8 @@ def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed
         # B: the same plus failing feeds and searches, then one healed run.
         lab.scenario("kills", out, feed_faults=0.0, kills=kills)
         lab.scenario("feeds", out, feed_faults=feed_faults, kills=kills)
+        for kind in LLM_FAULTS:
+            lab.one_bad_answer(kind, out)
         if disk:
             lab.read_only(out)
             lab.full_disk(out)
