@@ -129,6 +129,22 @@ def test_500_then_success_counts_attempts(tmp_path: Path) -> None:
     assert calls(tmp_path / "s.db")[0].attempts == 3
 
 
+def test_a_200_body_that_is_not_json_is_retried_then_succeeds(tmp_path: Path) -> None:
+    junk = Reply(raw_body=b"<html>502 Bad Gateway</html>", headers={"Content-Type": "application/json"})
+    with OpenAIServer(lambda req, n: junk if n == 1 else Reply.json(GOOD)) as server:
+        result = ask(server.base_url, tmp_path / "s.db")
+    assert result.value == Answer(**GOOD)
+    assert len(server.requests) == 2
+
+
+def test_a_body_that_is_never_json_fails_with_a_typed_error(tmp_path: Path) -> None:
+    junk = Reply(raw_body=b"not json", headers={"Content-Type": "application/json"})
+    with OpenAIServer(lambda req, n: junk) as server:
+        with pytest.raises(LLMError, match=r"after 3 attempt\(s\): _GarbledResponse: the response body is not JSON"):
+            ask(server.base_url, tmp_path / "s.db")
+    assert len(server.requests) == 3
+
+
 def test_persistent_503_stops_after_the_configured_attempts(tmp_path: Path) -> None:
     with OpenAIServer(lambda req, n: Reply.error(503, "overloaded")) as server:
         with pytest.raises(LLMError, match=r"after 3 attempt\(s\): HTTP 503"):

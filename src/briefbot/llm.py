@@ -104,7 +104,13 @@ class _Problem(Exception):
         self.kind = kind
 
 
+class _GarbledResponse(Exception):
+    """A 200 whose body is not JSON at all: a proxy's error page or a server fault, not an answer."""
+
+
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, _GarbledResponse):
+        return True
     if isinstance(exc.__cause__, BriefbotError):
         return False  # our own transport's verdict (replay miss, blocked address): retrying cannot help
     if isinstance(exc, openai.APIStatusError):
@@ -250,11 +256,15 @@ class LLMClient:
                     options = dict(extra)
                     if tier[0] is not None:
                         options["service_tier"] = tier[0]
-                    completion = await self._sdk.chat.completions.create(
-                        model=model, messages=messages, response_format=response_format,  # type: ignore[arg-type]
-                        prompt_cache_key=cache_key, **options,
-                    )
-        except (openai.APIError, httpx2.HTTPError, BriefbotError) as exc:
+                    try:
+                        completion = await self._sdk.chat.completions.create(
+                            model=model, messages=messages, response_format=response_format,  # type: ignore[arg-type]
+                            prompt_cache_key=cache_key, **options,
+                        )
+                    except json.JSONDecodeError as exc:
+                        # The SDK lets this escape; it is the transport's failure, so it is retried.
+                        raise _GarbledResponse(f"the response body is not JSON ({exc.msg} at {exc.pos})") from None
+        except (openai.APIError, httpx2.HTTPError, BriefbotError, _GarbledResponse) as exc:
             # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
             reason = _describe_http_error(exc)
