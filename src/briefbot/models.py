@@ -263,6 +263,8 @@ class CandidateItem(_Model):
     title: str
     summary: str | None = None
     published: dt.datetime  # UTC; falls back from published to updated to fetch time
+    # True when `published` is only the fetch time (the feed gave no date): never a source's date.
+    published_is_fetch_time: bool = False
     origin: str = Field(pattern=r"^(feed|reactive):\S+$")
     publisher: str | None = None
     content_hash: str  # sha256 of normalised title + summary
