@@ -47,9 +47,62 @@ TRIAGE_MODEL = "bench-triage"
 PROPOSE_MODEL = "bench-propose"
 BASELINE_MODEL = "bench-baseline"
 SLUGS = ("open-model-gap", "open-model-gap-b", "open-model-gap-c")
-QUERIES = ("open model leaderboard", "capability gap evaluation", "open frontier funding")
+QUERIES = (
+    "open model leaderboard",
+    "capability gap evaluation",
+    "open frontier funding",
+)
 
-_WORDS = ["model", "open", "weight", "benchmark", "evaluation", "leaderboard", "closed", "frontier", "lab", "release", "score", "agent", "coding", "gap", "compute", "funding", "coalition", "government", "analysis", "data", "training", "inference", "researchers", "claims", "results", "method", "harness", "report", "policy", "export", "chips", "market", "cost", "license", "community", "developers", "safety", "testing", "measure", "months", "behind", "ahead", "parity", "trend", "quarter", "public", "private", "sector"]
+_WORDS = [
+    "model",
+    "open",
+    "weight",
+    "benchmark",
+    "evaluation",
+    "leaderboard",
+    "closed",
+    "frontier",
+    "lab",
+    "release",
+    "score",
+    "agent",
+    "coding",
+    "gap",
+    "compute",
+    "funding",
+    "coalition",
+    "government",
+    "analysis",
+    "data",
+    "training",
+    "inference",
+    "researchers",
+    "claims",
+    "results",
+    "method",
+    "harness",
+    "report",
+    "policy",
+    "export",
+    "chips",
+    "market",
+    "cost",
+    "license",
+    "community",
+    "developers",
+    "safety",
+    "testing",
+    "measure",
+    "months",
+    "behind",
+    "ahead",
+    "parity",
+    "trend",
+    "quarter",
+    "public",
+    "private",
+    "sector",
+]
 
 
 def seed_brief() -> Brief:
@@ -61,7 +114,9 @@ def briefs() -> dict[str, Brief]:
     base = seed_brief()
     out = {SLUGS[0]: base}
     for slug, tag in zip(SLUGS[1:], ("B", "C")):
-        out[slug] = base.model_copy(update={"title": f"{base.title} (synthetic copy {tag})"})
+        out[slug] = base.model_copy(
+            update={"title": f"{base.title} (synthetic copy {tag})"}
+        )
     return out
 
 
@@ -70,7 +125,9 @@ class Item:
     n: int
     brief: int  # index into SLUGS
     relevant: bool
-    syndicated: bool  # also published under /syndicated/<n> in another feed of the brief
+    syndicated: (
+        bool  # also published under /syndicated/<n> in another feed of the brief
+    )
     size: int  # target HTML bytes
     published: dt.datetime
 
@@ -102,10 +159,19 @@ class World:
         rng = random.Random(self.seed)
         start = dt.datetime.combine(RUN_DATE - dt.timedelta(days=7), dt.time(), dt.UTC)
         for n in range(self.n):
-            size = int(min(50_000, max(5_000, rng.lognormvariate(9.7, 0.5))))  # median ~16 KB
-            self.items.append(Item(n=n, brief=n % 3, relevant=rng.random() < self.relevant_share,
-                                   syndicated=rng.random() < self.syndicated_share, size=size,
-                                   published=start + dt.timedelta(minutes=rng.randrange(7 * 24 * 60))))
+            size = int(
+                min(50_000, max(5_000, rng.lognormvariate(9.7, 0.5)))
+            )  # median ~16 KB
+            self.items.append(
+                Item(
+                    n=n,
+                    brief=n % 3,
+                    relevant=rng.random() < self.relevant_share,
+                    syndicated=rng.random() < self.syndicated_share,
+                    size=size,
+                    published=start + dt.timedelta(minutes=rng.randrange(7 * 24 * 60)),
+                )
+            )
 
     def brief_items(self, b: int) -> list[Item]:
         return [i for i in self.items if i.brief == b]
@@ -115,7 +181,9 @@ class World:
         out: dict[str, list[tuple[Item, bool]]] = {}
         for b in range(3):
             entries = [(i, False) for i in self.brief_items(b)]
-            chunks = [entries[k:k + FEED_SIZE] for k in range(0, len(entries), FEED_SIZE)] or [[]]
+            chunks = [
+                entries[k : k + FEED_SIZE] for k in range(0, len(entries), FEED_SIZE)
+            ] or [[]]
             for k, chunk in enumerate(chunks):
                 out[f"b{b}-{k}"] = list(chunk)
             # Syndicated copies go into the next feed of the same brief (wrapping), like a wire service.
@@ -134,19 +202,37 @@ class World:
     def candidates(self) -> int:
         """Entries a naive reader sees: feed entries (syndicated copies included) plus search results."""
         return sum(len(v) for v in self.feeds().values()) + sum(
-            len(self.search_results(b, q)) for b in range(3) for q in brief_queries(b))
+            len(self.search_results(b, q)) for b in range(3) for q in brief_queries(b)
+        )
 
 
-def feeds_yaml(world: World, base: str, *, http: dict[str, Any] | None = None,
-               llm: dict[str, Any] | None = None) -> str:
+def feeds_yaml(
+    world: World,
+    base: str,
+    *,
+    http: dict[str, Any] | None = None,
+    llm: dict[str, Any] | None = None,
+) -> str:
     """feeds.yaml for a root reading `world` at `base` (JSON is YAML)."""
-    feeds = [{"name": name, "url": f"{base}/feeds/{name}.xml", "tags": [f"brief{name[1]}"]}
-             for name in world.feeds()]
-    config = {"feeds": feeds,
-              "search": [{"type": "searxng", "name": "searx", "base_url": f"{base}/searxng"}],
-              "http": {"allow_private_networks": True, **(http or {})},
-              "llm": {"triage_model": TRIAGE_MODEL, "propose_model": PROPOSE_MODEL, **(llm or {})}}
-    return "# SYNTHETIC benchmark root (bench/_world.py)\n" + json.dumps(config, indent=1) + "\n"
+    feeds = [
+        {"name": name, "url": f"{base}/feeds/{name}.xml", "tags": [f"brief{name[1]}"]}
+        for name in world.feeds()
+    ]
+    config = {
+        "feeds": feeds,
+        "search": [{"type": "searxng", "name": "searx", "base_url": f"{base}/searxng"}],
+        "http": {"allow_private_networks": True, **(http or {})},
+        "llm": {
+            "triage_model": TRIAGE_MODEL,
+            "propose_model": PROPOSE_MODEL,
+            **(llm or {}),
+        },
+    }
+    return (
+        "# SYNTHETIC benchmark root (bench/_world.py)\n"
+        + json.dumps(config, indent=1)
+        + "\n"
+    )
 
 
 def write_root(root: Path, world: World, base: str, **config: Any) -> None:
@@ -154,15 +240,27 @@ def write_root(root: Path, world: World, base: str, **config: Any) -> None:
     from briefbot.project import Project
 
     root.mkdir(parents=True, exist_ok=True)
-    (root / "feeds.yaml").write_text(feeds_yaml(world, base, **config), encoding="utf-8")
+    (root / "feeds.yaml").write_text(
+        feeds_yaml(world, base, **config), encoding="utf-8"
+    )
     project = Project(root)
     for b, (slug, brief) in enumerate(briefs().items()):
         folder = project.brief_dir(slug)
         folder.mkdir(parents=True, exist_ok=True)
         scope = f"SYNTHETIC benchmark brief {slug}: the open versus closed model capability gap."
-        (folder / "brief.yaml").write_text(json.dumps(
-            {"scope": scope, "queries": brief_queries(b), "feeds": {"tags": [f"brief{b}"]}, "active": True},
-            indent=1) + "\n", encoding="utf-8")
+        (folder / "brief.yaml").write_text(
+            json.dumps(
+                {
+                    "scope": scope,
+                    "queries": brief_queries(b),
+                    "feeds": {"tags": [f"brief{b}"]},
+                    "active": True,
+                },
+                indent=1,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         project.publish(slug, brief)
 
 
@@ -175,21 +273,34 @@ def _sentence(rng: random.Random) -> str:
 def article_html(item: Item, seed: int) -> bytes:
     """The article page: boilerplate around 5-50 KB of prose with the relevance marker up front."""
     rng = random.Random(f"{seed}:page:{item.n}")
-    head = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(item.title)}</title>"
-            f"<meta property='article:published_time' content='{item.published.isoformat()}'>"
-            "<script>window.analytics={q:[],track:function(e){this.q.push(e)}};</script>"
-            "<style>body{font-family:serif}nav a{margin:0 4px}</style></head><body>"
-            "<nav>" + "".join(f"<a href='/section/{w}'>{w}</a>" for w in _WORDS[:25]) + "</nav>"
-            f"<article><h1>{escape(item.title)}</h1><p class='byline'>By Bench Wire, "
-            f"{item.published:%d %B %Y}</p><p>{item.mark} Item {item.n} reports on "
-            f"{_WORDS[item.n % len(_WORDS)]} in open models.</p>")
-    tail = ("</article><aside><h2>Related</h2><ul>" + "".join(
-        f"<li><a href='/articles/{rng.randrange(10**6)}.html'>Related {k}</a></li>" for k in range(8))
-        + "</ul></aside><footer>Copyright Bench Wire. All rights reserved. Privacy. Terms.</footer></body></html>")
+    head = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(item.title)}</title>"
+        f"<meta property='article:published_time' content='{item.published.isoformat()}'>"
+        "<script>window.analytics={q:[],track:function(e){this.q.push(e)}};</script>"
+        "<style>body{font-family:serif}nav a{margin:0 4px}</style></head><body>"
+        "<nav>"
+        + "".join(f"<a href='/section/{w}'>{w}</a>" for w in _WORDS[:25])
+        + "</nav>"
+        f"<article><h1>{escape(item.title)}</h1><p class='byline'>By Bench Wire, "
+        f"{item.published:%d %B %Y}</p><p>{item.mark} Item {item.n} reports on "
+        f"{_WORDS[item.n % len(_WORDS)]} in open models.</p>"
+    )
+    tail = (
+        "</article><aside><h2>Related</h2><ul>"
+        + "".join(
+            f"<li><a href='/articles/{rng.randrange(10**6)}.html'>Related {k}</a></li>"
+            for k in range(8)
+        )
+        + "</ul></aside><footer>Copyright Bench Wire. All rights reserved. Privacy. Terms.</footer></body></html>"
+    )
     parts = [head]
     size = len(head) + len(tail)
     while size < item.size:
-        para = "<p>" + " ".join(_sentence(rng) for _ in range(rng.randrange(3, 7))) + "</p>"
+        para = (
+            "<p>"
+            + " ".join(_sentence(rng) for _ in range(rng.randrange(3, 7)))
+            + "</p>"
+        )
         parts.append(para)
         size += len(para)
     parts.append(tail)
@@ -206,14 +317,22 @@ Links = Callable[[int], str]  # item number -> base URL of its site
 def feed_xml(world: World, name: str, base: str, links: Links) -> bytes:
     entries = []
     for item, copy in world.feeds()[name]:
-        link = f"{links(item.n + 1)}/syndicated/{item.n}.html" if copy else f"{links(item.n)}{item.path}"
+        link = (
+            f"{links(item.n + 1)}/syndicated/{item.n}.html"
+            if copy
+            else f"{links(item.n)}{item.path}"
+        )
         entries.append(
             f"<item><title>{escape(item.title)}</title><link>{link}</link><guid>{link}</guid>"
             f"<pubDate>{format_datetime(item.published)}</pubDate>"
-            f"<description>{escape(summary(item))}</description></item>")
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{name}</title>"
-            f"<link>{base}/</link><description>SYNTHETIC bench feed</description>"
-            + "".join(entries) + "</channel></rss>").encode("utf-8")
+            f"<description>{escape(summary(item))}</description></item>"
+        )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{name}</title>"
+        f"<link>{base}/</link><description>SYNTHETIC bench feed</description>"
+        + "".join(entries)
+        + "</channel></rss>"
+    ).encode("utf-8")
 
 
 def brief_queries(b: int) -> list[str]:
@@ -225,8 +344,15 @@ def search_json(world: World, query: str, links: Links) -> bytes:
     results = []
     if m and int(m.group(1)) < 3:
         for item in world.search_results(int(m.group(1)), query):
-            results.append({"url": f"{links(item.n)}{item.path}", "title": item.title, "content": summary(item),
-                            "publishedDate": item.published.isoformat(), "engine": "bench"})
+            results.append(
+                {
+                    "url": f"{links(item.n)}{item.path}",
+                    "title": item.title,
+                    "content": summary(item),
+                    "publishedDate": item.published.isoformat(),
+                    "engine": "bench",
+                }
+            )
     return json.dumps({"query": query, "results": results}).encode("utf-8")
 
 
@@ -263,12 +389,21 @@ class _Quiet(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def send(self, status: int, body: bytes, headers: dict[str, str], *, declared: int | None = None) -> None:
+    def send(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        declared: int | None = None,
+    ) -> None:
         try:
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body) if declared is None else declared))
+            self.send_header(
+                "Content-Length", str(len(body) if declared is None else declared)
+            )
             if declared is not None:
                 self.send_header("Connection", "close")
                 self.close_connection = True
@@ -289,7 +424,9 @@ class _QuietHTTPServer(ThreadingHTTPServer):
 class _Server:
     """One handler served on `hosts` loopback addresses (127.0.0.1, .2, ...) sharing one port."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], *, hosts: int = 1) -> None:
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], *, hosts: int = 1
+    ) -> None:
         self.httpds = [_QuietHTTPServer(("127.0.0.1", 0), handler)]
         port = self.httpds[0].server_address[1]
         for k in range(2, hosts + 1):
@@ -297,8 +434,13 @@ class _Server:
         self.threads = []
         for httpd in self.httpds:
             httpd.daemon_threads = True
-            self.threads.append(threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                                 daemon=True))
+            self.threads.append(
+                threading.Thread(
+                    target=httpd.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    daemon=True,
+                )
+            )
 
     @property
     def base(self) -> str:
@@ -326,7 +468,14 @@ class _Server:
 class WorldServer(_Server):
     """Feeds (`/feeds/<name>.xml`, with ETags), search (`/searxng/search`), pages; `latency` per answer."""
 
-    def __init__(self, world: World, *, latency: float = 0.05, faults: Faults | None = None, hosts: int = 16) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        latency: float = 0.05,
+        faults: Faults | None = None,
+        hosts: int = 16,
+    ) -> None:
         self.world, self.latency, self.faults = world, latency, faults or Faults()
         self.requests = 0
         self.fault_hits = 0
@@ -338,20 +487,33 @@ class WorldServer(_Server):
                 time.sleep(srv.latency)
                 parts = urlsplit(self.path)
                 base = srv.base
-                if parts.path.startswith("/feeds/") or parts.path.startswith("/searxng"):
+                if parts.path.startswith("/feeds/") or parts.path.startswith(
+                    "/searxng"
+                ):
                     kind = srv.faults.draw(self.path)
                     if kind is not None and self._fault(kind):
                         return
                 if parts.path.startswith("/feeds/") and parts.path.endswith(".xml"):
-                    name = parts.path[len("/feeds/"):-4]
+                    name = parts.path[len("/feeds/") : -4]
                     if name not in srv.world.feeds():
-                        self.send(404, b"no such feed\n", {"Content-Type": "text/plain"})
+                        self.send(
+                            404, b"no such feed\n", {"Content-Type": "text/plain"}
+                        )
                         return
-                    self._cacheable(feed_xml(srv.world, name, base, srv.host_base), "application/rss+xml")
+                    self._cacheable(
+                        feed_xml(srv.world, name, base, srv.host_base),
+                        "application/rss+xml",
+                    )
                 elif parts.path == "/searxng/search":
                     query = parse_qs(parts.query).get("q", [""])[0]
-                    self.send(200, search_json(srv.world, query, srv.host_base), {"Content-Type": "application/json"})
-                elif m := re.fullmatch(r"/(articles|syndicated)/(\d+)\.html", parts.path):
+                    self.send(
+                        200,
+                        search_json(srv.world, query, srv.host_base),
+                        {"Content-Type": "application/json"},
+                    )
+                elif m := re.fullmatch(
+                    r"/(articles|syndicated)/(\d+)\.html", parts.path
+                ):
                     n = int(m.group(2))
                     if n >= len(srv.world.items):
                         self.send(404, b"gone\n", {"Content-Type": "text/plain"})
@@ -359,7 +521,9 @@ class WorldServer(_Server):
                     body = article_html(srv.world.items[n], srv.world.seed)
                     self.send(200, body, {"Content-Type": "text/html; charset=utf-8"})
                 else:
-                    self.send(404, b"not in the bench world\n", {"Content-Type": "text/plain"})
+                    self.send(
+                        404, b"not in the bench world\n", {"Content-Type": "text/plain"}
+                    )
 
             def _cacheable(self, body: bytes, content_type: str) -> None:
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
@@ -371,13 +535,20 @@ class WorldServer(_Server):
 
             def _fault(self, kind: str) -> bool:
                 if kind == "500":
-                    self.send(500, b"internal error (chaos)\n", {"Content-Type": "text/plain"})
+                    self.send(
+                        500, b"internal error (chaos)\n", {"Content-Type": "text/plain"}
+                    )
                 elif kind == "timeout":
                     time.sleep(srv.faults.timeout_seconds)
                     self.send(504, b"late (chaos)\n", {"Content-Type": "text/plain"})
                 elif kind == "truncated":
                     body = b"<?xml version='1.0'?><rss version='2.0'><channel><title>cut</title><item><title>"
-                    self.send(200, body, {"Content-Type": "application/rss+xml"}, declared=len(body) * 40)
+                    self.send(
+                        200,
+                        body,
+                        {"Content-Type": "application/rss+xml"},
+                        declared=len(body) * 40,
+                    )
                 else:  # garbage: a 200 whose body is noise
                     noise = random.Random(self.path).randbytes(2048)
                     self.send(200, noise, {"Content-Type": "application/rss+xml"})
@@ -395,7 +566,7 @@ def fenced(text: str) -> list[tuple[str, str]]:
     out, pos = [], 0
     while (m := _FENCE.search(text, pos)) is not None:
         end = text.index(f"\n<<<END {m.group(1)}>>>", m.end())
-        out.append((m.group(2), text[m.end() + 1:end]))
+        out.append((m.group(2), text[m.end() + 1 : end]))
         pos = end + 1
     return out
 
@@ -404,7 +575,9 @@ def fenced(text: str) -> list[tuple[str, str]]:
 class StageFigures:
     calls: int = 0
     prompt_chars: int = 0
-    prefix_chars: int = 0  # unchanged prefix vs the previous prompt of the same stage and brief
+    prefix_chars: int = (
+        0  # unchanged prefix vs the previous prompt of the same stage and brief
+    )
     seconds: float = 0.0  # sum of per-call service time
 
     @property
@@ -421,35 +594,57 @@ def propose_edits(items: list[tuple[str, str]]) -> list[dict[str, Any]]:
     refs = [ref for ref, body in items if RELEVANT_MARK in body][:3]
     edits: list[dict[str, Any]] = []
     for k, ref in enumerate(refs):
-        edits.append({"op": "add_open_question", "significance": "minor" if k else "major",
-                      "text": f"Does the development reported in [{ref}] change how the gap is measured?",
-                      "summary": f"A new open question from [{ref}]."})
+        edits.append(
+            {
+                "op": "add_open_question",
+                "significance": "minor" if k else "major",
+                "text": f"Does the development reported in [{ref}] change how the gap is measured?",
+                "summary": f"A new open question from [{ref}].",
+            }
+        )
     if refs:
-        edits.append({"op": "add_narrative_paragraph", "significance": "minor",
-                      "text": "Further reports this week [" + "][".join(refs) + "] kept the gap debate open.",
-                      "summary": "Further reports [" + "][".join(refs) + "]."})
+        edits.append(
+            {
+                "op": "add_narrative_paragraph",
+                "significance": "minor",
+                "text": "Further reports this week ["
+                + "][".join(refs)
+                + "] kept the gap debate open.",
+                "summary": "Further reports [" + "][".join(refs) + "].",
+            }
+        )
     return edits
 
 
 class LLMServer(_Server):
     """OpenAI Chat Completions with `latency` per call; `faults(index) -> kind|None` for chaos."""
 
-    def __init__(self, *, latency: float = 0.2, titles: dict[str, str] | None = None,
-                 faults: Callable[[], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.2,
+        titles: dict[str, str] | None = None,
+        faults: Callable[[], str | None] | None = None,
+    ) -> None:
         self.latency = latency
         self.titles = titles or {slug: b.title for slug, b in briefs().items()}
         self.faults = faults
         self.figures: dict[str, StageFigures] = {}
         self.last: dict[tuple[str, str], str] = {}
         self.fault_log: list[str] = []
-        self.in_flight = self.max_in_flight = 0  # calls being answered at once: the client's real concurrency
+        self.in_flight = self.max_in_flight = (
+            0  # calls being answered at once: the client's real concurrency
+        )
         self.lock = threading.Lock()
         srv = self
 
         class Handler(_Quiet):
             def do_POST(self) -> None:
                 started = time.perf_counter()
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("content-length") or 0))
+                    or b"{}"
+                )
                 kind = srv.faults() if srv.faults else None
                 with srv.lock:
                     srv.in_flight += 1
@@ -463,14 +658,26 @@ class LLMServer(_Server):
                     with srv.lock:
                         srv.fault_log.append(kind)
                     if kind in ("429", "500"):
-                        err = json.dumps({"error": {"message": f"chaos {kind}", "type": "chaos"}}).encode()
-                        self.send(int(kind), err, {"Content-Type": "application/json", "Retry-After": "0"})
+                        err = json.dumps(
+                            {"error": {"message": f"chaos {kind}", "type": "chaos"}}
+                        ).encode()
+                        self.send(
+                            int(kind),
+                            err,
+                            {"Content-Type": "application/json", "Retry-After": "0"},
+                        )
                         return
                     if kind == "junk-body":
-                        self.send(200, b"{not json at all", {"Content-Type": "application/json"})
+                        self.send(
+                            200,
+                            b"{not json at all",
+                            {"Content-Type": "application/json"},
+                        )
                         return
                 prefix = srv.count(body, time.perf_counter() - started)
-                answer = srv.answer(body, junk=kind == "junk-content", cached_chars=prefix)
+                answer = srv.answer(
+                    body, junk=kind == "junk-content", cached_chars=prefix
+                )
                 self.send(200, answer, {"Content-Type": "application/json"})
 
         super().__init__(Handler)
@@ -487,9 +694,17 @@ class LLMServer(_Server):
 
     def count(self, body: dict[str, Any], seconds: float) -> int:
         """Count one answered call; returns its unchanged-prefix length in characters."""
-        prompt = "\n".join(str(m.get("content") or "") for m in body.get("messages", []))
+        prompt = "\n".join(
+            str(m.get("content") or "") for m in body.get("messages", [])
+        )
         model = body.get("model")
-        stage = "triage" if model == TRIAGE_MODEL else "baseline" if model == BASELINE_MODEL else "propose"
+        stage = (
+            "triage"
+            if model == TRIAGE_MODEL
+            else "baseline"
+            if model == BASELINE_MODEL
+            else "propose"
+        )
         key = (stage, self._brief_of(prompt))
         with self.lock:
             previous = self.last.get(key, "")
@@ -502,7 +717,9 @@ class LLMServer(_Server):
             fig.seconds += seconds
         return prefix
 
-    def answer(self, body: dict[str, Any], *, junk: bool = False, cached_chars: int = 0) -> bytes:
+    def answer(
+        self, body: dict[str, Any], *, junk: bool = False, cached_chars: int = 0
+    ) -> bytes:
         users = [m for m in body.get("messages", []) if m.get("role") == "user"]
         items = fenced(str(users[0]["content"])) if users else []
         if junk:
@@ -511,21 +728,57 @@ class LLMServer(_Server):
             text = "\n".join(str(m["content"]) for m in users)
             content = json.dumps({"relevant": RELEVANT_MARK in text})
         elif body.get("model") == TRIAGE_MODEL:
-            content = json.dumps({"items": [
-                {"ref": ref, "relevance": "relevant" if RELEVANT_MARK in text else "irrelevant",
-                 "reason": f"bench marker for {ref}", "perspectives": [], "tensions": []}
-                for ref, text in items]})
+            content = json.dumps(
+                {
+                    "items": [
+                        {
+                            "ref": ref,
+                            "relevance": "relevant"
+                            if RELEVANT_MARK in text
+                            else "irrelevant",
+                            "reason": f"bench marker for {ref}",
+                            "perspectives": [],
+                            "tensions": [],
+                        }
+                        for ref, text in items
+                    ]
+                }
+            )
         else:
             content = json.dumps({"edits": propose_edits(items)})
-        prompt_chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
-        usage = {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content) // 4,
-                 "total_tokens": prompt_chars // 4 + len(content) // 4,
-                 # Like a provider's cache: whole 128-token blocks of the shared prefix, from 1,024 tokens.
-                 "prompt_tokens_details": {"cached_tokens": (c // 128) * 128 if (c := cached_chars // 4) >= 1024 else 0}}
-        completion = {"id": "chatcmpl-bench", "object": "chat.completion", "created": 1_700_000_000,
-                      "model": body.get("model"), "usage": usage,
-                      "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                   "message": {"role": "assistant", "content": content, "refusal": None}}]}
+        prompt_chars = sum(
+            len(str(m.get("content") or "")) for m in body.get("messages", [])
+        )
+        usage = {
+            "prompt_tokens": prompt_chars // 4,
+            "completion_tokens": len(content) // 4,
+            "total_tokens": prompt_chars // 4 + len(content) // 4,
+            # Like a provider's cache: whole 128-token blocks of the shared prefix, from 1,024 tokens.
+            "prompt_tokens_details": {
+                "cached_tokens": (c // 128) * 128
+                if (c := cached_chars // 4) >= 1024
+                else 0
+            },
+        }
+        completion = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": body.get("model"),
+            "usage": usage,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "message": {
+                        "role": "assistant",
+                        "content": content,
+                        "refusal": None,
+                    },
+                }
+            ],
+        }
         return json.dumps(completion).encode()
 
     def totals(self) -> StageFigures:
@@ -539,7 +792,9 @@ class LLMServer(_Server):
 def _common_prefix(a: str, b: str) -> int:
     n = min(len(a), len(b))
     lo, hi = 0, n
-    while lo < hi:  # binary search on slices: C-speed comparisons instead of a Python char loop
+    while (
+        lo < hi
+    ):  # binary search on slices: C-speed comparisons instead of a Python char loop
         mid = (lo + hi + 1) // 2
         if a[:mid] == b[:mid]:
             lo = mid

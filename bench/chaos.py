@@ -62,8 +62,15 @@ class LLMFaults:
     """429 / 500 / junk body (a 200 that is not JSON) / junk content (JSON of the wrong shape) for
     `rate` of the calls, from a seeded RNG; at most `limit` faults when given."""
 
-    def __init__(self, rate: float, seed: int, *, kinds: tuple[str, ...] = LLM_FAULTS) -> None:
-        self.rate, self.rng, self.on, self.kinds = rate, random.Random(seed), False, kinds
+    def __init__(
+        self, rate: float, seed: int, *, kinds: tuple[str, ...] = LLM_FAULTS
+    ) -> None:
+        self.rate, self.rng, self.on, self.kinds = (
+            rate,
+            random.Random(seed),
+            False,
+            kinds,
+        )
         self.limit: int | None = None
 
     def __call__(self) -> str | None:
@@ -74,11 +81,23 @@ class LLMFaults:
         return self.rng.choice(self.kinds)
 
 
-def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key", BRIEFBOT_LLM_MAX_CONCURRENCY="8")
+def briefbot(
+    root: Path, llm: LLMServer, *, timeout: float = 300
+) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_API_KEY="chaos-key",
+        BRIEFBOT_LLM_MAX_CONCURRENCY="8",
+    )
     log = open(root.parent / f"{root.name}.log", "ab")  # noqa: SIM115 - closed by finish()
-    proc = subprocess.Popen(["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        ["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     proc.log = log  # type: ignore[attr-defined]
     return proc
 
@@ -99,7 +118,10 @@ def run_to_end(root: Path, llm: LLMServer) -> tuple[int, float]:
 def _blind(data: Any) -> Any:
     """Drop where an item came from (origin, publisher): a feed that failed lets a search bring it first."""
     if isinstance(data, dict):
-        return {k: (None if k in ("origin", "publisher") else _blind(v)) for k, v in data.items()}
+        return {
+            k: (None if k in ("origin", "publisher") else _blind(v))
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [_blind(v) for v in data]
     return data
@@ -120,21 +142,31 @@ def proposals(root: Path, *, blind: bool = False) -> dict[str, str]:
 
 
 def versions_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((root / "briefs").glob("*/versions/*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / "briefs").glob("*/versions/*"))
+    }
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def latest_report(root: Path) -> dict[str, Any] | None:
-    runs = sorted((root / ".briefbot" / "runs").glob("*/report.json"), key=lambda p: int(p.parent.name))
+    runs = sorted(
+        (root / ".briefbot" / "runs").glob("*/report.json"),
+        key=lambda p: int(p.parent.name),
+    )
     return json.loads(runs[-1].read_text()) if runs else None
 
 
-def store_checks(root: Path, out: Outcome, *, expect_urls: set[str] | None = None) -> set[str]:
+def store_checks(
+    root: Path, out: Outcome, *, expect_urls: set[str] | None = None
+) -> set[str]:
     db = root / ".briefbot" / "state.db"
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -151,10 +183,14 @@ def store_checks(root: Path, out: Outcome, *, expect_urls: set[str] | None = Non
         articles[key] = articles.get(key, 0) + 1
     twice = sorted(k for k, v in articles.items() if v > 1)
     if twice:
-        out.problems.append(f"{root.name}: world articles stored more than once: {twice[:10]}")
+        out.problems.append(
+            f"{root.name}: world articles stored more than once: {twice[:10]}"
+        )
     if expect_urls is not None and set(urls) != expect_urls:
-        out.problems.append(f"{root.name}: stored items differ from the clean run's: "
-                            f"{len(set(urls) - expect_urls)} extra, {len(expect_urls - set(urls))} missing")
+        out.problems.append(
+            f"{root.name}: stored items differ from the clean run's: "
+            f"{len(set(urls) - expect_urls)} extra, {len(expect_urls - set(urls))} missing"
+        )
     return set(urls)
 
 
@@ -169,18 +205,22 @@ def source_checks(root: Path, out: Outcome) -> None:
             out.problems.append(f"{slug}: a source URL appears twice in the candidate")
 
 
-def fault_names(report: dict[str, Any], faults: list[tuple[str, str, str]], epoch: str, out: Outcome) -> None:
+def fault_names(
+    report: dict[str, Any], faults: list[tuple[str, str, str]], epoch: str, out: Outcome
+) -> None:
     text = "\n".join(report["failures"])
     for when, path, kind in faults:
         if when != epoch:
             continue
         parts = urlsplit(path)
         if parts.path.startswith("/feeds/"):
-            name = parts.path[len("/feeds/"):-len(".xml")]
+            name = parts.path[len("/feeds/") : -len(".xml")]
         else:
             name = parse_qs(parts.query).get("q", [""])[0]
         if name not in text:
-            out.problems.append(f"run {report['run_id']}: fault {kind} on {path} not named in the report's failures")
+            out.problems.append(
+                f"run {report['run_id']}: fault {kind} on {path} not named in the report's failures"
+            )
 
 
 class ChaosLab:
@@ -190,8 +230,15 @@ class ChaosLab:
     `lab.full_disk(...)`, each adding to an `Outcome`.
     """
 
-    def __init__(self, *, items: int, workdir: Path, seed: int = 1, llm_faults: float = 0.2,
-                 llm_kinds: tuple[str, ...] = LLM_FAULTS) -> None:
+    def __init__(
+        self,
+        *,
+        items: int,
+        workdir: Path,
+        seed: int = 1,
+        llm_faults: float = 0.2,
+        llm_kinds: tuple[str, ...] = LLM_FAULTS,
+    ) -> None:
         self.world = World(items, relevant_share=0.15)
         self.workdir = workdir
         self.rng = random.Random(seed)
@@ -229,14 +276,32 @@ class ChaosLab:
         write_root(root, self.world, self.web.base, http=HTTP, llm=LLM)
         return root
 
-    def scenario(self, name: str, out: Outcome, *, feed_faults: float, kills: int, strict: bool = True) -> None:
+    def scenario(
+        self,
+        name: str,
+        out: Outcome,
+        *,
+        feed_faults: float,
+        kills: int,
+        strict: bool = True,
+    ) -> None:
         """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run.
 
         `strict=False` notes a proposal that differs ignoring provenance instead of counting it a
         problem: with failing feeds, refs follow the order items arrived in (reported, not yet fixed)."""
         root = self.fresh(self.workdir / f"chaos-{name}")
-        _scenario(name, root, llm=self.llm, faults=self.faults, llm_chaos=self.llm_chaos, feed_rate=feed_faults,
-                  kills=kills, rng=self.rng, clean_seconds=self.clean_seconds, out=out)
+        _scenario(
+            name,
+            root,
+            llm=self.llm,
+            faults=self.faults,
+            llm_chaos=self.llm_chaos,
+            feed_rate=feed_faults,
+            kills=kills,
+            rng=self.rng,
+            clean_seconds=self.clean_seconds,
+            out=out,
+        )
         _compare(name, self.clean, root, out, blind=False, strict=feed_faults == 0)
         if feed_faults:
             _compare(name, self.clean, root, out, blind=True, strict=strict)
@@ -248,15 +313,31 @@ class ChaosLab:
         with the clean run's proposals (a retry, like any transient failure)."""
         root = self.fresh(self.workdir / f"one-{kind}")
         rate, kinds = self.llm_chaos.rate, self.llm_chaos.kinds
-        self.llm_chaos.rate, self.llm_chaos.kinds, self.llm_chaos.limit, self.llm_chaos.on = 1.0, (kind,), 1, True
+        (
+            self.llm_chaos.rate,
+            self.llm_chaos.kinds,
+            self.llm_chaos.limit,
+            self.llm_chaos.on,
+        ) = 1.0, (kind,), 1, True
         try:
             code, _ = run_to_end(root, self.llm)
         finally:
-            self.llm_chaos.rate, self.llm_chaos.kinds, self.llm_chaos.limit, self.llm_chaos.on = rate, kinds, None, False
+            (
+                self.llm_chaos.rate,
+                self.llm_chaos.kinds,
+                self.llm_chaos.limit,
+                self.llm_chaos.on,
+            ) = rate, kinds, None, False
         out.runs.append({"scenario": f"one-{kind}", "exit": code})
         if code != 0:
-            said = [line for line in Path(f"{root}.log").read_text(errors="replace").splitlines() if line.strip()]
-            out.problems.append(f"one {kind} LLM answer: the run exited {code}: {said[-1][:200] if said else ''}")
+            said = [
+                line
+                for line in Path(f"{root}.log").read_text(errors="replace").splitlines()
+                if line.strip()
+            ]
+            out.problems.append(
+                f"one {kind} LLM answer: the run exited {code}: {said[-1][:200] if said else ''}"
+            )
         _compare(f"one-{kind}", self.clean, root, out, blind=False, strict=True)
 
     def read_only(self, out: Outcome) -> None:
@@ -264,15 +345,34 @@ class ChaosLab:
 
     def full_disk(self, out: Outcome) -> None:
         size = sum(p.stat().st_size for p in self.clean.rglob("*") if p.is_file())
-        full_disk_check(self.world, self.web, self.llm, self.workdir, out, reference=self.reference,
-                        root_bytes=size)
+        full_disk_check(
+            self.world,
+            self.web,
+            self.llm,
+            self.workdir,
+            out,
+            reference=self.reference,
+            root_bytes=size,
+        )
 
 
-def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed: int, workdir: Path,
-          disk: bool = True) -> Outcome:
+def chaos(
+    *,
+    items: int,
+    kills: int,
+    feed_faults: float,
+    llm_faults: float,
+    seed: int,
+    workdir: Path,
+    disk: bool = True,
+) -> Outcome:
     out = Outcome()
-    with ChaosLab(items=items, workdir=workdir, seed=seed, llm_faults=llm_faults) as lab:
-        out.runs.append({"root": "clean", "exit": 0, "seconds": round(lab.clean_seconds, 2)})
+    with ChaosLab(
+        items=items, workdir=workdir, seed=seed, llm_faults=llm_faults
+    ) as lab:
+        out.runs.append(
+            {"root": "clean", "exit": 0, "seconds": round(lab.clean_seconds, 2)}
+        )
         # A: SIGKILLs and LLM faults only: the proposal must come out byte for byte the clean one.
         # B: the same plus failing feeds and searches, then one healed run.
         lab.scenario("kills", out, feed_faults=0.0, kills=kills)
@@ -285,8 +385,19 @@ def chaos(*, items: int, kills: int, feed_faults: float, llm_faults: float, seed
     return out
 
 
-def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chaos: LLMFaults, feed_rate: float,
-              kills: int, rng: random.Random, clean_seconds: float, out: Outcome) -> None:
+def _scenario(
+    name: str,
+    root: Path,
+    *,
+    llm: LLMServer,
+    faults: Faults,
+    llm_chaos: LLMFaults,
+    feed_rate: float,
+    kills: int,
+    rng: random.Random,
+    clean_seconds: float,
+    out: Outcome,
+) -> None:
     published = versions_digest(root)
     faults.rate, llm_chaos.on = feed_rate, True
     killed = attempts = 0
@@ -299,37 +410,72 @@ def _scenario(name: str, root: Path, *, llm: LLMServer, faults: Faults, llm_chao
         offset = rng.uniform(0.0, 0.4)
         last = _last_run_id(root)
         proc = briefbot(root, llm)
-        reached = _wait_for_stage(root, proc, stage, after=last, timeout=clean_seconds * 3 + 10)
+        reached = _wait_for_stage(
+            root, proc, stage, after=last, timeout=clean_seconds * 3 + 10
+        )
         if reached:
             time.sleep(offset)
         alive = proc.poll() is None
         hit = _running_stage(root, after=last) if alive else None
         if alive:
-            os.killpg(proc.pid, signal.SIGKILL)  # the run's own session: itself and any child
+            os.killpg(
+                proc.pid, signal.SIGKILL
+            )  # the run's own session: itself and any child
             killed += 1
         code = finish(proc)
-        out.runs.append({"scenario": name, "target": stage, "offset_s": round(offset, 2), "killed": alive,
-                         "killed_in": hit, "exit": code})
+        out.runs.append(
+            {
+                "scenario": name,
+                "target": stage,
+                "offset_s": round(offset, 2),
+                "killed": alive,
+                "killed_in": hit,
+                "exit": code,
+            }
+        )
         if not alive and (report := latest_report(root)):
             fault_names(report, faults.log, faults.epoch, out)
     if killed < kills:
-        out.problems.append(f"{name}: only {killed} of {kills} kills landed (runs finished first)")
+        out.problems.append(
+            f"{name}: only {killed} of {kills} kills landed (runs finished first)"
+        )
     faults.epoch = f"{name}-finish"
     code, seconds = run_to_end(root, llm)
-    out.runs.append({"scenario": name, "to_the_end": True, "faults": True, "exit": code, "seconds": round(seconds, 2)})
+    out.runs.append(
+        {
+            "scenario": name,
+            "to_the_end": True,
+            "faults": True,
+            "exit": code,
+            "seconds": round(seconds, 2),
+        }
+    )
     report = latest_report(root)
     if report is None or code not in (0, 1):
-        out.problems.append(f"{name}: the run after the kills exited {code}: see {root}.log")
+        out.problems.append(
+            f"{name}: the run after the kills exited {code}: see {root}.log"
+        )
     else:
         fault_names(report, faults.log, faults.epoch, out)
     injected = [f for f in faults.log if f[0].startswith(name)]
     faults.rate, llm_chaos.on = 0.0, False
-    if injected:  # the world heals: the next run catches up with what the failed feeds held
+    if (
+        injected
+    ):  # the world heals: the next run catches up with what the failed feeds held
         code, seconds = run_to_end(root, llm)
-        out.runs.append({"scenario": name, "healed": True, "exit": code, "seconds": round(seconds, 2)})
-    out.notes.append(f"{name}: injected feed/search faults: {len(injected)} "
-                     f"({', '.join(sorted({k for _, _, k in injected})) or 'none'}); "
-                     f"LLM faults so far: {len(llm.fault_log)} ({', '.join(sorted(set(llm.fault_log))) or 'none'})")
+        out.runs.append(
+            {
+                "scenario": name,
+                "healed": True,
+                "exit": code,
+                "seconds": round(seconds, 2),
+            }
+        )
+    out.notes.append(
+        f"{name}: injected feed/search faults: {len(injected)} "
+        f"({', '.join(sorted({k for _, _, k in injected})) or 'none'}); "
+        f"LLM faults so far: {len(llm.fault_log)} ({', '.join(sorted(set(llm.fault_log))) or 'none'})"
+    )
     if versions_digest(root) != published:
         out.problems.append(f"{name}: a published version changed")
 
@@ -358,27 +504,41 @@ def _last_run_id(root: Path) -> int:
 
 
 def _running_stage(root: Path, *, after: int) -> str | None:
-    rows = _ledger(root, "SELECT stage, brief FROM run_stages WHERE run_id > ? AND status = 'running' "
-                   "ORDER BY started_at DESC LIMIT 1", (after,))
+    rows = _ledger(
+        root,
+        "SELECT stage, brief FROM run_stages WHERE run_id > ? AND status = 'running' "
+        "ORDER BY started_at DESC LIMIT 1",
+        (after,),
+    )
     return f"{rows[0][0]} {rows[0][1]}".strip() if rows else None
 
 
-def _wait_for_stage(root: Path, proc: subprocess.Popen[bytes], stage: str, *, after: int, timeout: float) -> bool:
+def _wait_for_stage(
+    root: Path, proc: subprocess.Popen[bytes], stage: str, *, after: int, timeout: float
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if _ledger(root, "SELECT 1 FROM run_stages WHERE run_id > ? AND stage = ?", (after, stage)):
+        if _ledger(
+            root,
+            "SELECT 1 FROM run_stages WHERE run_id > ? AND stage = ?",
+            (after, stage),
+        ):
             return True
         time.sleep(0.01)
     return False
 
 
-def _compare(name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool) -> None:
+def _compare(
+    name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool
+) -> None:
     reference, got = proposals(clean, blind=blind), proposals(root, blind=blind)
     how = "ignoring item origin/publisher" if blind else "byte for byte"
     for slug in sorted(set(reference) | set(got)):
         if reference.get(slug) != got.get(slug):
-            message = (f"{name}: {slug}: the proposal differs from the clean run's {how} "
-                       f"({_first_difference(reference.get(slug), got.get(slug))})")
+            message = (
+                f"{name}: {slug}: the proposal differs from the clean run's {how} "
+                f"({_first_difference(reference.get(slug), got.get(slug))})"
+            )
             (out.problems if strict else out.notes).append(message)
         else:
             out.notes.append(f"{name}: {slug}: proposal equals the clean run's {how}")
@@ -388,7 +548,7 @@ def _first_difference(a: str | None, b: str | None) -> str:
     if a is None or b is None:
         return "missing in the " + ("clean run" if a is None else "chaos run")
     k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return f"first at char {k}: clean {a[max(0, k - 60):k + 60]!r} vs chaos {b[max(0, k - 60):k + 60]!r}"
+    return f"first at char {k}: clean {a[max(0, k - 60) : k + 60]!r} vs chaos {b[max(0, k - 60) : k + 60]!r}"
 
 
 def _mount(target: Path, size: str) -> str | None:
@@ -396,9 +556,15 @@ def _mount(target: Path, size: str) -> str | None:
     if os.geteuid() != 0:
         return "not root: cannot mount a tmpfs"
     target.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
-                          capture_output=True, text=True, check=False)
-    return None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (
+        None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
+    )
 
 
 def _umount(target: Path) -> None:
@@ -427,8 +593,16 @@ def read_only_check(clean: Path, llm: LLMServer, workdir: Path, out: Outcome) ->
             _umount(mnt)
 
 
-def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Path, out: Outcome, *,
-                    reference: dict[str, str], root_bytes: int) -> None:
+def full_disk_check(
+    world: World,
+    web: WorldServer,
+    llm: LLMServer,
+    workdir: Path,
+    out: Outcome,
+    *,
+    reference: dict[str, str],
+    root_bytes: int,
+) -> None:
     # Full disk: a tmpfs with room for the root and little else; the run fails, then space is freed
     # and the next run must finish with the clean run's proposals and an intact store.
     mnt = workdir / "full-mount"
@@ -453,7 +627,9 @@ def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Pat
             f.truncate(max(0, filler.stat().st_size - root_bytes // 2))
         code = finish(_quiet_run(root, llm, workdir / "full.log"))
         said = (workdir / "full.log").read_text(errors="replace")
-        _judge_disk("full disk", code, said, out, cause=r"no space|disk is full|disk full")
+        _judge_disk(
+            "full disk", code, said, out, cause=r"no space|disk is full|disk full"
+        )
         filler.unlink()
         if versions_digest(root) != published:
             out.problems.append("full disk: a published version changed")
@@ -462,7 +638,9 @@ def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Pat
             out.problems.append(f"full disk: the run after freeing space exited {code}")
         store_checks(root, out)
         if proposals(root) != reference:
-            out.problems.append("full disk: after freeing space the proposals differ from the clean run's")
+            out.problems.append(
+                "full disk: after freeing space the proposals differ from the clean run's"
+            )
     finally:
         _umount(mnt)
 
@@ -470,8 +648,12 @@ def full_disk_check(world: World, web: WorldServer, llm: LLMServer, workdir: Pat
 def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key")
     handle = open(log, "wb")  # noqa: SIM115 - closed by finish()
-    proc = subprocess.Popen(["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
-                            stdout=handle, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        ["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     proc.log = handle  # type: ignore[attr-defined]
     return proc
 
@@ -482,12 +664,16 @@ def _judge_disk(what: str, code: int, said: str, out: Outcome, *, cause: str) ->
     if code == 0:
         out.problems.append(f"{what}: the run claimed success")
     if "Traceback" in said:
-        out.problems.append(f"{what}: a traceback instead of a clear error: {last[0][:200]}")
+        out.problems.append(
+            f"{what}: a traceback instead of a clear error: {last[0][:200]}"
+        )
     errors = [line for line in said.splitlines() if line.startswith("error:")]
     if not errors:
         out.problems.append(f"{what}: no `error:` line")
     elif not re.search(cause, errors[-1], re.IGNORECASE):
-        out.problems.append(f"{what}: the error does not name the cause ({cause!r}): {errors[-1][:200]}")
+        out.problems.append(
+            f"{what}: the error does not name the cause ({cause!r}): {errors[-1][:200]}"
+        )
 
 
 def main() -> None:
@@ -498,20 +684,31 @@ def main() -> None:
     parser.add_argument("--llm-faults", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-disk", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (printed)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     try:
         started = time.perf_counter()
-        outcome = chaos(items=args.items, kills=args.kills, feed_faults=args.feed_faults,
-                        llm_faults=args.llm_faults, seed=args.seed, workdir=workdir, disk=not args.no_disk)
+        outcome = chaos(
+            items=args.items,
+            kills=args.kills,
+            feed_faults=args.feed_faults,
+            llm_faults=args.llm_faults,
+            seed=args.seed,
+            workdir=workdir,
+            disk=not args.no_disk,
+        )
         for run in outcome.runs:
             print("run", json.dumps(run))
         for note in outcome.notes:
             print("note:", note)
         for problem in outcome.problems:
             print("PROBLEM:", problem)
-        print(f"chaos: {len(outcome.problems)} problem(s) in {time.perf_counter() - started:.0f}s; work folder {workdir}")
+        print(
+            f"chaos: {len(outcome.problems)} problem(s) in {time.perf_counter() - started:.0f}s; work folder {workdir}"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -51,21 +51,47 @@ from _world import (
 from briefbot.textformat import render_text
 
 
-def run_briefbot(world: World, *, web_latency: float, llm_latency: float, concurrency: int,
-                 workdir: Path) -> dict[str, Any]:
+def run_briefbot(
+    world: World,
+    *,
+    web_latency: float,
+    llm_latency: float,
+    concurrency: int,
+    workdir: Path,
+) -> dict[str, Any]:
     root = workdir / f"root-{world.n}"
-    with WorldServer(world, latency=web_latency) as web, LLMServer(latency=llm_latency) as llm:
+    with (
+        WorldServer(world, latency=web_latency) as web,
+        LLMServer(latency=llm_latency) as llm,
+    ):
         write_root(root, world, web.base)
-        env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="bench-key",
-                   BRIEFBOT_LLM_MAX_CONCURRENCY=str(concurrency))
+        env = dict(
+            os.environ,
+            OPENAI_BASE_URL=llm.base_url,
+            OPENAI_API_KEY="bench-key",
+            BRIEFBOT_LLM_MAX_CONCURRENCY=str(concurrency),
+        )
         started = time.perf_counter()
         with open(workdir / f"run-{world.n}.log", "wb") as log:
-            proc = subprocess.Popen(["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
-                                    stdout=log, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.Popen(
+                [
+                    "briefbot",
+                    "--root",
+                    str(root),
+                    "run",
+                    "--date",
+                    RUN_DATE.isoformat(),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        report = json.loads(next((root / ".briefbot" / "runs").glob("*/report.json")).read_text())
+        report = json.loads(
+            next((root / ".briefbot" / "runs").glob("*/report.json")).read_text()
+        )
         stages: dict[str, float] = {}
         for s in report["stages"]:
             stages[s["stage"]] = stages.get(s["stage"], 0.0) + s["seconds"]
@@ -82,40 +108,68 @@ def run_briefbot(world: World, *, web_latency: float, llm_latency: float, concur
         waves += -(-(b["llm"]["calls"] - proposes) // concurrency) + proposes
     per_brief = waves * llm_latency
     return {
-        "n": world.n, "exit": proc.returncode, "wall": wall, "stages": stages, "peak_rss_mb": usage.ru_maxrss / 1024,
-        "collected": report["collected"], "duplicates": report["duplicates"], "extracted": report["extracted"],
+        "n": world.n,
+        "exit": proc.returncode,
+        "wall": wall,
+        "stages": stages,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "collected": report["collected"],
+        "duplicates": report["duplicates"],
+        "extracted": report["extracted"],
         "relevant": sum(b["relevant"] for b in report["briefs"]),
         "applied": sum(b["edits_applied"] for b in report["briefs"]),
-        "calls": calls, "llm_calls": total.calls, "prompt_tokens": total.prompt_tokens,
+        "calls": calls,
+        "llm_calls": total.calls,
+        "prompt_tokens": total.prompt_tokens,
         "prefix_share": total.prefix_share,
-        "prefix_share_by_stage": {k: (f["prefix_chars"] / f["prompt_chars"] if f["prompt_chars"] else 0)
-                                  for k, f in figures.items()},
-        "llm_wall": llm_wall, "llm_ideal": total.calls / concurrency * llm_latency, "llm_ideal_per_brief": per_brief,
-        "failures": len(report["failures"]), "max_in_flight": max_in_flight,
+        "prefix_share_by_stage": {
+            k: (f["prefix_chars"] / f["prompt_chars"] if f["prompt_chars"] else 0)
+            for k, f in figures.items()
+        },
+        "llm_wall": llm_wall,
+        "llm_ideal": total.calls / concurrency * llm_latency,
+        "llm_ideal_per_brief": per_brief,
+        "failures": len(report["failures"]),
+        "max_in_flight": max_in_flight,
     }
 
 
-def _entries(world: World, web: WorldServer, client: httpx2.Client) -> tuple[list[tuple[int, str]], float]:
+def _entries(
+    world: World, web: WorldServer, client: httpx2.Client
+) -> tuple[list[tuple[int, str]], float]:
     """Every (brief, page URL) a naive reader meets, duplicates included; and the seconds it took."""
     started = time.perf_counter()
     feeds = world.feeds()
     entries: list[tuple[int, str]] = []
     for b in range(3):
-        urls = [f"{web.base}/feeds/{name}.xml" for name in feeds if name.startswith(f"b{b}-")]
-        urls += [f"{web.base}/searxng/search?q={q}&format=json" for q in brief_queries(b)]
+        urls = [
+            f"{web.base}/feeds/{name}.xml"
+            for name in feeds
+            if name.startswith(f"b{b}-")
+        ]
+        urls += [
+            f"{web.base}/searxng/search?q={q}&format=json" for q in brief_queries(b)
+        ]
         for url in urls:
             answer = client.get(url)
             if "searxng" in url:
                 entries += [(b, r["url"]) for r in answer.json()["results"]]
             else:
-                entries += [(b, e.link) for e in feedparser.parse(answer.content).entries]
+                entries += [
+                    (b, e.link) for e in feedparser.parse(answer.content).entries
+                ]
     return entries, time.perf_counter() - started
 
 
-def run_baseline(world: World, *, web_latency: float, llm_latency: float, sample: int) -> dict[str, Any]:
+def run_baseline(
+    world: World, *, web_latency: float, llm_latency: float, sample: int
+) -> dict[str, Any]:
     texts = {slug: render_text(brief) for slug, brief in briefs().items()}
-    with WorldServer(world, latency=web_latency) as web, LLMServer(latency=llm_latency) as llm, \
-            httpx2.Client(timeout=60) as client:
+    with (
+        WorldServer(world, latency=web_latency) as web,
+        LLMServer(latency=llm_latency) as llm,
+        httpx2.Client(timeout=60) as client,
+    ):
         entries, listing = _entries(world, web, client)
         step = max(1, len(entries) // sample)
         chosen = entries[::step][:sample]
@@ -123,44 +177,104 @@ def run_baseline(world: World, *, web_latency: float, llm_latency: float, sample
         for b, url in chosen:
             page = client.get(url).text
             text = trafilatura.extract(page, url=url) or ""
-            messages = [{"role": "system", "content": "Say whether this article matters to the brief below.\n\n"
-                         + texts[SLUGS[b]]},
-                        {"role": "user", "content": text}]
-            client.post(f"{llm.base_url}/chat/completions", json={"model": BASELINE_MODEL, "messages": messages})
+            messages = [
+                {
+                    "role": "system",
+                    "content": "Say whether this article matters to the brief below.\n\n"
+                    + texts[SLUGS[b]],
+                },
+                {"role": "user", "content": text},
+            ]
+            client.post(
+                f"{llm.base_url}/chat/completions",
+                json={"model": BASELINE_MODEL, "messages": messages},
+            )
         sampled = time.perf_counter() - started
         tokens = llm.totals().prompt_tokens
     scale = len(entries) / len(chosen)
-    return {"n": world.n, "entries": len(entries), "sampled": len(chosen), "listing": listing,
-            "wall": listing + sampled * scale, "prompt_tokens": int(tokens * scale), "llm_calls": len(entries)}
+    return {
+        "n": world.n,
+        "entries": len(entries),
+        "sampled": len(chosen),
+        "listing": listing,
+        "wall": listing + sampled * scale,
+        "prompt_tokens": int(tokens * scale),
+        "llm_calls": len(entries),
+    }
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
     return " | ".join(c.rjust(w) for c, w in zip(cells, widths))
 
 
-def print_table(results: list[dict[str, Any]], baselines: dict[int, dict[str, Any]]) -> None:
-    head = ["N", "exit", "collect s", "extract s", "triage s", "propose s", "total s", "peak MB", "calls",
-            "prompt tok", "prefix %", "LLM s", "ideal s", "ideal/b s", "in flight", "tok/item", "s/item", "base s", "base tok"]
+def print_table(
+    results: list[dict[str, Any]], baselines: dict[int, dict[str, Any]]
+) -> None:
+    head = [
+        "N",
+        "exit",
+        "collect s",
+        "extract s",
+        "triage s",
+        "propose s",
+        "total s",
+        "peak MB",
+        "calls",
+        "prompt tok",
+        "prefix %",
+        "LLM s",
+        "ideal s",
+        "ideal/b s",
+        "in flight",
+        "tok/item",
+        "s/item",
+        "base s",
+        "base tok",
+    ]
     widths = [max(len(h), 8) for h in head]
     print(_row(head, widths))
     print("-+-".join("-" * w for w in widths))
     for r in results:
         st, base = r["stages"], baselines.get(r["n"])
-        print(_row([str(r["n"]), str(r["exit"]), f"{st.get('collect', 0):.1f}", f"{st.get('extract', 0):.1f}",
-                    f"{st.get('triage', 0):.1f}", f"{st.get('propose', 0):.1f}", f"{r['wall']:.1f}",
-                    f"{r['peak_rss_mb']:.0f}", str(r["llm_calls"]), str(r["prompt_tokens"]),
-                    f"{100 * r['prefix_share']:.0f}", f"{r['llm_wall']:.1f}", f"{r['llm_ideal']:.1f}", f"{r['llm_ideal_per_brief']:.1f}", str(r["max_in_flight"]),
-                    f"{r['prompt_tokens'] / r['n']:.0f}", f"{r['wall'] / r['n']:.4f}",
-                    f"{base['wall']:.0f}" if base else "-", str(base["prompt_tokens"]) if base else "-"], widths))
+        print(
+            _row(
+                [
+                    str(r["n"]),
+                    str(r["exit"]),
+                    f"{st.get('collect', 0):.1f}",
+                    f"{st.get('extract', 0):.1f}",
+                    f"{st.get('triage', 0):.1f}",
+                    f"{st.get('propose', 0):.1f}",
+                    f"{r['wall']:.1f}",
+                    f"{r['peak_rss_mb']:.0f}",
+                    str(r["llm_calls"]),
+                    str(r["prompt_tokens"]),
+                    f"{100 * r['prefix_share']:.0f}",
+                    f"{r['llm_wall']:.1f}",
+                    f"{r['llm_ideal']:.1f}",
+                    f"{r['llm_ideal_per_brief']:.1f}",
+                    str(r["max_in_flight"]),
+                    f"{r['prompt_tokens'] / r['n']:.0f}",
+                    f"{r['wall'] / r['n']:.4f}",
+                    f"{base['wall']:.0f}" if base else "-",
+                    str(base["prompt_tokens"]) if base else "-",
+                ],
+                widths,
+            )
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="N = 2,000 alone, with the baseline")
+    parser.add_argument(
+        "--quick", action="store_true", help="N = 2,000 alone, with the baseline"
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[200, 2000, 10000])
     parser.add_argument("--web-latency", type=float, default=0.05)
     parser.add_argument("--llm-latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=8, help="BRIEFBOT_LLM_MAX_CONCURRENCY")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="BRIEFBOT_LLM_MAX_CONCURRENCY"
+    )
     parser.add_argument("--baseline-sample", type=int, default=150)
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[2000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -170,28 +284,55 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         for n in sizes:
             world = World(n)
-            print(f"N={n}: {world.candidates()} feed/search entries; running briefbot ...", file=sys.stderr, flush=True)
-            results.append(run_briefbot(world, web_latency=args.web_latency, llm_latency=args.llm_latency,
-                                        concurrency=args.concurrency, workdir=Path(tmp)))
+            print(
+                f"N={n}: {world.candidates()} feed/search entries; running briefbot ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            results.append(
+                run_briefbot(
+                    world,
+                    web_latency=args.web_latency,
+                    llm_latency=args.llm_latency,
+                    concurrency=args.concurrency,
+                    workdir=Path(tmp),
+                )
+            )
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
             if n in args.baseline_sizes:
-                print(f"N={n}: baseline on a sample of {args.baseline_sample} entries ...", file=sys.stderr, flush=True)
-                baselines[n] = run_baseline(world, web_latency=args.web_latency, llm_latency=args.llm_latency,
-                                            sample=args.baseline_sample)
+                print(
+                    f"N={n}: baseline on a sample of {args.baseline_sample} entries ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                baselines[n] = run_baseline(
+                    world,
+                    web_latency=args.web_latency,
+                    llm_latency=args.llm_latency,
+                    sample=args.baseline_sample,
+                )
                 print(json.dumps(baselines[n]), file=sys.stderr, flush=True)
-    print(f"web latency {args.web_latency}s, LLM latency {args.llm_latency}s, LLM concurrency {args.concurrency}")
+    print(
+        f"web latency {args.web_latency}s, LLM latency {args.llm_latency}s, LLM concurrency {args.concurrency}"
+    )
     print_table(results, baselines)
     for n, base in baselines.items():
-        print(f"baseline N={n}: {base['entries']} entries, timed on {base['sampled']} evenly spread entries "
-              f"and extrapolated (feeds and searches fetched in full: {base['listing']:.1f}s)")
+        print(
+            f"baseline N={n}: {base['entries']} entries, timed on {base['sampled']} evenly spread entries "
+            f"and extrapolated (feeds and searches fetched in full: {base['listing']:.1f}s)"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "baselines": baselines}, indent=1) + "\n")
+        args.json.write_text(
+            json.dumps({"results": results, "baselines": baselines}, indent=1) + "\n"
+        )
     main_n = 2000 if 2000 in baselines else next(iter(baselines), None)
     if main_n is not None:
         r = next(x for x in results if x["n"] == main_n)
         b = baselines[main_n]
-        print(f"speedup={b['wall'] / r['wall']:.1f} token_ratio={b['prompt_tokens'] / r['prompt_tokens']:.1f} "
-              f"peak_rss_mb={max(x['peak_rss_mb'] for x in results):.0f}")
+        print(
+            f"speedup={b['wall'] / r['wall']:.1f} token_ratio={b['prompt_tokens'] / r['prompt_tokens']:.1f} "
+            f"peak_rss_mb={max(x['peak_rss_mb'] for x in results):.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import LLM_FAULTS, ChaosLab, Outcome
 
-pytestmark = pytest.mark.skipif(not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)")
+pytestmark = pytest.mark.skipif(
+    not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +26,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosLab]:
     # The random LLM faults leave out "junk-body" (a 200 that is not JSON): one such answer stops the
     # run today (see the xfail below), which would make the kill scenarios fail at random.
     kinds = tuple(k for k in LLM_FAULTS if k != "junk-body")
-    with ChaosLab(items=21, workdir=tmp_path_factory.mktemp("chaos"), seed=3, llm_kinds=kinds) as chaos_lab:
+    with ChaosLab(
+        items=21, workdir=tmp_path_factory.mktemp("chaos"), seed=3, llm_kinds=kinds
+    ) as chaos_lab:
         yield chaos_lab
 
 
 def _explain(out: Outcome) -> str:
-    return "\n".join(["problems:", *out.problems, "notes:", *out.notes, "runs:", *map(str, out.runs)])
+    return "\n".join(
+        ["problems:", *out.problems, "notes:", *out.notes, "runs:", *map(str, out.runs)]
+    )
 
 
 def test_five_sigkills_under_llm_faults_leave_the_clean_proposal(lab: ChaosLab) -> None:
@@ -38,7 +44,9 @@ def test_five_sigkills_under_llm_faults_leave_the_clean_proposal(lab: ChaosLab) 
     assert out.problems == [], _explain(out)
     assert sum(1 for r in out.runs if r.get("killed")) == 5
     # The proposals were compared (not vacuously equal): every brief the clean run proposed for.
-    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(lab.reference)
+    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(
+        lab.reference
+    )
 
 
 def test_failing_feeds_are_named_and_nothing_is_stored_twice(lab: ChaosLab) -> None:
@@ -50,13 +58,27 @@ def test_failing_feeds_are_named_and_nothing_is_stored_twice(lab: ChaosLab) -> N
     assert lab.faults.log, "no feed fault was injected: the scenario proved nothing"
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=(
-        "reported: llm.py lets the SDK's json.JSONDecodeError on a non-JSON 200 body escape; the run dies "
-        "with a traceback (exit 1) instead of retrying the call")) if k == "junk-body" else ())
-    for k in LLM_FAULTS
-])
-def test_one_bad_llm_answer_is_retried_and_the_night_finishes(lab: ChaosLab, kind: str) -> None:
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            k,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "reported: llm.py lets the SDK's json.JSONDecodeError on a non-JSON 200 body escape; the run dies "
+                    "with a traceback (exit 1) instead of retrying the call"
+                ),
+            )
+            if k == "junk-body"
+            else (),
+        )
+        for k in LLM_FAULTS
+    ],
+)
+def test_one_bad_llm_answer_is_retried_and_the_night_finishes(
+    lab: ChaosLab, kind: str
+) -> None:
     out = Outcome()
     lab.one_bad_answer(kind, out)
     assert out.problems == [], _explain(out)
