@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ._pipeline_items import already_sourced, batch_items, is_sourced, load_document
+from ._pipeline_items import already_sourced, batch_items, is_sourced, row_id
 from .config import Config
 from .errors import BriefbotError
 from .llm import LLMClient
@@ -21,17 +21,11 @@ from .report import BriefReport
 from .review import make_proposal
 from .store import items as item_store
 from .store import runs as ledger
+from .store.documents import get_documents
 from .triage import triage
 
 if TYPE_CHECKING:
     from .pipeline import Night
-
-
-def row_id(stored: item_store.StoredItem) -> int:
-    assert (
-        stored.item.id is not None
-    )  # items read from the store always have their row id
-    return stored.item.id
 
 
 def _untouched(proposal: Proposal) -> bool:
@@ -80,11 +74,12 @@ async def brief_stage(
         ]
     sourced = already_sourced(brief)
     pairs, excluded = [], []
+    documents = get_documents(conn, [row_id(s) for s in rows])
     for stored in rows:
         if is_sourced(stored.item, sourced):
             excluded.append(stored)
             continue
-        document = load_document(night.project, row_id(stored)) or Document(
+        document = documents.get(row_id(stored)) or Document(
             url=stored.item.url,
             text=stored.item.summary or "",
             text_source="summary",

@@ -1,31 +1,30 @@
-"""The pipeline's item plumbing: page documents (extract adapter), fetch-time stamps, BatchItems.
+"""The pipeline's item plumbing: the extract step (over `extract_stage`), fetch-time stamps, BatchItems.
 
-Documents are stored one JSON file per item under `.briefbot/documents/`, written atomically, so
-a run killed mid-extract refetches only the pages it had not finished.
+Documents live in the state database's `documents` table (`store/documents.py`), one row per item
+written as its page finishes, so a run killed mid-extract refetches only the pages it had not
+finished.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email.utils
 import json
-from collections.abc import Callable, Iterable
+import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx2
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ._fs import atomic_write
+from ._http_models import FetchResult
 from .collect.dedupe import canonical_url
-from .errors import BriefbotError, ReplayMissError
-from .extract import extract_document
-from .http import fetch
+from .extract_pool import ExtractPool
+from .extract_stage import ItemOutcome, extract_items, http_fetcher
 from .models import BatchItem, Brief, CandidateItem, Document
-from .project import Project
+from .store.documents import PageStore, get_documents, mark_extracted
 from .store.items import StoredItem
-
-EXTRACT_CONCURRENCY = 8
 
 
 class FetchClock:
@@ -69,86 +68,71 @@ def fallback_stamps(runs_dir: Path) -> set[str]:
     return stamps
 
 
-def document_path(project: Project, item_id: int) -> Path:
-    return project.state_dir / "documents" / f"{item_id}.json"
+class ExtractTally(BaseModel):
+    """What the pipeline's extract step did: pages fetched, documents made or reused, failures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pages_fetched: int = 0
+    documents: int = 0  # made tonight or found stored (an item linked anew to a brief)
+    fallbacks: int = 0
+    failures: list[str] = []
 
 
-def load_document(project: Project, item_id: int) -> Document | None:
-    path = document_path(project, item_id)
-    try:
-        return Document.model_validate_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValidationError):
-        return None  # half a document never exists (atomic writes); a stale schema is refetched
-
-
-def _summary_document(item: CandidateItem, reason: str, error: str | None) -> Document:
-    return Document(
-        item_id=item.id,
-        url=item.url,
-        text=(item.summary or "").strip(),
-        text_source="summary",
-        fallback_reason=reason,
-        error=error,
-    )
-
-
-async def extract_item(
-    client: httpx2.AsyncClient, item: CandidateItem
-) -> tuple[Document, bool]:
-    """Fetch and extract one item's page; returns (document, page fetched). Failures fall back to the summary."""
-    try:
-        answer = await fetch(client, item.link)
-    except ReplayMissError:
-        raise  # a replay that lacks a page is a broken recording, not a failed page
-    except BriefbotError as exc:
-        return _summary_document(item, "page fetch failed", str(exc)), False
-    content_type = next(
-        (v for k, v in answer.headers.items() if k.lower() == "content-type"), None
-    )
-    try:
-        # trafilatura is CPU-bound; a thread keeps the event loop (other fetches) going meanwhile.
-        document = await asyncio.to_thread(
-            extract_document,
-            answer.body,
-            url=answer.final_url,
-            content_type=content_type,
-            summary=item.summary,
-        )
-    except BriefbotError as exc:
-        return _summary_document(item, "extraction refused", str(exc)), True
-    except Exception as exc:  # noqa: BLE001 — one pathological page never aborts the run
-        return _summary_document(
-            item, "extraction failed", f"{item.link}: {type(exc).__name__}: {exc}"
-        ), True
-    return document.model_copy(update={"item_id": item.id}), True
-
-
-async def extract_items(
-    project: Project,
+async def extract_waiting(
+    conn: sqlite3.Connection,
     client: httpx2.AsyncClient,
-    items: Iterable[StoredItem],
+    waiting: Sequence[StoredItem],
     *,
-    on_done: Callable[[StoredItem, Document, bool], None],
-) -> None:
-    """A document for every item (stored ones reused), `on_done` called as each is ready."""
-    gate = asyncio.Semaphore(EXTRACT_CONCURRENCY)
+    pages: PageStore,
+    now: dt.datetime,
+    on_done: Callable[[str], None],
+) -> ExtractTally:
+    """A stored document for every waiting item, through the extract stage and its process pool.
 
-    async def one(stored: StoredItem) -> None:
-        assert stored.item.id is not None
-        document = load_document(project, stored.item.id)
-        fetched = False
-        if document is None:
-            async with gate:
-                document, fetched = await extract_item(client, stored.item)
-            atomic_write(
-                document_path(project, stored.item.id),
-                document.model_dump_json(indent=1) + "\n",
-            )
-        on_done(stored, document, fetched)
+    Items that already have a document (a run killed after storing it, or an item newly linked to
+    another brief) are only moved on to `extracted`; the rest are fetched and extracted by
+    `extract_stage.extract_items`, which stores each document (and advances its item) as it
+    finishes, so a run killed mid-extract redoes only the pages it had not finished.
+    """
+    tally = ExtractTally()
+    ids = [row_id(s) for s in waiting]
+    stored = get_documents(conn, ids)
+    for item_id, document in stored.items():
+        mark_extracted(conn, item_id, now=now)
+        tally.documents += 1
+        tally.fallbacks += document.text_source == "summary"
+    todo = [s.item for s in waiting if row_id(s) not in stored]
+    if not todo:
+        return tally
+    titles = {row_id(s): s.item.title for s in waiting}
+    fetch = http_fetcher(client)
 
-    await asyncio.gather(*(one(s) for s in items))
+    async def counted(url: str) -> FetchResult:
+        result = await fetch(url)
+        tally.pages_fetched += 1
+        return result
+
+    def done(entry: ItemOutcome) -> None:
+        tally.documents += 1
+        if entry.outcome != "extracted":
+            tally.fallbacks += 1
+        if entry.outcome == "failed":
+            tally.failures.append(f"page: {entry.reason}")  # the reason names the URL
+        on_done(titles.get(entry.item_id, entry.url))
+
+    # Workers = cores. The pool is closed on every way out (a replay miss, a cancel, a full disk),
+    # its stuck workers killed: `run_async` lets its thread leave before `__exit__` closes it.
+    with ExtractPool() as pool:
+        await extract_items(
+            todo, fetcher=counted, pages=pages, pool=pool, conn=conn, on_done=done
+        )
+    return tally
+
+
+def row_id(stored: StoredItem) -> int:
+    assert stored.item.id is not None  # items read from the store always have their row id
+    return stored.item.id
 
 
 def _norm_title(title: str) -> str:

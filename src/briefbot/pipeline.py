@@ -1,7 +1,7 @@
 """The nightly run: collect -> extract -> triage -> propose -> merge for every active brief.
 
 The only module that wires I/O (HTTP client, LLM client, store, clock) to the stages. Each stage's
-output is stored as it is made (items in one transaction, documents as atomic files, LLM answers
+output is stored as it is made (items in one transaction, each document as its page finishes, LLM answers
 in the call cache, the proposal as one atomic file, item statuses last), so a run killed at any
 moment is resumed by the next: collected items wait at status `new`, extracted ones at
 `extracted`, and the LLM calls already answered are served from the cache.
@@ -19,10 +19,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ._fs import atomic_write
-from ._pipeline_brief import brief_stage, row_id
+from ._pipeline_brief import brief_stage
 from ._pipeline_items import (
+    ExtractTally,
     FetchClock,
-    extract_items,
+    extract_waiting,
     fallback_stamps,
 )
 from .collect.stage import CollectReport, SourceReport, collect, source_urls
@@ -31,12 +32,12 @@ from .errors import ConfigError, NotFoundError, ReplayMissError
 from .http import HttpSettings, make_client
 from .llm import LLMClient, LLMSettings
 from .lock import RunLock
-from .models import Document
 from .project import Project
 from .report import RunReport, StageTime
 from .store import connect
 from .store import items as item_store
 from .store import runs as ledger
+from .store.documents import PageStore
 
 Progress = Callable[
     [str, str, int | None], None
@@ -236,29 +237,21 @@ class Night:
         ledger.stage_started(self.conn, self.report.run_id, "extract")
         waiting = item_store.list_items(self.conn, status=item_store.NEW)
         self.progress("extract", "pages", len(waiting))
+        tally = ExtractTally()
+        if waiting:  # an idle night starts no worker process
+            tally = await extract_waiting(
+                self.conn,
+                client,
+                waiting,
+                pages=PageStore(self.project.state_dir / "pages"),
+                now=self.options.now,
+                on_done=lambda label: self.progress("extract", label[:40], None),
+            )
         r = self.report
-
-        def done(
-            stored: item_store.StoredItem, document: Document, fetched: bool
-        ) -> None:
-            r.pages_fetched += fetched
-            r.extracted += 1
-            if document.text_source == "summary":
-                r.page_fallbacks += 1
-            if document.error:
-                r.failures.append(f"page: {document.error}")  # the error names the URL
-            for slug, status in stored.briefs.items():
-                if status == item_store.NEW:
-                    item_store.set_status(
-                        self.conn,
-                        row_id(stored),
-                        slug,
-                        "extracted",
-                        now=self.options.now,
-                    )
-            self.progress("extract", stored.item.title[:40], None)
-
-        await extract_items(self.project, client, waiting, on_done=done)
+        r.pages_fetched += tally.pages_fetched
+        r.extracted += tally.documents
+        r.page_fallbacks += tally.fallbacks
+        r.failures += tally.failures
         self.stage(
             "extract",
             "",
