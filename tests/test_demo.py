@@ -186,3 +186,46 @@ def test_running_the_demo_again_replaces_the_earlier_demo(tmp_path: Path, first_
     (again / "briefs" / SLUG / "proposals" / "pending.json").write_text("stale")
     _demo(again)
     assert (Project(again).proposals_dir(SLUG) / "pending.json").read_bytes() == first_proposal
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "/feeds/tech-wire.xml",  # collect
+        "/www.chipnews.example/2nm-mobile-soc",  # extract (a page)
+        "/v1/chat/completions",  # an LLM exchange
+    ],
+)
+def test_a_replay_missing_an_exchange_is_fatal(tmp_path: Path, missing: str) -> None:
+    from briefbot._pipeline_demo import DEMO_LLM_ENV, prepare_root
+
+    recording = tmp_path / "recording"
+    recording.mkdir()
+    dropped = False
+    for meta in sorted((DEMO / "recording").glob("*.json")):
+        url = json.loads(meta.read_text(encoding="utf-8"))["request"]["url"]
+        if not dropped and url.endswith(missing):
+            dropped = True  # this exchange (and its body) stays out of the copy
+            continue
+        for part in (meta, meta.with_suffix(".body")):
+            if part.exists():
+                (recording / part.name).write_bytes(part.read_bytes())
+    assert dropped, f"no recorded exchange for {missing}"
+    root = prepare_root(tmp_path / "root")
+    result = CliRunner().invoke(
+        main,
+        ["--root", str(root), "run", "--replay", str(recording), "--date", "2026-05-24"],
+        env=DEMO_LLM_ENV,
+    )
+    assert result.exit_code == 2, result.output
+    report = json.loads(
+        next((root / ".briefbot" / "runs").glob("*/report.json")).read_text(encoding="utf-8")
+    )
+    assert report["status"] == "failed"
+    assert any("no recorded exchange" in f and missing in f for f in report["failures"]), report[
+        "failures"
+    ]
+    if "chat/completions" not in missing:
+        # A collect or page miss stops the night before any LLM call. (An LLM miss reaches the
+        # pipeline as an LLMError naming it, after the other calls went on: exit 2 all the same.)
+        assert not (Project(root).proposals_dir(SLUG) / "pending.json").exists()

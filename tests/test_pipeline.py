@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,15 +83,22 @@ def _page(n: int, stories: list[tuple[str, str]]) -> str:
 
 
 class World(HTTPServer):
-    """The small world: one feed whose stories a test may add to (its ETag changes with them)."""
+    """The small world: one feed whose stories a test may add to (its ETag changes with them).
+
+    A test may make pages gone (404) or held (answered only once `release` is set).
+    """
 
     stories: list[tuple[str, str]]
+    gone: set[int]
+    held: set[int]
+    release: threading.Event
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
     server = World(host="127.0.0.1", threaded=True)
     server.stories = list(STORIES)
+    server.gone, server.held, server.release = set(), set(), threading.Event()
     server.start()
     base = server.url_for("").rstrip("/")
 
@@ -105,6 +113,10 @@ def world() -> Iterator[World]:
 
     def page(request: WRequest) -> Response:
         n = int(request.path.rsplit("/", 1)[1])
+        if n in server.held:
+            server.release.wait(20)
+        if n in server.gone:
+            return Response("gone", status=404)
         return Response(
             _page(n, server.stories), content_type="text/html; charset=utf-8"
         )
@@ -113,6 +125,7 @@ def world() -> Iterator[World]:
     server.expect_request("/bad.xml").respond_with_data("boom", status=500)
     server.expect_request(re.compile(r"^/p/\d+$")).respond_with_handler(page)
     yield server
+    server.release.set()
     server.clear()
     if server.is_running():
         server.stop()
@@ -390,6 +403,71 @@ def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
     assert not list(
         project.state_dir.rglob("*.tmp*")
     )  # no half-written file left behind
+
+
+def _documents(db: Path) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # tables not made yet
+    finally:
+        conn.close()
+
+
+def test_a_run_sigkilled_mid_extract_fetches_only_the_pages_without_a_document(
+    tmp_path: Path, world: World
+) -> None:
+    world.gone, world.held = {1}, {3}
+    with OpenAIServer(_responder()) as llm:
+        project = _root(tmp_path, world)
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from briefbot.cli import main; main()",
+             "--root", str(project.root), "run", "--date", DATE],
+            env={**os.environ, **_env(llm)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            # Page 1's failure is stored as soon as it is known; page 3 is still being fetched.
+            while _documents(project.state_db) < 1:
+                assert child.poll() is None, "the run ended before it could be killed"
+                assert time.monotonic() < deadline, "no document was ever stored"
+                time.sleep(0.05)
+            assert _stage_status(project.state_db, "extract") == "running"
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert llm.requests == []
+        world.gone, world.held = set(), set()
+        world.release.set()
+        # The killed run's held request to page 3 ends now; out of the log before the rerun.
+        deadline = time.monotonic() + 10
+        while not any(r.path == "/p/3" for r, _ in world.log):
+            assert time.monotonic() < deadline, "the held page never answered"
+            time.sleep(0.05)
+        world.clear_log()
+
+        code, report, output = _run(project, llm)
+    assert code == 0, output
+    assert report["resumed"] == [1] and report["pages_fetched"] == 2
+    pages = sorted(r.path for r, _ in world.log if r.path.startswith("/p/"))
+    assert pages == ["/p/2", "/p/3"]  # page 1 has its (failed) document: not fetched again
+    conn = sqlite3.connect(project.state_db)
+    try:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT item_id) FROM documents").fetchone() == (3, 3)
+        # The killed run's 404 stays on record as that item's failed document (summary stands in).
+        assert conn.execute("SELECT outcome, error FROM documents WHERE url LIKE '%/p/1'").fetchone()[0] == "failed"
+    finally:
+        conn.close()
+    (brief,) = report["briefs"]
+    assert brief["candidates"] == 3 and brief["edits_applied"] == 1
 
 
 def _pending(project: Project) -> dict:

@@ -23,7 +23,7 @@ from .collect.dedupe import canonical_url
 from .extract_pool import ExtractPool
 from .extract_stage import ItemOutcome, extract_items, http_fetcher
 from .models import BatchItem, Brief, CandidateItem, Document
-from .store.documents import PageStore, get_documents, mark_extracted
+from .store.documents import PageStore, get_documents, mark_extracted, outcome_of
 from .store.items import StoredItem
 
 
@@ -102,6 +102,9 @@ async def extract_waiting(
         mark_extracted(conn, item_id, now=now)
         tally.documents += 1
         tally.fallbacks += document.text_source == "summary"
+        if outcome_of(document) == "failed":
+            # Stored by a run that was killed before its report: this night names it.
+            tally.failures.append(f"page: {document.error}")
     todo = [s.item for s in waiting if row_id(s) not in stored]
     if not todo:
         return tally
