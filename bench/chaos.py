@@ -72,8 +72,11 @@ class LLMFaults:
             kinds,
         )
         self.limit: int | None = None
+        self.script: list[str] = []  # answered first, in order, whatever the rate
 
     def __call__(self) -> str | None:
+        if self.script:
+            return self.script.pop(0)
         if not self.on or self.rng.random() >= self.rate or self.limit == 0:
             return None
         if self.limit is not None:
@@ -308,37 +311,23 @@ class ChaosLab:
         store_checks(root, out, expect_urls=self.clean_urls)
         source_checks(root, out)
 
-    def one_bad_answer(self, kind: str, out: Outcome) -> None:
-        """A fresh root whose run meets exactly one `kind` LLM answer (the first call): it must finish
-        with the clean run's proposals (a retry, like any transient failure)."""
-        root = self.fresh(self.workdir / f"one-{kind}")
-        rate, kinds = self.llm_chaos.rate, self.llm_chaos.kinds
-        (
-            self.llm_chaos.rate,
-            self.llm_chaos.kinds,
-            self.llm_chaos.limit,
-            self.llm_chaos.on,
-        ) = 1.0, (kind,), 1, True
+    def bad_answers(self, kinds: tuple[str, ...], out: Outcome) -> None:
+        """A fresh root whose run's first LLM calls get one bad answer each (`kinds`, in order): it must
+        finish with the clean run's proposals (each retried, like any transient failure)."""
+        name = "bad-" + "+".join(kinds)
+        root = self.fresh(self.workdir / name)
+        self.llm_chaos.script = list(kinds)
         try:
             code, _ = run_to_end(root, self.llm)
         finally:
-            (
-                self.llm_chaos.rate,
-                self.llm_chaos.kinds,
-                self.llm_chaos.limit,
-                self.llm_chaos.on,
-            ) = rate, kinds, None, False
-        out.runs.append({"scenario": f"one-{kind}", "exit": code})
+            self.llm_chaos.script = []
+        out.runs.append({"scenario": name, "exit": code})
         if code != 0:
-            said = [
-                line
-                for line in Path(f"{root}.log").read_text(errors="replace").splitlines()
-                if line.strip()
-            ]
-            out.problems.append(
-                f"one {kind} LLM answer: the run exited {code}: {said[-1][:200] if said else ''}"
-            )
-        _compare(f"one-{kind}", self.clean, root, out, blind=False, strict=True)
+            log = Path(f"{root}.log").read_text(errors="replace")
+            said = [line for line in log.splitlines() if line.strip()]
+            last = said[-1][:200] if said else ""
+            out.problems.append(f"{name}: the run exited {code}: {last}")
+        _compare(name, self.clean, root, out, blind=False, strict=True)
 
     def read_only(self, out: Outcome) -> None:
         read_only_check(self.clean, self.llm, self.workdir, out)
@@ -378,7 +367,7 @@ def chaos(
         lab.scenario("kills", out, feed_faults=0.0, kills=kills)
         lab.scenario("feeds", out, feed_faults=feed_faults, kills=kills)
         for kind in LLM_FAULTS:
-            lab.one_bad_answer(kind, out)
+            lab.bad_answers((kind,), out)
         if disk:
             lab.read_only(out)
             lab.full_disk(out)
