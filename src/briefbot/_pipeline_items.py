@@ -173,7 +173,7 @@ def batch_items(
     out: list[BatchItem] = []
     for number, (item, document) in enumerate(ordered, start=1):
         published = document.date
-        if published is None:
+        if published is None and not item.published_is_fetch_time:
             stamp = item.published.astimezone(dt.UTC).isoformat()
             published = None if stamp in stamps else item.published.date().isoformat()
         reactive = item.origin.startswith("reactive:")
