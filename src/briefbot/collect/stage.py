@@ -183,7 +183,8 @@ async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connecti
 def _store(
     jobs: list[_Job], conn: sqlite3.Connection, *, sourced: Mapping[str, set[str]], now: dt.datetime
 ) -> list[int]:
-    deduper = Deduper(store.known_items(conn, fuzzy_since=now - NEAR_DUPLICATE_WINDOW))
+    upcoming = [item.title for job in jobs if job.parsed is not None for item in job.parsed.items]
+    deduper = Deduper(store.known_items(conn, fuzzy_since=now - NEAR_DUPLICATE_WINDOW), upcoming=upcoming)
     new_ids: list[int] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
