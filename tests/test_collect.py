@@ -163,6 +163,9 @@ def test_dates_fall_back_published_updated_fetch_time(tmp_path: Path) -> None:
     assert dates["Has updated only"] == dt.datetime(2026, 5, 20, 0, 30, tzinfo=dt.UTC)
     # No date at all: the fetch time, taken from the response's Date header (so replays agree).
     assert dates["Has no date"].tzinfo is not None and before <= dates["Has no date"] <= after
+    # ... and marked as such in the store, so it is never cited as the source's date.
+    flags = {i.item.title: i.item.published_is_fetch_time for i in stored(project)}
+    assert flags == {"Has published": False, "Has updated only": False, "Has no date": True}
 
 
 def test_conditional_get_second_run_is_all_304(tmp_path: Path) -> None:
@@ -185,6 +188,7 @@ def test_search_providers_make_reactive_items(tmp_path: Path) -> None:
         {"url": "https://lab.example/post?utm_source=searx", "title": "Open weights close the gap",
          "content": "A long enough summary of the finding for the test.", "publishedDate": "2026-05-20T10:00:00"},
         {"url": "ftp://nope.example/x", "title": "skipped"},
+        {"url": "https://undated.example/y", "title": "A result without any date", "content": "c"},
     ]}
     found = rss([("Gap narrows on coding benchmarks", "https://paper.example/a", "An RSS search hit")])
     routes = {"/search": Route(body=json.dumps(answer).encode(), headers={"Content-Type": "application/json"}),
@@ -197,9 +201,11 @@ def test_search_providers_make_reactive_items(tmp_path: Path) -> None:
         paths = sorted(s.path for s in server.seen)
     assert paths == ["/rss?q=open+models", "/search?q=open+models&format=json"]
     assert [(s.name, s.brief, s.query, s.new) for s in report.sources] == [
-        ("sx", "gap", "open models", 1), ("rs", "gap", "open models", 1)]
+        ("sx", "gap", "open models", 2), ("rs", "gap", "open models", 1)]
     items = {i.item.url: i for i in stored(project)}
-    assert set(items) == {"https://lab.example/post", "https://paper.example/a"}
+    assert set(items) == {"https://lab.example/post", "https://paper.example/a", "https://undated.example/y"}
+    assert {url for url, i in items.items() if i.item.published_is_fetch_time} == {
+        "https://undated.example/y", "https://paper.example/a"}  # the RSS hit has no pubDate either
     assert {i.item.origin for i in items.values()} == {"reactive:gap"}
     assert all(i.briefs == {"gap": "new"} for i in items.values())
     assert items["https://lab.example/post"].item.published.isoformat() == "2026-05-20T10:00:00+00:00"
@@ -286,6 +292,11 @@ def test_json_feed_and_plain_json() -> None:
     first = parsed.items[0]
     assert (first.url, first.guid, first.publisher) == ("https://j.example/rel/1", "1", "J")
     assert first.published == dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
+    assert first.published_is_fetch_time is False
+    undated = parse_feed(json.dumps({"version": "https://jsonfeed.org/version/1", "items": [
+        {"id": "3", "url": "https://j.example/3", "title": "No date"}]}).encode(),
+        url="https://j.example/feed.json", headers={}, origin="feed:j", fetched_at=when).items[0]
+    assert (undated.published, undated.published_is_fetch_time) == (when, True)
     assert "entry 2 skipped" in parsed.warnings[0]
     with pytest.raises(FeedParseError, match="not a feed"):
         parse_feed(b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when)

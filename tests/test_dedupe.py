@@ -122,6 +122,9 @@ def test_store_roundtrip_and_aliases(tmp_path) -> None:
         assert [(s.item.title, s.briefs) for s in listed] == [(first.title, {"gap": "extracted"})]
         assert item_store.list_items(conn, brief="other") == []
         assert item_store.get_items(conn, [item_id])[0].model_dump(exclude={"id"}) == first.model_dump(exclude={"id"})
+        undated = first.model_copy(update={"url": "https://a.example/undated", "published_is_fetch_time": True})
+        undated_id = item_store.insert_item(conn, undated)
+        assert item_store.get_items(conn, [undated_id])[0].published_is_fetch_time is True
         with pytest.raises(Exception, match="already stored"):
             item_store.insert_item(conn, first)
         with pytest.raises(Exception, match="not a candidate"):
@@ -197,3 +200,22 @@ def test_blocking_agrees_with_scoring_every_title() -> None:
             deduper.add(KnownItem.of(candidate, item_id=index))
             titles.append(title)
             owners.append(index)
+
+
+def test_items_stored_before_the_fetch_time_flag_read_as_dated(tmp_path) -> None:
+    conn = connect(tmp_path / "state.db")
+    try:
+        # Undo migration 0111 to get the schema an older briefbot left behind, with an item in it.
+        conn.execute("ALTER TABLE items DROP COLUMN published_is_fetch_time")
+        conn.execute("DELETE FROM _migrations WHERE name = '0111_items_fetch_time.sql'")
+        conn.execute("INSERT INTO items (url, link, title, published, origin, content_hash, first_seen) VALUES "
+                     "('https://old.example/1', 'https://old.example/1', 'Old', ?, 'feed:a', 'h', ?)",
+                     (WHEN.isoformat(), WHEN.isoformat()))
+    finally:
+        conn.close()
+    conn = connect(tmp_path / "state.db")
+    try:
+        [old] = item_store.list_items(conn)
+        assert (old.item.title, old.item.published_is_fetch_time) == ("Old", False)
+    finally:
+        conn.close()

@@ -142,16 +142,13 @@ def _link(entry: dict[str, Any]) -> str | None:
 
 
 def _item(entry: dict[str, Any], *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
-    published = (
-        _utc(_get(entry, "published_parsed"))
-        or _utc(_get(entry, "updated_parsed"))
-        or fetched_at.astimezone(dt.UTC)
-    )
+    published = _utc(_get(entry, "published_parsed")) or _utc(_get(entry, "updated_parsed"))
     return make_item(
         link=_link(entry),
         title=_get(entry, "title"),
         summary=_get(entry, "summary"),
         published=published,
+        fetched_at=fetched_at,
         guid=_get(entry, "id"),
         origin=origin,
         publisher=publisher,
@@ -163,12 +160,16 @@ def make_item(
     link: str | None,
     title: str | None,
     summary: str | None,
-    published: dt.datetime,
+    published: dt.datetime | None,
+    fetched_at: dt.datetime,
     guid: object,
     origin: str,
     publisher: str | None,
 ) -> CandidateItem | None:
-    """A CandidateItem from one entry's fields; None when it has no usable http(s) link."""
+    """A CandidateItem from one entry's fields; None when it has no usable http(s) link.
+
+    Without a `published` date the item is dated `fetched_at` and marked as such.
+    """
     if link is None:
         return None
     try:
@@ -183,7 +184,8 @@ def make_item(
         guid=guid.strip() if isinstance(guid, str) and guid.strip() else None,
         title=heading,
         summary=text,
-        published=published,
+        published=(published or fetched_at).astimezone(dt.UTC),
+        published_is_fetch_time=published is None,
         origin=origin,
         publisher=publisher,
         content_hash=content_hash(heading, text),
@@ -196,12 +198,12 @@ def _json_feed(feed: JsonFeed, *, url: str, origin: str, fetched_at: dt.datetime
     warnings: list[str] = []
     for index, entry in enumerate(feed.items):
         link = entry.url or entry.external_url
-        published = parse_json_date(entry.date_published) or parse_json_date(entry.date_modified) or fetched_at
         item = make_item(
             link=urljoin(url, link) if link else None,
             title=entry.title,
             summary=entry.summary or entry.content_text or entry.content_html,
-            published=published,
+            published=parse_json_date(entry.date_published) or parse_json_date(entry.date_modified),
+            fetched_at=fetched_at,
             guid=None if entry.id is None else str(entry.id),
             origin=origin,
             publisher=publisher,

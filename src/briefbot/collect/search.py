@@ -98,12 +98,14 @@ def _searx_item(result: _SearxResult, *, origin: str, fetched_at: dt.datetime) -
         return None
     summary = plain_text(result.content) or None
     title = plain_text(result.title) or (summary or "")[:120] or result.url
+    published = _parse_date(result.publishedDate)
     return CandidateItem(
         url=url,
         link=result.url,
         title=title,
         summary=summary,
-        published=_parse_date(result.publishedDate) or fetched_at,
+        published=published or fetched_at.astimezone(dt.UTC),
+        published_is_fetch_time=published is None,
         origin=origin,
         publisher=urlsplit(url).hostname,
         content_hash=content_hash(title, summary),

@@ -1,4 +1,4 @@
-"""SQL for collected items (migration 0110_items.sql): each item stored once, linked to briefs.
+"""SQL for collected items (migrations 0110_items.sql, 0111_items_fetch_time.sql): each item stored once, linked to briefs.
 
 `item_briefs.status` is the hand-off between stages: collect inserts `new`; extract, triage and
 propose move it along with `set_status`.
@@ -46,6 +46,7 @@ def _candidate(row: sqlite3.Row) -> CandidateItem:
         title=row["title"],
         summary=row["summary"],
         published=dt.datetime.fromisoformat(row["published"]),
+        published_is_fetch_time=bool(row["published_is_fetch_time"]),
         origin=row["origin"],
         publisher=row["publisher"],
         content_hash=row["content_hash"],
@@ -56,8 +57,8 @@ def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.dateti
     """Store a new item; returns its id. Its canonical URL must not be stored yet."""
     try:
         cursor = conn.execute(
-            "INSERT INTO items (url, link, guid, guid_key, title, summary, published, origin, publisher,"
-            " content_hash, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO items (url, link, guid, guid_key, title, summary, published, published_is_fetch_time,"
+            " origin, publisher, content_hash, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item.url,
                 item.link,
@@ -66,6 +67,7 @@ def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.dateti
                 item.title,
                 item.summary,
                 _iso(item.published),
+                int(item.published_is_fetch_time),
                 item.origin,
                 item.publisher,
                 item.content_hash,
