@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import gzip
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from briefbot.cli import main
 from briefbot.collect.stage import CollectReport, collect, source_urls
 from briefbot.config import load_config
+from briefbot.errors import ReplayMissError, StoreError
 from briefbot.http import HttpSettings, make_client
 from briefbot.project import Project
 from briefbot.store import connect
@@ -233,11 +235,23 @@ def test_record_then_replay_gives_identical_items(tmp_path: Path) -> None:
     assert dump == [i.model_dump(exclude={"first_seen"}) for i in stored(project, tmp_path / "replay.db")]
 
 
-def test_replay_miss_is_that_feeds_error(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    project = write_project(tmp_path / "p", [("gone", "http://127.0.0.1:9/never-recorded")])
-    report = run(project, settings=HttpSettings(replay_dir=tmp_path / "empty"))
-    assert "never-recorded" in report.sources[0].errors[0]
+def test_replay_miss_is_fatal_and_typed(tmp_path: Path) -> None:
+    feed = rss([("A recorded story for replay", "https://rec.example/1", "s")])
+    recording = tmp_path / "rec"
+    with FeedServer({"/feed": Route(body=feed), "/down": Route(status=500, body=b"x")}) as server:
+        feeds = [("f", server.url("/feed")), ("d", server.url("/down"))]
+        project = write_project(tmp_path / "p", feeds)
+        run(project, settings=HttpSettings(allow_private_networks=True, record_dir=recording), db=tmp_path / "live.db")
+        # The same feeds plus one the recording never saw: the recording does not match.
+        project = write_project(tmp_path / "q", [*feeds, ("gone", "http://127.0.0.1:9/never-recorded")])
+    replay = HttpSettings(replay_dir=recording)
+    with pytest.raises(ReplayMissError, match="never-recorded"):
+        run(project, settings=replay, db=tmp_path / "replay.db")
+    assert stored(project, tmp_path / "replay.db") == []  # nothing half-collected
+    # A recorded failure (the 500) is still only that feed's error when replayed.
+    report = run(write_project(tmp_path / "r", feeds), settings=replay, db=tmp_path / "replay2.db")
+    assert [(s.name, s.status, s.new, bool(s.errors)) for s in report.sources] == [
+        ("f", 200, 1, False), ("d", 500, 0, True)]
 
 
 def test_brief_sources_and_selection(tmp_path: Path) -> None:
@@ -302,3 +316,52 @@ def test_json_feed_and_plain_json() -> None:
         parse_feed(b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when)
     with pytest.raises(TypeError):
         parse_feed("https://j.example/feed", url="u", headers={}, origin="feed:j", fetched_at=when)  # type: ignore[arg-type]
+
+
+def _fill_up(project: Project, db: Path, server: FeedServer, *, max_page_count: int | None) -> None:
+    async def go() -> None:
+        conn = connect(db)
+        try:
+            if max_page_count is not None:
+                # A database that may not grow: SQLITE_FULL, as on a full disk.
+                pages = conn.execute("PRAGMA page_count").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {pages + max_page_count}")
+            async with make_client(HttpSettings(allow_private_networks=True)) as client:
+                await collect(load_config(project), client=client, conn=conn)
+        finally:
+            conn.close()
+
+    asyncio.run(go())
+
+
+def _big_feed() -> bytes:
+    return rss([(f"Story {n} with a long summary", f"https://full.example/{n}", "words " * 400) for n in range(60)])
+
+
+def test_full_database_names_the_database_and_the_cause(tmp_path: Path) -> None:
+    with FeedServer({"/f": Route(body=_big_feed())}) as server:
+        project = write_project(tmp_path, [("f", server.url("/f"))])
+        db = tmp_path / "state.db"
+        with pytest.raises(StoreError) as caught:
+            _fill_up(project, db, server, max_page_count=3)
+    message = str(caught.value)
+    assert "database or disk is full" in message and "SQLITE_FULL" in message and str(db) in message
+    assert "cannot rollback" not in message
+    assert stored(project, db) == []  # all or nothing
+
+
+def test_full_filesystem_names_the_cause(tmp_path: Path) -> None:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        with FeedServer({"/f": Route(body=_big_feed())}) as server:
+            project = write_project(tmp_path / "p", [("f", server.url("/f"))])
+            with pytest.raises(StoreError) as caught:
+                _fill_up(project, mount / "state.db", server, max_page_count=None)
+        assert "database or disk is full" in str(caught.value) and str(mount / "state.db") in str(caught.value)
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

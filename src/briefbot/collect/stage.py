@@ -20,7 +20,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config
-from ..errors import BriefbotError, NotFoundError, StoreError
+from ..errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
 from ..http import FetchStatusError, Validators, fetch
 from ..models import CandidateItem
 from ..project import Project
@@ -88,6 +88,8 @@ class _Job(BaseModel):
     parsed: ParsedFeed | None = None
     # Kept until the items are stored, so a crash in between never turns into a 304 that hides them.
     validators: Validators | None = None
+    # A replay that lacks this request: the recording is broken, which ends the whole collection.
+    replay_miss: ReplayMissError | None = None
 
 
 def plan(config: Config, *, only: str | None = None) -> list[_Job]:
@@ -172,6 +174,10 @@ async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connecti
     except FetchStatusError as exc:
         report.status = exc.status
         report.errors.append(str(exc))
+    except ReplayMissError as exc:
+        # Not this feed's failure: raised by `collect` once every job has ended (see there).
+        job.replay_miss = exc
+        report.errors.append(str(exc))
     except BriefbotError as exc:
         report.errors.append(str(exc))
     except Exception as exc:  # noqa: BLE001 — one bad feed must never abort the others
@@ -199,9 +205,21 @@ def _store(
                     new_ids.append(new_id)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # On SQLITE_FULL or an I/O error SQLite may already have rolled back and ended the
+        # transaction; a second ROLLBACK would then fail and its "no transaction is active"
+        # would replace the error that says what went wrong.
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error, re-raised below, is the one worth reporting
         raise
     return new_ids
+
+
+def _database_file(conn: sqlite3.Connection) -> str:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return (row[2] if row is not None else "") or "an in-memory database"
 
 
 def _store_item(
@@ -253,6 +271,9 @@ async def collect(
     `client` comes from `briefbot.http.make_client` (safety rules, caps, record/replay); `conn` is
     the state database (validators and items). `sourced` maps a brief to the canonical URLs
     already among its sources (see `source_urls`).
+
+    A failed fetch or parse is that source's error in the report; a replay miss raises
+    `ReplayMissError` (nothing stored), and a database failure `StoreError`.
     """
     if only is not None and only not in config.briefs:
         raise NotFoundError(f"no brief {only!r} in the configuration")
@@ -269,8 +290,17 @@ async def collect(
             on_done(job.report)
 
     await asyncio.gather(*(one(job) for job in jobs))
+    # A recording that misses a request does not match this configuration: collecting the rest
+    # would pass a half-replayed run off as a replay. Raised before anything is stored, and for
+    # the first miss in plan order so the same recording always names the same request.
+    missed = next((job.replay_miss for job in jobs if job.replay_miss is not None), None)
+    if missed is not None:
+        raise missed
+    database = _database_file(conn)  # asked now: after a disk error the connection may not answer
     try:
         new_ids = _store(jobs, conn, sourced=sourced or {}, now=clock)
     except sqlite3.Error as exc:
-        raise StoreError(f"storing collected items failed: {exc}") from exc
+        code = getattr(exc, "sqlite_errorname", None)
+        cause = f"{exc} ({code})" if code else str(exc)
+        raise StoreError(f"storing collected items in {database} failed: {cause}") from exc
     return CollectReport(sources=[job.report for job in jobs], new_item_ids=new_ids)
