@@ -55,10 +55,11 @@ STORIES = [
 ETAG = '"feed-v3"'
 
 
-def _rss(base: str, stories: list[tuple[str, str]]) -> str:
+def _rss(base: str, stories: list[tuple[str, str | None]]) -> str:
     items = "".join(
         f"<item><title>{title}</title><link>{base}/p/{n}</link><guid>{base}/p/{n}</guid>"
-        f"<pubDate>{_rfc(day)}</pubDate><description>Summary of story {n}.</description></item>"
+        + (f"<pubDate>{_rfc(day)}</pubDate>" if day else "")
+        + f"<description>Summary of story {n}.</description></item>"
         for n, (title, day) in enumerate(stories, start=1)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test wire</title>{items}</channel></rss>'
@@ -69,10 +70,10 @@ def _rfc(day: str) -> str:
     return email.utils.format_datetime(dt.datetime(y, m, d, 8, 0, tzinfo=dt.UTC))
 
 
-def _page(n: int, stories: list[tuple[str, str]]) -> str:
+def _page(n: int, stories: list[tuple[str, str | None]]) -> str:
     title, day = stories[n - 1]
     para = (
-        f"{title}. On {day} the announcement was made public, and analysts said the result narrows the "
+        f"{title}. {f'On {day} t' if day else 'T'}he announcement was made public, and analysts said the result narrows the "
         "gap between open-weight and closed frontier models on the benchmarks that matter to developers. "
     )
     return (
@@ -88,7 +89,7 @@ class World(HTTPServer):
     A test may make pages gone (404) or held (answered only once `release` is set).
     """
 
-    stories: list[tuple[str, str]]
+    stories: list[tuple[str, str | None]]
     gone: set[int]
     held: set[int]
     release: threading.Event
@@ -468,6 +469,18 @@ def test_a_run_sigkilled_mid_extract_fetches_only_the_pages_without_a_document(
         conn.close()
     (brief,) = report["briefs"]
     assert brief["candidates"] == 3 and brief["edits_applied"] == 1
+
+
+def test_an_undated_item_never_gets_the_fetch_time_as_its_date(
+    tmp_path: Path, world: World
+) -> None:
+    world.stories.append(("Model E ships without a date", None))
+    with OpenAIServer(_responder()) as llm:
+        project = _root(tmp_path, world)
+        code, _, output = _run(project, llm)
+    assert code == 0, output
+    dates = {i["title"]: i["published"] for i in _pending(project)["batch"]["items"]}
+    assert dates == {**dict(STORIES), "Model E ships without a date": None}
 
 
 def _pending(project: Project) -> dict:

@@ -37,9 +37,7 @@ def _untouched(proposal: Proposal) -> bool:
     )
 
 
-async def brief_stage(
-    night: Night, llm: LLMClient, config: Config, slug: str, stamps: set[str]
-) -> None:
+async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -> None:
     conn, now, run_date = night.conn, night.options.now, night.options.run_date
     out = BriefReport(slug=slug)
     night.report.briefs.append(out)
@@ -87,7 +85,7 @@ async def brief_stage(
         )
         pairs.append((stored.item, document))
     out.excluded = len(excluded)
-    items = batch_items(pairs, stamps=stamps)
+    items = batch_items(pairs)
     by_url = {s.item.url: row_id(s) for s in rows}
     out.candidates = len(items)
     scope = config.briefs[slug].scope

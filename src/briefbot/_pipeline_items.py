@@ -1,4 +1,4 @@
-"""The pipeline's item plumbing: the extract step (over `extract_stage`), fetch-time stamps, BatchItems.
+"""The pipeline's item plumbing: the extract step (over `extract_stage`), BatchItems.
 
 Documents live in the state database's `documents` table (`store/documents.py`), one row per item
 written as its page finishes, so a run killed mid-extract refetches only the pages it had not
@@ -8,16 +8,12 @@ finished.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import httpx2
 from pydantic import BaseModel, ConfigDict
 
-from ._fs import atomic_write
 from ._http_models import FetchResult
 from .collect.dedupe import canonical_url
 from .extract_pool import ExtractPool
@@ -25,47 +21,6 @@ from .extract_stage import ItemOutcome, extract_items, http_fetcher
 from .models import BatchItem, Brief, CandidateItem, Document
 from .store.documents import PageStore, get_documents, mark_extracted, outcome_of
 from .store.items import StoredItem
-
-
-class FetchClock:
-    """The Date headers of the collect answers: the stamps collect falls back to for undated items.
-
-    An item whose `published` is exactly one of them carries no date of its own, and the fetch
-    time must not become a source's date. Stamps are kept in the run folder (written before collect
-    stores its items), so a resumed run still recognises them.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.stamps: set[str] = set()
-
-    async def hook(self, response: httpx2.Response) -> None:
-        value = response.headers.get("date")
-        if not value:
-            return
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return
-        if parsed.tzinfo is not None:
-            self.stamps.add(parsed.astimezone(dt.UTC).isoformat())
-
-    def add(self, when: dt.datetime) -> None:
-        self.stamps.add(when.astimezone(dt.UTC).isoformat())
-
-    def save(self) -> None:
-        atomic_write(self.path, json.dumps(sorted(self.stamps), indent=0) + "\n")
-
-
-def fallback_stamps(runs_dir: Path) -> set[str]:
-    """Every fetch-time stamp any run has recorded."""
-    stamps: set[str] = set()
-    for path in sorted(runs_dir.glob("*/fetch_times.json")):
-        try:
-            stamps.update(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue  # a damaged stamp file only costs a date check, never the run
-    return stamps
 
 
 class ExtractTally(BaseModel):
@@ -160,9 +115,7 @@ def is_sourced(item: CandidateItem, sourced: tuple[set[str], set[str]]) -> bool:
     return item.url in urls or _norm_title(item.title) in titles
 
 
-def batch_items(
-    rows: list[tuple[CandidateItem, Document]], *, stamps: set[str]
-) -> list[BatchItem]:
+def batch_items(rows: list[tuple[CandidateItem, Document]]) -> list[BatchItem]:
     """The brief's BatchItems, numbered `new:1..` by (published, canonical URL): stable across runs.
 
     Titles are the feed's or search result's; a search find has no publisher (its origin
@@ -174,8 +127,7 @@ def batch_items(
     for number, (item, document) in enumerate(ordered, start=1):
         published = document.date
         if published is None and not item.published_is_fetch_time:
-            stamp = item.published.astimezone(dt.UTC).isoformat()
-            published = None if stamp in stamps else item.published.date().isoformat()
+            published = item.published.date().isoformat()
         reactive = item.origin.startswith("reactive:")
         out.append(
             BatchItem(

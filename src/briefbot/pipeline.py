@@ -20,15 +20,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ._fs import atomic_write
 from ._pipeline_brief import brief_stage
-from ._pipeline_items import (
-    ExtractTally,
-    FetchClock,
-    extract_waiting,
-    fallback_stamps,
-)
+from ._pipeline_items import ExtractTally, extract_waiting
 from .collect.stage import CollectReport, SourceReport, collect, source_urls
 from .config import Config, describe_error, load_config
-from .errors import ConfigError, NotFoundError, ReplayMissError
+from .errors import ConfigError, NotFoundError
 from .http import HttpSettings, make_client
 from .llm import LLMClient, LLMSettings
 from .lock import RunLock
@@ -159,30 +154,25 @@ class Night:
         llm_settings = self.options.llm or LLMSettings.load(
             config.feeds.llm, source=str(self.project.feeds_file)
         )
-        clock = FetchClock(self.run_dir / "fetch_times.json")
-        clock.add(self.options.now)
         async with make_client(http) as client:
-            client.event_hooks = {"request": [], "response": [clock.hook]}
-            collected = await self._collect(config, client, slugs, clock)
+            collected = await self._collect(config, client, slugs)
             await self._extract(client)
             async with LLMClient(
                 llm_settings, conn=self.conn, http_settings=http
             ) as llm:
-                stamps = fallback_stamps(self.project.state_dir / "runs")
                 for slug in slugs:
-                    await brief_stage(self, llm, config, slug, stamps)
+                    await brief_stage(self, llm, config, slug)
         self._finish(collected)
 
     # -- collect ---------------------------------------------------------------------------
     async def _collect(
-        self, config: Config, client, slugs: list[str], clock: FetchClock
+        self, config: Config, client, slugs: list[str]
     ) -> list[CollectReport]:
         started = time.perf_counter()
         ledger.stage_started(self.conn, self.report.run_id, "collect")
         sourced = source_urls(self.project, slugs)
 
         def done(source: SourceReport) -> None:
-            clock.save()  # before collect stores items dated by these stamps
             self.progress("collect", source.label, None)
 
         reports: list[CollectReport] = []
@@ -202,15 +192,6 @@ class Night:
                     on_planned=lambda n: self.progress("collect", "planned", n),
                 )
             )
-        clock.save()
-        if self.options.mode == "replay":
-            # collect records a failed fetch and goes on; in a replay a missing exchange means the
-            # recording does not match this root, and a half-replayed night would mislead.
-            for rep in reports:
-                for source in rep.failed:
-                    missing = [e for e in source.errors if "no recorded exchange" in e]
-                    if missing:
-                        raise ReplayMissError(missing[0])
         r = self.report
         for rep in reports:
             r.sources_checked += len(rep.sources)
