@@ -29,7 +29,7 @@ class ExtractTally(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pages_fetched: int = 0
-    documents: int = 0  # made tonight or found stored (an item linked anew to a brief)
+    documents: int = 0  # made tonight, or found stored for an item linked anew to a brief
     fallbacks: int = 0
     failures: list[str] = []
 
@@ -45,8 +45,8 @@ async def extract_waiting(
 ) -> ExtractTally:
     """A stored document for every waiting item, through the extract stage and its process pool.
 
-    Items that already have a document (a run killed after storing it, or an item newly linked to
-    another brief) are only moved on to `extracted`; the rest are fetched and extracted by
+    Items that already have a document (an item of an earlier night newly linked to another
+    brief) are only moved on to `extracted`; the rest are fetched and extracted by
     `extract_stage.extract_items`, which stores each document (and advances its item) as it
     finishes, so a run killed mid-extract redoes only the pages it had not finished.
     """
@@ -58,7 +58,7 @@ async def extract_waiting(
         tally.documents += 1
         tally.fallbacks += document.text_source == "summary"
         if outcome_of(document) == "failed":
-            # Stored by a run that was killed before its report: this night names it.
+            # This night hands the item on with the summary standing in: say why, as for a new page.
             tally.failures.append(f"page: {document.error}")
     todo = [s.item for s in waiting if row_id(s) not in stored]
     if not todo:
