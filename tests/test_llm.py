@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from _openai_server import OpenAIServer, Reply, free_port_url
-from briefbot.errors import ConfigError, LLMError
+from briefbot.errors import ConfigError, LLMError, ReplayMissError
 from briefbot.llm import LLMClient, LLMSettings, fingerprint, strict_response_format
 from briefbot.models import EditList
 from briefbot.prompts import RenderedPrompt
@@ -287,6 +287,7 @@ def test_calls_are_recorded_and_replayed_through_the_project_http_client(tmp_pat
         finally:
             conn.close()
 
-    with pytest.raises(LLMError, match="ReplayMissError"):
+    # Typed, not wrapped: a broken recording must end a replay, not count as one failed call.
+    with pytest.raises(ReplayMissError, match="no recorded exchange for POST"):
         asyncio.run(miss())
     assert calls(tmp_path / "c.db")[0].attempts == 1  # a replay miss is not retried

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._pipeline_items import already_sourced, batch_items, is_sourced, row_id
 from .config import Config
-from .errors import BriefbotError
+from .errors import BriefbotError, ReplayMissError
 from .llm import LLMClient
 from .merge import merge
 from .models import Document
@@ -97,6 +97,8 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
         triaged = (
             await triage(llm, brief, items, slug=slug, scope=scope) if items else None
         )
+    except ReplayMissError:
+        raise  # a broken recording ends the replay (exit 2), it is not this brief's failure
     except BriefbotError as exc:
         out.failures.append(str(exc))
         night.report.failures.append(f"triage {slug}: {exc}")
@@ -128,6 +130,8 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
             proposed = await propose(
                 llm, brief, kept, slug=slug, run_date=run_date, scope=scope
             )
+        except ReplayMissError:
+            raise
         except BriefbotError as exc:
             out.failures.append(str(exc))
             night.report.failures.append(f"propose {slug}: {exc}")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ._llm_settings import DEFAULT_PRICES, ENV_VARS, LLMSettings, ModelPrice
-from .errors import BriefbotError, LLMError
+from .errors import BriefbotError, LLMError, ReplayMissError
 from .http import HttpSettings, make_client
 from .prompts import Prompts, RenderedPrompt
 from .store import llm_calls
@@ -270,6 +270,8 @@ class LLMClient:
             reason = _describe_http_error(exc)
             llm_calls.record(self.conn, CallRow(**base, ask=ask, service_tier=tier[0], latency_ms=latency,
                                                 attempts=attempts, outcome="http_error", error=reason))
+            if isinstance(exc, ReplayMissError):
+                raise  # a broken recording is fatal to a replay, not one failed call
             retried = "" if not _retryable(exc) else f" after {attempts} attempt(s)"
             raise LLMError(f"{base['stage']} call for {base['brief']!r} to {self._sdk.base_url}{retried}: {reason}") from None
         return completion, attempts, int((time.monotonic() - started) * 1000), tier[0]
