@@ -3,8 +3,8 @@
 The SYNTHETIC world of bench/_world.py (3 briefs, feeds, searches, 5-50 KB pages, duplicates, 5%
 relevant) is served from 16 loopback addresses with a set latency per answer, and a scripted
 OpenAI-compatible server answers with a set latency. briefbot runs as a subprocess
-(`briefbot --root R run --date D`), exactly as cron would run it; its peak RSS is the child's
-`ru_maxrss` from wait4 (children of the child included: RUSAGE_CHILDREN semantics).
+(`briefbot --root R run --date D`), exactly as cron would run it; its peak RSS is the whole process
+tree's (briefbot and its extraction workers, summed), sampled every 0.1 s from /proc.
 
 The naive baseline (written here): for each brief, fetch its feeds and searches one after another,
 then for every entry (no dedupe) fetch the page, extract it with trafilatura, and make one LLM call
@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,42 @@ from _world import (
 )
 
 from briefbot.textformat import render_text
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Resident memory of `root_pid` and all its descendants (the extract pool's workers)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            pid = int(status.parent.name)
+            parents[pid] = int(fields["PPid"])
+            rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+        except (OSError, ValueError, KeyError):
+            continue  # the process ended while we looked
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the whole process tree's RSS every 0.1 s: ru_maxrss counts one process at a time."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.pid))
 
 
 def run_briefbot(
@@ -86,7 +123,11 @@ def run_briefbot(
                 stderr=subprocess.STDOUT,
                 env=env,
             )
+            sampler = _TreeSampler(proc.pid)
+            sampler.start()
             _, status, usage = os.wait4(proc.pid, 0)
+            sampler.done.set()
+            sampler.join()
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         report = json.loads(
@@ -112,7 +153,10 @@ def run_briefbot(
         "exit": proc.returncode,
         "wall": wall,
         "stages": stages,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        # The whole tree (briefbot and its extraction workers, summed at the worst sampled moment),
+        # and never less than the main process's own kernel-measured peak.
+        "peak_rss_mb": max(sampler.peak_kb, usage.ru_maxrss) / 1024,
+        "main_rss_mb": usage.ru_maxrss / 1024,
         "collected": report["collected"],
         "duplicates": report["duplicates"],
         "extracted": report["extracted"],
