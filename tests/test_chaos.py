@@ -69,13 +69,7 @@ def _disk(out: Outcome) -> None:
     """An `error:` line naming the cause (no traceback, not success), and nothing corrupted."""
     if any("skipped" in n for n in out.notes):
         pytest.skip(next(n for n in out.notes if "skipped" in n))
-    masked = [p for p in out.problems if "does not name the cause" in p]
-    assert [p for p in out.problems if p not in masked] == [], _explain(out)
-    if masked:
-        # Known, reported: collect's _store rolls back a transaction SQLite already ended on
-        # SQLITE_FULL, and "cannot rollback - no transaction is active" replaces "disk is full".
-        # Nothing is corrupted (checked above); only the wording is wrong.
-        pytest.xfail("; ".join(masked))
+    assert out.problems == [], _explain(out)
 
 
 def test_read_only_root_gives_a_clear_error_and_changes_nothing(lab: ChaosLab) -> None:
