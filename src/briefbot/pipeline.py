@@ -9,6 +9,7 @@ moment is resumed by the next: collected items wait at status `new`, extracted o
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import time
@@ -160,8 +161,11 @@ class Night:
             async with LLMClient(
                 llm_settings, conn=self.conn, http_settings=http
             ) as llm:
-                for slug in slugs:
-                    await brief_stage(self, llm, config, slug)
+                # Briefs share the LLM client's concurrency: one brief's propose call overlaps the
+                # next brief's triage batches instead of waiting for them. Each brief writes only
+                # its own proposal; the report lists briefs in `slugs` order whatever finishes first.
+                await asyncio.gather(*(brief_stage(self, llm, config, slug) for slug in slugs))
+                self.report.briefs.sort(key=lambda b: slugs.index(b.slug))
         self._finish(collected)
 
     # -- collect ---------------------------------------------------------------------------
