@@ -636,11 +636,16 @@ class LLMServer(_Server):
             0  # calls being answered at once: the client's real concurrency
         )
         self.lock = threading.Lock()
+        # Wall-clock span of the LLM phase as the server saw it: first request in, last answer out.
+        self.first_at: float | None = None
+        self.last_at: float | None = None
         srv = self
 
         class Handler(_Quiet):
             def do_POST(self) -> None:
                 started = time.perf_counter()
+                with srv.lock:
+                    srv.first_at = started if srv.first_at is None else min(srv.first_at, started)
                 body = json.loads(
                     self.rfile.read(int(self.headers.get("content-length") or 0))
                     or b"{}"
@@ -654,6 +659,7 @@ class LLMServer(_Server):
                 finally:
                     with srv.lock:
                         srv.in_flight -= 1
+                        srv.last_at = time.perf_counter()
                 if kind is not None:
                     with srv.lock:
                         srv.fault_log.append(kind)

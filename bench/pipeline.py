@@ -139,8 +139,11 @@ def run_briefbot(
         figures = {k: vars(v).copy() for k, v in llm.figures.items()}
         total = llm.totals()
         max_in_flight = llm.max_in_flight
+        llm_first, llm_last = llm.first_at, llm.last_at
     calls = {k: f["calls"] for k, f in figures.items()}
-    llm_wall = stages.get("triage", 0.0) + stages.get("propose", 0.0)
+    # Briefs run their LLM stages concurrently, so summed stage times overcount: the wall time is
+    # the span the LLM server saw, from the first request to the last answer.
+    llm_wall = (llm_last - llm_first) if llm_first is not None and llm_last is not None else 0.0
     # Ideal LLM time: the (calls / concurrency) x latency, and the tighter per-brief bound
     # (each brief's triage batches in waves of `concurrency`, then its one propose call).
     waves = 0
