@@ -80,9 +80,11 @@ def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) ->
     """
     data = render(project().load(slug, version), fmt).encode("utf-8")
     if output is None:
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        # The byte stream under stdout (click's get_binary_stream is deprecated from click 8.5):
+        # text mode could translate newlines or re-encode, and the output must be byte-exact.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     try:
         atomic_write(output, data)
