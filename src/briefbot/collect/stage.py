@@ -30,7 +30,10 @@ from .dedupe import Deduper, KnownItem, canonical_url
 from .feeds import ParsedFeed, parse_feed
 from .search import Provider, make_provider
 
-DEFAULT_CONCURRENCY = 32
+# Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
+# limit. A revalidation night is nothing but waiting on 304s, so the wider window is what makes it
+# fast (bench/collect.py: all-304 run 0.46 s at 32, 0.39 s at 64, for 200 feeds at 50 ms).
+DEFAULT_CONCURRENCY = 64
 # Syndicated copies appear within days of each other; older items keep only exact-key dedupe.
 NEAR_DUPLICATE_WINDOW = dt.timedelta(days=30)
 
