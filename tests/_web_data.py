@@ -62,7 +62,7 @@ def batch() -> EditBatch:
             op="update_perspective",
             actor="CAISI (NIST)",
             stance=None,
-            evolution="Answered its critics: says its DeepSeek V4 Pro evaluation used agentic harnesses and stands by the widening-gap conclusion [new:2]",
+            evolution="Answered its critics with Harnessgate data: says its DeepSeek V4 Pro evaluation used agentic harnesses and stands by the widening-gap conclusion [new:2]",
             summary="CAISI stands by its widening-gap conclusion and says it used agentic harnesses [new:2]",
             significance="minor",
         ),

@@ -263,3 +263,27 @@ def test_possessive_of_a_known_name_is_not_flagged_and_injection_in_a_cited_item
     warnings = proposal.verdicts[0].warnings
     assert not any("names found" in w for w in warnings), warnings
     assert any("instruction-like" in w and "[new:1]" in w for w in warnings), warnings
+
+
+def test_a_sentence_opening_word_is_not_a_name_but_a_model_name_there_still_is() -> None:
+    import datetime
+
+    from briefbot.merge import merge
+    from briefbot.models import BatchItem, Brief, EditBatch
+
+    base = Brief.model_validate(
+        {"title": "T", "state": "closed", "version": 1, "date": "2026-05-01", "item_count": 1,
+         "narrative": ["CAISI published [1]."],
+         "sources": [{"number": 1, "title": "CAISI report", "origin": "reactive:t"}]}
+    )
+    item = BatchItem(ref="new:1", url="https://example.org/a", title="CAISI reply", publisher=None,
+                     published=None, origin="reactive:t", text="CAISI replied to critics.")
+    edits = [
+        {"op": "add_narrative_paragraph", "text": "Answered its critics [new:1].",
+         "summary": "CAISI replied [new:1]", "significance": "minor"},
+        {"op": "add_narrative_paragraph", "text": "Zorblax-9 was not mentioned anywhere [new:1].",
+         "summary": "CAISI replied again [new:1]", "significance": "minor"},
+    ]
+    proposal = merge(base, EditBatch(items=[item], edits=edits), run_date=datetime.date(2026, 5, 2))
+    assert not any("names found" in w for w in proposal.verdicts[0].warnings), proposal.verdicts[0].warnings
+    assert any("Zorblax-9" in w for w in proposal.verdicts[1].warnings), proposal.verdicts[1].warnings

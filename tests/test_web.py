@@ -359,7 +359,7 @@ def test_cards_show_target_current_text_verdicts_and_items(client: TestClient) -
     html = client.get(PROPOSAL).text
     card2 = html[html.index('id="edit-2"') : html.index('id="edit-3"')]
     assert "Perspective of CAISI (NIST)" in card2 and "Consistent with prior evaluations" in card2
-    assert "names found neither in the cited items nor in the brief: Answered" in card2
+    assert "names found neither in the cited items nor in the brief: Harnessgate" in card2
     assert "[new:2] → [44]" in card2 and 'href="https://example.org/caisi-reply"' in card2
     card4 = html[html.index('id="edit-4"') : html.index('id="whats-new"')]
     assert "Revise section" in card4 and "active and growing" in card4

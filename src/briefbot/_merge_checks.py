@@ -28,6 +28,11 @@ MAX_CHARS = {"summary": 600, "actor": 120, "text": 1500, "stance": 1000, "evolut
 _NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+# Where a sentence or clause starts: the text's start, or after . ! ? : ; and a space.
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;]\s+)\s*[\"'(\u201c]?$")
+# An ordinary word written with a capital only: a name usually has digits, hyphens or inner capitals.
+_ORDINARY_WORD_RE = re.compile(r"^[A-Z][a-z]+$")
+_LOWER_NEXT_RE = re.compile(r"^\s+[a-z]")
 # Capitalised because they open a sentence, not because they name anyone.
 _SENTENCE_WORDS = frozenset(
     (
@@ -128,10 +133,19 @@ def edit_warnings(
     cited_names, cited_words = vocabulary(cited)
     names: list[str] = []
     for _, text in text_fields(edit):
-        for found_name in _NAME_RE.findall(EDIT_CITATION_RE.sub("", text)):
+        plain = EDIT_CITATION_RE.sub("", text)
+        for match in _NAME_RE.finditer(plain):
             # "GLM-5.1's" names GLM-5.1: the possessive is grammar, not part of the name.
-            name = _POSSESSIVE_RE.sub("", found_name)
+            name = _POSSESSIVE_RE.sub("", match.group(0))
             lower = name.lower()
+            if (
+                _SENTENCE_START_RE.search(plain[: match.start()])
+                and _ORDINARY_WORD_RE.match(name)
+                and _LOWER_NEXT_RE.match(plain[match.end():])
+            ):
+                # "Answered its critics": capitalised only because it opens a sentence. A name
+                # there is usually followed by another capital ("Zorblax Labs") or is known.
+                continue
             found = name in known[0] or name in cited_names
             # A capitalised ordinary word ("However") is known in lower case somewhere.
             if not found and lower not in _SENTENCE_WORDS and lower not in known[1] and lower not in cited_words:
