@@ -1,9 +1,10 @@
 """The extract stage: fetch each item's page safely, store its bytes, extract a Document per item.
 
-Two phases. First every page is fetched through the one safe HTTP client (bounded concurrency,
-the client's own per-host politeness) and its bytes stored by content hash; then the stored pages
-go through the worker pool. Fetching is network-bound and extraction CPU-bound, so the pool gets
-all cores while no socket waits on it, and only the pages in flight are ever held in memory.
+Fetching and extracting overlap. Each page is fetched through the one safe HTTP client (bounded
+concurrency, the client's own per-host politeness) and its bytes stored by content hash; as each
+page is stored it is queued for the worker pool, which extracts while other pages are still
+arriving. Fetching is network-bound and extraction CPU-bound, so the night takes about the
+longer of the two rather than their sum. Only the pages in flight are ever held in memory.
 
 Every item ends with exactly one stored Document: the page's text (`extracted`), the feed's
 summary for a content reason such as a PDF or an empty extraction (`fallback`), or the summary
@@ -13,6 +14,7 @@ plus the error when fetching or extracting failed (`failed`). None is silently d
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -120,9 +122,9 @@ async def _fetch_all(
     pages: PageStore,
     concurrency: int,
     on_failed: Callable[[Document], None],
-) -> list[_Fetched]:
+    on_fetched: Callable[[_Fetched], None],
+) -> None:
     gate = asyncio.Semaphore(concurrency)
-    fetched: list[_Fetched] = []
 
     async def one(item: CandidateItem) -> None:
         async with gate:
@@ -147,7 +149,7 @@ async def _fetch_all(
         except BriefbotError as exc:
             on_failed(failed_document(item, str(exc), reason="page not stored"))
             return
-        fetched.append(
+        on_fetched(
             _Fetched(
                 item=item,
                 sha256=sha,
@@ -157,14 +159,14 @@ async def _fetch_all(
         )
 
     await asyncio.gather(*(one(item) for item in items))
-    return fetched
 
 
 def _jobs(
-    fetched: list[_Fetched], pages: PageStore, refused: list[Document]
+    fetched: "queue.Queue[_Fetched | None]", pages: PageStore, refused: list[Document]
 ) -> Iterator[ExtractJob]:
-    # Read lazily: the pool asks for the next page only when a worker is free.
-    for entry in fetched:
+    # Read lazily, on the pool's thread: the pool asks for the next page only when a worker is
+    # free, and waits here for the next fetched page until the fetching side says it is done.
+    for entry in iter(fetched.get, None):
         try:
             raw = pages.get(entry.sha256)
         except BriefbotError as exc:
@@ -230,13 +232,37 @@ async def extract_items(
         if on_done is not None:
             on_done(entry)
 
-    fetched = await _fetch_all(
-        items, fetcher=fetcher, pages=pages, concurrency=concurrency, on_failed=finish
-    )
-    by_key = {str(entry.item.id): entry for entry in fetched}
+    fetched: queue.Queue[_Fetched | None] = queue.Queue()
+    by_key: dict[str, _Fetched] = {}
+
+    def queue_page(entry: _Fetched) -> None:
+        by_key[str(entry.item.id)] = entry
+        fetched.put(entry)
+
+    async def fetch_then_close() -> None:
+        try:
+            await _fetch_all(
+                items, fetcher=fetcher, pages=pages, concurrency=concurrency,
+                on_failed=finish, on_fetched=queue_page,
+            )
+        finally:
+            fetched.put(None)  # always: the pool's thread waits for it
+
+    fetching = asyncio.ensure_future(fetch_then_close())
     refused: list[Document] = []
-    async for result in pool.run_async(_jobs(fetched, pages, refused)):
-        finish(_document(by_key[result.key], result))
+    results = pool.run_async(_jobs(fetched, pages, refused))
+    try:
+        async for result in results:
+            finish(_document(by_key[result.key], result))
+        await fetching  # a replay miss (or a full disk) while fetching ends the stage here
+    finally:
+        # On any way out: stop fetching (its end-of-pages mark frees the pool's thread), collect
+        # its outcome so no error goes unretrieved, then close the pool's results before the
+        # caller closes the pool itself.
+        if not fetching.done():
+            fetching.cancel()
+        await asyncio.gather(fetching, return_exceptions=True)
+        await results.aclose()
     for document in refused:
         finish(document)
     report.seconds = time.monotonic() - started

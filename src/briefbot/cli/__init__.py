@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from pathlib import Path
 
 import click
@@ -14,6 +16,21 @@ from . import brief_cmds, collect_cmds, extract_cmds, llm_cmds, review_cmds, run
 _AREAS = (brief_cmds, review_cmds, collect_cmds, extract_cmds, llm_cmds, run_cmds, web_cmds)
 
 
+# The machine's own failures: a full or read-only disk, a quota. Atomic writes and SQLite
+# transactions leave nothing half-written, so the user needs the cause, not a traceback.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES}
+_DISK_SQLITE = ("disk is full", "readonly database", "disk i/o error", "unable to open database")
+
+
+def _disk_failure(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}; nothing was half-written"
+    if isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in _DISK_SQLITE):
+        return f"state database: {exc}; nothing was half-written"
+    return None
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -21,6 +38,12 @@ class _Group(click.Group):
         except BriefbotError as exc:
             # A typed failure is the user's to fix: say what and where, without a traceback.
             click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except (OSError, sqlite3.Error) as exc:
+            reason = _disk_failure(exc)
+            if reason is None:
+                raise
+            click.echo(f"error: {reason}", err=True)
             ctx.exit(2)
 
 
