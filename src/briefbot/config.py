@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .http import HttpSettings
 from .models import SLUG_PATTERN
 from .project import Project
 
@@ -304,3 +305,18 @@ def _cross_check(brief: BriefConfig, feeds: FeedsFile, path: Path, feeds_path: P
     for index, tag in enumerate(brief.feeds.tags):
         if tag not in tags:
             raise ConfigError(f"{path}: feeds.tags[{index}]: no feed in {feeds_path} has tag {tag!r}")
+
+
+def http_settings(
+    config: Config, project: Project, *, record: Path | None = None, replay: Path | None = None
+) -> HttpSettings:
+    """The HTTP settings of feeds.yaml's `http:` section plus a command's record/replay choice."""
+    values = dict(config.feeds.http)
+    if record is not None:
+        values["record_dir"] = record
+    if replay is not None:
+        values["replay_dir"] = replay
+    try:
+        return HttpSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc, project.feeds_file, prefix=("http",))) from None

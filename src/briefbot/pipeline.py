@@ -17,15 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ._fs import atomic_write
 from ._pipeline_brief import brief_stage
 from ._pipeline_items import ExtractTally, extract_waiting
 from .collect.stage import CollectReport, SourceReport, collect, source_urls
-from .config import Config, describe_error, load_config
-from .errors import ConfigError, NotFoundError
-from .http import HttpSettings, make_client
+from .config import Config, http_settings, load_config
+from .errors import NotFoundError
+from .http import make_client
 from .llm import LLMClient, LLMSettings
 from .lock import RunLock
 from .project import Project
@@ -53,22 +53,6 @@ class RunOptions(BaseModel):
     @property
     def mode(self) -> Literal["live", "record", "replay"]:
         return "record" if self.record_dir else "replay" if self.replay_dir else "live"
-
-
-def _http_settings(
-    config: Config, project: Project, options: RunOptions
-) -> HttpSettings:
-    values = dict(config.feeds.http)
-    if options.record_dir is not None:
-        values["record_dir"] = options.record_dir
-    if options.replay_dir is not None:
-        values["replay_dir"] = options.replay_dir
-    try:
-        return HttpSettings(**values)
-    except ValidationError as exc:
-        raise ConfigError(
-            describe_error(exc, project.feeds_file, prefix=("http",))
-        ) from None
 
 
 class Night:
@@ -151,7 +135,9 @@ class Night:
         slugs = [
             s for s in active if not self.options.briefs or s in self.options.briefs
         ]
-        http = _http_settings(config, self.project, self.options)
+        http = http_settings(
+            config, self.project, record=self.options.record_dir, replay=self.options.replay_dir
+        )
         llm_settings = self.options.llm or LLMSettings.load(
             config.feeds.llm, source=str(self.project.feeds_file)
         )

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,26 +24,13 @@ from ..collect.stage import (
     collect,
     source_urls,
 )
-from ..config import Config, describe_error, load_config
-from ..errors import ConfigError, NotFoundError
+from ..config import Config, http_settings, load_config
+from ..errors import NotFoundError
 from ..http import HttpSettings, make_client
 from ..project import Project
 from ..store import connect
 from ..store import items as item_store
 from ._common import project
-
-
-def http_settings(config: Config, proj: Project, *, record: Path | None, replay: Path | None) -> HttpSettings:
-    """The HTTP settings of feeds.yaml's `http:` section plus the command's record/replay choice."""
-    values = dict(config.feeds.http)
-    if record is not None:
-        values["record_dir"] = record
-    if replay is not None:
-        values["replay_dir"] = replay
-    try:
-        return HttpSettings(**values)
-    except ValidationError as exc:
-        raise ConfigError(describe_error(exc, proj.feeds_file, prefix=("http",))) from None
 
 
 async def _collect(

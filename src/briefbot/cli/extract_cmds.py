@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..config import load_config
+from ..config import http_settings, load_config
 from ..errors import BriefbotError, ExtractError, NotFoundError
 from ..extract import MAX_INPUT_BYTES, extract_document
 from ..extract_pool import DEFAULT_TIMEOUT, ExtractPool
@@ -37,7 +37,6 @@ from ..store import connect
 from ..store import items as item_store
 from ..store.documents import PageStore, documented_ids
 from ._common import project
-from .collect_cmds import http_settings
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
