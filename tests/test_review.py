@@ -161,3 +161,13 @@ def test_review_errors(root: Path):
     with pytest.raises(ReviewError, match="moved on to v8"):
         review.approve(project, SLUG, by="ed", now=NOW)
     assert "give --accept" in run(root, "decide", SLUG, code=2).output
+
+
+def test_decide_takes_ranges_and_refuses_a_backwards_one(root: Path):
+    run(root, "edit", SLUG, "--from", str(root / "batch.json"), "--date", "2026-05-31")
+    out = run(root, "decide", SLUG, "--reject", "1-2").output
+    assert "1 rejected add_timeline_entry [rejected]: rejected by the editor" in out
+    assert "2 rejected add_tension [rejected]: rejected by the editor" in out
+    assert "4 applied" in out
+    bad = run(root, "decide", SLUG, "--accept", "4-1", code=2)
+    assert "not a comma-separated list of edit numbers or ranges" in bad.output

@@ -28,10 +28,21 @@ def _now() -> dt.datetime:
 def _numbers(value: str | None, option: str) -> list[int]:
     if not value:
         return []
+    numbers: list[int] = []
     try:
-        return [int(part) for part in value.replace(" ", "").split(",") if part]
+        for part in value.replace(" ", "").split(","):
+            if "-" in part:  # a range, "3-7", as an editor reads a long proposal
+                low, high = (int(x) for x in part.split("-", 1))
+                if low > high:
+                    raise ValueError(part)
+                numbers += range(low, high + 1)
+            elif part:
+                numbers.append(int(part))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of edit numbers", param_hint=option) from None
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of edit numbers or ranges (1,3,5-9)", param_hint=option
+        ) from None
+    return numbers
 
 
 # -- presenting a proposal -----------------------------------------------------------------------
@@ -160,8 +171,8 @@ def review_cmd(slug: str, as_json: bool) -> None:
 
 @click.command("decide")
 @click.argument("slug")
-@click.option("--accept", default=None, help="Edit numbers to accept, e.g. 1,3.")
-@click.option("--reject", default=None, help="Edit numbers to reject, e.g. 2.")
+@click.option("--accept", default=None, help="Edit numbers to accept, e.g. 1,3 or 2-9.")
+@click.option("--reject", default=None, help="Edit numbers to reject, e.g. 2 or 4-6.")
 @click.option("--by", default=None, help="Editor's name (default: the OS user).")
 def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None) -> None:
     """Record decisions on edits of SLUG's pending proposal; rejected edits drop out and it is re-merged."""
