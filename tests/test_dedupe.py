@@ -133,6 +133,30 @@ def test_store_roundtrip_and_aliases(tmp_path) -> None:
         conn.close()
 
 
+def test_a_search_find_takes_the_feeds_provenance_when_the_feed_copy_arrives(tmp_path) -> None:
+    conn = connect(tmp_path / "state.db")
+    try:
+        found = item("https://a.example/story", "Search title ...", origin="reactive:gap")
+        item_id = item_store.insert_item(conn, found)
+        item_store.link_brief(conn, item_id, "gap")
+        item_store.set_status(conn, item_id, "gap", "proposed")
+        feed_copy = item("https://a.example/story", "The full feed title", "feed summary", origin="feed:wire")
+        feed_copy = feed_copy.model_copy(update={"publisher": "Wire"})
+        assert item_store.adopt_feed_provenance(conn, item_id, feed_copy) is True
+        stored = item_store.get_items(conn, [item_id])[0]
+        assert (stored.origin, stored.publisher, stored.title) == ("feed:wire", "Wire", "The full feed title")
+        # The undecided proposal that cited the search find is remade on the next run.
+        assert item_store.list_items(conn, brief="gap", status="extracted")[0].item.id == item_id
+        # A feed's item is never overwritten, by another feed or by a search find.
+        other = item("https://a.example/story", "Other feed", origin="feed:other")
+        assert item_store.adopt_feed_provenance(conn, item_id, other) is False
+        search_again = item("https://a.example/story", "Search again", origin="reactive:gap")
+        assert item_store.adopt_feed_provenance(conn, item_id, search_again) is False
+        assert item_store.get_items(conn, [item_id])[0].origin == "feed:wire"
+    finally:
+        conn.close()
+
+
 def test_plain_text_drops_markup_and_code() -> None:
     assert plain_text("<p>Hi <script>alert(1)</script><b>there</b> &amp;\n you</p>") == "Hi there & you"
     assert content_hash("Title", "<b>Sum</b>") == content_hash(" title ", "sum")

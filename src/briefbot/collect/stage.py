@@ -241,6 +241,9 @@ def _store_item(
         if match.item_id is not None:
             if match.reason != "url":
                 store.add_alias(conn, item.url, match.item_id, reason=match.reason, now=now)
+            else:
+                # The same article: a feed's copy outranks a search find, whatever came first.
+                store.adopt_feed_provenance(conn, match.item_id, item, now=now)
             # A copy found for another brief still makes the stored item that brief's candidate.
             for slug in briefs:
                 store.link_brief(conn, match.item_id, slug, now=now)

@@ -80,6 +80,44 @@ def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.dateti
     return cursor.lastrowid
 
 
+def adopt_feed_provenance(
+    conn: sqlite3.Connection, item_id: int, item: CandidateItem, *, now: dt.datetime | None = None
+) -> bool:
+    """A search find later seen in a feed takes the feed's provenance; True if it changed.
+
+    Feeds are collected before searches, so when both carry an article the feed's copy is kept.
+    A night when the feed failed stores the search's copy instead; adopting the feed's copy when
+    it comes back makes the stored item (and so the source it becomes) independent of which
+    fetch happened to fail. An undecided proposal citing the item is remade on the next run.
+    """
+    cursor = conn.execute(
+        "UPDATE items SET link = ?, guid = ?, guid_key = ?, title = ?, summary = ?, published = ?,"
+        " published_is_fetch_time = ?, origin = ?, publisher = ?, content_hash = ?"
+        " WHERE id = ? AND origin LIKE 'reactive:%' AND ? LIKE 'feed:%'",
+        (
+            item.link,
+            item.guid,
+            guid_key(item.guid, item.origin),
+            item.title,
+            item.summary,
+            _iso(item.published),
+            int(item.published_is_fetch_time),
+            item.origin,
+            item.publisher,
+            item.content_hash,
+            item_id,
+            item.origin,
+        ),
+    )
+    if cursor.rowcount == 0:
+        return False
+    conn.execute(
+        "UPDATE item_briefs SET status = 'extracted', updated_at = ? WHERE item_id = ? AND status = 'proposed'",
+        (_now(now), item_id),
+    )
+    return True
+
+
 def add_alias(conn: sqlite3.Connection, url: str, item_id: int, *, reason: str, now: dt.datetime | None = None) -> None:
     """Remember `url` as a copy of item `item_id` (ignored if the URL is already known)."""
     conn.execute(
