@@ -30,7 +30,7 @@ from ..http import HttpSettings, make_client
 from ..project import Project
 from ..store import connect
 from ..store import items as item_store
-from ._common import project
+from ._common import project, record_replay_options
 
 
 async def _collect(
@@ -79,17 +79,12 @@ def report_table(report: CollectReport) -> Table:
 
 @click.command("collect")
 @click.option("--brief", "slug", default=None, help="Only the feeds and searches of this brief.")
-@click.option("--record", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write every HTTP exchange to this folder.")
-@click.option("--replay", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Serve HTTP from a recording made with --record; a request it lacks is an error.")
+@record_replay_options()
 @click.option("--concurrency", type=click.IntRange(1, 256), default=DEFAULT_CONCURRENCY, show_default=True,
               help="Fetches in flight at once (per-host limits still apply).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def collect_cmd(slug: str | None, record: Path | None, replay: Path | None, concurrency: int, as_json: bool) -> None:
     """Fetch feeds and run each brief's searches into deduplicated candidate items."""
-    if record is not None and replay is not None:
-        raise click.UsageError("--record and --replay are exclusive")
     proj = project()
     config = load_config(proj)
     if slug is not None and slug not in config.briefs:

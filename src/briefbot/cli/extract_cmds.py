@@ -36,7 +36,7 @@ from ..project import Project
 from ..store import connect
 from ..store import items as item_store
 from ..store.documents import PageStore, documented_ids
-from ._common import project
+from ._common import project, record_replay_options
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
@@ -267,18 +267,7 @@ def _extract_pending(
     show_default=True,
     help="Page fetches in flight at once (per-host limits still apply).",
 )
-@click.option(
-    "--record",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write every HTTP exchange to this folder.",
-)
-@click.option(
-    "--replay",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Serve HTTP from a recording made with --record; a request it lacks is an error.",
-)
+@record_replay_options()
 def extract_cmd(
     targets: tuple[str, ...],
     url: str | None,
@@ -295,8 +284,6 @@ def extract_cmd(
     With FILE_OR_URL arguments, print a document for each page (a file may be gzip). Without,
     fetch and extract every collected item that has no document yet, storing one per item.
     """
-    if record is not None and replay is not None:
-        raise click.UsageError("--record and --replay are exclusive")
     if targets:
         if slug is not None:
             raise click.UsageError(

@@ -33,7 +33,7 @@ from ..project import Project
 from ..report import RunReport, report_renderable, runs_table
 from ..store import connect
 from ..store import runs as ledger
-from ._common import project
+from ._common import project, record_replay_options
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -84,20 +84,7 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
     multiple=True,
     help="Only this brief (repeatable; default: every active brief).",
 )
-@click.option(
-    "--record",
-    "record",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Record every HTTP exchange (feeds, search, pages, LLM) into DIR.",
-)
-@click.option(
-    "--replay",
-    "replay",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Replay a recorded night from DIR, fully offline (a request not recorded is an error).",
-)
+@record_replay_options(replay_must_exist=True)
 @click.option(
     "--date",
     "run_date",
@@ -115,8 +102,6 @@ def run_cmd(
 
     Exit status: 0 done (or idle), 1 done with some feeds, pages or calls failed, 2 nothing could be done.
     """
-    if record and replay:
-        raise click.UsageError("--record and --replay are exclusive")
     clock = dt.datetime.now(dt.UTC)
     day = run_date.date() if run_date else clock.date()
     # A replay re-enacts a past night: its clock is that night's, so proposals come out byte-identical.

@@ -53,26 +53,35 @@ def _candidate(row: sqlite3.Row) -> CandidateItem:
     )
 
 
+# What the feed or provider said about an item (everything but its canonical URL and first sighting).
+_DESCRIBED = (
+    "link", "guid", "guid_key", "title", "summary", "published", "published_is_fetch_time",
+    "origin", "publisher", "content_hash",
+)
+
+
+def _description(item: CandidateItem) -> tuple[object, ...]:
+    """The values of `_DESCRIBED` for `item`, in that order."""
+    return (
+        item.link,
+        item.guid,
+        guid_key(item.guid, item.origin),
+        item.title,
+        item.summary,
+        _iso(item.published),
+        int(item.published_is_fetch_time),
+        item.origin,
+        item.publisher,
+        item.content_hash,
+    )
+
+
 def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.datetime | None = None) -> int:
     """Store a new item; returns its id. Its canonical URL must not be stored yet."""
     try:
         cursor = conn.execute(
-            "INSERT INTO items (url, link, guid, guid_key, title, summary, published, published_is_fetch_time,"
-            " origin, publisher, content_hash, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                item.url,
-                item.link,
-                item.guid,
-                guid_key(item.guid, item.origin),
-                item.title,
-                item.summary,
-                _iso(item.published),
-                int(item.published_is_fetch_time),
-                item.origin,
-                item.publisher,
-                item.content_hash,
-                _now(now),
-            ),
+            f"INSERT INTO items (url, {', '.join(_DESCRIBED)}, first_seen) VALUES ({', '.join('?' * (len(_DESCRIBED) + 2))})",
+            (item.url, *_description(item), _now(now)),
         )
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"item {item.url} is already stored: {exc}") from exc
@@ -91,23 +100,9 @@ def adopt_feed_provenance(
     fetch happened to fail. An undecided proposal citing the item is remade on the next run.
     """
     cursor = conn.execute(
-        "UPDATE items SET link = ?, guid = ?, guid_key = ?, title = ?, summary = ?, published = ?,"
-        " published_is_fetch_time = ?, origin = ?, publisher = ?, content_hash = ?"
+        f"UPDATE items SET {', '.join(f'{c} = ?' for c in _DESCRIBED)}"
         " WHERE id = ? AND origin LIKE 'reactive:%' AND ? LIKE 'feed:%'",
-        (
-            item.link,
-            item.guid,
-            guid_key(item.guid, item.origin),
-            item.title,
-            item.summary,
-            _iso(item.published),
-            int(item.published_is_fetch_time),
-            item.origin,
-            item.publisher,
-            item.content_hash,
-            item_id,
-            item.origin,
-        ),
+        (*_description(item), item_id, item.origin),
     )
     if cursor.rowcount == 0:
         return False
