@@ -153,6 +153,7 @@ class World:
     seed: int = 7
     relevant_share: float = 0.05
     syndicated_share: float = 0.10
+    feed_size: int = FEED_SIZE
     items: list[Item] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -182,7 +183,8 @@ class World:
         for b in range(3):
             entries = [(i, False) for i in self.brief_items(b)]
             chunks = [
-                entries[k : k + FEED_SIZE] for k in range(0, len(entries), FEED_SIZE)
+                entries[k : k + self.feed_size]
+                for k in range(0, len(entries), self.feed_size)
             ] or [[]]
             for k, chunk in enumerate(chunks):
                 out[f"b{b}-{k}"] = list(chunk)
@@ -367,6 +369,8 @@ class Faults:
     timeout_seconds: float = 3.0
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (epoch, path, kind)
     epoch: str = "0"
+    # Paths (feed or search, without the query) that answer 500 every time while listed: an outage.
+    down: set[str] = field(default_factory=set)
     _rng: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -375,6 +379,9 @@ class Faults:
 
     def draw(self, path: str) -> str | None:
         with self._lock:
+            if urlsplit(path).path in self.down:
+                self.log.append((self.epoch, path, "500"))
+                return "500"
             if self.rate <= 0 or self._rng.random() >= self.rate:
                 return None
             kind = self._rng.choice(self.kinds)

@@ -6,6 +6,8 @@ One world server and one LLM server (same ports for every root, so every root se
    `--feed-faults`, seeded), the LLM answers 429/500/junk to a fifth of calls (seeded), and the run
    is SIGKILLed at a random moment `--kills` times, each followed by a restart; then one run is let
    finish under the faults, and (when feeds failed) one more after the world heals;
+   a third root runs one night in two runs: every search and every other feed down in the
+   first, all healed in the second (`split_night`);
 3. checks: each brief's pending proposal equals the clean one byte for byte (after blanking the
    three fields that record when/how often it was written: created_at, updated_at, revision); no
    world article stored twice; no source URL twice in a candidate; `PRAGMA integrity_check` ok;
@@ -241,8 +243,9 @@ class ChaosLab:
         seed: int = 1,
         llm_faults: float = 0.2,
         llm_kinds: tuple[str, ...] = LLM_FAULTS,
+        feed_size: int | None = None,
     ) -> None:
-        self.world = World(items, relevant_share=0.15)
+        self.world = World(items, relevant_share=0.15, **({"feed_size": feed_size} if feed_size else {}))
         self.workdir = workdir
         self.rng = random.Random(seed)
         self.faults = Faults(rate=0.0, seed=seed, timeout_seconds=3.0)
@@ -286,12 +289,9 @@ class ChaosLab:
         *,
         feed_faults: float,
         kills: int,
-        strict: bool = True,
     ) -> None:
-        """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run.
-
-        `strict=False` notes a proposal that differs ignoring provenance instead of counting it a
-        problem: with failing feeds, refs follow the order items arrived in (reported, not yet fixed)."""
+        """A fresh root, `kills` SIGKILLed runs under the faults, one run to the end, a healed run;
+        the proposals must then equal the clean run's byte for byte."""
         root = self.fresh(self.workdir / f"chaos-{name}")
         _scenario(
             name,
@@ -305,12 +305,41 @@ class ChaosLab:
             clean_seconds=self.clean_seconds,
             out=out,
         )
-        # Byte for byte even with failing feeds (the issue's bar); `strict=False` only notes it.
-        _compare(name, self.clean, root, out, blind=False, strict=strict)
-        if feed_faults:
-            _compare(name, self.clean, root, out, blind=True, strict=strict)
+        _compare(name, self.clean, root, out, blind=False, strict=True)
+        if feed_faults:  # a second view: when bytes differ, does more than provenance differ?
+            _compare(name, self.clean, root, out, blind=True, strict=True)
         store_checks(root, out, expect_urls=self.clean_urls)
         source_checks(root, out)
+
+    def split_night(self, out: Outcome) -> dict[str, str]:
+        """One night in two runs: the first with every search and every other feed down (it
+        finishes, exit 1, with part of the night's items), the second after the world heals. The
+        second must propose what one clean run proposes, byte for byte: the items of both runs
+        weighed together and numbered as one batch."""
+        root = self.fresh(self.workdir / "split-night")
+        feeds = sorted(self.world.feeds())
+        self.faults.down = {"/searxng/search"} | {f"/feeds/{name}.xml" for name in feeds[::2]}
+        self.faults.epoch = "split-first"
+        try:
+            first, _ = run_to_end(root, self.llm)
+        finally:
+            self.faults.down = set()
+        partial = proposals(root)
+        out.notes.append(
+            "split-night: after the first run, "
+            f"{sum(partial.get(s) != self.reference.get(s) for s in SLUGS)} brief(s) stood apart from the clean run"
+        )
+        self.faults.epoch = "split-healed"
+        second, _ = run_to_end(root, self.llm)
+        out.runs.append({"scenario": "split-night", "first_exit": first, "healed_exit": second})
+        if first != 1:
+            out.problems.append(f"split-night: the run with feeds down exited {first}, not 1")
+        if second != 0:
+            out.problems.append(f"split-night: the healed run exited {second}: see {root}.log")
+        _compare("split-night", self.clean, root, out, blind=False, strict=True)
+        store_checks(root, out, expect_urls=self.clean_urls)
+        source_checks(root, out)
+        return partial
 
     def bad_answers(self, kinds: tuple[str, ...], out: Outcome) -> None:
         """A fresh root whose run's first LLM calls get one bad answer each (`kinds`, in order): it must
@@ -367,6 +396,7 @@ def chaos(
         # B: the same plus failing feeds and searches, then one healed run.
         lab.scenario("kills", out, feed_faults=0.0, kills=kills)
         lab.scenario("feeds", out, feed_faults=feed_faults, kills=kills)
+        lab.split_night(out)  # C: one night in two runs, an outage in the first
         for kind in LLM_FAULTS:
             lab.bad_answers((kind,), out)
         if disk:
@@ -606,15 +636,7 @@ def full_disk_check(
         write_root(root, world, web.base, http=HTTP, llm=LLM)
         published = versions_digest(root)
         filler = mnt / "filler"
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
-        with open(filler, "r+b") as f:  # the run gets going, then runs out of space
-            f.truncate(max(0, filler.stat().st_size - root_bytes // 2))
+        _fill(filler, leave=root_bytes // 2)  # the run gets going, then runs out of space
         code = finish(_quiet_run(root, llm, workdir / "full.log"))
         said = (workdir / "full.log").read_text(errors="replace")
         _judge_disk(
@@ -633,6 +655,31 @@ def full_disk_check(
             )
     finally:
         _umount(mnt)
+
+
+def _fill(filler: Path, *, leave: int) -> None:
+    """Fill the filesystem holding `filler` until about `leave` bytes are free.
+
+    Unbuffered writes of what `statvfs` says is free (a buffered file re-raises ENOSPC when it
+    is closed, with bytes still in its buffer), then shrunk to leave the room asked for."""
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        block = b"\0" * (1 << 20)
+        while True:
+            stat = os.statvfs(filler)
+            free = stat.f_bavail * stat.f_frsize
+            if free <= leave:
+                break
+            try:
+                os.write(fd, block[: min(len(block), free - leave)])
+            except OSError:  # ENOSPC: full (tmpfs counts whole pages)
+                break
+        stat = os.statvfs(filler)
+        short = leave - stat.f_bavail * stat.f_frsize
+        if short > 0:
+            os.ftruncate(fd, max(0, os.fstat(fd).st_size - short))
+    finally:
+        os.close(fd)
 
 
 def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]:

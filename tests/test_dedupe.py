@@ -133,26 +133,57 @@ def test_store_roundtrip_and_aliases(tmp_path) -> None:
         conn.close()
 
 
-def test_a_search_find_takes_the_feeds_provenance_when_the_feed_copy_arrives(tmp_path) -> None:
+def test_a_better_copy_with_the_same_url_brings_its_provenance(tmp_path) -> None:
     conn = connect(tmp_path / "state.db")
+    night = dt.date(2026, 5, 24)
     try:
         found = item("https://a.example/story", "Search title ...", origin="reactive:gap")
         item_id = item_store.insert_item(conn, found)
         item_store.link_brief(conn, item_id, "gap")
-        item_store.set_status(conn, item_id, "gap", "proposed")
+        item_store.set_status(conn, item_id, "gap", "proposed", night=night)
         feed_copy = item("https://a.example/story", "The full feed title", "feed summary", origin="feed:wire")
         feed_copy = feed_copy.model_copy(update={"publisher": "Wire"})
-        assert item_store.adopt_feed_provenance(conn, item_id, feed_copy) is True
+        # Another night's run takes the provenance but leaves that night's proposal alone.
+        assert item_store.adopt_copy(conn, item_id, feed_copy, night=dt.date(2026, 5, 25)) is True
+        assert item_store.list_items(conn, brief="gap", status="proposed")[0].item.id == item_id
+        assert item_store.adopt_copy(conn, item_id, feed_copy, night=night) is True
         stored = item_store.get_items(conn, [item_id])[0]
         assert (stored.origin, stored.publisher, stored.title) == ("feed:wire", "Wire", "The full feed title")
-        # The undecided proposal that cited the search find is remade on the next run.
+        # Tonight's undecided proposal that cited the search find is remade by the next run.
         assert item_store.list_items(conn, brief="gap", status="extracted")[0].item.id == item_id
-        # A feed's item is never overwritten, by another feed or by a search find.
-        other = item("https://a.example/story", "Other feed", origin="feed:other")
-        assert item_store.adopt_feed_provenance(conn, item_id, other) is False
-        search_again = item("https://a.example/story", "Search again", origin="reactive:gap")
-        assert item_store.adopt_feed_provenance(conn, item_id, search_again) is False
-        assert item_store.get_items(conn, [item_id])[0].origin == "feed:wire"
+    finally:
+        conn.close()
+
+
+def test_a_better_copy_under_another_url_renames_an_item_not_yet_weighed(tmp_path) -> None:
+    conn = connect(tmp_path / "state.db")
+    night = dt.date(2026, 5, 24)
+    try:
+        syndicated = item("https://wire.example/syndicated/7", "Lab opens weights", "text", origin="feed:later")
+        item_id = item_store.insert_item(conn, syndicated)
+        item_store.link_brief(conn, item_id, "gap")
+        item_store.set_status(conn, item_id, "gap", "irrelevant", night=night)
+        conn.execute(
+            "INSERT INTO documents (item_id, url, outcome, text, text_source, extracted_at)"
+            " VALUES (?, ?, 'extracted', 'page text', 'page', '2026-05-24T00:00:00+00:00')",
+            (item_id, syndicated.url),
+        )
+        original = item("https://lab.example/articles/7", "Lab opens weights", "text", origin="feed:first")
+        # Weighed on an earlier night: it keeps the URL it was weighed by.
+        assert item_store.adopt_copy(conn, item_id, original, night=dt.date(2026, 5, 25)) is False
+        assert item_store.adopt_copy(conn, item_id, original, night=None) is False
+        # Weighed tonight: renamed, the old URL an alias, the page to extract anew, the item waiting again.
+        assert item_store.adopt_copy(conn, item_id, original, night=night) is True
+        assert item_store.get_items(conn, [item_id])[0].url == original.url
+        assert item_store.item_id_for(conn, syndicated.url) == item_id
+        assert conn.execute("SELECT count(*) FROM documents WHERE item_id = ?", (item_id,)).fetchone()[0] == 0
+        assert item_store.list_items(conn, brief="gap", status="new")[0].item.id == item_id
+        # A copy whose URL is another stored item's is not merged into this one.
+        other_id = item_store.insert_item(conn, item("https://other.example/1", "Other", origin="feed:x"))
+        assert other_id != item_id
+        taken = item("https://other.example/1", "Lab opens weights", "text", origin="feed:zero")
+        assert item_store.adopt_copy(conn, item_id, taken, night=night) is False
+        assert item_store.get_items(conn, [item_id])[0].url == original.url
     finally:
         conn.close()
 

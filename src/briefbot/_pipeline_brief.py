@@ -6,12 +6,14 @@ that redoes the brief, its finished LLM calls answered from the call cache.
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 import time
 from typing import TYPE_CHECKING
 
 from ._pipeline_items import already_sourced, batch_items, is_sourced, row_id
 from .config import Config
-from .errors import BriefbotError, ReplayMissError
+from .errors import BriefbotError, ReplayMissError, StoreError
 from .llm import LLMClient
 from .merge import merge
 from .models import Document
@@ -22,6 +24,7 @@ from .review import make_proposal
 from .store import items as item_store
 from .store import runs as ledger
 from .store.documents import get_documents
+from .store.items import StoredItem
 from .triage import triage
 
 if TYPE_CHECKING:
@@ -35,6 +38,52 @@ def _untouched(proposal: Proposal) -> bool:
         and proposal.whats_new_override is None
         and all(v.decision is None for v in proposal.verdicts)
     )
+
+
+def _tonights(
+    conn: sqlite3.Connection,
+    store: ProposalStore,
+    pending: Proposal | None,
+    waiting: list[StoredItem],
+    *,
+    slug: str,
+    run_date: dt.date,
+) -> list[StoredItem]:
+    """The items tonight's batch weighs: those waiting, and, on a second run of the same night that
+    no editor has acted on, every item an earlier run of this night triaged.
+
+    So a night cut short (a feed failed, the run was killed) and then completed proposes from the
+    same items, numbered the same, as one uninterrupted run would: an undecided proposal of
+    tonight is remade from all of them, nothing it cited is lost, and items an earlier run found
+    irrelevant are weighed again beside the late ones. Not after an editor approved or discarded
+    a proposal of tonight: those items have had their turn.
+    """
+    rows = list(waiting)
+    if pending is None and _closed_tonight(store, run_date):
+        return rows
+    seen = {row_id(s) for s in rows}
+    again = item_store.triaged_on(conn, brief=slug, night=run_date)
+    if pending is not None:
+        # Its items come along even when triaged before nights were recorded.
+        urls = {i.url for i in pending.batch.items}
+        again += [s for s in item_store.list_items(conn, brief=slug, status="proposed") if s.item.url in urls]
+    for stored in again:
+        if row_id(stored) not in seen:
+            seen.add(row_id(stored))
+            rows.append(stored)
+    return rows
+
+
+def _closed_tonight(store: ProposalStore, run_date: dt.date) -> bool:
+    """True when the last proposal closed (approved or discarded) was one of `run_date`'s."""
+    archived = store.archived()
+    if not archived:
+        return False
+    try:
+        last = Proposal.model_validate_json(archived[-1].read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{archived[-1]}: not a readable proposal: {exc}") from exc
+    return last.run_date == run_date
 
 
 async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -> None:
@@ -61,15 +110,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
             f"{slug}: {out.note}; they wait for the next run after it is decided"
         )
         return
-    rows = list(waiting)
-    if pending is not None:
-        # Replacing tonight's undecided proposal: its items come along, so nothing is lost.
-        urls = {i.url for i in pending.batch.items}
-        rows += [
-            s
-            for s in item_store.list_items(conn, brief=slug, status="proposed")
-            if s.item.url in urls
-        ]
+    rows = _tonights(conn, store, pending, waiting, slug=slug, run_date=run_date)
     sourced = already_sourced(brief)
     pairs, excluded = [], []
     documents = get_documents(conn, [row_id(s) for s in rows])
@@ -174,7 +215,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
     conn.execute("BEGIN IMMEDIATE")
     try:
         for stored in excluded:
-            item_store.set_status(conn, row_id(stored), slug, "sourced", now=now)
+            item_store.set_status(conn, row_id(stored), slug, "sourced", now=now, night=run_date)
         for url, label in labels.items():
             item_store.set_status(
                 conn,
@@ -182,6 +223,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
                 slug,
                 "proposed" if url in sent else label,
                 now=now,
+                night=run_date,
             )
         conn.execute("COMMIT")
     except BaseException:

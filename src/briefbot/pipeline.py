@@ -178,6 +178,7 @@ class Night:
                     sourced=sourced,
                     only=only,
                     now=self.options.now,
+                    night=self.options.run_date,
                     on_done=done,
                     on_planned=lambda n: self.progress("collect", "planned", n),
                 )

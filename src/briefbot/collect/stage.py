@@ -190,11 +190,19 @@ async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connecti
 
 
 def _store(
-    jobs: list[_Job], conn: sqlite3.Connection, *, sourced: Mapping[str, set[str]], now: dt.datetime
+    jobs: list[_Job],
+    conn: sqlite3.Connection,
+    *,
+    sourced: Mapping[str, set[str]],
+    night: dt.date | None,
+    now: dt.datetime,
 ) -> list[int]:
     upcoming = [item.title for job in jobs if job.parsed is not None for item in job.parsed.items]
     deduper = Deduper(store.known_items(conn, fuzzy_since=now - NEAR_DUPLICATE_WINDOW), upcoming=upcoming)
     new_ids: list[int] = []
+    ranks: dict[str, int] = {}
+    for index, job in enumerate(jobs):  # plan order: feeds as configured, then searches
+        ranks.setdefault(job.origin, index)
     conn.execute("BEGIN IMMEDIATE")
     try:
         for job in jobs:
@@ -203,7 +211,9 @@ def _store(
             if job.parsed is None:
                 continue
             for item in job.parsed.items:
-                new_id = _store_item(item, job, conn, deduper=deduper, sourced=sourced, now=now)
+                new_id = _store_item(
+                    item, job, conn, deduper=deduper, sourced=sourced, ranks=ranks, night=night, now=now
+                )
                 if new_id is not None:
                     new_ids.append(new_id)
         conn.execute("COMMIT")
@@ -232,6 +242,8 @@ def _store_item(
     *,
     deduper: Deduper,
     sourced: Mapping[str, set[str]],
+    ranks: Mapping[str, int],
+    night: dt.date | None,
     now: dt.datetime,
 ) -> int | None:
     briefs = [slug for slug in job.briefs if item.url not in sourced.get(slug, set())]
@@ -239,11 +251,15 @@ def _store_item(
     if match is not None:
         job.report.duplicate += 1
         if match.item_id is not None:
-            if match.reason != "url":
+            # The same article: the copy one whole collection would have kept wins, whatever came
+            # first (a feed failed, the run was cut short): feeds in configuration order, then searches.
+            stored = store.origin_of(conn, match.item_id)
+            better = ranks.get(item.origin, len(ranks)) < ranks.get(stored or "", len(ranks))
+            adopted = better and store.adopt_copy(conn, match.item_id, item, night=night, now=now)
+            if adopted and match.reason != "url":
+                deduper.add(KnownItem.of(item, item_id=match.item_id))
+            elif match.reason != "url":
                 store.add_alias(conn, item.url, match.item_id, reason=match.reason, now=now)
-            else:
-                # The same article: a feed's copy outranks a search find, whatever came first.
-                store.adopt_feed_provenance(conn, match.item_id, item, now=now)
             # A copy found for another brief still makes the stored item that brief's candidate.
             for slug in briefs:
                 store.link_brief(conn, match.item_id, slug, now=now)
@@ -269,6 +285,7 @@ async def collect(
     only: str | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     now: dt.datetime | None = None,
+    night: dt.date | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
 ) -> CollectReport:
@@ -276,7 +293,8 @@ async def collect(
 
     `client` comes from `briefbot.http.make_client` (safety rules, caps, record/replay); `conn` is
     the state database (validators and items). `sourced` maps a brief to the canonical URLs
-    already among its sources (see `source_urls`).
+    already among its sources (see `source_urls`). `night` is the run date of a nightly run: a
+    better copy of an item that run's night already triaged may still replace it (`adopt_copy`).
 
     A failed fetch or parse is that source's error in the report; a replay miss raises
     `ReplayMissError` (nothing stored), and a database failure `StoreError`.
@@ -304,7 +322,7 @@ async def collect(
         raise missed
     database = _database_file(conn)  # asked now: after a disk error the connection may not answer
     try:
-        new_ids = _store(jobs, conn, sourced=sourced or {}, now=clock)
+        new_ids = _store(jobs, conn, sourced=sourced or {}, night=night, now=clock)
     except sqlite3.Error as exc:
         code = getattr(exc, "sqlite_errorname", None)
         cause = f"{exc} ({code})" if code else str(exc)

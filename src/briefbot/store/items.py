@@ -1,4 +1,5 @@
-"""SQL for collected items (migrations 0110_items.sql, 0111_items_fetch_time.sql): each item stored once, linked to briefs.
+"""SQL for collected items (migrations 0110_items.sql, 0111_items_fetch_time.sql,
+0112_item_briefs_night.sql): each item stored once, linked to briefs.
 
 `item_briefs.status` is the hand-off between stages: collect inserts `new`; extract, triage and
 propose move it along with `set_status`.
@@ -17,6 +18,8 @@ from ..errors import NotFoundError, StoreError
 from ..models import CandidateItem
 
 NEW = "new"
+# The statuses triage leaves an item in (for one brief).
+TRIAGED = ("relevant", "background", "irrelevant", "proposed")
 
 
 class StoredItem(BaseModel):
@@ -89,26 +92,65 @@ def insert_item(conn: sqlite3.Connection, item: CandidateItem, *, now: dt.dateti
     return cursor.lastrowid
 
 
-def adopt_feed_provenance(
-    conn: sqlite3.Connection, item_id: int, item: CandidateItem, *, now: dt.datetime | None = None
-) -> bool:
-    """A search find later seen in a feed takes the feed's provenance; True if it changed.
+def origin_of(conn: sqlite3.Connection, item_id: int) -> str | None:
+    row = conn.execute("SELECT origin FROM items WHERE id = ?", (item_id,)).fetchone()
+    return row[0] if row else None
 
-    Feeds are collected before searches, so when both carry an article the feed's copy is kept.
-    A night when the feed failed stores the search's copy instead; adopting the feed's copy when
-    it comes back makes the stored item (and so the source it becomes) independent of which
-    fetch happened to fail. An undecided proposal citing the item is remade on the next run.
+
+def adopt_copy(
+    conn: sqlite3.Connection,
+    item_id: int,
+    item: CandidateItem,
+    *,
+    night: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """The stored item becomes `item`, a better-ranked copy of it (the caller ranks); True if it did.
+
+    One collection keeps the copy of the best-ranked source (feeds in configuration order, then
+    searches); a night when that source failed stores another copy. Adopting the better copy
+    when it comes makes the stored item, and the source it becomes, independent of which fetch
+    happened to fail:
+    - the same URL: the item takes the copy's provenance (origin, publisher, title, date); an
+      undecided proposal citing it is remade on the next run (its links go back to `extracted`);
+    - another URL (a syndicated copy, found by GUID, content or title): the item takes the URL
+      too, the old one stays as an alias, and its document is dropped so the page is extracted
+      anew. Only while no triage has decided the item on an earlier night (every link `new`,
+      `extracted`, or triaged on `night`): an item already weighed keeps the URL it was weighed by.
     """
-    cursor = conn.execute(
-        f"UPDATE items SET {', '.join(f'{c} = ?' for c in _DESCRIBED)}"
-        " WHERE id = ? AND origin LIKE 'reactive:%' AND ? LIKE 'feed:%'",
-        (*_description(item), item_id, item.origin),
-    )
-    if cursor.rowcount == 0:
+    stamp, tonight = _now(now), (night.isoformat() if night else None)
+    row = conn.execute("SELECT url FROM items WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
         return False
+    if row[0] == item.url:
+        conn.execute(
+            f"UPDATE items SET {', '.join(f'{c} = ?' for c in _DESCRIBED)} WHERE id = ?",
+            (*_description(item), item_id),
+        )
+        conn.execute(
+            "UPDATE item_briefs SET status = 'extracted', updated_at = ?"
+            " WHERE item_id = ? AND status = 'proposed' AND night = ?",
+            (stamp, item_id, tonight),
+        )
+        return True
+    links = conn.execute("SELECT status, night FROM item_briefs WHERE item_id = ?", (item_id,)).fetchall()
+    if not all(st in (NEW, "extracted") or (st in TRIAGED and tonight and n == tonight) for st, n in links):
+        return False
+    if conn.execute("SELECT 1 FROM items WHERE url = ?", (item.url,)).fetchone():
+        return False  # the copy's URL is another stored item: two items, not one to rename
+    conn.execute("DELETE FROM item_aliases WHERE url = ?", (item.url,))
     conn.execute(
-        "UPDATE item_briefs SET status = 'extracted', updated_at = ? WHERE item_id = ? AND status = 'proposed'",
-        (_now(now), item_id),
+        f"UPDATE items SET url = ?, {', '.join(f'{c} = ?' for c in _DESCRIBED)} WHERE id = ?",
+        (item.url, *_description(item), item_id),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO item_aliases (url, item_id, reason, seen_at) VALUES (?, ?, ?, ?)",
+        (row[0], item_id, "copy", stamp),
+    )
+    conn.execute("DELETE FROM documents WHERE item_id = ?", (item_id,))
+    conn.execute(
+        "UPDATE item_briefs SET status = ?, updated_at = ? WHERE item_id = ? AND status != 'sourced'",
+        (NEW, stamp, item_id),
     )
     return True
 
@@ -133,11 +175,19 @@ def link_brief(conn: sqlite3.Connection, item_id: int, slug: str, *, now: dt.dat
 
 
 def set_status(
-    conn: sqlite3.Connection, item_id: int, slug: str, status: str, *, now: dt.datetime | None = None
+    conn: sqlite3.Connection,
+    item_id: int,
+    slug: str,
+    status: str,
+    *,
+    now: dt.datetime | None = None,
+    night: dt.date | None = None,
 ) -> None:
+    """Move the item along for brief `slug`; `night` is the run date of the triage that decided it."""
     cursor = conn.execute(
-        "UPDATE item_briefs SET status = ?, updated_at = ? WHERE item_id = ? AND brief = ?",
-        (status, _now(now), item_id, slug),
+        "UPDATE item_briefs SET status = ?, updated_at = ?, night = coalesce(?, night)"
+        " WHERE item_id = ? AND brief = ?",
+        (status, _now(now), night.isoformat() if night else None, item_id, slug),
     )
     if cursor.rowcount == 0:
         raise NotFoundError(f"item {item_id} is not a candidate for brief {slug!r}")
@@ -193,6 +243,10 @@ def list_items(
     elif status is not None:
         where.append("EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.status = ?)")
         params.append(status)
+    return _stored(conn, where, params)
+
+
+def _stored(conn: sqlite3.Connection, where: list[str], params: list[object]) -> list[StoredItem]:
     sql = "SELECT * FROM items" + (" WHERE " + " AND ".join(where) if where else "")
     rows = conn.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
     links: dict[int, dict[str, str]] = {}
@@ -206,6 +260,16 @@ def list_items(
         )
         for row in rows
     ]
+
+
+def triaged_on(conn: sqlite3.Connection, *, brief: str, night: dt.date) -> list[StoredItem]:
+    """The items of `brief` that the triage of run date `night` decided (any triaged status)."""
+    marks = ", ".join("?" for _ in TRIAGED)
+    clause = (
+        "EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.brief = ?"
+        f" AND b.night = ? AND b.status IN ({marks}))"
+    )
+    return _stored(conn, [clause], [brief, night.isoformat(), *TRIAGED])
 
 
 def get_items(conn: sqlite3.Connection, ids: Iterable[int]) -> list[CandidateItem]:
