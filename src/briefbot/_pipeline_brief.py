@@ -17,7 +17,7 @@ from .errors import BriefbotError, ReplayMissError, StoreError
 from .llm import LLMClient
 from .merge import merge
 from .models import Document
-from .proposal import Proposal, ProposalStore
+from .proposal import Proposal, ProposalStore, StaleProposalError
 from .propose import propose
 from .report import BriefReport
 from .review import make_proposal
@@ -187,14 +187,22 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
         out.edits_applied = len(trial.applied())
         out.edits_rejected = len(trial.verdicts) - out.edits_applied
         if out.edits_applied:
-            proposal = make_proposal(
-                night.project,
-                slug,
-                proposed.batch,
-                run_date=run_date,
-                now=now,
-                replace=pending is not None,
-            )
+            try:
+                proposal = make_proposal(
+                    night.project,
+                    slug,
+                    proposed.batch,
+                    run_date=run_date,
+                    now=now,
+                    replace=pending is not None,
+                    # An editor who acted on the pending proposal while this run worked wins.
+                    expected_revision=pending.revision if pending is not None else 0,
+                )
+            except StaleProposalError as exc:
+                out.note = f"held back {len(items)} item(s): {exc}"
+                night.report.notes.append(f"{slug}: {out.note}; they wait for the next run")
+                night.stage("merge", slug, started, applied=0, held_back=len(items))
+                return  # items stay `extracted`, as when the proposal is under review
             out.proposal = str(store.pending_path.relative_to(night.project.root))
             out.replaced = pending is not None
         else:

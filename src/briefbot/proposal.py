@@ -9,6 +9,10 @@ history of what was proposed and what was refused is never lost.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +89,14 @@ class Proposal(_Model):
         )
 
 
+class StaleProposalError(ReviewError):
+    """The pending proposal is not the revision the caller acted on: someone changed it meanwhile."""
+
+    def __init__(self, message: str, *, current: Proposal | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
 def proposal_json(proposal: Proposal) -> str:
     return proposal.model_dump_json(indent=2) + "\n"
 
@@ -104,6 +116,41 @@ class ProposalStore:
     @property
     def archive_dir(self) -> Path:
         return self.directory / "archive"
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Hold the brief's proposal lock while reading, deciding and writing, so the nightly run,
+        the CLI and the web app (processes or threads) never interleave a read and a write.
+
+        An `flock` on `proposals/.lock`, blocking: every holder only reads and writes one small
+        file. Not re-entrant: take it once, around the whole read-check-write."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot lock {self.directory / '.lock'}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def expect(self, revision: int | None) -> Proposal | None:
+        """The pending proposal, checked to be at `revision` (0: that there is none; None: no check).
+
+        Call it under `guard()`."""
+        current = self.load()
+        if revision is None:
+            return current
+        seen = current.revision if current is not None else 0
+        if seen != revision:
+            now = f"revision {current.revision}" if current is not None else "no pending proposal"
+            raise StaleProposalError(
+                f"the pending proposal of {self.slug!r} changed meanwhile (now {now}, expected "
+                f"{'none' if revision == 0 else f'revision {revision}'}); review it again",
+                current=current,
+            )
+        return current
 
     def load(self) -> Proposal | None:
         try:

@@ -90,22 +90,41 @@ def _touch(proposal: Proposal, *, now: dt.datetime, **update: Any) -> Proposal:
 
 
 def make_proposal(
-    project: Project, slug: str, batch: EditBatch, *, run_date: dt.date, now: dt.datetime, replace: bool = False
+    project: Project,
+    slug: str,
+    batch: EditBatch,
+    *,
+    run_date: dt.date,
+    now: dt.datetime,
+    replace: bool = False,
+    expected_revision: int | None = None,
 ) -> Proposal:
-    """Merge `batch` into the latest version of `slug` and store the result as the pending proposal."""
+    """Merge `batch` into the latest version of `slug` and store the result as the pending proposal.
+
+    `expected_revision` is the revision of the pending proposal the caller based its batch on (0:
+    none): if an editor changed or closed it meanwhile, nothing is written (`StaleProposalError`)."""
     store = ProposalStore(project, slug)
-    pending = store.load()
-    if pending is not None and not replace:
-        raise ReviewError(
-            f"brief {slug!r} already has a pending proposal (v{pending.candidate.version}, made {pending.created_at}); "
-            "approve or discard it, or pass --replace"
+    with store.guard():
+        pending = store.expect(expected_revision)
+        if pending is not None and not replace:
+            raise ReviewError(
+                f"brief {slug!r} already has a pending proposal (v{pending.candidate.version}, made {pending.created_at}); "
+                "approve or discard it, or pass --replace"
+            )
+        base = project.load(slug)
+        proposal = merge(base, batch, run_date=run_date).model_copy(
+            # The revision continues from the replaced proposal so a stale editor cannot overwrite this one.
+            update={"slug": slug, "created_at": now, "updated_at": now, "revision": (pending.revision if pending else 0) + 1}
         )
-    base = project.load(slug)
-    proposal = merge(base, batch, run_date=run_date).model_copy(
-        # The revision continues from the replaced proposal so a stale editor cannot overwrite this one.
-        update={"slug": slug, "created_at": now, "updated_at": now, "revision": (pending.revision if pending else 0) + 1}
-    )
-    store.save(proposal, replace=True)
+        store.save(proposal, replace=True)
+    return proposal
+
+
+def _current(store: ProposalStore, expected_revision: int | None) -> Proposal:
+    """The pending proposal (under the store's guard), at `expected_revision` when one is given."""
+    store.require()
+    proposal = store.expect(expected_revision)
+    assert proposal is not None  # require() raised otherwise, and nothing writes between: guarded
     return proposal
 
 
@@ -117,82 +136,99 @@ def decide(
     reject: Iterable[int] = (),
     now: dt.datetime,
     by: str | None = None,
+    expected_revision: int | None = None,
 ) -> Proposal:
     """Record the editor's decisions and re-merge the candidate from the edits not rejected."""
     store = ProposalStore(project, slug)
-    proposal = store.require()
-    accept, reject = set(accept), set(reject)
-    if accept & reject:
-        raise ReviewError(f"edits {sorted(accept & reject)} are both accepted and rejected")
-    for number in accept | reject:
-        proposal.verdict(number)
-    decisions = {v.number: v.decision for v in proposal.verdicts}
-    decisions.update({n: "accepted" for n in accept})
-    decisions.update({n: "rejected" for n in reject})
-    kept = {n for n, d in decisions.items() if d != "rejected"}
+    with store.guard():
+        proposal = _current(store, expected_revision)
+        accept, reject = set(accept), set(reject)
+        if accept & reject:
+            raise ReviewError(f"edits {sorted(accept & reject)} are both accepted and rejected")
+        for number in accept | reject:
+            proposal.verdict(number)
+        decisions = {v.number: v.decision for v in proposal.verdicts}
+        decisions.update({n: "accepted" for n in accept})
+        decisions.update({n: "rejected" for n in reject})
+        kept = {n for n, d in decisions.items() if d != "rejected"}
 
-    base = project.load(slug, proposal.base_version)
-    merged = merge(base, proposal.batch, run_date=proposal.run_date, accepted=kept)
-    for number in sorted(accept):
-        verdict = merged.verdicts[number - 1]
-        if verdict.status == "rejected":
-            # Accepting means "publish this"; saying yes to an edit that cannot apply would mislead.
-            raise ReviewError(f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})")
-    verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
-    before = [v.number for v in proposal.applied()]
-    after = [v.number for v in verdicts if v.status == "applied"]
-    updated = _touch(
-        proposal,
-        now=now,
-        verdicts=verdicts,
-        candidate=merged.candidate,
-        whats_new=merged.whats_new,
-        # The editor's What's new described other edits; keeping it would misreport the version.
-        whats_new_override=proposal.whats_new_override if before == after else None,
-        decided_at=now,
-        decided_by=by,
-    )
-    store.save(updated)
+        base = project.load(slug, proposal.base_version)
+        merged = merge(base, proposal.batch, run_date=proposal.run_date, accepted=kept)
+        for number in sorted(accept):
+            verdict = merged.verdicts[number - 1]
+            if verdict.status == "rejected":
+                # Accepting means "publish this"; saying yes to an edit that cannot apply would mislead.
+                raise ReviewError(f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})")
+        verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
+        before = [v.number for v in proposal.applied()]
+        after = [v.number for v in verdicts if v.status == "applied"]
+        updated = _touch(
+            proposal,
+            now=now,
+            verdicts=verdicts,
+            candidate=merged.candidate,
+            whats_new=merged.whats_new,
+            # The editor's What's new described other edits; keeping it would misreport the version.
+            whats_new_override=proposal.whats_new_override if before == after else None,
+            decided_at=now,
+            decided_by=by,
+        )
+        store.save(updated)
     return updated
 
 
-def set_whats_new(project: Project, slug: str, text: str, *, now: dt.datetime) -> Proposal:
+def set_whats_new(
+    project: Project, slug: str, text: str, *, now: dt.datetime, expected_revision: int | None = None
+) -> Proposal:
     """Replace the assembled What's new with the editor's text (paragraphs split on blank lines)."""
     store = ProposalStore(project, slug)
-    proposal = store.require()
-    paragraphs = [" ".join(p.split()) for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    if not paragraphs:
-        raise ReviewError("the new What's new is empty")
-    for number in sorted({int(n) for p in paragraphs for n in CITATION_RE.findall(p)}):
-        if proposal.candidate.source(number) is None:
-            raise ReviewError(f"the new What's new cites [{number}], which is not a source of the candidate")
-    updated = _touch(proposal, now=now, whats_new_override=paragraphs)
-    store.save(updated)
+    with store.guard():
+        proposal = _current(store, expected_revision)
+        paragraphs = [" ".join(p.split()) for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+        if not paragraphs:
+            raise ReviewError("the new What's new is empty")
+        for number in sorted({int(n) for p in paragraphs for n in CITATION_RE.findall(p)}):
+            if proposal.candidate.source(number) is None:
+                raise ReviewError(f"the new What's new cites [{number}], which is not a source of the candidate")
+        updated = _touch(proposal, now=now, whats_new_override=paragraphs)
+        store.save(updated)
     return updated
 
 
 def approve(
-    project: Project, slug: str, *, by: str, now: dt.datetime, date: dt.date | None = None
+    project: Project,
+    slug: str,
+    *,
+    by: str,
+    now: dt.datetime,
+    date: dt.date | None = None,
+    expected_revision: int | None = None,
 ) -> tuple[Brief, Path, Path]:
     """Publish the candidate as the next immutable version; return it, its file and the archive entry."""
     store = ProposalStore(project, slug)
-    proposal = store.require()
-    if not proposal.applied():
-        raise ReviewError(f"the proposal for {slug!r} applies no edit; nothing to publish (discard it instead)")
-    _require_latest(project, slug, proposal)
-    brief = proposal.final_brief().model_copy(update={"state": PUBLISHED_STATE, "date": date or proposal.candidate.date})
-    brief = Brief.model_validate(brief.model_dump())
-    path = project.publish(slug, brief)
-    closed = _touch(proposal, now=now, state="approved", closed_at=now, closed_by=by, published_version=brief.version)
-    return brief, path, store.archive(closed, stamp=now)
+    with store.guard():
+        proposal = _current(store, expected_revision)
+        if not proposal.applied():
+            raise ReviewError(f"the proposal for {slug!r} applies no edit; nothing to publish (discard it instead)")
+        _require_latest(project, slug, proposal)
+        brief = proposal.final_brief().model_copy(
+            update={"state": PUBLISHED_STATE, "date": date or proposal.candidate.date}
+        )
+        brief = Brief.model_validate(brief.model_dump())
+        path = project.publish(slug, brief)
+        closed = _touch(proposal, now=now, state="approved", closed_at=now, closed_by=by, published_version=brief.version)
+        return brief, path, store.archive(closed, stamp=now)
 
 
-def discard(project: Project, slug: str, *, by: str, now: dt.datetime) -> Path:
+def discard(
+    project: Project, slug: str, *, by: str, now: dt.datetime, expected_revision: int | None = None
+) -> Path:
     """Drop the pending proposal into the archive unpublished."""
     store = ProposalStore(project, slug)
-    proposal = store.require()
-    closed = _touch(proposal, now=now, state="discarded", closed_at=now, closed_by=by)
-    return store.archive(closed, stamp=now)
+    with store.guard():
+        proposal = _current(store, expected_revision)
+        closed = _touch(proposal, now=now, state="discarded", closed_at=now, closed_by=by)
+        return store.archive(closed, stamp=now)
 
 
 def pending(project: Project, slug: str) -> Proposal:

@@ -17,9 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import review
-from ..errors import ReviewError
+from ..errors import NotFoundError, ReviewError
 from ..models import Brief
-from ..proposal import Proposal, ProposalStore
+from ..proposal import Proposal, ProposalStore, StaleProposalError
 from ._diff import diff_briefs
 from .app import WebContext, context, message, render
 from .cards import edit_cards
@@ -107,6 +107,18 @@ def _stale(
     )
 
 
+def _expected(submitted: int | None) -> int:
+    """The revision a POST acted on; a form without one (-1) matches no proposal: never applied blind."""
+    return -1 if submitted is None else submitted
+
+
+def _stale_current(stale: StaleProposalError) -> Proposal:
+    """The proposal a stale request met; none left means it was closed: say so as a 404 would."""
+    if stale.current is None:
+        raise NotFoundError(str(stale))
+    return stale.current
+
+
 def _run_locked(web: WebContext, action: Any) -> Any:
     with web.write_lock:
         return action()
@@ -128,8 +140,19 @@ async def decide(request: Request) -> Response:
     submitted = _revision(form)
 
     def act() -> Proposal | Response:
-        current = review.pending(web.project, slug)
-        if submitted != current.revision:
+        accept, reject = ([number], []) if choice == "accept" else ([], [number])
+        try:
+            return review.decide(
+                web.project,
+                slug,
+                accept=accept,
+                reject=reject,
+                now=web.clock(),
+                by=web.approver,
+                expected_revision=_expected(submitted),
+            )
+        except StaleProposalError as stale:
+            current = _stale_current(stale)
             return _stale(
                 request,
                 slug,
@@ -147,15 +170,6 @@ async def decide(request: Request) -> Response:
                     "label": f"{choice.capitalize()} edit {number} now",
                 },
             )
-        accept, reject = ([number], []) if choice == "accept" else ([], [number])
-        return review.decide(
-            web.project,
-            slug,
-            accept=accept,
-            reject=reject,
-            now=web.clock(),
-            by=web.approver,
-        )
 
     result = await run_in_threadpool(_run_locked, web, act)
     if isinstance(result, Response):
@@ -181,8 +195,10 @@ async def whats_new(request: Request) -> Response:
     submitted = _revision(form)
 
     def act() -> Proposal | Response:
-        current = review.pending(web.project, slug)
-        if submitted != current.revision:
+        try:
+            return review.set_whats_new(web.project, slug, text, now=web.clock(), expected_revision=_expected(submitted))
+        except StaleProposalError as stale:
+            current = _stale_current(stale)
             return _stale(
                 request,
                 slug,
@@ -197,7 +213,6 @@ async def whats_new(request: Request) -> Response:
                     "label": "Save this What's new now",
                 },
             )
-        return review.set_whats_new(web.project, slug, text, now=web.clock())
 
     result = await run_in_threadpool(_run_locked, web, act)
     if isinstance(result, Response):
@@ -214,13 +229,13 @@ async def approve(request: Request) -> Response:
     submitted = _revision(form)
 
     def act() -> Brief | Response:
-        current = review.pending(web.project, slug)
-        if submitted != current.revision:
+        try:
+            brief, _, _ = review.approve(
+                web.project, slug, by=web.approver, now=web.clock(), expected_revision=_expected(submitted)
+            )
+        except StaleProposalError as stale:
             # Approving what the editor has not seen would publish unreviewed changes: no retry button.
-            return _stale(request, slug, "approve", submitted, current, retry=None)
-        brief, _, _ = review.approve(
-            web.project, slug, by=web.approver, now=web.clock()
-        )
+            return _stale(request, slug, "approve", submitted, _stale_current(stale), retry=None)
         return brief
 
     result = await run_in_threadpool(_run_locked, web, act)
@@ -238,10 +253,10 @@ async def discard(request: Request) -> Response:
     submitted = _revision(form)
 
     def act() -> Response | None:
-        current = review.pending(web.project, slug)
-        if submitted != current.revision:
-            return _stale(request, slug, "discard", submitted, current, retry=None)
-        review.discard(web.project, slug, by=web.approver, now=web.clock())
+        try:
+            review.discard(web.project, slug, by=web.approver, now=web.clock(), expected_revision=_expected(submitted))
+        except StaleProposalError as stale:
+            return _stale(request, slug, "discard", submitted, _stale_current(stale), retry=None)
         return None
 
     result = await run_in_threadpool(_run_locked, web, act)
