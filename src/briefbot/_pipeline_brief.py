@@ -25,7 +25,7 @@ from .store import items as item_store
 from .store import runs as ledger
 from .store.documents import get_documents
 from .store.items import StoredItem
-from .triage import triage
+from .triage import TriagedItem, triage
 
 if TYPE_CHECKING:
     from .pipeline import Night
@@ -74,6 +74,19 @@ def _tonights(
     return rows
 
 
+def _full_text(conn: sqlite3.Connection, kept: list[TriagedItem], ids: dict[str, int]) -> list[TriagedItem]:
+    """The kept items with their documents' whole text (triage read only excerpts)."""
+    full = get_documents(conn, [ids[t.item.url] for t in kept])
+    out = []
+    for triaged in kept:
+        document = full.get(ids[triaged.item.url])
+        if document is not None:
+            item = triaged.item.model_copy(update={"text": document.text or None})
+            triaged = triaged.model_copy(update={"item": item})
+        out.append(triaged)
+    return out
+
+
 def _closed_tonight(store: ProposalStore, run_date: dt.date) -> bool:
     """True when the last proposal closed (approved or discarded) was one of `run_date`'s."""
     archived = store.archived()
@@ -113,7 +126,10 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
     rows = _tonights(conn, store, pending, waiting, slug=slug, run_date=run_date)
     sourced = already_sourced(brief)
     pairs, excluded = [], []
-    documents = get_documents(conn, [row_id(s) for s in rows])
+    # Triage sees an excerpt of each text: only that much is read now, the full text of the
+    # items it keeps afterwards (`_full_text`), so a big night never holds every page's text.
+    excerpt = llm.settings.triage_excerpt_chars + 1
+    documents = get_documents(conn, [row_id(s) for s in rows], max_text=excerpt)
     for stored in rows:
         if is_sourced(stored.item, sourced):
             excluded.append(stored)
@@ -160,7 +176,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
         background=out.background,
         irrelevant=out.irrelevant,
     )
-    kept = triaged.kept() if triaged else []
+    kept = _full_text(conn, triaged.kept(), by_url) if triaged else []
 
     proposal: Proposal | None = None
     if kept:

@@ -89,9 +89,15 @@ async def triage(client: LLMClient, brief: Brief, items: list[BatchItem], *, slu
     settings = client.settings
     size = settings.triage_batch_size
     batches = [items[i:i + size] for i in range(0, len(items), size)]
-    outcomes = await asyncio.gather(
-        *(_one_batch(client, brief, batch, slug=slug, scope=scope) for batch in batches), return_exceptions=True
-    )
+    # A batch's prompt is rendered only when it is about to be sent (twice the client's concurrency
+    # wait their turn): a night of thousands of items never holds every prompt at once.
+    gate = asyncio.Semaphore(2 * settings.max_concurrency)
+
+    async def gated(batch: list[BatchItem]) -> tuple[list[TriagedItem], CallStats]:
+        async with gate:
+            return await _one_batch(client, brief, batch, slug=slug, scope=scope)
+
+    outcomes = await asyncio.gather(*(gated(batch) for batch in batches), return_exceptions=True)
     labelled: list[TriagedItem] = []
     failures: list[str] = []
     stats = CallStats()

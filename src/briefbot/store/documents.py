@@ -101,15 +101,20 @@ def get_document(conn: sqlite3.Connection, item_id: int) -> Document | None:
 
 
 def get_documents(
-    conn: sqlite3.Connection, item_ids: Iterable[int]
+    conn: sqlite3.Connection, item_ids: Iterable[int], *, max_text: int | None = None
 ) -> dict[int, Document]:
+    """The stored documents of `item_ids`; with `max_text`, each text cut to that many characters
+    (by SQLite, so a night of thousands of pages never holds every full text at once)."""
     wanted = list(item_ids)
     found: dict[int, Document] = {}
+    text = "text" if max_text is None else "substr(text, 1, ?) AS text"
+    columns = ", ".join(["item_id", "url", *(text if f == "text" else f for f in _FIELDS)])
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT * FROM documents WHERE item_id IN ({marks})", chunk
+            f"SELECT {columns} FROM documents WHERE item_id IN ({marks})",
+            ([max_text] if max_text is not None else []) + chunk,
         ):
             found[row["item_id"]] = _document(row)
     return found
