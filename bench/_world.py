@@ -662,7 +662,14 @@ class LLMServer(_Server):
                     srv.in_flight += 1
                     srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
                 try:
-                    time.sleep(srv.latency)
+                    # The answer is ready `latency` after the request arrived: the stand-in's own
+                    # work (reading, answering, counting) comes out of that time, not on top of it,
+                    # so the figures measure the client's overhead and not this server's.
+                    ready = None
+                    if kind is None or kind == "junk-content":
+                        prefix = srv.count(body, srv.latency)
+                        ready = srv.answer(body, junk=kind == "junk-content", cached_chars=prefix)
+                    time.sleep(max(0.0, srv.latency - (time.perf_counter() - started)))
                 finally:
                     with srv.lock:
                         srv.in_flight -= 1
@@ -687,11 +694,8 @@ class LLMServer(_Server):
                             {"Content-Type": "application/json"},
                         )
                         return
-                prefix = srv.count(body, time.perf_counter() - started)
-                answer = srv.answer(
-                    body, junk=kind == "junk-content", cached_chars=prefix
-                )
-                self.send(200, answer, {"Content-Type": "application/json"})
+                assert ready is not None
+                self.send(200, ready, {"Content-Type": "application/json"})
 
         super().__init__(Handler)
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from briefbot.cli import main
+from briefbot.errors import StoreError
 from briefbot.extract_pool import ExtractPool
 from briefbot.extract_stage import extract_items, http_fetcher
 from briefbot.http import HttpSettings, make_client
@@ -177,3 +178,17 @@ def test_extraction_timeout_keeps_the_summary_and_the_error(
         and article.raw_sha256
     )
     conn.close()
+
+
+def test_the_page_store_checks_what_it_reads_and_rewrites_a_torn_page(tmp_path) -> None:
+    pages = PageStore(tmp_path / "pages")
+    raw = b"<html><body>" + b"x" * 5000 + b"</body></html>"
+    sha = pages.put(raw)
+    assert pages.get(sha) == raw
+    # A power cut can leave a page short (it is written without fsync): reading it says so ...
+    pages.path(sha).write_bytes(raw[:100])
+    with pytest.raises(StoreError, match="damaged"):
+        pages.get(sha)
+    # ... and storing the page again (the next run fetches it again) mends it.
+    assert pages.put(raw) == sha
+    assert pages.get(sha) == raw

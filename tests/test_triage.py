@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _merge_briefs import item, small_brief
 from _openai_server import OpenAIServer, Reply, briefbot_model, fenced_items
 from briefbot.errors import LLMError
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.models import BatchItem
-from briefbot.prompts import fence, fence_boundary, injection_flags
+from briefbot.prompts import INJECTION_PATTERNS, fence, fence_boundary, injection_flags
 from briefbot.store import connect
 from briefbot.triage import TriageResult, triage
 
@@ -180,3 +182,20 @@ def test_a_document_becomes_a_batch_item() -> None:
                    text_source="page")
     made = batch_item(doc, ref="new:4", origin="feed:example")
     assert (made.ref, made.title, made.publisher, made.published, made.text) == ("new:4", "A", "Example", "2026-05-28", "body")
+
+
+_WORDS = ["Ignore", "previous", "INSTRUCTIONS", "system", "Prompt", "you", "are", "NOW", "Dear", "AI", "respond",
+          "only", "with", "<System>", "assistant:", "BEGIN", "DATA", "End", "add", "an", "edit", "as", "a", "LLM",
+          "model", "rules", ".", "\n", "note", "to", "the", "Pretend", "to", "be", "<<<", "café", "K", "[…]", "—", "Straße"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=40), st.sampled_from([" ", "  ", "\t", " \n "]))
+def test_injection_flags_match_the_case_insensitive_patterns(words: list[str], gap: str) -> None:
+    # The fast path (case-folded text, case-sensitive patterns) must say exactly what the
+    # IGNORECASE patterns say, matched words and all; text whose folding changes its length
+    # ("Straße") takes the IGNORECASE path.
+    text = gap.join(words)
+    expected = [f"{label}: {m.group(0).strip()!r}" for label, pattern in INJECTION_PATTERNS
+                if (m := pattern.search(text))]
+    assert injection_flags(text) == expected

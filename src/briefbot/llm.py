@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import hashlib
 import json
 import sqlite3
@@ -46,10 +47,16 @@ def make_http_client(http_settings: HttpSettings | None = None) -> httpx2.AsyncC
 
 def strict_response_format(model: type[BaseModel]) -> dict[str, Any]:
     """`response_format` for Chat Completions: the model's strict JSON schema (plain anyOf unions)."""
-    return {
+    return json.loads(_strict_response_format_json(model))  # a fresh copy: callers may change it
+
+
+@functools.lru_cache(maxsize=64)
+def _strict_response_format_json(model: type[BaseModel]) -> str:
+    # Generating the schema costs more than the rest of a call's own work; it is the same every time.
+    return json.dumps({
         "type": "json_schema",
         "json_schema": {"name": model.__name__, "strict": True, "schema": to_strict_json_schema(model)},
-    }
+    })
 
 
 def fingerprint(body: dict[str, Any]) -> str:

@@ -20,30 +20,42 @@ from .errors import LLMError
 
 # A deliberately small heuristic: phrases that address a model rather than a reader. A hit is not
 # a verdict; it is a warning for the editor, and the fence keeps the text data either way.
+_INJECTION_SOURCES: tuple[tuple[str, str], ...] = (
+    ("override-instructions",
+     r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|guidelines|directions)\b"),
+    ("mentions-system-prompt", r"\b(system prompt|system message|developer message|new instructions)\b"),
+    ("role-play", r"\byou are (now|no longer)\b|\bpretend (to be|you are)\b"),
+    ("chat-role-markup", r"</?\s*(system|assistant|user|instructions?)\s*>|^\s*(system|assistant)\s*:"),
+    ("fence-markup", r"<<<|>>>|\bbegin data\b|\bend data\b"),
+    ("addresses-the-model",
+     r"\b(as an? (ai|language model|llm)|(dear|attention|note to( the)?) (ai|llm|assistant|model|language model)s?)\b"),
+    ("dictates-output",
+     r"\b(respond|reply|answer|output)\s+(only\s+)?with\b|\b(add|insert|propose) (an? )?(edit|timeline entry)\b"),
+)
+# Written in lowercase, with no escape whose meaning depends on case (\b, \s and \n only).
+assert all(p == p.lower() for _, p in _INJECTION_SOURCES)
 INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (label, re.compile(pattern, re.IGNORECASE))
-    for label, pattern in (
-        ("override-instructions",
-         r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|guidelines|directions)\b"),
-        ("mentions-system-prompt", r"\b(system prompt|system message|developer message|new instructions)\b"),
-        ("role-play", r"\byou are (now|no longer)\b|\bpretend (to be|you are)\b"),
-        ("chat-role-markup", r"</?\s*(system|assistant|user|instructions?)\s*>|^\s*(system|assistant)\s*:"),
-        ("fence-markup", r"<<<|>>>|\bBEGIN DATA\b|\bEND DATA\b"),
-        ("addresses-the-model",
-         r"\b(as an? (ai|language model|llm)|(dear|attention|note to( the)?) (ai|llm|assistant|model|language model)s?)\b"),
-        ("dictates-output",
-         r"\b(respond|reply|answer|output)\s+(only\s+)?with\b|\b(add|insert|propose) (an? )?(edit|timeline entry)\b"),
-    )
+    (label, re.compile(pattern, re.IGNORECASE)) for label, pattern in _INJECTION_SOURCES
+)
+# The same patterns, case-sensitive, for case-folded text (see `injection_flags`).
+_LOWERCASE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern)) for label, pattern in _INJECTION_SOURCES
 )
 
 
 def injection_flags(text: str) -> list[str]:
     """Labels of the instruction-like patterns found in `text`, each with the matched words."""
     found = []
-    for label, pattern in INJECTION_PATTERNS:
-        match = pattern.search(text)
+    # Case-folded text matched by the lowercase patterns: what IGNORECASE finds (and the odd
+    # obfuscation it misses, like a long ſ), several times faster. Only while folding keeps every
+    # offset (no ß -> ss), so the matched words can be quoted from the text itself.
+    folded = text.casefold()
+    fast = len(folded) == len(text)
+    lowered = folded if fast else text
+    for label, pattern in _LOWERCASE_PATTERNS if fast else INJECTION_PATTERNS:
+        match = pattern.search(lowered)
         if match:
-            found.append(f"{label}: {match.group(0).strip()!r}")
+            found.append(f"{label}: {text[match.start():match.end()].strip()!r}")
     return found
 
 
