@@ -287,3 +287,43 @@ class Document(_Model):
     error: str | None = None
     raw_sha256: str | None = None
     content_type: str | None = None
+
+
+# -- what dedupe knows of a stored item (collect/dedupe.py matches against it; store/items.py loads it)
+_GLOBAL_GUID_RE = re.compile(r"^(https?://|urn:|tag:)", re.IGNORECASE)
+
+
+def guid_key(guid: str | None, origin: str) -> str | None:
+    """GUIDs that are URLs/URNs are global; others ("123") only mean something within one feed."""
+    if not guid:
+        return None
+    return guid if _GLOBAL_GUID_RE.match(guid) else f"{origin}#{guid}"
+
+
+class KnownItem(BaseModel):
+    """What dedupe needs to know of an item already held."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None
+    url: str
+    origin: str
+    guid: str | None
+    content_hash: str
+    title: str
+    summary: str | None
+    aliases: list[str] = []
+    # Old items keep their exact keys but leave the near-duplicate comparison set.
+    fuzzy: bool = True
+
+    @classmethod
+    def of(cls, item: CandidateItem, *, item_id: int | None = None) -> KnownItem:
+        return cls(
+            id=item_id if item_id is not None else item.id,
+            url=item.url,
+            origin=item.origin,
+            guid=item.guid,
+            content_hash=item.content_hash,
+            title=item.title,
+            summary=item.summary,
+        )

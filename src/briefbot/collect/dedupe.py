@@ -25,7 +25,9 @@ import courlan
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
 
-from ..models import CandidateItem
+from ..models import CandidateItem, KnownItem, guid_key
+
+__all__ = ["Deduper", "DupMatch", "KnownItem", "canonical_url", "guid_key"]
 
 DupReason = Literal["url", "guid", "hash", "near", "source"]
 
@@ -42,7 +44,6 @@ MIN_SUMMARY_CHARS = 40
 
 _WORD_RE = re.compile(r"\w+")
 _DIGITS_RE = re.compile(r"\d+")
-_GLOBAL_GUID_RE = re.compile(r"^(https?://|urn:|tag:)", re.IGNORECASE)
 # Blocking keys are word stems this long: "model"/"models", "releases"/"released" share one.
 STEM_CHARS = 5
 # A syndicated copy's title keeps at least this share of each title's word stems (see _NearIndex).
@@ -61,44 +62,8 @@ def canonical_url(url: str) -> str:
         raise ValueError(f"cannot normalise URL {url!r}: {exc}") from exc
 
 
-def guid_key(guid: str | None, origin: str) -> str | None:
-    """GUIDs that are URLs/URNs are global; others ("123") only mean something within one feed."""
-    if not guid:
-        return None
-    return guid if _GLOBAL_GUID_RE.match(guid) else f"{origin}#{guid}"
-
-
 def _normal(text: str | None) -> str:
     return " ".join(_WORD_RE.findall((text or "").casefold()))
-
-
-class KnownItem(BaseModel):
-    """What dedupe needs to know of an item already held."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: int | None
-    url: str
-    origin: str
-    guid: str | None
-    content_hash: str
-    title: str
-    summary: str | None
-    aliases: list[str] = []
-    # Old items keep their exact keys but leave the near-duplicate comparison set.
-    fuzzy: bool = True
-
-    @classmethod
-    def of(cls, item: CandidateItem, *, item_id: int | None = None) -> KnownItem:
-        return cls(
-            id=item_id if item_id is not None else item.id,
-            url=item.url,
-            origin=item.origin,
-            guid=item.guid,
-            content_hash=item.content_hash,
-            title=item.title,
-            summary=item.summary,
-        )
 
 
 class DupMatch(BaseModel):

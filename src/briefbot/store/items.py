@@ -13,9 +13,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from ..collect.dedupe import KnownItem, guid_key
 from ..errors import NotFoundError, StoreError
-from ..models import CandidateItem
+from ..models import CandidateItem, KnownItem, guid_key
 
 NEW = "new"
 # The statuses triage leaves an item in (for one brief).
