@@ -37,17 +37,17 @@ import httpx2
 import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _llm_server import LLMServer
 from _world import (
     BASELINE_MODEL,
     RUN_DATE,
     SLUGS,
-    LLMServer,
     World,
-    WorldServer,
     brief_queries,
     briefs,
     write_root,
 )
+from _world_server import WorldServer
 
 from briefbot.textformat import render_text
 
