@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -177,8 +178,19 @@ def run_briefbot(
         "llm_ideal": total.calls / concurrency * llm_latency,
         "llm_ideal_per_brief": per_brief,
         "failures": len(report["failures"]),
+        # A run with failures is not comparable: say why, in the figures and on the console.
+        "failure_kinds": _failure_kinds(report["failures"]),
         "max_in_flight": max_in_flight,
     }
+
+
+def _failure_kinds(failures: list[str]) -> dict[str, int]:
+    """Failures counted by their reason, the URL dropped (`page: <url>: timed out` -> `page: timed out`)."""
+    kinds: dict[str, int] = {}
+    for failure in failures:
+        kind = re.sub(r"https?://\S+", "<url>", failure)[:120]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
 
 
 def _entries(
