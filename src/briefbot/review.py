@@ -122,10 +122,8 @@ def make_proposal(
 
 def _current(store: ProposalStore, expected_revision: int | None) -> Proposal:
     """The pending proposal (under the store's guard), at `expected_revision` when one is given."""
-    store.require()
     proposal = store.expect(expected_revision)
-    assert proposal is not None  # require() raised otherwise, and nothing writes between: guarded
-    return proposal
+    return proposal if proposal is not None else store.require()  # none: require() says so
 
 
 def decide(
