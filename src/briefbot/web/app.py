@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +33,6 @@ class WebContext:
     clock: Callable[[], dt.datetime]
     approver: str
     links: ServerLinks = field(default_factory=ServerLinks)
-    # State changes are read-check-write on files: one at a time within this server.
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def context(request: Request) -> WebContext:

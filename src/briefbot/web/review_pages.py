@@ -8,6 +8,7 @@ silently overwrites another editor's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +19,6 @@ from starlette.routing import Route
 
 from .. import review
 from ..errors import NotFoundError, ReviewError
-from ..models import Brief
 from ..proposal import Proposal, ProposalStore, StaleProposalError
 from ._diff import diff_briefs
 from .app import WebContext, context, message, render
@@ -119,17 +119,43 @@ def _stale_current(stale: StaleProposalError) -> Proposal:
     return stale.current
 
 
-def _run_locked(web: WebContext, action: Any) -> Any:
-    with web.write_lock:
-        return action()
+def _decision_word(proposal: Proposal, number: int) -> str:
+    verdict = proposal.verdict(number)
+    decided = f", {verdict.decision} by the editor" if verdict.decision else ""
+    return f"{verdict.status}{decided}"
+
+
+async def _apply(
+    request: Request,
+    form: FormData,
+    *,
+    asked: str,
+    act: Callable[[int], str],
+    retry: Callable[[Proposal], dict[str, Any]] | None = None,
+) -> Response:
+    """Run `act(expected_revision)` (it returns where to go next) off the event loop; a proposal
+    that changed since the form was drawn gets the stale page, with a `retry` form if offered.
+
+    The read-check-write itself is atomic under the proposal store's lock (`review`), across
+    this server's threads and any other process."""
+    slug, submitted = request.path_params["slug"], _revision(form)
+
+    def run() -> str | Response:
+        try:
+            return act(_expected(submitted))
+        except StaleProposalError as stale:
+            current = _stale_current(stale)
+            return _stale(request, slug, asked, submitted, current, retry=retry(current) if retry else None)
+
+    result = await run_in_threadpool(run)
+    return result if isinstance(result, Response) else RedirectResponse(result, status_code=303)
 
 
 async def decide(request: Request) -> Response:
-    slug = request.path_params["slug"]
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    web = context(request)
+    slug, web = request.path_params["slug"], context(request)
     choice = _field(form, "decision")
     try:
         number = int(_field(form, "edit"))
@@ -137,132 +163,72 @@ async def decide(request: Request) -> Response:
         raise ReviewError("the form named no edit number") from None
     if choice not in ("accept", "reject"):
         raise ReviewError(f"decision must be accept or reject, not {choice!r}")
-    submitted = _revision(form)
+    accept, reject = ([number], []) if choice == "accept" else ([], [number])
 
-    def act() -> Proposal | Response:
-        accept, reject = ([number], []) if choice == "accept" else ([], [number])
-        try:
-            return review.decide(
-                web.project,
-                slug,
-                accept=accept,
-                reject=reject,
-                now=web.clock(),
-                by=web.approver,
-                expected_revision=_expected(submitted),
-            )
-        except StaleProposalError as stale:
-            current = _stale_current(stale)
-            return _stale(
-                request,
-                slug,
-                f"{choice} edit {number}",
-                submitted,
-                current,
-                retry={
-                    "action": request.url.path,
-                    "fields": [
-                        ("edit", str(number)),
-                        ("decision", choice),
-                        ("revision", str(current.revision)),
-                    ],
-                    "question": f"Edit {number} is now: {_decision_word(current, number)}.",
-                    "label": f"{choice.capitalize()} edit {number} now",
-                },
-            )
+    def act(expected: int) -> str:
+        review.decide(web.project, slug, accept=accept, reject=reject, now=web.clock(), by=web.approver,
+                      expected_revision=expected)
+        return f"{web.links.proposal(slug)}#edit-{number}"
 
-    result = await run_in_threadpool(_run_locked, web, act)
-    if isinstance(result, Response):
-        return result
-    return RedirectResponse(
-        f"{web.links.proposal(slug)}#edit-{number}", status_code=303
-    )
+    def retry(current: Proposal) -> dict[str, Any]:
+        return {
+            "action": request.url.path,
+            "fields": [("edit", str(number)), ("decision", choice), ("revision", str(current.revision))],
+            "question": f"Edit {number} is now: {_decision_word(current, number)}.",
+            "label": f"{choice.capitalize()} edit {number} now",
+        }
 
-
-def _decision_word(proposal: Proposal, number: int) -> str:
-    verdict = proposal.verdict(number)
-    decided = f", {verdict.decision} by the editor" if verdict.decision else ""
-    return f"{verdict.status}{decided}"
+    return await _apply(request, form, asked=f"{choice} edit {number}", act=act, retry=retry)
 
 
 async def whats_new(request: Request) -> Response:
-    slug = request.path_params["slug"]
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    web = context(request)
+    slug, web = request.path_params["slug"], context(request)
     text = _field(form, "whats_new")
-    submitted = _revision(form)
 
-    def act() -> Proposal | Response:
-        try:
-            return review.set_whats_new(web.project, slug, text, now=web.clock(), expected_revision=_expected(submitted))
-        except StaleProposalError as stale:
-            current = _stale_current(stale)
-            return _stale(
-                request,
-                slug,
-                "your new What's new (kept below)",
-                submitted,
-                current,
-                retry={
-                    "action": request.url.path,
-                    "fields": [("revision", str(current.revision))],
-                    "textarea": ("whats_new", text),
-                    "question": "Your text, unchanged; edit it if the proposal's changes call for it.",
-                    "label": "Save this What's new now",
-                },
-            )
+    def act(expected: int) -> str:
+        review.set_whats_new(web.project, slug, text, now=web.clock(), expected_revision=expected)
+        return f"{web.links.proposal(slug)}#whats-new"
 
-    result = await run_in_threadpool(_run_locked, web, act)
-    if isinstance(result, Response):
-        return result
-    return RedirectResponse(f"{web.links.proposal(slug)}#whats-new", status_code=303)
+    def retry(current: Proposal) -> dict[str, Any]:
+        return {
+            "action": request.url.path,
+            "fields": [("revision", str(current.revision))],
+            "textarea": ("whats_new", text),
+            "question": "Your text, unchanged; edit it if the proposal's changes call for it.",
+            "label": "Save this What's new now",
+        }
+
+    return await _apply(request, form, asked="your new What's new (kept below)", act=act, retry=retry)
 
 
 async def approve(request: Request) -> Response:
-    slug = request.path_params["slug"]
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    web = context(request)
-    submitted = _revision(form)
+    slug, web = request.path_params["slug"], context(request)
 
-    def act() -> Brief | Response:
-        try:
-            brief, _, _ = review.approve(
-                web.project, slug, by=web.approver, now=web.clock(), expected_revision=_expected(submitted)
-            )
-        except StaleProposalError as stale:
-            # Approving what the editor has not seen would publish unreviewed changes: no retry button.
-            return _stale(request, slug, "approve", submitted, _stale_current(stale), retry=None)
-        return brief
+    def act(expected: int) -> str:
+        brief, _, _ = review.approve(web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected)
+        return web.links.version(slug, brief.version)
 
-    result = await run_in_threadpool(_run_locked, web, act)
-    if isinstance(result, Response):
-        return result
-    return RedirectResponse(web.links.version(slug, result.version), status_code=303)
+    # Approving what the editor has not seen would publish unreviewed changes: no retry button.
+    return await _apply(request, form, asked="approve", act=act)
 
 
 async def discard(request: Request) -> Response:
-    slug = request.path_params["slug"]
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    web = context(request)
-    submitted = _revision(form)
+    slug, web = request.path_params["slug"], context(request)
 
-    def act() -> Response | None:
-        try:
-            review.discard(web.project, slug, by=web.approver, now=web.clock(), expected_revision=_expected(submitted))
-        except StaleProposalError as stale:
-            return _stale(request, slug, "discard", submitted, _stale_current(stale), retry=None)
-        return None
+    def act(expected: int) -> str:
+        review.discard(web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected)
+        return web.links.brief(slug)
 
-    result = await run_in_threadpool(_run_locked, web, act)
-    if isinstance(result, Response):
-        return result
-    return RedirectResponse(web.links.brief(slug), status_code=303)
+    return await _apply(request, form, asked="discard", act=act)
 
 
 def has_pending(web: WebContext, slug: str) -> bool:
