@@ -246,10 +246,15 @@ def list_items(
 
 
 def _stored(conn: sqlite3.Connection, where: list[str], params: list[object]) -> list[StoredItem]:
-    sql = "SELECT * FROM items" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = conn.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
+    condition = " WHERE " + " AND ".join(where) if where else ""
+    rows = conn.execute(f"SELECT * FROM items{condition} ORDER BY published DESC, id DESC", params).fetchall()
     links: dict[int, dict[str, str]] = {}
-    for row in conn.execute("SELECT item_id, brief, status FROM item_briefs ORDER BY brief"):
+    # Only the links of the items selected, not every link in the store on every call.
+    for row in conn.execute(
+        f"SELECT item_id, brief, status FROM item_briefs WHERE item_id IN (SELECT id FROM items{condition})"
+        " ORDER BY brief",
+        params,
+    ):
         links.setdefault(row["item_id"], {})[row["brief"]] = row["status"]
     return [
         StoredItem(
