@@ -208,3 +208,21 @@ def test_an_editors_decided_proposal_is_not_clobbered(
     (brief,) = report["briefs"]
     assert brief["proposal"] is None and "under review" in brief["note"]
     assert "held back 1 item(s)" in output
+
+
+def test_after_tonights_proposal_is_approved_a_rerun_weighs_only_the_new_items(
+    tmp_path: Path, world: World
+) -> None:
+    from briefbot.review import approve
+
+    with OpenAIServer(responder()) as llm:
+        project = make_root(tmp_path, world)
+        assert run_night(project, llm)[0] == 0
+        approve(project, SLUG, by="editor", now=dt.datetime(2026, 5, 24, 7, tzinfo=dt.UTC))
+        world.stories.append(("Model D ships", "2026-05-23"))
+        code, report, output = run_night(project, llm)
+    assert code == 0, output
+    (brief,) = report["briefs"]
+    # The approved items had their turn: only the late one is weighed (one triage call, one item).
+    assert brief["candidates"] == 1 and brief["relevant"] == 1
+    assert "1 new, 3 duplicates" in output

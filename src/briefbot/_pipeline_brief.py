@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._pipeline_items import already_sourced, batch_items, is_sourced, row_id
 from .config import Config
-from .errors import BriefbotError, ReplayMissError, StoreError
+from .errors import BriefbotError, ReplayMissError
 from .llm import LLMClient
 from .merge import merge
 from .models import Document
@@ -59,7 +59,8 @@ def _tonights(
     a proposal of tonight: those items have had their turn.
     """
     rows = list(waiting)
-    if pending is None and _closed_tonight(store, run_date):
+    closed = store.last_closed() if pending is None else None
+    if closed is not None and closed.run_date == run_date:
         return rows
     seen = {row_id(s) for s in rows}
     again = item_store.triaged_on(conn, brief=slug, night=run_date)
@@ -85,18 +86,6 @@ def _full_text(conn: sqlite3.Connection, kept: list[TriagedItem], ids: dict[str,
             triaged = triaged.model_copy(update={"item": item})
         out.append(triaged)
     return out
-
-
-def _closed_tonight(store: ProposalStore, run_date: dt.date) -> bool:
-    """True when the last proposal closed (approved or discarded) was one of `run_date`'s."""
-    archived = store.archived()
-    if not archived:
-        return False
-    try:
-        last = Proposal.model_validate_json(archived[-1].read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"{archived[-1]}: not a readable proposal: {exc}") from exc
-    return last.run_date == run_date
 
 
 async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -> None:

@@ -203,6 +203,16 @@ class ProposalStore:
             raise StoreError(f"cannot archive the proposal to {path}: {exc.strerror or exc}") from exc
         return path
 
+    def last_closed(self) -> Proposal | None:
+        """The most recently approved or discarded proposal, if any."""
+        archived = self.archived()
+        if not archived:
+            return None
+        try:
+            return Proposal.model_validate_json(archived[-1].read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{archived[-1]}: not a readable proposal: {exc}") from exc
+
     def archived(self) -> list[Path]:
         if not self.archive_dir.is_dir():
             return []
