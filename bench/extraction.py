@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from briefbot.extract import extract_document
-from briefbot.extract_pool import ExtractJob, ExtractPool
+from briefbot.extract.document import extract_document
+from briefbot.extract.pool import ExtractJob, ExtractPool
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 GOALS = {"body_f1": 0.957, "date_accuracy": 0.89, "pool_speedup": 1.7}

@@ -50,7 +50,7 @@ from _world import (
 )
 from _world_server import WorldServer
 
-from briefbot.textformat import render_text
+from briefbot.brief.textformat import render_text
 
 
 def _tree_rss_kb(root_pid: int) -> int:

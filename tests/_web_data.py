@@ -18,7 +18,7 @@ from briefbot.models import (
     UpdatePerspective,
 )
 from briefbot.project import Project
-from briefbot.textformat import parse_text
+from briefbot.brief.textformat import parse_text
 
 SLUG = "open-model-capability-gap"
 V6 = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "v6.txt"

@@ -86,7 +86,7 @@ def test_demo_replays_offline_with_only_the_planned_failures(
 def test_approving_every_applied_edit_gives_the_seeds_v7(
     demo_root: Path, seed_text: str
 ) -> None:
-    from briefbot.textformat import parse_text
+    from briefbot.brief.textformat import parse_text
 
     v7 = parse_text(seed_text, path="seed")
     project = Project(demo_root)
@@ -197,7 +197,7 @@ def test_running_the_demo_again_replaces_the_earlier_demo(tmp_path: Path, first_
     ],
 )
 def test_a_replay_missing_an_exchange_is_fatal(tmp_path: Path, missing: str) -> None:
-    from briefbot._pipeline_demo import DEMO_LLM_ENV, prepare_root
+    from briefbot.cli.demo import DEMO_LLM_ENV, prepare_root
 
     recording = tmp_path / "recording"
     recording.mkdir()

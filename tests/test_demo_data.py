@@ -42,7 +42,7 @@ def _module(name: str) -> ModuleType:
 
 
 def _parse(text: str, path: str) -> Brief:
-    from briefbot.textformat import parse_text
+    from briefbot.brief.textformat import parse_text
 
     return parse_text(text, path=path)
 
@@ -92,7 +92,7 @@ def test_v6_holds_nothing_v7_says_was_new(seed_text: str, v6_text: str, v7: Brie
 
 
 def test_v6_round_trips_and_keeps_source_numbers(v6_text: str, v6: Brief) -> None:
-    from briefbot.textformat import render_text
+    from briefbot.brief.textformat import render_text
 
     assert render_text(v6) == v6_text
     assert (v6.version, v6.date, v6.item_count, v6.state) == (6, dt.date(2026, 5, 23), 113, "closed")
@@ -135,7 +135,7 @@ def _approve_all(v6: Brief, batch: EditBatch) -> tuple[Brief, list]:
 
 
 def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: EditBatch) -> None:
-    pytest.importorskip("briefbot.merge")
+    pytest.importorskip("briefbot.merge.merger")
     merged, verdicts = _approve_all(v6, batch)
     assert [(v.number, v.status, v.reason) for v in verdicts if v.status != "applied"] == []
     assert (merged.version, merged.date, merged.item_count, merged.state) == (v7.version, v7.date, v7.item_count, v7.state)

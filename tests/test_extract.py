@@ -14,7 +14,7 @@ from _extract_pages import (
 )
 
 from briefbot.errors import ExtractError
-from briefbot.extract import MIN_TEXT_CHARS, decode_html, extract_document, sniff_type
+from briefbot.extract.document import MIN_TEXT_CHARS, decode_html, extract_document, sniff_type
 
 SUMMARY = "The feed's own summary of the story."
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from _extract_pages import article_html
 
-from briefbot.extract_pool import ExtractJob, ExtractPool
+from briefbot.extract.pool import ExtractJob, ExtractPool
 
 
 def _article(key: str) -> ExtractJob:

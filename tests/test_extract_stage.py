@@ -13,8 +13,8 @@ from pytest_httpserver import HTTPServer
 
 from briefbot.cli import main
 from briefbot.errors import StoreError
-from briefbot.extract_pool import ExtractPool
-from briefbot.extract_stage import extract_items, http_fetcher
+from briefbot.extract.pool import ExtractPool
+from briefbot.extract.stage import extract_items, http_fetcher
 from briefbot.http import HttpSettings, make_client
 from briefbot.models import CandidateItem
 from briefbot.store import connect

@@ -8,7 +8,7 @@ import pytest
 from _http_servers import local_server, local_settings
 from pytest_httpserver import HTTPServer
 
-from briefbot._http_net import blocked_reason
+from briefbot.http.net import blocked_reason
 from briefbot.errors import BlockedAddressError
 from briefbot.http import HttpSettings, fetch, make_client
 

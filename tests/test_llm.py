@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict
 
 from _openai_server import OpenAIServer, Reply, free_port_url
 from briefbot.errors import ConfigError, LLMError, ReplayMissError
-from briefbot.llm import LLMClient, LLMSettings, fingerprint, strict_response_format
+from briefbot.llm import LLMClient, LLMSettings
+from briefbot.llm.client import fingerprint, strict_response_format
 from briefbot.models import EditList
-from briefbot.prompts import RenderedPrompt
+from briefbot.llm.prompts import RenderedPrompt
 from briefbot.store import connect
 from briefbot.store.llm_calls import list_calls
 

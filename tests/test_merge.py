@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 
-from briefbot._merge_checks import MAX_CHARS
+from briefbot.merge.checks import MAX_CHARS
 from briefbot.errors import MergeError
 from briefbot.merge import CANDIDATE_STATE, NO_NEW_FAULT_LINES, merge
-from briefbot.proposal import EDITOR_REJECTED
+from briefbot.merge.proposal import EDITOR_REJECTED
 
 
 def _one(edit_data, items=None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from briefbot.merge import merge
 from briefbot.review import read_batch
-from briefbot.textformat import parse_text, render_text
+from briefbot.brief.textformat import parse_text, render_text
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -29,7 +29,7 @@ from _pipeline_world import (  # noqa: F401 - world is a fixture
 from click.testing import CliRunner
 
 from briefbot.cli import main
-from briefbot.lock import RunLock
+from briefbot.store.lock import RunLock
 from briefbot.project import Project
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from briefbot.diffing import diff_briefs, diff_plain, diff_rich, word_diff
+from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich, word_diff
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
-from briefbot.render import md_escape, render
-from briefbot.textformat import parse_text
+from briefbot.brief.render import md_escape, render
+from briefbot.brief.textformat import parse_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 GOLDEN = FIXTURES / "golden"

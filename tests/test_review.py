@@ -15,7 +15,8 @@ from briefbot.cli import main
 from briefbot.errors import ReviewError
 from briefbot.merge import merge
 from briefbot.project import Project
-from briefbot.proposal import Proposal, ProposalStore
+from briefbot.merge.proposal import Proposal
+from briefbot.store.proposals import ProposalStore
 
 SLUG = "gap"
 NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)

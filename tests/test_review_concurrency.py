@@ -19,7 +19,8 @@ from _merge_briefs import RUN_DATE, batch, edit, small_brief
 
 from briefbot import review
 from briefbot.project import Project
-from briefbot.proposal import ProposalStore, StaleProposalError
+from briefbot.store.proposals import ProposalStore
+from briefbot.merge.proposal import StaleProposalError
 
 SLUG = "gap"
 NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from briefbot.errors import FormatError
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
-from briefbot.textformat import free_line_problem, parse_text, render_text
+from briefbot.brief.textformat import free_line_problem, parse_text, render_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.txt"))

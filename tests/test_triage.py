@@ -15,7 +15,7 @@ from _openai_server import OpenAIServer, Reply, briefbot_model, fenced_items
 from briefbot.errors import LLMError
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.models import BatchItem
-from briefbot.prompts import INJECTION_PATTERNS, fence, fence_boundary, injection_flags
+from briefbot.untrusted import INJECTION_PATTERNS, fence, fence_boundary, injection_flags
 from briefbot.store import connect
 from briefbot.triage import TriageResult, triage
 

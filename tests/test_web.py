@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.project import Project
-from briefbot.proposal import ProposalStore
-from briefbot.site import build_site
+from briefbot.store.proposals import ProposalStore
+from briefbot.web.site import build_site
 from briefbot.web import check_bind, create_app
 from briefbot.web.security import CONTENT_SECURITY_POLICY
 
@@ -340,7 +340,7 @@ def test_discard_archives_the_proposal(client: TestClient, project: Project) -> 
 
 
 def test_outside_html_in_a_snippet_is_stripped_by_nh3() -> None:
-    from briefbot.web.views import safe_url, strip_html
+    from briefbot.web.templating import safe_url, strip_html
 
     assert (
         strip_html("<p>Hello <b>there</b><script>alert(1)</script> & co</p>")

@@ -46,10 +46,10 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
-from .http import HttpSettings
-from .models import SLUG_PATTERN
-from .project import Project
+from briefbot.errors import ConfigError
+from briefbot.http import HttpSettings
+from briefbot.models import SLUG_PATTERN
+from briefbot.project import Project
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 _M = TypeVar("_M", bound=BaseModel)
@@ -122,7 +122,7 @@ class FeedsFile(_Model):
 
     feeds: list[FeedConfig] = Field(default_factory=list)
     search: list[SearchProvider] = Field(default_factory=list)
-    # Settings for the HTTP client factory; validated by `briefbot.http` when the client is made.
+    # Settings for the HTTP client factory; validated by `briefbot.http.client` when the client is made.
     http: dict[str, Any] = Field(default_factory=dict)
     # Owned by the LLM stage, which validates it; opaque here.
     llm: dict[str, Any] = Field(default_factory=dict)

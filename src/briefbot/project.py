@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ._fs import atomic_create
-from .errors import NotFoundError, StoreError, VersionExistsError
-from .models import SLUG_PATTERN, Brief
+from briefbot._fs import atomic_create
+from briefbot.errors import NotFoundError, StoreError, VersionExistsError
+from briefbot.models import SLUG_PATTERN, Brief
 
 _VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
 

@@ -11,10 +11,10 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .llm import CallStats, LLMClient
-from .models import BatchItem, Brief, EditBatch, EditList
-from .prompts import FencedItem, fence
-from .triage import TriagedItem, TriageResult, triage
+from briefbot.llm import CallStats, LLMClient
+from briefbot.models import BatchItem, Brief, EditBatch, EditList
+from briefbot.untrusted import FencedItem, fence
+from briefbot.triage import TriagedItem, TriageResult, triage
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
 MIN_ITEM_CHARS = 300
@@ -34,7 +34,7 @@ class ProposeResult(BaseModel):
 def brief_text(brief: Brief) -> str:
     """The brief as a reader sees it (the seed's text format)."""
     try:
-        from .textformat import render_text
+        from briefbot.brief.textformat import render_text
     except ImportError:  # the text format module is optional for this stage
         return brief.model_dump_json(indent=1)
     return render_text(brief)

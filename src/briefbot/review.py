@@ -17,11 +17,12 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from .errors import MergeError, NotFoundError, ReviewError
-from .merge import merge
-from .models import CITATION_RE, EDIT_TYPES, Brief, EditBatch
-from .project import Project
-from .proposal import Proposal, ProposalStore
+from briefbot.errors import MergeError, NotFoundError, ReviewError
+from briefbot.merge import merge
+from briefbot.models import CITATION_RE, EDIT_TYPES, Brief, EditBatch
+from briefbot.project import Project
+from briefbot.merge.proposal import Proposal
+from briefbot.store.proposals import ProposalStore
 
 PUBLISHED_STATE = "closed"
 _OPS = {get_args(cls.model_fields["op"].annotation)[0]: cls.__name__ for cls in EDIT_TYPES}

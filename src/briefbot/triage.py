@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import LLMError
-from .llm import CallStats, LLMClient
-from .models import BatchItem, Brief, Document
-from .prompts import FencedItem, fence
+from briefbot.errors import LLMError
+from briefbot.llm import CallStats, LLMClient
+from briefbot.models import BatchItem, Brief, Document
+from briefbot.untrusted import FencedItem, fence
 
 Relevance = Literal["relevant", "background", "irrelevant"]
 RANK: dict[str, int] = {"relevant": 0, "background": 1, "irrelevant": 2}

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..project import Project
+from briefbot.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .._fs import atomic_write
-from ..diffing import diff_briefs, diff_plain, diff_rich
-from ..errors import FormatError, StoreError
-from ..models import Brief, EditBatch
-from ..render import FORMATS, render
-from ..textformat import parse_text
-from ._common import project
+from briefbot._fs import atomic_write
+from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
+from briefbot.errors import FormatError, StoreError
+from briefbot.models import Brief, EditBatch
+from briefbot.brief.render import FORMATS, render
+from briefbot.brief.textformat import parse_text
+from briefbot.cli._common import project
 
 
 def read_brief_file(path: Path) -> str:

@@ -17,20 +17,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..collect.stage import (
+from briefbot.collect.stage import (
     DEFAULT_CONCURRENCY,
     CollectReport,
     SourceReport,
     collect,
     source_urls,
 )
-from ..config import Config, http_settings, load_config
-from ..errors import NotFoundError
-from ..http import HttpSettings, make_client
-from ..project import Project
-from ..store import connect
-from ..store import items as item_store
-from ._common import project, record_replay_options
+from briefbot.config import Config, http_settings, load_config
+from briefbot.errors import NotFoundError
+from briefbot.http import HttpSettings, make_client
+from briefbot.project import Project
+from briefbot.store import connect
+from briefbot.store import items as item_store
+from briefbot.cli._common import project, record_replay_options
 
 
 async def _collect(

@@ -20,23 +20,23 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..config import http_settings, load_config
-from ..errors import BriefbotError, ExtractError, NotFoundError
-from ..extract import MAX_INPUT_BYTES, extract_document
-from ..extract_pool import DEFAULT_TIMEOUT, ExtractPool
-from ..extract_stage import (
+from briefbot.config import http_settings, load_config
+from briefbot.errors import BriefbotError, ExtractError, NotFoundError
+from briefbot.extract.document import MAX_INPUT_BYTES, extract_document
+from briefbot.extract.pool import DEFAULT_TIMEOUT, ExtractPool
+from briefbot.extract.stage import (
     DEFAULT_CONCURRENCY,
     ExtractReport,
     extract_items,
     http_fetcher,
 )
-from ..http import HttpSettings, fetch, make_client
-from ..models import Document
-from ..project import Project
-from ..store import connect
-from ..store import items as item_store
-from ..store.documents import PageStore, documented_ids
-from ._common import project, record_replay_options
+from briefbot.http import HttpSettings, fetch, make_client
+from briefbot.models import Document
+from briefbot.project import Project
+from briefbot.store import connect
+from briefbot.store import items as item_store
+from briefbot.store.documents import PageStore, documented_ids
+from briefbot.cli._common import project, record_replay_options
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 

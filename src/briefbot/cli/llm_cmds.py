@@ -12,18 +12,18 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .. import review as flow
-from .. import store
-from ..config import format_loc, load_brief_config, load_feeds_file
-from ..errors import ConfigError, FormatError, ReviewError
-from ..http import HttpSettings
-from ..llm import CallStats, LLMClient, LLMSettings
-from ..merge import merge
-from ..models import BatchItem
-from ..proposal import ProposalStore
-from ..propose import StageReport, triage_and_propose
-from ..store.llm_calls import list_calls
-from ._common import project
+from briefbot import review as flow
+from briefbot import store
+from briefbot.config import format_loc, load_brief_config, load_feeds_file
+from briefbot.errors import ConfigError, FormatError, ReviewError
+from briefbot.http import HttpSettings
+from briefbot.llm import CallStats, LLMClient, LLMSettings
+from briefbot.merge import merge
+from briefbot.models import BatchItem
+from briefbot.store.proposals import ProposalStore
+from briefbot.propose import StageReport, triage_and_propose
+from briefbot.store.llm_calls import list_calls
+from briefbot.cli._common import project
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _ITEMS = TypeAdapter(list[BatchItem])

@@ -12,11 +12,11 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from .. import review as flow
-from ..diffing import diff_briefs, diff_plain, diff_rich
-from ..models import BatchItem, Brief
-from ..proposal import Proposal
-from ._common import project
+from briefbot import review as flow
+from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
+from briefbot.models import BatchItem, Brief
+from briefbot.merge.proposal import Proposal
+from briefbot.cli._common import project
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 

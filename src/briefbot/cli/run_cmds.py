@@ -19,21 +19,21 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from .._pipeline_demo import (
+from briefbot.cli.demo import (
     DEMO_DATE,
     DEMO_SLUG,
     demo_llm_settings,
     prepare_root,
     recording_dir,
 )
-from ..errors import StoreError
-from ..llm import LLMSettings
-from ..pipeline import RunOptions, run_night
-from ..project import Project
-from ..report import RunReport, report_renderable, runs_table
-from ..store import connect
-from ..store import runs as ledger
-from ._common import project, record_replay_options
+from briefbot.errors import StoreError
+from briefbot.llm import LLMSettings
+from briefbot.pipeline.night import RunOptions, run_night
+from briefbot.project import Project
+from briefbot.pipeline.report import RunReport, report_renderable, runs_table
+from briefbot.store import connect
+from briefbot.store import runs as ledger
+from briefbot.cli._common import project, record_replay_options
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -148,7 +148,7 @@ def runs_cmd(as_json: bool, limit: int) -> None:
 @click.pass_context
 def demo_cmd(ctx: click.Context, root: Path) -> None:
     """Replay the recorded night v6 became v7, fully offline, then show the report and the proposal."""
-    from .review_cmds import review_cmd
+    from briefbot.cli.review_cmds import review_cmd
 
     recording = recording_dir()
     proj = Project(prepare_root(root))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import project
+from briefbot.cli._common import project
 
 COMMANDS: list[click.Command] = []
 
@@ -43,7 +43,7 @@ def serve(host: str, port: int, token: str | None, by: str | None) -> None:
     """Serve the editor's review page and the published briefs over HTTP."""
     import uvicorn
 
-    from ..web import check_bind, create_app
+    from briefbot.web import check_bind, create_app
 
     check_bind(host, token)
     app = create_app(project(), token=token, approver=by or getpass.getuser())
@@ -64,7 +64,7 @@ def serve(host: str, port: int, token: str | None, by: str | None) -> None:
 )
 def site(out_dir: Path, base_url: str) -> None:
     """Write the published briefs as a static site (HTML + Atom feeds) into OUT_DIR."""
-    from ..site import build_site
+    from briefbot.web.site import build_site
 
     written = build_site(project(), out_dir, base_url=base_url)
     pages = sum(1 for p in written if p.suffix == ".html")

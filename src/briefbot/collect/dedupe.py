@@ -25,7 +25,7 @@ import courlan
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
 
-from ..models import CandidateItem, KnownItem, guid_key
+from briefbot.models import CandidateItem, KnownItem, guid_key
 
 __all__ = ["Deduper", "DupMatch", "KnownItem", "canonical_url", "guid_key"]
 

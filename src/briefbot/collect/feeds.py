@@ -23,11 +23,11 @@ from urllib.parse import urljoin
 import feedparser  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import BriefbotError
-from ..models import CandidateItem
-from ._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
-from ._jsonfeed import parse_date as parse_json_date
-from .dedupe import canonical_url
+from briefbot.errors import BriefbotError
+from briefbot.models import CandidateItem
+from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
+from briefbot.collect._jsonfeed import parse_date as parse_json_date
+from briefbot.collect.dedupe import canonical_url
 
 _TAG_RE = re.compile(r"<[^>]+>")
 # Unsanitised HTML: drop what is code or styling, not words, before stripping tags.

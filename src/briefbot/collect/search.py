@@ -15,10 +15,10 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..config import RssSearchProvider, SearxngProvider
-from ..models import CandidateItem
-from .dedupe import canonical_url
-from .feeds import FeedParseError, ParsedFeed, content_hash, parse_feed, plain_text
+from briefbot.config import RssSearchProvider, SearxngProvider
+from briefbot.models import CandidateItem
+from briefbot.collect.dedupe import canonical_url
+from briefbot.collect.feeds import FeedParseError, ParsedFeed, content_hash, parse_feed, plain_text
 
 
 class Provider(Protocol):

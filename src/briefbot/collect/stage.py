@@ -19,16 +19,16 @@ from typing import Literal
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Config
-from ..errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
-from ..http import FetchStatusError, Validators, fetch
-from ..models import CandidateItem
-from ..project import Project
-from ..store import items as store
-from ..store.http_cache import load_validators, save_validators
-from .dedupe import Deduper, KnownItem, canonical_url
-from .feeds import ParsedFeed, parse_feed
-from .search import Provider, make_provider
+from briefbot.config import Config
+from briefbot.errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
+from briefbot.http import FetchStatusError, Validators, fetch
+from briefbot.models import CandidateItem
+from briefbot.project import Project
+from briefbot.store import items as store
+from briefbot.store.http_cache import load_validators, save_validators
+from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
+from briefbot.collect.feeds import ParsedFeed, parse_feed
+from briefbot.collect.search import Provider, make_provider
 
 # Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
 # limit. A revalidation night is nothing but waiting on 304s, so the wider window is what makes it
@@ -291,7 +291,7 @@ async def collect(
 ) -> CollectReport:
     """Collect every feed and search of `config` (or those of brief `only`) into the store.
 
-    `client` comes from `briefbot.http.make_client` (safety rules, caps, record/replay); `conn` is
+    `client` comes from `briefbot.http.client.make_client` (safety rules, caps, record/replay); `conn` is
     the state database (validators and items). `sourced` maps a brief to the canonical URLs
     already among its sources (see `source_urls`). `night` is the run date of a nightly run: a
     better copy of an item that run's night already triaged may still replace it (`adopt_copy`).

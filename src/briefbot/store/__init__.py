@@ -12,7 +12,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from ..errors import StoreError
+from briefbot.errors import StoreError
 
 
 def _migrations() -> list[tuple[str, str]]:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from .._fs import atomic_write
-from ..errors import StoreError
-from ..models import Document
+from briefbot._fs import atomic_write
+from briefbot.errors import StoreError
+from briefbot.models import Document
 
 Outcome = Literal["extracted", "fallback", "failed"]
 _FIELDS = (

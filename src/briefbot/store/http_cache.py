@@ -1,6 +1,6 @@
 """Conditional-GET validators (ETag / Last-Modified) per URL: the storage half of the HTTP cache.
 
-The policy half (sending If-None-Match / If-Modified-Since, reading a 304) is `briefbot.http.fetch`.
+The policy half (sending If-None-Match / If-Modified-Since, reading a 304) is `briefbot.http.client.fetch`.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from .._http_models import Validators
-from ..errors import StoreError
+from briefbot.http.types import Validators
+from briefbot.errors import StoreError
 
 
 def load_validators(conn: sqlite3.Connection, url: str) -> Validators | None:

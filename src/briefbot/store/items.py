@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import NotFoundError, StoreError
-from ..models import CandidateItem, KnownItem, guid_key
+from briefbot.errors import NotFoundError, StoreError
+from briefbot.models import CandidateItem, KnownItem, guid_key
 
 NEW = "new"
 # The statuses triage leaves an item in (for one brief).

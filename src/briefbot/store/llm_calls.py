@@ -7,7 +7,7 @@ import sqlite3
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import StoreError
+from briefbot.errors import StoreError
 
 
 class CallRow(BaseModel):

@@ -1,6 +1,6 @@
 """The web face of briefbot: the editor's review page and the published briefs (`briefbot serve`)."""
 
-from .app import create_app
-from .security import check_bind
+from briefbot.web.app import create_app
+from briefbot.web.security import check_bind
 
 __all__ = ["check_bind", "create_app"]

@@ -1,4 +1,4 @@
-"""The word-level diff of two briefs (`briefbot.diffing`), shaped for the diff template.
+"""The word-level diff of two briefs (`briefbot.brief.diff`), shaped for the diff template.
 
 Shape: the sections that changed, each `{"title", "blocks": [{"kind", "label", "chunks"}]}`, where
 `kind` is added|removed|changed and `chunks` is `[(equal|insert|delete, text)]`.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diffing import DiffOp, ItemDiff
-from ..diffing import diff_briefs as word_diff_briefs
-from ..models import Brief
+from briefbot.brief.diff import DiffOp, ItemDiff
+from briefbot.brief.diff import diff_briefs as word_diff_briefs
+from briefbot.models import Brief
 
 # Below this share of unchanged text a word diff is confetti; show the old and new text whole.
 _MIN_KEPT = 0.4

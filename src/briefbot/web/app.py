@@ -16,11 +16,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import BriefbotError, NotFoundError
-from ..project import Project
-from . import pages
-from .security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
-from .views import STATIC_DIR, ServerLinks, environment
+from briefbot.errors import BriefbotError, NotFoundError
+from briefbot.project import Project
+from briefbot.web import pages
+from briefbot.web.security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
+from briefbot.web.templating import STATIC_DIR, ServerLinks, environment
 
 
 @dataclass
@@ -94,7 +94,7 @@ async def index(request: Request) -> Response:
 
 
 def _proposal_link(web: WebContext, slug: str) -> str | None:
-    from ..proposal import ProposalStore
+    from briefbot.store.proposals import ProposalStore
 
     return (
         web.links.proposal(slug)
@@ -186,7 +186,7 @@ def create_app(
 ) -> Starlette:
     """The web app over `project`. `token`, when set, is required on every request; `approver` names
     who decides and approves in the archived proposal; `clock` is the only source of time."""
-    from . import review_pages
+    from briefbot.web import review_pages
 
     routes = [
         Route("/", index),

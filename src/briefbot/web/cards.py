@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import (
+from briefbot.models import (
     AddNarrativeParagraph,
     AddOpenQuestion,
     AddPerspective,
@@ -20,7 +20,7 @@ from ..models import (
     ReviseTimelineEntry,
     UpdatePerspective,
 )
-from ..proposal import EDITOR_REJECTED, Proposal
+from briefbot.merge.proposal import EDITOR_REJECTED, Proposal
 
 SNIPPET_CHARS = 400
 

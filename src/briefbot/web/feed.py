@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from markupsafe import escape
 
-from ..models import Brief
+from briefbot.models import Brief
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # Stable ids: the same brief version always has the same entry id, wherever the feed is served.

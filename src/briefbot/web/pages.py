@@ -6,13 +6,13 @@ from typing import Any
 
 import jinja2
 
-from ..errors import NotFoundError
-from ..models import Brief
-from ..project import Project
-from ..proposal import ProposalStore
-from ._diff import diff_briefs
-from .feed import atom_feed
-from .views import Links
+from briefbot.errors import NotFoundError
+from briefbot.models import Brief
+from briefbot.project import Project
+from briefbot.store.proposals import ProposalStore
+from briefbot.web._diff import diff_briefs
+from briefbot.web.feed import atom_feed
+from briefbot.web.templating import Links
 
 SITE_NAME = "The Information Machine"
 

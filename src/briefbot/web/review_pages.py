@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import review
-from ..errors import NotFoundError, ReviewError
-from ..proposal import Proposal, ProposalStore, StaleProposalError
-from ._diff import diff_briefs
-from .app import WebContext, context, message, render
-from .cards import edit_cards
-from .security import CSRF_FIELD
+from briefbot import review
+from briefbot.errors import NotFoundError, ReviewError
+from briefbot.merge.proposal import Proposal, StaleProposalError
+from briefbot.store.proposals import ProposalStore
+from briefbot.web._diff import diff_briefs
+from briefbot.web.app import WebContext, context, message, render
+from briefbot.web.cards import edit_cards
+from briefbot.web.security import CSRF_FIELD
 
 
 def _whats_new_text(proposal: Proposal) -> str:

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import ConfigError
+from briefbot.errors import ConfigError
 
 TOKEN_ENV = "BRIEFBOT_TOKEN"
 TOKEN_COOKIE = "briefbot_access"

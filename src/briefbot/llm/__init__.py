@@ -1,0 +1,7 @@
+"""The LLM client: any OpenAI-compatible endpoint, strict structured output, one retry owner, every
+call logged (`client`); endpoint, models and prices (`settings`); the prompt templates (`prompts`)."""
+
+from briefbot.llm.client import CallResult, CallStats, LLMClient
+from briefbot.llm.settings import DEFAULT_PRICES, ENV_VARS, LLMSettings, ModelPrice
+
+__all__ = ["DEFAULT_PRICES", "ENV_VARS", "CallResult", "CallStats", "LLMClient", "LLMSettings", "ModelPrice"]

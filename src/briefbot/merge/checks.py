@@ -1,0 +1,177 @@
+"""The merger's checks on a single edit: pure functions, each failure a reason the editor reads.
+
+Split from `merge.py` so the rules an edit must pass sit apart from the bookkeeping of applying it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from briefbot.models import (
+    EDIT_CITATION_RE,
+    AddPerspective,
+    AddTimelineEntry,
+    BatchItem,
+    Brief,
+    Edit,
+    RetireOpenQuestion,
+    ReviseSection,
+    UpdatePerspective,
+    check_partial_date,
+)
+from briefbot.untrusted import injection_flags
+
+# Upper bounds on what one edit may write, in characters, so a runaway answer cannot bloat a brief.
+MAX_CHARS = {"summary": 600, "actor": 120, "text": 1500, "stance": 1000, "evolution": 1200, "section": 4000}
+# Capitalised words and model-like tokens (GLM-5.1, V4) that may name a person, lab or product.
+_NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'\-][A-Za-z0-9]+)*")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+# Where a sentence or clause starts: the text's start, or after . ! ? : ; and a space.
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;]\s+)\s*[\"'(\u201c]?$")
+# An ordinary word written with a capital only: a name usually has digits, hyphens or inner capitals.
+_ORDINARY_WORD_RE = re.compile(r"^[A-Z][a-z]+$")
+_LOWER_NEXT_RE = re.compile(r"^\s+[a-z]")
+# Capitalised because they open a sentence, not because they name anyone.
+_SENTENCE_WORDS = frozenset(
+    (
+        "a", "an", "and", "as", "at", "after", "also", "although", "before", "both", "but", "can", "could",
+        "despite", "do", "does", "either", "further", "how", "however", "if", "in", "instead", "it", "its",
+        "many", "meanwhile", "most", "neither", "new", "notably", "on", "or", "other", "separately", "several",
+        "should", "since", "some", "still", "such", "that", "the", "these", "this", "those", "thus", "what",
+        "when", "where", "whether", "which", "while", "who", "why", "will", "would", "yet",
+    )
+)
+
+
+class Rejected(Exception):
+    """An edit the merger refuses; the message is the reason the editor reads."""
+
+
+def brief_texts(brief: Brief) -> list[str]:
+    texts = [brief.title, *brief.what, *brief.why_it_matters, *brief.open_questions, *brief.narrative, *brief.tensions]
+    texts += [e.text for e in brief.timeline]
+    texts += [f"{p.actor} {p.stance} {p.evolution or ''}" for p in brief.perspectives]
+    texts += [f"{s.title} {s.publisher or ''}" for s in brief.sources]
+    if brief.status:
+        texts.append(brief.status)
+    if brief.whats_new:
+        texts += brief.whats_new.paragraphs
+    return texts
+
+
+def vocabulary(texts: list[str]) -> tuple[set[str], set[str]]:
+    joined = "\n".join(texts)
+    return set(_NAME_RE.findall(joined)), set(_WORD_RE.findall(joined.lower()))
+
+
+def text_fields(edit: Edit) -> list[tuple[str, str]]:
+    """The (limit key, text) pairs an edit writes, in the order citations are numbered."""
+    fields: list[tuple[str, str]] = []
+    if isinstance(edit, (UpdatePerspective, AddPerspective)):
+        fields.append(("actor", edit.actor))
+        for name in ("stance", "evolution"):
+            value = getattr(edit, name)
+            if value is not None:
+                fields.append((name, value))
+    elif isinstance(edit, ReviseSection):
+        fields.append(("section", edit.text))
+    elif not isinstance(edit, RetireOpenQuestion):
+        fields.append(("text", edit.text))
+    return fields
+
+
+def markers(edit: Edit) -> list[str]:
+    found: list[str] = []
+    for _, text in [*text_fields(edit), ("summary", edit.summary)]:
+        found += EDIT_CITATION_RE.findall(text)
+    return list(dict.fromkeys(found))
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def check_lengths(edit: Edit) -> None:
+    for key, text in [("summary", edit.summary), *text_fields(edit)]:
+        if not EDIT_CITATION_RE.sub("", text).strip():
+            raise Rejected(f"{key} is empty")
+        if len(text) > MAX_CHARS[key]:
+            raise Rejected(f"{key} is {len(text)} characters, over the limit of {MAX_CHARS[key]}")
+    if isinstance(edit, UpdatePerspective) and edit.stance is None and edit.evolution is None:
+        raise Rejected("changes nothing: stance and evolution are both null")
+    if isinstance(edit, (UpdatePerspective, AddPerspective)) and EDIT_CITATION_RE.search(edit.actor):
+        # An actor is a name, not a claim; a citation in it would never be mapped to a source.
+        raise Rejected(f"actor {edit.actor!r} contains a citation; cite in the stance or evolution")
+
+
+def check_citations(cites: list[str], *, items: dict[str, BatchItem], base: Brief) -> None:
+    if not cites:
+        raise Rejected("cites nothing: an edit must cite a batch item [new:K] or a source [N]")
+    for marker in cites:
+        if marker.startswith("new:"):
+            if marker not in items:
+                known = ", ".join(sorted(items, key=lambda r: int(r[4:]))) or "none"
+                raise Rejected(f"cites [{marker}], which is not an item of this batch (items: {known})")
+        elif base.source(int(marker)) is None:
+            raise Rejected(f"cites [{marker}], which is not a source of v{base.version} (sources 1-{base.next_source_number() - 1})")
+
+
+def edit_warnings(
+    edit: Edit, cites: list[str], *, items: dict[str, BatchItem], base: Brief, known: tuple[set[str], set[str]]
+) -> list[str]:
+    """What the editor should check: names no cited item or the brief mentions, ungrounded dates."""
+    cited: list[str] = []
+    dates: list[str] = []
+    for marker in cites:
+        if marker.startswith("new:"):
+            item = items[marker]
+            cited += [item.title, item.publisher or "", item.text or ""]
+            dates.append(item.published or "")
+        else:
+            dates.append(base.source(int(marker)).date or "")  # type: ignore[union-attr]
+    cited_names, cited_words = vocabulary(cited)
+    names: list[str] = []
+    for _, text in text_fields(edit):
+        plain = EDIT_CITATION_RE.sub("", text)
+        for match in _NAME_RE.finditer(plain):
+            # "GLM-5.1's" names GLM-5.1: the possessive is grammar, not part of the name.
+            name = _POSSESSIVE_RE.sub("", match.group(0))
+            lower = name.lower()
+            if (
+                _SENTENCE_START_RE.search(plain[: match.start()])
+                and _ORDINARY_WORD_RE.match(name)
+                and _LOWER_NEXT_RE.match(plain[match.end():])
+            ):
+                # "Answered its critics": capitalised only because it opens a sentence. A name
+                # there is usually followed by another capital ("Zorblax Labs") or is known.
+                continue
+            found = name in known[0] or name in cited_names
+            # A capitalised ordinary word ("However") is known in lower case somewhere.
+            if not found and lower not in _SENTENCE_WORDS and lower not in known[1] and lower not in cited_words:
+                names.append(name)
+    found_problems: list[str] = []
+    for marker in dict.fromkeys(cites):
+        if marker.startswith("new:"):
+            # Fetched text that reads like instructions to the model: the editor should know.
+            flags = injection_flags(items[marker].text or "")
+            if flags:
+                found_problems.append(f"[{marker}] contains instruction-like text (treated as data): {'; '.join(flags)}")
+    if names:
+        found_problems.append(f"names found neither in the cited items nor in the brief: {', '.join(dict.fromkeys(names))}")
+    if isinstance(edit, AddTimelineEntry):
+        grounded = any(d.startswith(edit.date) for d in dates) or any(edit.date in text for text in cited)
+        if not grounded:
+            listed = ", ".join(d for d in dates if d) or "none"
+            found_problems.append(f"date {edit.date} is not a date of a cited item (their dates: {listed})")
+    return found_problems
+
+
+def check_date(value: str, run_date: dt.date) -> None:
+    try:
+        check_partial_date(value)
+    except ValueError as exc:
+        raise Rejected(f"malformed date {value!r}: {exc}") from None
+    year, month, day = (int(p) for p in (value + "-01-01")[:10].split("-"))
+    if dt.date(year, month, day) > run_date:
+        raise Rejected(f"date {value} is later than the run date {run_date.isoformat()}")

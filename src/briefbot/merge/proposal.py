@@ -1,0 +1,90 @@
+"""The proposal: a batch of edits with the merger's verdicts, the candidate next version, and the
+editor's decisions. Pure data; its storage is `briefbot.store.proposals`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from briefbot.errors import ReviewError
+from briefbot.models import Brief, EditBatch, WhatsNew
+
+Status = Literal["applied", "rejected"]
+Decision = Literal["accepted", "rejected"]
+# Why an edit the merger would have considered was left out: the editor said no.
+EDITOR_REJECTED = "rejected by the editor"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EditVerdict(_Model):
+    """What the merger made of one edit, and what the editor decided about it."""
+
+    number: int = Field(ge=1, description="1-based position of the edit in its batch")
+    op: str
+    status: Status
+    reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    # The citation markers as the edit wrote them (`new:2`, `12`), in order of first appearance.
+    cites: list[str] = Field(default_factory=list)
+    # The source numbers those markers became in the candidate (applied edits only).
+    sources: list[int] = Field(default_factory=list)
+    decision: Decision | None = None
+
+
+class Proposal(_Model):
+    """One proposed next version of a brief, from creation to approval or discard."""
+
+    slug: str | None = None
+    state: Literal["pending", "approved", "discarded"] = "pending"
+    base_version: int = Field(ge=1)
+    run_date: dt.date
+    batch: EditBatch
+    verdicts: list[EditVerdict]
+    candidate: Brief
+    # What's new as the merger assembled it from the applied edits' summaries.
+    whats_new: WhatsNew | None
+    # The editor's replacement What's new, if any; it wins over the assembled one.
+    whats_new_override: list[str] | None = None
+    # Incremented on every change, so two editors cannot silently overwrite each other.
+    revision: int = Field(default=0, ge=0)
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = None
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None
+    published_version: int | None = None
+
+    def applied(self) -> list[EditVerdict]:
+        return [v for v in self.verdicts if v.status == "applied"]
+
+    def verdict(self, number: int) -> EditVerdict:
+        if not 1 <= number <= len(self.verdicts):
+            raise ReviewError(f"there is no edit {number}: the proposal has edits 1 to {len(self.verdicts)}")
+        return self.verdicts[number - 1]
+
+    def final_brief(self) -> Brief:
+        """The candidate as it would be published: the editor's What's new, if set, replaces the merger's."""
+        if self.whats_new_override is None:
+            return self.candidate
+        return self.candidate.model_copy(
+            update={"whats_new": WhatsNew(version=self.candidate.version, paragraphs=list(self.whats_new_override))}
+        )
+
+
+class StaleProposalError(ReviewError):
+    """The pending proposal is not the revision the caller acted on: someone changed it meanwhile."""
+
+    def __init__(self, message: str, *, current: Proposal | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+def proposal_json(proposal: Proposal) -> str:
+    return proposal.model_dump_json(indent=2) + "\n"

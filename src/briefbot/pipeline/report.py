@@ -1,0 +1,209 @@
+"""The closing report of a nightly run: one pydantic model (stored as JSON) and its rich tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from briefbot.llm import CallStats
+
+RunStatus = Literal["done", "partial", "failed", "idle"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StageTime(_Model):
+    stage: str
+    brief: str = ""
+    seconds: float
+    status: Literal["done", "failed", "skipped"] = "done"
+
+
+class LLMUsage(_Model):
+    calls: int = 0  # exchanges sent over HTTP (re-asks included)
+    cache_hits: int = (
+        0  # calls answered from the call cache (a resumed run pays nothing for them)
+    )
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
+
+    def add(self, stats: CallStats) -> None:
+        self.calls += stats.calls
+        self.cache_hits += stats.cache_hits
+        self.prompt_tokens += stats.prompt_tokens
+        self.completion_tokens += stats.completion_tokens
+        self.cached_tokens += stats.cached_tokens
+        self.cost_usd = round(self.cost_usd + stats.cost_usd, 6)
+        self.unpriced += stats.unpriced
+
+
+class BriefReport(_Model):
+    slug: str
+    candidates: int = 0  # items offered to triage
+    excluded: int = 0  # already among the brief's sources (by URL or title)
+    relevant: int = 0
+    background: int = 0
+    irrelevant: int = 0
+    edits_applied: int = 0
+    edits_rejected: int = 0
+    proposal: str | None = None  # path of the pending proposal written this run
+    replaced: bool = False  # it replaced an undecided proposal of the same night
+    note: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    failures: list[str] = Field(default_factory=list)
+    llm: LLMUsage = Field(default_factory=LLMUsage)
+
+
+class RunReport(_Model):
+    run_id: int
+    run_date: dt.date
+    mode: Literal["live", "record", "replay"]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    status: RunStatus = "done"
+    exit_code: int = 0
+    resumed: list[int] = Field(
+        default_factory=list, description="interrupted runs this one took over from"
+    )
+    sources_checked: int = 0  # feeds and searches asked
+    not_modified: int = 0  # of which answered 304
+    collected: int = 0  # new items stored
+    duplicates: int = 0
+    pages_fetched: int = 0
+    extracted: int = 0  # items with a document (page text or the summary fallback)
+    page_fallbacks: int = 0  # of which only the feed summary
+    briefs: list[BriefReport] = Field(default_factory=list)
+    llm: LLMUsage = Field(default_factory=LLMUsage)
+    stages: list[StageTime] = Field(default_factory=list)
+    failures: list[str] = Field(
+        default_factory=list
+    )  # feeds, pages, calls that failed, each named
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return self.status == "idle"
+
+
+def _money(value: float, unpriced: int) -> str:
+    text = f"${value:.4f}"
+    return text + (f" (+{unpriced} unpriced)" if unpriced else "")
+
+
+def report_renderable(report: RunReport) -> Group:
+    """The report as rich tables: the run's figures, then one row per brief, then failures."""
+    head = Table(
+        title=f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}",
+        show_header=False,
+        title_justify="left",
+    )
+    head.add_column("figure")
+    head.add_column("value", overflow="fold")
+    head.add_row(
+        "feeds/searches asked",
+        f"{report.sources_checked} ({report.not_modified} not modified)",
+    )
+    head.add_row(
+        "items collected", f"{report.collected} new, {report.duplicates} duplicates"
+    )
+    head.add_row(
+        "pages",
+        f"{report.pages_fetched} fetched, {report.extracted} extracted "
+        f"({report.page_fallbacks} on the feed summary)",
+    )
+    llm = report.llm
+    head.add_row("LLM calls", f"{llm.calls} sent, {llm.cache_hits} from the call cache")
+    head.add_row(
+        "tokens",
+        f"{llm.prompt_tokens} in ({llm.cached_tokens} cached), {llm.completion_tokens} out",
+    )
+    head.add_row("estimated cost", _money(llm.cost_usd, llm.unpriced))
+    head.add_row(
+        "time per stage",
+        ", ".join(
+            f"{s.stage}{'[' + s.brief + ']' if s.brief else ''} {s.seconds:.1f}s"
+            for s in report.stages
+        )
+        or "-",
+    )
+    if report.resumed:
+        head.add_row("resumed", ", ".join(f"run {n}" for n in report.resumed))
+    parts: list[Table | Text] = [head]
+    if report.briefs:
+        briefs = Table(title="briefs", title_justify="left")
+        briefs.add_column("brief", overflow="fold")
+        for name in ("items", "relevant", "backgr.", "irrel.", "applied", "rejected"):
+            briefs.add_column(name, justify="right")
+        for b in report.briefs:
+            briefs.add_row(
+                b.slug,
+                str(b.candidates),
+                str(b.relevant),
+                str(b.background),
+                str(b.irrelevant),
+                str(b.edits_applied),
+                str(b.edits_rejected),
+            )
+        parts.append(briefs)
+        for b in report.briefs:
+            if b.proposal:
+                verb = "replaced" if b.replaced else "written"
+                parts.append(
+                    Text(
+                        f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"
+                    )
+                )
+            elif b.note:
+                parts.append(Text(f"{b.slug}: {b.note}"))
+    for note in report.notes:
+        parts.append(Text(note))
+    for warning in (w for b in report.briefs for w in b.warnings):
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    for failure in report.failures:
+        parts.append(Text(f"failed: {failure}", style="red"))
+    return Group(*parts)
+
+
+def runs_table(runs: list[dict]) -> Table:  # type: ignore[type-arg]
+    """`briefbot runs`: one row per run from the ledger."""
+    table = Table(title="runs", title_justify="left")
+    for name in (
+        "id",
+        "date",
+        "mode",
+        "status",
+        "exit",
+        "started",
+        "items",
+        "LLM calls",
+        "cost",
+        "edits",
+    ):
+        table.add_column(name, overflow="fold")
+    for run in runs:
+        report = run.get("report") or {}
+        llm = report.get("llm") or {}
+        edits = sum(b.get("edits_applied", 0) for b in report.get("briefs", []))
+        table.add_row(
+            str(run["id"]),
+            run["run_date"],
+            run["mode"],
+            run["status"],
+            "" if run["exit_code"] is None else str(run["exit_code"]),
+            run["started_at"],
+            str(report.get("collected", "")),
+            str(llm.get("calls", "")),
+            f"${llm['cost_usd']:.4f}" if "cost_usd" in llm else "",
+            str(edits) if report else "",
+        )
+    return table
