@@ -35,9 +35,7 @@ def _mount(target: Path, size: str) -> str | None:
         text=True,
         check=False,
     )
-    return (
-        None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
-    )
+    return None if done.returncode == 0 else f"mount tmpfs failed: {done.stderr.strip()}"
 
 
 def _umount(target: Path) -> None:
@@ -92,9 +90,7 @@ def full_disk_check(
         _fill(filler, leave=root_bytes // 2)  # the run gets going, then runs out of space
         code = finish(_quiet_run(root, llm, workdir / "full.log"))
         said = (workdir / "full.log").read_text(errors="replace")
-        _judge_disk(
-            "full disk", code, said, out, cause=r"no space|disk is full|disk full"
-        )
+        _judge_disk("full disk", code, said, out, cause=r"no space|disk is full|disk full")
         filler.unlink()
         if versions_digest(root) != published:
             out.problems.append("full disk: a published version changed")
@@ -103,9 +99,7 @@ def full_disk_check(
             out.problems.append(f"full disk: the run after freeing space exited {code}")
         store_checks(root, out)
         if proposals(root) != reference:
-            out.problems.append(
-                "full disk: after freeing space the proposals differ from the clean run's"
-            )
+            out.problems.append("full disk: after freeing space the proposals differ from the clean run's")
     finally:
         _umount(mnt)
 
@@ -154,13 +148,9 @@ def _judge_disk(what: str, code: int, said: str, out: Outcome, *, cause: str) ->
     if code == 0:
         out.problems.append(f"{what}: the run claimed success")
     if "Traceback" in said:
-        out.problems.append(
-            f"{what}: a traceback instead of a clear error: {last[0][:200]}"
-        )
+        out.problems.append(f"{what}: a traceback instead of a clear error: {last[0][:200]}")
     errors = [line for line in said.splitlines() if line.startswith("error:")]
     if not errors:
         out.problems.append(f"{what}: no `error:` line")
     elif not re.search(cause, errors[-1], re.IGNORECASE):
-        out.problems.append(
-            f"{what}: the error does not name the cause ({cause!r}): {errors[-1][:200]}"
-        )
+        out.problems.append(f"{what}: the error does not name the cause ({cause!r}): {errors[-1][:200]}")

@@ -40,9 +40,7 @@ class LLMFaults:
     """429 / 500 / junk body (a 200 that is not JSON) / junk content (JSON of the wrong shape) for
     `rate` of the calls, from a seeded RNG; at most `limit` faults when given."""
 
-    def __init__(
-        self, rate: float, seed: int, *, kinds: tuple[str, ...] = LLM_FAULTS
-    ) -> None:
+    def __init__(self, rate: float, seed: int, *, kinds: tuple[str, ...] = LLM_FAULTS) -> None:
         self.rate, self.rng, self.on, self.kinds = (
             rate,
             random.Random(seed),
@@ -62,9 +60,7 @@ class LLMFaults:
         return self.rng.choice(self.kinds)
 
 
-def briefbot(
-    root: Path, llm: LLMServer, *, timeout: float = 300
-) -> subprocess.Popen[bytes]:
+def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         OPENAI_BASE_URL=llm.base_url,
@@ -99,10 +95,7 @@ def run_to_end(root: Path, llm: LLMServer) -> tuple[int, float]:
 def _blind(data: Any) -> Any:
     """Drop where an item came from (origin, publisher): a feed that failed lets a search bring it first."""
     if isinstance(data, dict):
-        return {
-            k: (None if k in ("origin", "publisher") else _blind(v))
-            for k, v in data.items()
-        }
+        return {k: (None if k in ("origin", "publisher") else _blind(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [_blind(v) for v in data]
     return data
@@ -145,9 +138,7 @@ def latest_report(root: Path) -> dict[str, Any] | None:
     return json.loads(runs[-1].read_text()) if runs else None
 
 
-def store_checks(
-    root: Path, out: Outcome, *, expect_urls: set[str] | None = None
-) -> set[str]:
+def store_checks(root: Path, out: Outcome, *, expect_urls: set[str] | None = None) -> set[str]:
     db = root / ".briefbot" / "state.db"
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -164,9 +155,7 @@ def store_checks(
         articles[key] = articles.get(key, 0) + 1
     twice = sorted(k for k, v in articles.items() if v > 1)
     if twice:
-        out.problems.append(
-            f"{root.name}: world articles stored more than once: {twice[:10]}"
-        )
+        out.problems.append(f"{root.name}: world articles stored more than once: {twice[:10]}")
     if expect_urls is not None and set(urls) != expect_urls:
         out.problems.append(
             f"{root.name}: stored items differ from the clean run's: "
@@ -186,9 +175,7 @@ def source_checks(root: Path, out: Outcome) -> None:
             out.problems.append(f"{slug}: a source URL appears twice in the candidate")
 
 
-def fault_names(
-    report: dict[str, Any], faults: list[tuple[str, str, str]], epoch: str, out: Outcome
-) -> None:
+def fault_names(report: dict[str, Any], faults: list[tuple[str, str, str]], epoch: str, out: Outcome) -> None:
     text = "\n".join(report["failures"])
     for when, path, kind in faults:
         if when != epoch:
@@ -252,9 +239,7 @@ def wait_for_stage(
     return False
 
 
-def compare(
-    name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool
-) -> None:
+def compare(name: str, clean: Path, root: Path, out: Outcome, *, blind: bool, strict: bool) -> None:
     reference, got = proposals(clean, blind=blind), proposals(root, blind=blind)
     how = "ignoring item origin/publisher" if blind else "byte for byte"
     for slug in sorted(set(reference) | set(got)):
@@ -271,5 +256,5 @@ def compare(
 def _first_difference(a: str | None, b: str | None) -> str:
     if a is None or b is None:
         return "missing in the " + ("clean run" if a is None else "chaos run")
-    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    k = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     return f"first at char {k}: clean {a[max(0, k - 60) : k + 60]!r} vs chaos {b[max(0, k - 60) : k + 60]!r}"

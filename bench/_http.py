@@ -27,9 +27,7 @@ class QuietHandler(BaseHTTPRequestHandler):
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.send_header(
-                "Content-Length", str(len(body) if declared is None else declared)
-            )
+            self.send_header("Content-Length", str(len(body) if declared is None else declared))
             if declared is not None:
                 self.send_header("Connection", "close")
                 self.close_connection = True
@@ -50,9 +48,7 @@ class _QuietHTTPServer(ThreadingHTTPServer):
 class LoopbackServer:
     """One handler served on `hosts` loopback addresses (127.0.0.1, .2, ...) sharing one port."""
 
-    def __init__(
-        self, handler: type[BaseHTTPRequestHandler], *, hosts: int = 1
-    ) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, hosts: int = 1) -> None:
         self.httpds = [_QuietHTTPServer(("127.0.0.1", 0), handler)]
         port = self.httpds[0].server_address[1]
         for k in range(2, hosts + 1):

@@ -35,9 +35,7 @@ def fenced(text: str) -> list[tuple[str, str]]:
 class StageFigures:
     calls: int = 0
     prompt_chars: int = 0
-    prefix_chars: int = (
-        0  # unchanged prefix vs the previous prompt of the same stage and brief
-    )
+    prefix_chars: int = 0  # unchanged prefix vs the previous prompt of the same stage and brief
     seconds: float = 0.0  # sum of per-call service time
 
     @property
@@ -67,9 +65,7 @@ def propose_edits(items: list[tuple[str, str]]) -> list[dict[str, Any]]:
             {
                 "op": "add_narrative_paragraph",
                 "significance": "minor",
-                "text": "Further reports this week ["
-                + "][".join(refs)
-                + "] kept the gap debate open.",
+                "text": "Further reports this week [" + "][".join(refs) + "] kept the gap debate open.",
                 "summary": "Further reports [" + "][".join(refs) + "].",
             }
         )
@@ -92,9 +88,7 @@ class LLMServer(LoopbackServer):
         self.figures: dict[str, StageFigures] = {}
         self.last: dict[tuple[str, str], str] = {}
         self.fault_log: list[str] = []
-        self.in_flight = self.max_in_flight = (
-            0  # calls being answered at once: the client's real concurrency
-        )
+        self.in_flight = self.max_in_flight = 0  # calls being answered at once: the client's real concurrency
         self.lock = threading.Lock()
         # Wall-clock span of the LLM phase as the server saw it: first request in, last answer out.
         self.first_at: float | None = None
@@ -106,10 +100,7 @@ class LLMServer(LoopbackServer):
                 started = time.perf_counter()
                 with srv.lock:
                     srv.first_at = started if srv.first_at is None else min(srv.first_at, started)
-                body = json.loads(
-                    self.rfile.read(int(self.headers.get("content-length") or 0))
-                    or b"{}"
-                )
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 kind = srv.faults() if srv.faults else None
                 with srv.lock:
                     srv.in_flight += 1
@@ -131,9 +122,7 @@ class LLMServer(LoopbackServer):
                     with srv.lock:
                         srv.fault_log.append(kind)
                     if kind in ("429", "500"):
-                        err = json.dumps(
-                            {"error": {"message": f"chaos {kind}", "type": "chaos"}}
-                        ).encode()
+                        err = json.dumps({"error": {"message": f"chaos {kind}", "type": "chaos"}}).encode()
                         self.send(
                             int(kind),
                             err,
@@ -164,17 +153,9 @@ class LLMServer(LoopbackServer):
 
     def count(self, body: dict[str, Any], seconds: float) -> int:
         """Count one answered call; returns its unchanged-prefix length in characters."""
-        prompt = "\n".join(
-            str(m.get("content") or "") for m in body.get("messages", [])
-        )
+        prompt = "\n".join(str(m.get("content") or "") for m in body.get("messages", []))
         model = body.get("model")
-        stage = (
-            "triage"
-            if model == TRIAGE_MODEL
-            else "baseline"
-            if model == BASELINE_MODEL
-            else "propose"
-        )
+        stage = "triage" if model == TRIAGE_MODEL else "baseline" if model == BASELINE_MODEL else "propose"
         key = (stage, self._brief_of(prompt))
         with self.lock:
             previous = self.last.get(key, "")
@@ -187,9 +168,7 @@ class LLMServer(LoopbackServer):
             fig.seconds += seconds
         return prefix
 
-    def answer(
-        self, body: dict[str, Any], *, junk: bool = False, cached_chars: int = 0
-    ) -> bytes:
+    def answer(self, body: dict[str, Any], *, junk: bool = False, cached_chars: int = 0) -> bytes:
         users = [m for m in body.get("messages", []) if m.get("role") == "user"]
         items = fenced(str(users[0]["content"])) if users else []
         if junk:
@@ -203,9 +182,7 @@ class LLMServer(LoopbackServer):
                     "items": [
                         {
                             "ref": ref,
-                            "relevance": "relevant"
-                            if RELEVANT_MARK in text
-                            else "irrelevant",
+                            "relevance": "relevant" if RELEVANT_MARK in text else "irrelevant",
                             "reason": f"bench marker for {ref}",
                             "perspectives": [],
                             "tensions": [],
@@ -216,18 +193,14 @@ class LLMServer(LoopbackServer):
             )
         else:
             content = json.dumps({"edits": propose_edits(items)})
-        prompt_chars = sum(
-            len(str(m.get("content") or "")) for m in body.get("messages", [])
-        )
+        prompt_chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
         usage = {
             "prompt_tokens": prompt_chars // 4,
             "completion_tokens": len(content) // 4,
             "total_tokens": prompt_chars // 4 + len(content) // 4,
             # Like a provider's cache: whole 128-token blocks of the shared prefix, from 1,024 tokens.
             "prompt_tokens_details": {
-                "cached_tokens": (c // 128) * 128
-                if (c := cached_chars // 4) >= 1024
-                else 0
+                "cached_tokens": (c // 128) * 128 if (c := cached_chars // 4) >= 1024 else 0
             },
         }
         completion = {
@@ -262,9 +235,7 @@ class LLMServer(LoopbackServer):
 def _common_prefix(a: str, b: str) -> int:
     n = min(len(a), len(b))
     lo, hi = 0, n
-    while (
-        lo < hi
-    ):  # binary search on slices: C-speed comparisons instead of a Python char loop
+    while lo < hi:  # binary search on slices: C-speed comparisons instead of a Python char loop
         mid = (lo + hi + 1) // 2
         if a[:mid] == b[:mid]:
             lo = mid

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from briefbot.models import Brief
 from briefbot.brief.textformat import parse_text
+from briefbot.models import Brief
 
 SEED_FILE = Path("/work/shared/seeds/000_e80d5fd7bc36e827.txt")
 RUN_DATE = dt.date(2026, 6, 1)
@@ -106,10 +106,8 @@ def briefs() -> dict[str, Brief]:
     """The three benchmark briefs: the seed, and two retitled synthetic copies of it."""
     base = seed_brief()
     out = {SLUGS[0]: base}
-    for slug, tag in zip(SLUGS[1:], ("B", "C")):
-        out[slug] = base.model_copy(
-            update={"title": f"{base.title} (synthetic copy {tag})"}
-        )
+    for slug, tag in zip(SLUGS[1:], ("B", "C"), strict=False):
+        out[slug] = base.model_copy(update={"title": f"{base.title} (synthetic copy {tag})"})
     return out
 
 
@@ -118,9 +116,7 @@ class Item:
     n: int
     brief: int  # index into SLUGS
     relevant: bool
-    syndicated: (
-        bool  # also published under /syndicated/<n> in another feed of the brief
-    )
+    syndicated: bool  # also published under /syndicated/<n> in another feed of the brief
     size: int  # target HTML bytes
     published: dt.datetime
 
@@ -131,7 +127,9 @@ class Item:
     @property
     def title(self) -> str:
         kind = "development" if self.relevant else "story"
-        return f"Bench item {self.n}: {kind} {_WORDS[self.n % len(_WORDS)]} {_WORDS[(self.n * 7) % len(_WORDS)]}"
+        return (
+            f"Bench item {self.n}: {kind} {_WORDS[self.n % len(_WORDS)]} {_WORDS[(self.n * 7) % len(_WORDS)]}"
+        )
 
     @property
     def mark(self) -> str:
@@ -153,9 +151,7 @@ class World:
         rng = random.Random(self.seed)
         start = dt.datetime.combine(RUN_DATE - dt.timedelta(days=7), dt.time(), dt.UTC)
         for n in range(self.n):
-            size = int(
-                min(50_000, max(5_000, rng.lognormvariate(9.7, 0.5)))
-            )  # median ~16 KB
+            size = int(min(50_000, max(5_000, rng.lognormvariate(9.7, 0.5))))  # median ~16 KB
             self.items.append(
                 Item(
                     n=n,
@@ -175,10 +171,7 @@ class World:
         out: dict[str, list[tuple[Item, bool]]] = {}
         for b in range(3):
             entries = [(i, False) for i in self.brief_items(b)]
-            chunks = [
-                entries[k : k + self.feed_size]
-                for k in range(0, len(entries), self.feed_size)
-            ] or [[]]
+            chunks = [entries[k : k + self.feed_size] for k in range(0, len(entries), self.feed_size)] or [[]]
             for k, chunk in enumerate(chunks):
                 out[f"b{b}-{k}"] = list(chunk)
             # Syndicated copies go into the next feed of the same brief (wrapping), like a wire service.
@@ -223,11 +216,7 @@ def feeds_yaml(
             **(llm or {}),
         },
     }
-    return (
-        "# SYNTHETIC benchmark root (bench/_world.py)\n"
-        + json.dumps(config, indent=1)
-        + "\n"
-    )
+    return "# SYNTHETIC benchmark root (bench/_world.py)\n" + json.dumps(config, indent=1) + "\n"
 
 
 def write_root(root: Path, world: World, base: str, **config: Any) -> None:
@@ -235,9 +224,7 @@ def write_root(root: Path, world: World, base: str, **config: Any) -> None:
     from briefbot.project import Project
 
     root.mkdir(parents=True, exist_ok=True)
-    (root / "feeds.yaml").write_text(
-        feeds_yaml(world, base, **config), encoding="utf-8"
-    )
+    (root / "feeds.yaml").write_text(feeds_yaml(world, base, **config), encoding="utf-8")
     project = Project(root)
     for b, (slug, brief) in enumerate(briefs().items()):
         folder = project.brief_dir(slug)
@@ -273,9 +260,7 @@ def article_html(item: Item, seed: int) -> bytes:
         f"<meta property='article:published_time' content='{item.published.isoformat()}'>"
         "<script>window.analytics={q:[],track:function(e){this.q.push(e)}};</script>"
         "<style>body{font-family:serif}nav a{margin:0 4px}</style></head><body>"
-        "<nav>"
-        + "".join(f"<a href='/section/{w}'>{w}</a>" for w in _WORDS[:25])
-        + "</nav>"
+        "<nav>" + "".join(f"<a href='/section/{w}'>{w}</a>" for w in _WORDS[:25]) + "</nav>"
         f"<article><h1>{escape(item.title)}</h1><p class='byline'>By Bench Wire, "
         f"{item.published:%d %B %Y}</p><p>{item.mark} Item {item.n} reports on "
         f"{_WORDS[item.n % len(_WORDS)]} in open models.</p>"
@@ -283,19 +268,14 @@ def article_html(item: Item, seed: int) -> bytes:
     tail = (
         "</article><aside><h2>Related</h2><ul>"
         + "".join(
-            f"<li><a href='/articles/{rng.randrange(10**6)}.html'>Related {k}</a></li>"
-            for k in range(8)
+            f"<li><a href='/articles/{rng.randrange(10**6)}.html'>Related {k}</a></li>" for k in range(8)
         )
         + "</ul></aside><footer>Copyright Bench Wire. All rights reserved. Privacy. Terms.</footer></body></html>"
     )
     parts = [head]
     size = len(head) + len(tail)
     while size < item.size:
-        para = (
-            "<p>"
-            + " ".join(_sentence(rng) for _ in range(rng.randrange(3, 7)))
-            + "</p>"
-        )
+        para = "<p>" + " ".join(_sentence(rng) for _ in range(rng.randrange(3, 7))) + "</p>"
         parts.append(para)
         size += len(para)
     parts.append(tail)
@@ -312,11 +292,7 @@ Links = Callable[[int], str]  # item number -> base URL of its site
 def feed_xml(world: World, name: str, base: str, links: Links) -> bytes:
     entries = []
     for item, copy in world.feeds()[name]:
-        link = (
-            f"{links(item.n + 1)}/syndicated/{item.n}.html"
-            if copy
-            else f"{links(item.n)}{item.path}"
-        )
+        link = f"{links(item.n + 1)}/syndicated/{item.n}.html" if copy else f"{links(item.n)}{item.path}"
         entries.append(
             f"<item><title>{escape(item.title)}</title><link>{link}</link><guid>{link}</guid>"
             f"<pubDate>{format_datetime(item.published)}</pubDate>"

@@ -69,18 +69,14 @@ class WorldServer(LoopbackServer):
                 time.sleep(srv.latency)
                 parts = urlsplit(self.path)
                 base = srv.base
-                if parts.path.startswith("/feeds/") or parts.path.startswith(
-                    "/searxng"
-                ):
+                if parts.path.startswith("/feeds/") or parts.path.startswith("/searxng"):
                     kind = srv.faults.draw(self.path)
                     if kind is not None and self._fault(kind):
                         return
                 if parts.path.startswith("/feeds/") and parts.path.endswith(".xml"):
                     name = parts.path[len("/feeds/") : -4]
                     if name not in srv.world.feeds():
-                        self.send(
-                            404, b"no such feed\n", {"Content-Type": "text/plain"}
-                        )
+                        self.send(404, b"no such feed\n", {"Content-Type": "text/plain"})
                         return
                     self._cacheable(
                         feed_xml(srv.world, name, base, srv.host_base),
@@ -93,9 +89,7 @@ class WorldServer(LoopbackServer):
                         search_json(srv.world, query, srv.host_base),
                         {"Content-Type": "application/json"},
                     )
-                elif m := re.fullmatch(
-                    r"/(articles|syndicated)/(\d+)\.html", parts.path
-                ):
+                elif m := re.fullmatch(r"/(articles|syndicated)/(\d+)\.html", parts.path):
                     n = int(m.group(2))
                     if n >= len(srv.world.items):
                         self.send(404, b"gone\n", {"Content-Type": "text/plain"})
@@ -103,9 +97,7 @@ class WorldServer(LoopbackServer):
                     body = article_html(srv.world.items[n], srv.world.seed)
                     self.send(200, body, {"Content-Type": "text/html; charset=utf-8"})
                 else:
-                    self.send(
-                        404, b"not in the bench world\n", {"Content-Type": "text/plain"}
-                    )
+                    self.send(404, b"not in the bench world\n", {"Content-Type": "text/plain"})
 
             def _cacheable(self, body: bytes, content_type: str) -> None:
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
@@ -117,9 +109,7 @@ class WorldServer(LoopbackServer):
 
             def _fault(self, kind: str) -> bool:
                 if kind == "500":
-                    self.send(
-                        500, b"internal error (chaos)\n", {"Content-Type": "text/plain"}
-                    )
+                    self.send(500, b"internal error (chaos)\n", {"Content-Type": "text/plain"})
                 elif kind == "timeout":
                     time.sleep(srv.faults.timeout_seconds)
                     self.send(504, b"late (chaos)\n", {"Content-Type": "text/plain"})

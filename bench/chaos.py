@@ -92,7 +92,7 @@ class ChaosLab:
         self.reference: dict[str, str] = {}
         self.clean_urls: set[str] = set()
 
-    def __enter__(self) -> ChaosLab:  # noqa: PYI034 - used only as a context manager, never subclassed
+    def __enter__(self) -> ChaosLab:
         self.web.__enter__()
         self.llm.__enter__()
         try:
@@ -221,12 +221,8 @@ def chaos(
     disk: bool = True,
 ) -> Outcome:
     out = Outcome()
-    with ChaosLab(
-        items=items, workdir=workdir, seed=seed, llm_faults=llm_faults
-    ) as lab:
-        out.runs.append(
-            {"root": "clean", "exit": 0, "seconds": round(lab.clean_seconds, 2)}
-        )
+    with ChaosLab(items=items, workdir=workdir, seed=seed, llm_faults=llm_faults) as lab:
+        out.runs.append({"root": "clean", "exit": 0, "seconds": round(lab.clean_seconds, 2)})
         # A: SIGKILLs and LLM faults only: the proposal must come out byte for byte the clean one.
         # B: the same plus failing feeds and searches, then one healed run.
         lab.scenario("kills", out, feed_faults=0.0, kills=kills)
@@ -265,17 +261,13 @@ def _scenario(
         offset = rng.uniform(0.0, 0.4)
         last = last_run_id(root)
         proc = briefbot(root, llm)
-        reached = wait_for_stage(
-            root, proc, stage, after=last, timeout=clean_seconds * 3 + 10
-        )
+        reached = wait_for_stage(root, proc, stage, after=last, timeout=clean_seconds * 3 + 10)
         if reached:
             time.sleep(offset)
         alive = proc.poll() is None
         hit = running_stage(root, after=last) if alive else None
         if alive:
-            os.killpg(
-                proc.pid, signal.SIGKILL
-            )  # the run's own session: itself and any child
+            os.killpg(proc.pid, signal.SIGKILL)  # the run's own session: itself and any child
             killed += 1
         code = finish(proc)
         out.runs.append(
@@ -291,9 +283,7 @@ def _scenario(
         if not alive and (report := latest_report(root)):
             fault_names(report, faults.log, faults.epoch, out)
     if killed < kills:
-        out.problems.append(
-            f"{name}: only {killed} of {kills} kills landed (runs finished first)"
-        )
+        out.problems.append(f"{name}: only {killed} of {kills} kills landed (runs finished first)")
     faults.epoch = f"{name}-finish"
     code, seconds = run_to_end(root, llm)
     out.runs.append(
@@ -307,16 +297,12 @@ def _scenario(
     )
     report = latest_report(root)
     if report is None or code not in (0, 1):
-        out.problems.append(
-            f"{name}: the run after the kills exited {code}: see {root}.log"
-        )
+        out.problems.append(f"{name}: the run after the kills exited {code}: see {root}.log")
     else:
         fault_names(report, faults.log, faults.epoch, out)
     injected = [f for f in faults.log if f[0].startswith(name)]
     faults.rate, llm_chaos.on = 0.0, False
-    if (
-        injected
-    ):  # the world heals: the next run catches up with what the failed feeds held
+    if injected:  # the world heals: the next run catches up with what the failed feeds held
         code, seconds = run_to_end(root, llm)
         out.runs.append(
             {
@@ -343,9 +329,7 @@ def main() -> None:
     parser.add_argument("--llm-faults", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-disk", action="store_true")
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the work folder (printed)"
-    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     try:

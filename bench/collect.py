@@ -52,8 +52,13 @@ def feed_bodies(count: int, *, max_bytes: int, synthetic: bool) -> list[bytes]:
     manifest = CORPUS / "manifest.json"
     if manifest.exists() and not synthetic:
         for record in json.loads(manifest.read_text(encoding="utf-8")):
-            if record["stratum"].startswith("realworld") and not record["gzip_bytes"] and not record["bozo"] \
-                    and 5 <= record["n_entries"] <= 60 and record["bytes"] <= max_bytes:
+            if (
+                record["stratum"].startswith("realworld")
+                and not record["gzip_bytes"]
+                and not record["bozo"]
+                and 5 <= record["n_entries"] <= 60
+                and record["bytes"] <= max_bytes
+            ):
                 sources.append((CORPUS / record["file"]).read_bytes())
     if not sources:
         items = "".join(
@@ -156,7 +161,9 @@ def serve(bodies: list[bytes], delay: float, urls_out: mp.Queue[list[str]], stop
 def synthetic_items(count: int, *, seed: int = 3) -> list[tuple[CandidateItem, bool]]:
     """`count` items, each with whether it is a syndicated copy of an earlier one."""
     rng = random.Random(seed)
-    vocabulary = ["".join(rng.choice("abcdefghijklmnoprstuvw") for _ in range(rng.randint(3, 9))) for _ in range(4000)]
+    vocabulary = [
+        "".join(rng.choice("abcdefghijklmnoprstuvw") for _ in range(rng.randint(3, 9))) for _ in range(4000)
+    ]
     weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
     when = dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
     out: list[tuple[CandidateItem, bool]] = []
@@ -169,8 +176,15 @@ def synthetic_items(count: int, *, seed: int = 3) -> list[tuple[CandidateItem, b
             title = " ".join(rng.choices(vocabulary, weights, k=rng.randint(7, 12)))
             summary = " ".join(rng.choices(vocabulary, weights, k=25))
         url = f"https://site{n % 50}.example/{n}"
-        item = CandidateItem(url=url, link=url, title=title, summary=summary, published=when, origin="feed:bench",
-                             content_hash=content_hash(title, summary))
+        item = CandidateItem(
+            url=url,
+            link=url,
+            title=title,
+            summary=summary,
+            published=when,
+            origin="feed:bench",
+            content_hash=content_hash(title, summary),
+        )
         if n % 10 or n < 10:
             originals.append(item)
         out.append((item, bool(n >= 10 and n % 10 == 0)))
@@ -198,7 +212,9 @@ def main() -> None:
     # Parsing is CPU-bound and the same work in both loops, so feed size sets how much
     # concurrent fetching can win; 20 kB is a typical 10-20 item feed.
     parser.add_argument("--max-kb", type=int, default=20, help="largest corpus feed to use")
-    parser.add_argument("--synthetic", action="store_true", help="small generated 20-item feeds instead of the corpus")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="small generated 20-item feeds instead of the corpus"
+    )
     args = parser.parse_args()
 
     bodies = feed_bodies(args.feeds, max_bytes=args.max_kb * 1024, synthetic=args.synthetic)
@@ -220,14 +236,18 @@ def main() -> None:
         stop.set()
         server.join(timeout=10)
     corpus = "synthetic feeds" if args.synthetic or not CORPUS.exists() else "shared corpus real-world feeds"
-    print(f"{args.feeds} feeds ({corpus}, {sum(map(len, bodies)) // 1024} KiB), {args.delay * 1000:.0f} ms per response, "
-          f"concurrency {args.concurrency}, python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    print(
+        f"{args.feeds} feeds ({corpus}, {sum(map(len, bodies)) // 1024} KiB), {args.delay * 1000:.0f} ms per response, "
+        f"concurrency {args.concurrency}, python {sys.version.split()[0]}, {os.cpu_count()} cpus"
+    )
     print(f"naive sequential feedparser.parse(url): {naive_s:.2f} s")
     print(f"briefbot collect, first run:            {first_s:.2f} s  ({new} new items)")
     print(f"briefbot collect, second run (304s):    {second_s:.2f} s  ({not_modified} not modified)")
     small, large = dedupe_seconds(2000), dedupe_seconds(10000)
-    print(f"dedupe of 2,000 vs 10,000 synthetic items: {small:.2f} s vs {large:.2f} s "
-          f"(x{large / small:.1f} time for x5 items)")
+    print(
+        f"dedupe of 2,000 vs 10,000 synthetic items: {small:.2f} s vs {large:.2f} s "
+        f"(x{large / small:.1f} time for x5 items)"
+    )
     print(f"speedup={naive_s / first_s:.2f} revalidate_speedup={first_s / second_s:.2f}")
 
 

@@ -40,11 +40,7 @@ GOALS = {"body_f1": 0.957, "date_accuracy": 0.89, "pool_speedup": 1.7}
 # -- the scrapinghub metric (same definitions as its evaluate.py) ----------------------------------
 def shingles(text: str, n: int = 4) -> Counter:
     tokens = _TOKEN.findall(text or "")
-    return Counter(
-        tuple(tokens[i : i + n])
-        for i in range(max(1, len(tokens) - n + 1))
-        if tokens[i : i + n]
-    )
+    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n])
 
 
 def tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
@@ -68,9 +64,7 @@ def body_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
     counts = [tp_fp_fn(true, pred) for true, pred in pairs]
     precision = statistics.mean(_precision(*c) for c in counts if c[0] + c[1] > 0)
     recall = statistics.mean(_recall(*c) for c in counts if c[0] + c[2] > 0)
-    accuracy = statistics.mean(
-        float(_TOKEN.findall(t) == _TOKEN.findall(p)) for t, p in pairs
-    )
+    accuracy = statistics.mean(float(_TOKEN.findall(t) == _TOKEN.findall(p)) for t, p in pairs)
     return {
         "precision": precision,
         "recall": recall,
@@ -119,11 +113,7 @@ def mediacloud(root: Path) -> dict[str, float]:
     right = 0
     for url, entry in gold.items():
         want = entry.get("date")
-        want = (
-            None
-            if want is None or (isinstance(want, float) and math.isnan(want))
-            else want
-        )
+        want = None if want is None or (isinstance(want, float) and math.isnan(want)) else want
         right += _extract(_read(root / entry["file"]), url).date == want
     return {"pages": len(gold), "date_accuracy": right / len(gold)}
 
@@ -157,9 +147,7 @@ def trafilatura_eval(root: Path) -> dict[str, float]:
             hits[field] += _norm(got) == _norm(want) if want else not got
     out = {"docs": len(gold)}
     for field in ("title", "author", "date"):
-        out[f"{field}_accuracy"] = (
-            hits[field] / seen[field] if seen[field] else float("nan")
-        )
+        out[f"{field}_accuracy"] = hits[field] / seen[field] if seen[field] else float("nan")
         out[f"{field}_annotated"] = seen[field]
     # trafilatura's eval_common: TP = `with` found, FN = `with` missed, FP = `without` found.
     tp, fn, fp = hits["with"], seen["with"] - hits["with"], hits["without"]
@@ -171,20 +159,12 @@ def trafilatura_eval(root: Path) -> dict[str, float]:
 
 # -- throughput ------------------------------------------------------------------------------------
 def _pages(corpora: Path) -> list[tuple[str, bytes]]:
-    truth = json.loads(
-        (corpora / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8")
-    )
+    truth = json.loads((corpora / "scrapinghub" / "ground-truth.json").read_text(encoding="utf-8"))
     pages = [
-        (g["url"], _read(corpora / "scrapinghub" / "html" / f"{k}.html.gz"))
-        for k, g in sorted(truth.items())
+        (g["url"], _read(corpora / "scrapinghub" / "html" / f"{k}.html.gz")) for k, g in sorted(truth.items())
     ]
-    gold = json.loads(
-        (corpora / "htmldate_mediacloud" / "eval.json").read_text(encoding="utf-8")
-    )
-    pages += [
-        (url, _read(corpora / "htmldate_mediacloud" / e["file"]))
-        for url, e in gold.items()
-    ]
+    gold = json.loads((corpora / "htmldate_mediacloud" / "eval.json").read_text(encoding="utf-8"))
+    pages += [(url, _read(corpora / "htmldate_mediacloud" / e["file"])) for url, e in gold.items()]
     return pages
 
 
@@ -224,9 +204,7 @@ def stdlib_pool_pps(pages: list[tuple[str, bytes]], workers: int) -> float:
     import multiprocessing
 
     with multiprocessing.get_context("forkserver").Pool(workers) as procs:
-        list(
-            procs.imap_unordered(_extract_pair, pages[:8])
-        )  # start-up outside the clock
+        list(procs.imap_unordered(_extract_pair, pages[:8]))  # start-up outside the clock
         start = time.perf_counter()
         list(procs.imap_unordered(_extract_pair, pages, chunksize=2))
         return len(pages) / (time.perf_counter() - start)
@@ -260,10 +238,7 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
                 _extract(raw, url)
             singles.append(len(pages) / (time.perf_counter() - start))
             start = time.perf_counter()
-            jobs = (
-                ExtractJob(key=str(i), raw=raw, url=url)
-                for i, (url, raw) in enumerate(pages)
-            )
+            jobs = (ExtractJob(key=str(i), raw=raw, url=url) for i, (url, raw) in enumerate(pages))
             failed += sum(not r.ok for r in pool.run(jobs))
             pooled.append(len(pages) / (time.perf_counter() - start))
             rss += [_rss_mb(pid) for pid in pool.worker_pids()]
@@ -295,18 +270,10 @@ def throughput(corpora: Path, *, workers: int | None, rounds: int) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "extraction"
-    parser.add_argument(
-        "--corpora", type=Path, default=default, help="the extraction corpora folder"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="pool size (default: all cores)"
-    )
-    parser.add_argument(
-        "--skip-speed", action="store_true", help="quality figures only"
-    )
-    parser.add_argument(
-        "--speed-only", action="store_true", help="throughput figures only"
-    )
+    parser.add_argument("--corpora", type=Path, default=default, help="the extraction corpora folder")
+    parser.add_argument("--workers", type=int, default=None, help="pool size (default: all cores)")
+    parser.add_argument("--skip-speed", action="store_true", help="quality figures only")
+    parser.add_argument("--speed-only", action="store_true", help="throughput figures only")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -331,15 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             name,
             " ".join(
-                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in results[name].items()
+                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[name].items()
             ),
             flush=True,
         )
     if not args.skip_speed:
-        results["throughput"] = throughput(
-            args.corpora, workers=args.workers, rounds=args.rounds
-        )
+        results["throughput"] = throughput(args.corpora, workers=args.workers, rounds=args.rounds)
         print(
             "throughput",
             " ".join(
@@ -359,9 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in checks.items():
         ok = value >= GOALS[key]
         failed |= not ok
-        print(
-            f"gate {key}: {value:.4f} (goal >= {GOALS[key]}) {'PASS' if ok else 'FAIL'}"
-        )
+        print(f"gate {key}: {value:.4f} (goal >= {GOALS[key]}) {'PASS' if ok else 'FAIL'}")
     return 1 if failed else 0
 
 

@@ -49,7 +49,6 @@ from _world import (
     write_root,
 )
 from _world_server import WorldServer
-
 from briefbot.brief.textformat import render_text
 
 
@@ -59,9 +58,7 @@ def _tree_rss_kb(root_pid: int) -> int:
     rss: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            fields = dict(
-                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
-            )
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
             pid = int(status.parent.name)
             parents[pid] = int(fields["PPid"])
             rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
@@ -131,9 +128,7 @@ def run_briefbot(
             sampler.join()
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        report = json.loads(
-            next((root / ".briefbot" / "runs").glob("*/report.json")).read_text()
-        )
+        report = json.loads(next((root / ".briefbot" / "runs").glob("*/report.json")).read_text())
         stages: dict[str, float] = {}
         for s in report["stages"]:
             stages[s["stage"]] = stages.get(s["stage"], 0.0) + s["seconds"]
@@ -171,8 +166,7 @@ def run_briefbot(
         "prompt_tokens": total.prompt_tokens,
         "prefix_share": total.prefix_share,
         "prefix_share_by_stage": {
-            k: (f["prefix_chars"] / f["prompt_chars"] if f["prompt_chars"] else 0)
-            for k, f in figures.items()
+            k: (f["prefix_chars"] / f["prompt_chars"] if f["prompt_chars"] else 0) for k, f in figures.items()
         },
         "llm_wall": llm_wall,
         "llm_ideal": total.calls / concurrency * llm_latency,
@@ -193,36 +187,24 @@ def _failure_kinds(failures: list[str]) -> dict[str, int]:
     return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
 
 
-def _entries(
-    world: World, web: WorldServer, client: httpx2.Client
-) -> tuple[list[tuple[int, str]], float]:
+def _entries(world: World, web: WorldServer, client: httpx2.Client) -> tuple[list[tuple[int, str]], float]:
     """Every (brief, page URL) a naive reader meets, duplicates included; and the seconds it took."""
     started = time.perf_counter()
     feeds = world.feeds()
     entries: list[tuple[int, str]] = []
     for b in range(3):
-        urls = [
-            f"{web.base}/feeds/{name}.xml"
-            for name in feeds
-            if name.startswith(f"b{b}-")
-        ]
-        urls += [
-            f"{web.base}/searxng/search?q={q}&format=json" for q in brief_queries(b)
-        ]
+        urls = [f"{web.base}/feeds/{name}.xml" for name in feeds if name.startswith(f"b{b}-")]
+        urls += [f"{web.base}/searxng/search?q={q}&format=json" for q in brief_queries(b)]
         for url in urls:
             answer = client.get(url)
             if "searxng" in url:
                 entries += [(b, r["url"]) for r in answer.json()["results"]]
             else:
-                entries += [
-                    (b, e.link) for e in feedparser.parse(answer.content).entries
-                ]
+                entries += [(b, e.link) for e in feedparser.parse(answer.content).entries]
     return entries, time.perf_counter() - started
 
 
-def run_baseline(
-    world: World, *, web_latency: float, llm_latency: float, sample: int
-) -> dict[str, Any]:
+def run_baseline(world: World, *, web_latency: float, llm_latency: float, sample: int) -> dict[str, Any]:
     texts = {slug: render_text(brief) for slug, brief in briefs().items()}
     with (
         WorldServer(world, latency=web_latency) as web,
@@ -239,8 +221,7 @@ def run_baseline(
             messages = [
                 {
                     "role": "system",
-                    "content": "Say whether this article matters to the brief below.\n\n"
-                    + texts[SLUGS[b]],
+                    "content": "Say whether this article matters to the brief below.\n\n" + texts[SLUGS[b]],
                 },
                 {"role": "user", "content": text},
             ]
@@ -263,12 +244,10 @@ def run_baseline(
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
-    return " | ".join(c.rjust(w) for c, w in zip(cells, widths))
+    return " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False))
 
 
-def print_table(
-    results: list[dict[str, Any]], baselines: dict[int, dict[str, Any]]
-) -> None:
+def print_table(results: list[dict[str, Any]], baselines: dict[int, dict[str, Any]]) -> None:
     head = [
         "N",
         "exit",
@@ -325,15 +304,11 @@ def print_table(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="N = 2,000 alone, with the baseline"
-    )
+    parser.add_argument("--quick", action="store_true", help="N = 2,000 alone, with the baseline")
     parser.add_argument("--sizes", type=int, nargs="*", default=[200, 2000, 10000])
     parser.add_argument("--web-latency", type=float, default=0.05)
     parser.add_argument("--llm-latency", type=float, default=0.2)
-    parser.add_argument(
-        "--concurrency", type=int, default=8, help="BRIEFBOT_LLM_MAX_CONCURRENCY"
-    )
+    parser.add_argument("--concurrency", type=int, default=8, help="BRIEFBOT_LLM_MAX_CONCURRENCY")
     parser.add_argument("--baseline-sample", type=int, default=150)
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[2000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -381,9 +356,7 @@ def main() -> None:
             f"and extrapolated (feeds and searches fetched in full: {base['listing']:.1f}s)"
         )
     if args.json:
-        args.json.write_text(
-            json.dumps({"results": results, "baselines": baselines}, indent=1) + "\n"
-        )
+        args.json.write_text(json.dumps({"results": results, "baselines": baselines}, indent=1) + "\n")
     main_n = 2000 if 2000 in baselines else next(iter(baselines), None)
     if main_n is not None:
         r = next(x for x in results if x["n"] == main_n)

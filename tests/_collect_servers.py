@@ -55,7 +55,9 @@ class FeedServer:
                     if self.headers.get("If-None-Match") == tag:
                         status, body = 304, b""
                 with server._lock:
-                    server.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, status))
+                    server.seen.append(
+                        Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, status)
+                    )
                 try:
                     self.send_response(status)
                     for name, value in headers.items():
@@ -98,7 +100,10 @@ def gzip_twice(data: bytes) -> bytes:
 
 def rss(items: list[tuple[str, str, str]], *, title: str = "Test feed") -> bytes:
     """A minimal RSS 2.0 feed of (title, link, description) items."""
-    parts = [f"<item><title>{t}</title><link>{link}</link><description>{d}</description></item>" for t, link, d in items]
+    parts = [
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description></item>"
+        for t, link, d in items
+    ]
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{title}</title><link>http://example.com/</link><description>d</description>"

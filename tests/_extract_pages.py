@@ -31,9 +31,7 @@ PARAGRAPH = (
 
 
 def article_html(paragraphs: int = 6) -> str:
-    return ARTICLE.format(
-        paragraphs="\n".join(PARAGRAPH.format(n=i) for i in range(paragraphs))
-    )
+    return ARTICLE.format(paragraphs="\n".join(PARAGRAPH.format(n=i) for i in range(paragraphs)))
 
 
 def shingle_overlap(true: str, pred: str, n: int = 4) -> tuple[float, float]:
@@ -41,9 +39,7 @@ def shingle_overlap(true: str, pred: str, n: int = 4) -> tuple[float, float]:
 
     def grams(text: str) -> Counter:
         tokens = _TOKEN.findall(text)
-        return Counter(
-            tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))
-        )
+        return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
 
     t, p = grams(true), grams(pred)
     tp = sum((t & p).values())
@@ -52,9 +48,7 @@ def shingle_overlap(true: str, pred: str, n: int = 4) -> tuple[float, float]:
 
 def scrapinghub_page(corpora: Path, page_id: str) -> tuple[bytes, dict]:
     root = corpora / "extraction" / "scrapinghub"
-    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))[
-        page_id
-    ]
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))[page_id]
     return gzip.decompress((root / "html" / f"{page_id}.html.gz").read_bytes()), truth
 
 

@@ -25,7 +25,9 @@ def small_brief() -> Brief:
         version=7,
         date=dt.date(2026, 5, 24),
         item_count=118,
-        whats_new=WhatsNew(version=7, paragraphs=["GLM-5.1 topped SWE-Bench Pro [2]. No new fault lines emerged this pass."]),
+        whats_new=WhatsNew(
+            version=7, paragraphs=["GLM-5.1 topped SWE-Bench Pro [2]. No new fault lines emerged this pass."]
+        ),
         what=["A mid-May 2026 open-weight model release wave has sharpened debate over the gap [1]."],
         why_it_matters=["Open models may match closed ones on coding tasks [2][3]."],
         open_questions=[
@@ -37,26 +39,54 @@ def small_brief() -> Brief:
             "GLM-5.1 from Z.ai has since topped SWE-Bench Pro [2].",
         ],
         timeline=[
-            TimelineEntry(date="2026-04-11", text="Nathan Lambert publishes a call for an open model consortium [4]"),
+            TimelineEntry(
+                date="2026-04-11", text="Nathan Lambert publishes a call for an open model consortium [4]"
+            ),
             TimelineEntry(date="2026-05-16", text="Florian Brand covers the open model release wave [1]"),
             TimelineEntry(date="2026-05-19", text="Forge claims guardrails lift an 8B model to 99% [3]"),
             TimelineEntry(date="2026-05", text="GLM-5.1 tops SWE-Bench Pro [2]"),
-            TimelineEntry(date="2026-05", text="NVIDIA announces the Nemotron Coalition of eight AI labs [4]"),
+            TimelineEntry(
+                date="2026-05", text="NVIDIA announces the Nemotron Coalition of eight AI labs [4]"
+            ),
         ],
         perspectives=[
             Perspective(actor="CAISI (NIST)", stance="The gap is widening [1]", evolution="Consistent"),
-            Perspective(actor="Nathan Lambert (Interconnects / Ai2)", stance="A funded consortium is needed [4]", evolution="Consistent"),
-            Perspective(actor="NVIDIA / Nemotron Coalition", stance="Open frontier models need coordinated investment", evolution=None),
+            Perspective(
+                actor="Nathan Lambert (Interconnects / Ai2)",
+                stance="A funded consortium is needed [4]",
+                evolution="Consistent",
+            ),
+            Perspective(
+                actor="NVIDIA / Nemotron Coalition",
+                stance="Open frontier models need coordinated investment",
+                evolution=None,
+            ),
         ],
         tensions=["CAISI says the gap widens [1]; leaderboards say otherwise [2]"],
         status="active and growing",
         sources=[
-            Source(number=1, title="Latest open artifacts (#21)", publisher="Interconnects", date="2026-05-16"),
-            Source(number=2, title="GLM5.1 topped SWE-Bench Pro - Reddit", origin="reactive:open-model-capability-gap",
-                   url="https://reddit.example/glm51"),
-            Source(number=3, title="Show HN: Forge", origin="reactive:open-model-capability-gap", date="2026-05-19"),
-            Source(number=4, title="The inevitable need for an open model consortium", publisher="Interconnects",
-                   date="2026-04-11", url="https://interconnects.example/consortium"),
+            Source(
+                number=1, title="Latest open artifacts (#21)", publisher="Interconnects", date="2026-05-16"
+            ),
+            Source(
+                number=2,
+                title="GLM5.1 topped SWE-Bench Pro - Reddit",
+                origin="reactive:open-model-capability-gap",
+                url="https://reddit.example/glm51",
+            ),
+            Source(
+                number=3,
+                title="Show HN: Forge",
+                origin="reactive:open-model-capability-gap",
+                date="2026-05-19",
+            ),
+            Source(
+                number=4,
+                title="The inevitable need for an open model consortium",
+                publisher="Interconnects",
+                date="2026-04-11",
+                url="https://interconnects.example/consortium",
+            ),
         ],
     )
 
@@ -76,10 +106,16 @@ def item(k: int, **overrides: Any) -> dict[str, Any]:
 
 
 def edit(op: str, **fields: Any) -> dict[str, Any]:
-    data = {"op": op, "summary": fields.pop("summary", f"{op} happened"), "significance": fields.pop("significance", "minor")}
+    data = {
+        "op": op,
+        "summary": fields.pop("summary", f"{op} happened"),
+        "significance": fields.pop("significance", "minor"),
+    }
     data.update(fields)
     return data
 
 
 def batch(edits: list[dict[str, Any]], items: list[dict[str, Any]] | None = None) -> EditBatch:
-    return EditBatch.model_validate({"items": items if items is not None else [item(1), item(2)], "edits": edits})
+    return EditBatch.model_validate(
+        {"items": items if items is not None else [item(1), item(2)], "edits": edits}
+    )

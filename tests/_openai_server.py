@@ -26,16 +26,20 @@ class Reply:
     refusal: str | None = None
     delay: float = 0.0  # seconds before answering (timeouts)
     usage: dict[str, Any] | None = field(
-        default_factory=lambda: {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100,
-                                 "prompt_tokens_details": {"cached_tokens": 400}}
+        default_factory=lambda: {
+            "prompt_tokens": 1000,
+            "completion_tokens": 100,
+            "total_tokens": 1100,
+            "prompt_tokens_details": {"cached_tokens": 400},
+        }
     )
 
     @classmethod
-    def json(cls, value: Any, **kwargs: Any) -> "Reply":
+    def json(cls, value: Any, **kwargs: Any) -> Reply:
         return cls(content=json.dumps(value), **kwargs)
 
     @classmethod
-    def error(cls, status: int, message: str = "scripted error", **kwargs: Any) -> "Reply":
+    def error(cls, status: int, message: str = "scripted error", **kwargs: Any) -> Reply:
         body = json.dumps({"error": {"message": message, "type": "test", "code": None}}).encode()
         return cls(status=status, raw_body=body, **kwargs)
 
@@ -72,13 +76,15 @@ class OpenAIServer:
         class Handler(BaseHTTPRequestHandler):
             timeout = 10  # a stuck client cannot hold a handler thread forever
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                request = Request(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body)
+                request = Request(
+                    path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body
+                )
                 with server._lock:
                     server.requests.append(request)
                     index = len(server.requests)
@@ -96,13 +102,24 @@ class OpenAIServer:
                 if reply.raw_body is not None:
                     self._send(reply.status, reply.raw_body, reply.headers)
                     return
-                message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": reply.refusal}
+                message: dict[str, Any] = {
+                    "role": "assistant",
+                    "content": reply.content,
+                    "refusal": reply.refusal,
+                }
                 completion = {
                     "id": f"chatcmpl-test-{index}",
                     "object": "chat.completion",
                     "created": 1_700_000_000,
                     "model": body.get("model"),
-                    "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": message,
+                            "finish_reason": reply.finish_reason,
+                            "logprobs": None,
+                        }
+                    ],
                     "usage": reply.usage,
                 }
                 if body.get("service_tier"):
@@ -130,7 +147,7 @@ class OpenAIServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def __enter__(self) -> "OpenAIServer":
+    def __enter__(self) -> OpenAIServer:
         self._thread.start()
         return self
 
@@ -164,13 +181,17 @@ def fenced_items(text: str) -> list[tuple[str, str, str]]:
     while (match := ITEM_RE.search(text, position)) is not None:
         boundary, ref = match.group(1), match.group(2)
         end = text.index(f"\n<<<END {boundary}>>>", match.end())
-        found.append((ref, boundary, text[match.end() + 1:end]))
+        found.append((ref, boundary, text[match.end() + 1 : end]))
         position = end + 1
     return found
 
 
-def briefbot_model(*, triage_model: str = "cheap-1", label: Callable[[str, str], str] | None = None,
-                   edits: Callable[[Request], list[dict[str, Any]]] | None = None) -> Responder:
+def briefbot_model(
+    *,
+    triage_model: str = "cheap-1",
+    label: Callable[[str, str], str] | None = None,
+    edits: Callable[[Request], list[dict[str, Any]]] | None = None,
+) -> Responder:
     """A FunctionModel-like script of briefbot's two stages: it reads the fenced items it is sent.
 
     Triage labels each item with `label(ref, body)` (default: irrelevant if the body says
@@ -184,11 +205,20 @@ def briefbot_model(*, triage_model: str = "cheap-1", label: Callable[[str, str],
         items = fenced_items(request.user)
         if request.body["model"] == triage_model:
             decide = label or default_label
-            return Reply.json({"items": [
-                {"ref": ref, "relevance": decide(ref, body), "reason": f"scripted for {ref}",
-                 "perspectives": ["CAISI (NIST)", "Nobody Real"], "tensions": [1, 9]}
-                for ref, _, body in items
-            ]})
+            return Reply.json(
+                {
+                    "items": [
+                        {
+                            "ref": ref,
+                            "relevance": decide(ref, body),
+                            "reason": f"scripted for {ref}",
+                            "perspectives": ["CAISI (NIST)", "Nobody Real"],
+                            "tensions": [1, 9],
+                        }
+                        for ref, _, body in items
+                    ]
+                }
+            )
         return Reply.json({"edits": edits(request) if edits else []})
 
     return respond

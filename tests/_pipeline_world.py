@@ -15,28 +15,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _openai_server import OpenAIServer, Reply, Request
 from click.testing import CliRunner
-from conftest import REPO
 from pytest_httpserver import HTTPServer
 from werkzeug import Request as WRequest
 from werkzeug import Response
 
+from _openai_server import OpenAIServer, Reply, Request
 from briefbot.cli import main
 from briefbot.project import Project
+from conftest import REPO
 
 SLUG = "gap"
 DATE = "2026-05-24"
-V6 = (
-    REPO
-    / "fixtures"
-    / "demo"
-    / "root"
-    / "briefs"
-    / "open-model-capability-gap"
-    / "versions"
-    / "v0006.json"
-)
+V6 = REPO / "fixtures" / "demo" / "root" / "briefs" / "open-model-capability-gap" / "versions" / "v0006.json"
 STORIES = [
     ("Lab Alpha opens Model A weights", "2026-05-20"),
     ("Model B tops a coding leaderboard", "2026-05-21"),
@@ -98,9 +89,7 @@ def world() -> Iterator[World]:
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
         body = rss(base, server.stories)
-        return Response(
-            body, content_type="application/rss+xml", headers={"ETag": etag}
-        )
+        return Response(body, content_type="application/rss+xml", headers={"ETag": etag})
 
     def page(request: WRequest) -> Response:
         n = int(request.path.rsplit("/", 1)[1])
@@ -108,9 +97,7 @@ def world() -> Iterator[World]:
             server.release.wait(20)
         if n in server.gone:
             return Response("gone", status=404)
-        return Response(
-            page_html(n, server.stories), content_type="text/html; charset=utf-8"
-        )
+        return Response(page_html(n, server.stories), content_type="text/html; charset=utf-8")
 
     server.expect_request("/feed.xml").respond_with_handler(feed)
     server.expect_request("/bad.xml").respond_with_data("boom", status=500)
@@ -190,13 +177,10 @@ def llm_env(llm: OpenAIServer) -> dict[str, str]:
 
 
 def run_night(project: Project, llm: OpenAIServer) -> tuple[int, dict, str]:
-    result = CliRunner().invoke(
-        main, ["--root", str(project.root), "run", "--date", DATE], env=llm_env(llm)
-    )
+    result = CliRunner().invoke(main, ["--root", str(project.root), "run", "--date", DATE], env=llm_env(llm))
     reports = sorted(
         (project.state_dir / "runs").glob("*/report.json"),
         key=lambda p: int(p.parent.name),
     )
     report = json.loads(reports[-1].read_text(encoding="utf-8")) if reports else {}
     return result.exit_code, report, result.output
-

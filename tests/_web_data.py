@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 from briefbot import review
+from briefbot.brief.textformat import parse_text
 from briefbot.models import (
     AddTension,
     AddTimelineEntry,
@@ -18,7 +19,6 @@ from briefbot.models import (
     UpdatePerspective,
 )
 from briefbot.project import Project
-from briefbot.brief.textformat import parse_text
 
 SLUG = "open-model-capability-gap"
 V6 = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "v6.txt"

@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 SLUG = "open-model-capability-gap"
 
 
-def run(root: Path, *args: str):  # noqa: ANN201
+def run(root: Path, *args: str):
     result = CliRunner().invoke(main, ["--root", str(root), *args], catch_exceptions=False)
     return result
 
@@ -74,7 +74,11 @@ def test_import_refuses_existing_version(tmp_path: Path) -> None:
             "not valid UTF-8",
         ),
         (b"Site\r\n\r\nTitle", 1, "carriage return"),
-        (b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n\n", 7, "ends with a newline"),
+        (
+            b"Site\n\nTitle\n\ndraft \xc2\xb7 v1 \xc2\xb7 2026-01-01 \xc2\xb7 2 items\n\n",
+            7,
+            "ends with a newline",
+        ),
     ],
 )
 def test_import_of_malformed_file_names_line_and_writes_nothing(

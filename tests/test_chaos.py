@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+
 from conftest import REPO, SEED
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -23,16 +24,12 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosLab]:
     # One clean reference run for the module; 21 items keep each run about a second or two.
-    with ChaosLab(
-        items=21, workdir=tmp_path_factory.mktemp("chaos"), seed=3
-    ) as chaos_lab:
+    with ChaosLab(items=21, workdir=tmp_path_factory.mktemp("chaos"), seed=3) as chaos_lab:
         yield chaos_lab
 
 
 def _explain(out: Outcome) -> str:
-    return "\n".join(
-        ["problems:", *out.problems, "notes:", *out.notes, "runs:", *map(str, out.runs)]
-    )
+    return "\n".join(["problems:", *out.problems, "notes:", *out.notes, "runs:", *map(str, out.runs)])
 
 
 def test_five_sigkills_under_llm_faults_leave_the_clean_proposal(lab: ChaosLab) -> None:
@@ -41,9 +38,7 @@ def test_five_sigkills_under_llm_faults_leave_the_clean_proposal(lab: ChaosLab) 
     assert out.problems == [], _explain(out)
     assert sum(1 for r in out.runs if r.get("killed")) == 5
     # The proposals were compared (not vacuously equal): every brief the clean run proposed for.
-    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(
-        lab.reference
-    )
+    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(lab.reference)
 
 
 def test_failing_feeds_are_named_and_the_healed_night_gives_the_clean_proposal(lab: ChaosLab) -> None:
@@ -62,9 +57,7 @@ def test_bad_llm_answers_are_retried_and_the_night_finishes(lab: ChaosLab) -> No
     out = Outcome()
     lab.bad_answers(LLM_FAULTS, out)
     assert out.problems == [], _explain(out)
-    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(
-        lab.reference
-    )
+    assert sum("equals the clean run's byte for byte" in n for n in out.notes) == len(lab.reference)
 
 
 def _disk(out: Outcome) -> None:

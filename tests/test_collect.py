@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _collect_servers import FeedServer, Route, gzip_twice, rss
 from click.testing import CliRunner
 
+from _collect_servers import FeedServer, Route, gzip_twice, rss
 from briefbot.cli import main
 from briefbot.collect.stage import CollectReport, collect, source_urls
 from briefbot.config import load_config
@@ -30,8 +30,9 @@ GZIP_ENTRIES = {
 }
 
 
-def write_project(root: Path, feeds: list[tuple[str, str]], *, briefs: dict[str, str] | None = None,
-                  search: str = "") -> Project:
+def write_project(
+    root: Path, feeds: list[tuple[str, str]], *, briefs: dict[str, str] | None = None, search: str = ""
+) -> Project:
     root.mkdir(parents=True, exist_ok=True)
     lines = ["feeds:"] + [f"  - name: '{name}'\n    url: {url}\n    tags: [t]" for name, url in feeds]
     (root / "feeds.yaml").write_text("\n".join(lines) + "\n" + search, encoding="utf-8")
@@ -41,8 +42,9 @@ def write_project(root: Path, feeds: list[tuple[str, str]], *, briefs: dict[str,
     return Project(root)
 
 
-def run(project: Project, *, settings: HttpSettings | None = None, db: Path | None = None,
-        only: str | None = None) -> CollectReport:
+def run(
+    project: Project, *, settings: HttpSettings | None = None, db: Path | None = None, only: str | None = None
+) -> CollectReport:
     settings = settings or HttpSettings(allow_private_networks=True)
     config = load_config(project)
 
@@ -50,8 +52,13 @@ def run(project: Project, *, settings: HttpSettings | None = None, db: Path | No
         conn = connect(db or project.state_db)
         try:
             async with make_client(settings) as client:
-                return await collect(config, client=client, conn=conn, only=only,
-                                     sourced=source_urls(project, config.active_briefs()))
+                return await collect(
+                    config,
+                    client=client,
+                    conn=conn,
+                    only=only,
+                    sourced=source_urls(project, config.active_briefs()),
+                )
         finally:
             conn.close()
 
@@ -90,7 +97,9 @@ def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
             expected = len(json.loads((corpora / "feeds" / record["file"]).read_bytes())["items"])
         assert source.status == 200, (record["file"], source.errors)
         assert source.entries == expected, record["file"]
-        not_a_feed = record["bozo"] and not record["version"] and record["file"] not in GZIP_ENTRIES and not json_feed
+        not_a_feed = (
+            record["bozo"] and not record["version"] and record["file"] not in GZIP_ENTRIES and not json_feed
+        )
         if not_a_feed:  # HTML page, JSON, empty document: that feed's error, nothing else
             assert source.errors and "not a feed" in source.errors[0], record["file"]
         else:
@@ -110,8 +119,10 @@ def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
 
 def test_guid_dupes_feed_is_deduplicated(corpora: Path, tmp_path: Path) -> None:
     body = (corpora / "feeds" / "realworld" / "node-feedparser" / "guid-dupes.xml").read_bytes()
-    routes = {"/a": Route(body=body, headers={"Content-Type": "application/rss+xml"}),
-              "/b": Route(body=body, headers={"Content-Type": "application/rss+xml"})}
+    routes = {
+        "/a": Route(body=body, headers={"Content-Type": "application/rss+xml"}),
+        "/b": Route(body=body, headers={"Content-Type": "application/rss+xml"}),
+    }
     with FeedServer(routes) as server:
         project = write_project(tmp_path, [("a", server.url("/a")), ("b", server.url("/b"))])
         report = run(project)
@@ -122,17 +133,25 @@ def test_guid_dupes_feed_is_deduplicated(corpora: Path, tmp_path: Path) -> None:
 
 
 def test_failures_are_per_feed(tmp_path: Path) -> None:
-    good = rss([("First story about things", "https://news.example/1", "one"),
-                ("Second story about stuff", "https://news.example/2", "two")])
+    good = rss(
+        [
+            ("First story about things", "https://news.example/1", "one"),
+            ("Second story about stuff", "https://news.example/2", "two"),
+        ]
+    )
     cap = HttpSettings().max_bytes
     routes = {
         "/ok": Route(body=good, headers={"Content-Type": "application/rss+xml"}),
         "/500": Route(body=b"boom", status=500),
         "/slow": Route(body=good, delay=3.0),
         "/big": Route(body=b"<rss>" + b" " * (10 * 1024 * 1024) + b"</rss>"),
-        "/bomb": Route(body=gzip_twice(b"<rss>" + b"\0" * (3 * cap)), headers={"Content-Encoding": "gzip, gzip"}),
-        "/html": Route(body=b"<!doctype html><html><body><p>Just a page</p></body></html>",
-                       headers={"Content-Type": "text/html"}),
+        "/bomb": Route(
+            body=gzip_twice(b"<rss>" + b"\0" * (3 * cap)), headers={"Content-Encoding": "gzip, gzip"}
+        ),
+        "/html": Route(
+            body=b"<!doctype html><html><body><p>Just a page</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
     }
     settings = HttpSettings(allow_private_networks=True, read_timeout=0.5, total_timeout=1.5, max_retries=0)
     with FeedServer(routes) as server:
@@ -180,34 +199,52 @@ def test_conditional_get_second_run_is_all_304(tmp_path: Path) -> None:
         sent = [s.headers.get("if-none-match") for s in server.seen]
     assert [s.new for s in first.sources] == [5, 5]
     assert [(s.status, s.not_modified, s.entries, s.new, s.duplicate) for s in second.sources] == [
-        (304, True, 0, 0, 0), (304, True, 0, 0, 0)]
+        (304, True, 0, 0, 0),
+        (304, True, 0, 0, 0),
+    ]
     assert sent[:2] == [None, None] and all(sent[2:]) and len(sent) == 4
     assert len(stored(project)) == 10
 
 
 def test_search_providers_make_reactive_items(tmp_path: Path) -> None:
-    answer = {"results": [
-        {"url": "https://lab.example/post?utm_source=searx", "title": "Open weights close the gap",
-         "content": "A long enough summary of the finding for the test.", "publishedDate": "2026-05-20T10:00:00"},
-        {"url": "ftp://nope.example/x", "title": "skipped"},
-        {"url": "https://undated.example/y", "title": "A result without any date", "content": "c"},
-    ]}
+    answer = {
+        "results": [
+            {
+                "url": "https://lab.example/post?utm_source=searx",
+                "title": "Open weights close the gap",
+                "content": "A long enough summary of the finding for the test.",
+                "publishedDate": "2026-05-20T10:00:00",
+            },
+            {"url": "ftp://nope.example/x", "title": "skipped"},
+            {"url": "https://undated.example/y", "title": "A result without any date", "content": "c"},
+        ]
+    }
     found = rss([("Gap narrows on coding benchmarks", "https://paper.example/a", "An RSS search hit")])
-    routes = {"/search": Route(body=json.dumps(answer).encode(), headers={"Content-Type": "application/json"}),
-              "/rss": Route(body=found)}
+    routes = {
+        "/search": Route(body=json.dumps(answer).encode(), headers={"Content-Type": "application/json"}),
+        "/rss": Route(body=found),
+    }
     with FeedServer(routes) as server:
-        search = (f"search:\n  - {{type: searxng, name: sx, base_url: '{server.base}'}}\n"
-                  f"  - {{type: rss_search, name: rs, url_template: '{server.base}/rss?q={{query}}'}}\n")
-        project = write_project(tmp_path, [], briefs={"gap": "scope: s\nqueries: ['open models']\n"}, search=search)
+        search = (
+            f"search:\n  - {{type: searxng, name: sx, base_url: '{server.base}'}}\n"
+            f"  - {{type: rss_search, name: rs, url_template: '{server.base}/rss?q={{query}}'}}\n"
+        )
+        project = write_project(
+            tmp_path, [], briefs={"gap": "scope: s\nqueries: ['open models']\n"}, search=search
+        )
         report = run(project)
         paths = sorted(s.path for s in server.seen)
     assert paths == ["/rss?q=open+models", "/search?q=open+models&format=json"]
     assert [(s.name, s.brief, s.query, s.new) for s in report.sources] == [
-        ("sx", "gap", "open models", 2), ("rs", "gap", "open models", 1)]
+        ("sx", "gap", "open models", 2),
+        ("rs", "gap", "open models", 1),
+    ]
     items = {i.item.url: i for i in stored(project)}
     assert set(items) == {"https://lab.example/post", "https://paper.example/a", "https://undated.example/y"}
     assert {url for url, i in items.items() if i.item.published_is_fetch_time} == {
-        "https://undated.example/y", "https://paper.example/a"}  # the RSS hit has no pubDate either
+        "https://undated.example/y",
+        "https://paper.example/a",
+    }  # the RSS hit has no pubDate either
     assert {i.item.origin for i in items.values()} == {"reactive:gap"}
     assert all(i.briefs == {"gap": "new"} for i in items.values())
     assert items["https://lab.example/post"].item.published.isoformat() == "2026-05-20T10:00:00+00:00"
@@ -216,20 +253,30 @@ def test_search_providers_make_reactive_items(tmp_path: Path) -> None:
 def test_record_then_replay_gives_identical_items(tmp_path: Path) -> None:
     feed = rss([(f"Recorded story {n}", f"https://rec.example/{n}", f"summary {n}") for n in range(3)])
     answer = {"results": [{"url": "https://found.example/x", "title": "Found by search", "content": "c"}]}
-    routes = {"/feed": Route(body=gzip.compress(feed), headers={"Content-Encoding": "gzip"}),
-              "/search": Route(body=json.dumps(answer).encode()),
-              "/down": Route(status=500, body=b"x")}
+    routes = {
+        "/feed": Route(body=gzip.compress(feed), headers={"Content-Encoding": "gzip"}),
+        "/search": Route(body=json.dumps(answer).encode()),
+        "/down": Route(status=500, body=b"x"),
+    }
     recording = tmp_path / "rec"
     with FeedServer(routes) as server:
         search = f"search:\n  - {{type: searxng, name: sx, base_url: '{server.base}'}}\n"
-        project = write_project(tmp_path / "p", [("f", server.url("/feed")), ("d", server.url("/down"))],
-                                briefs={"b": "scope: s\nqueries: [q]\n"}, search=search)
-        live = run(project, settings=HttpSettings(allow_private_networks=True, record_dir=recording),
-                   db=tmp_path / "live.db")
+        project = write_project(
+            tmp_path / "p",
+            [("f", server.url("/feed")), ("d", server.url("/down"))],
+            briefs={"b": "scope: s\nqueries: [q]\n"},
+            search=search,
+        )
+        live = run(
+            project,
+            settings=HttpSettings(allow_private_networks=True, record_dir=recording),
+            db=tmp_path / "live.db",
+        )
     # Servers stopped: only the recording can answer now.
     replayed = run(project, settings=HttpSettings(replay_dir=recording), db=tmp_path / "replay.db")
     assert live.model_dump(exclude={"sources": {"__all__": {"seconds"}}}) == replayed.model_dump(
-        exclude={"sources": {"__all__": {"seconds"}}})
+        exclude={"sources": {"__all__": {"seconds"}}}
+    )
     dump = [i.model_dump(exclude={"first_seen"}) for i in stored(project, tmp_path / "live.db")]
     assert len(dump) == 4
     assert dump == [i.model_dump(exclude={"first_seen"}) for i in stored(project, tmp_path / "replay.db")]
@@ -241,7 +288,11 @@ def test_replay_miss_is_fatal_and_typed(tmp_path: Path) -> None:
     with FeedServer({"/feed": Route(body=feed), "/down": Route(status=500, body=b"x")}) as server:
         feeds = [("f", server.url("/feed")), ("d", server.url("/down"))]
         project = write_project(tmp_path / "p", feeds)
-        run(project, settings=HttpSettings(allow_private_networks=True, record_dir=recording), db=tmp_path / "live.db")
+        run(
+            project,
+            settings=HttpSettings(allow_private_networks=True, record_dir=recording),
+            db=tmp_path / "live.db",
+        )
         # The same feeds plus one the recording never saw: the recording does not match.
         project = write_project(tmp_path / "q", [*feeds, ("gone", "http://127.0.0.1:9/never-recorded")])
     replay = HttpSettings(replay_dir=recording)
@@ -251,21 +302,41 @@ def test_replay_miss_is_fatal_and_typed(tmp_path: Path) -> None:
     # A recorded failure (the 500) is still only that feed's error when replayed.
     report = run(write_project(tmp_path / "r", feeds), settings=replay, db=tmp_path / "replay2.db")
     assert [(s.name, s.status, s.new, bool(s.errors)) for s in report.sources] == [
-        ("f", 200, 1, False), ("d", 500, 0, True)]
+        ("f", 200, 1, False),
+        ("d", 500, 0, True),
+    ]
 
 
 def test_brief_sources_and_selection(tmp_path: Path) -> None:
-    feed = rss([("Already a source of the brief", "https://src.example/a?utm_medium=rss", "x"),
-                ("Brand new story for the brief", "https://src.example/b", "y")])
+    feed = rss(
+        [
+            ("Already a source of the brief", "https://src.example/a?utm_medium=rss", "x"),
+            ("Brand new story for the brief", "https://src.example/b", "y"),
+        ]
+    )
     with FeedServer({"/a": Route(body=feed), "/z": Route(body=rss([]))}) as server:
-        project = write_project(tmp_path, [("a", server.url("/a")), ("z", server.url("/z"))],
-                                briefs={"one": "scope: s\nfeeds: {names: [a]}\n", "two": "scope: s\nactive: false\n"})
+        project = write_project(
+            tmp_path,
+            [("a", server.url("/a")), ("z", server.url("/z"))],
+            briefs={"one": "scope: s\nfeeds: {names: [a]}\n", "two": "scope: s\nactive: false\n"},
+        )
         from briefbot.models import Brief, Source
 
-        project.publish("one", Brief(title="T", state="open", version=1, date="2026-05-01", item_count=1,
-                                     sources=[Source(number=1, title="A", url="https://SRC.example/a#top")]))
+        project.publish(
+            "one",
+            Brief(
+                title="T",
+                state="open",
+                version=1,
+                date="2026-05-01",
+                item_count=1,
+                sources=[Source(number=1, title="A", url="https://SRC.example/a#top")],
+            ),
+        )
         report = run(project, only="one")
-    assert [(s.name, s.new, s.duplicate) for s in report.sources] == [("a", 1, 1)]  # z is read by no active brief
+    assert [(s.name, s.new, s.duplicate) for s in report.sources] == [
+        ("a", 1, 1)
+    ]  # z is read by no active brief
     by_url = {i.item.url: i.briefs for i in stored(project)}
     assert by_url == {"https://src.example/a": {}, "https://src.example/b": {"one": "new"}}
 
@@ -275,8 +346,9 @@ def test_cli_collect_and_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("COLUMNS", "200")  # keep table cells on one line for the asserts
     feed = rss([("A story for the command line", "https://cli.example/1", "words")])
     with FeedServer({"/f": Route(body=feed), "/bad": Route(status=500)}) as server:
-        write_project(tmp_path, [("good", server.url("/f")), ("bad", server.url("/bad"))],
-                      briefs={"demo": "scope: s\n"})
+        write_project(
+            tmp_path, [("good", server.url("/f")), ("bad", server.url("/bad"))], briefs={"demo": "scope: s\n"}
+        )
         runner = CliRunner()
         result = runner.invoke(main, ["--root", str(tmp_path), "collect"])
         assert result.exit_code == 0, result.output
@@ -286,7 +358,8 @@ def test_cli_collect_and_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert json.loads(again.output)["sources"][0]["status"] == 304
     listed = runner.invoke(main, ["--root", str(tmp_path), "items", "--brief", "demo", "--json"])
     assert [(i["item"]["title"], i["briefs"]) for i in json.loads(listed.output)] == [
-        ("A story for the command line", {"demo": "new"})]
+        ("A story for the command line", {"demo": "new"})
+    ]
     table = runner.invoke(main, ["--root", str(tmp_path), "items"])
     assert "A story for the command line" in table.output
     missing = runner.invoke(main, ["--root", str(tmp_path), "collect", "--brief", "nope"])
@@ -297,23 +370,45 @@ def test_json_feed_and_plain_json() -> None:
     from briefbot.collect.feeds import FeedParseError, parse_feed
 
     when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
-        {"id": 1, "url": "/rel/1", "title": "Relative link", "date_modified": "2026-05-01T12:00:00+02:00"},
-        {"id": "2", "content_html": "<p>No title, <b>no link</b></p>"},
-    ]}).encode()
+    feed = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "J",
+            "items": [
+                {
+                    "id": 1,
+                    "url": "/rel/1",
+                    "title": "Relative link",
+                    "date_modified": "2026-05-01T12:00:00+02:00",
+                },
+                {"id": "2", "content_html": "<p>No title, <b>no link</b></p>"},
+            ],
+        }
+    ).encode()
     parsed = parse_feed(feed, url="https://j.example/feed.json", headers={}, origin="feed:j", fetched_at=when)
     assert (parsed.version, parsed.entries, len(parsed.items)) == ("jsonfeed1.1", 2, 1)
     first = parsed.items[0]
     assert (first.url, first.guid, first.publisher) == ("https://j.example/rel/1", "1", "J")
     assert first.published == dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
     assert first.published_is_fetch_time is False
-    undated = parse_feed(json.dumps({"version": "https://jsonfeed.org/version/1", "items": [
-        {"id": "3", "url": "https://j.example/3", "title": "No date"}]}).encode(),
-        url="https://j.example/feed.json", headers={}, origin="feed:j", fetched_at=when).items[0]
+    undated = parse_feed(
+        json.dumps(
+            {
+                "version": "https://jsonfeed.org/version/1",
+                "items": [{"id": "3", "url": "https://j.example/3", "title": "No date"}],
+            }
+        ).encode(),
+        url="https://j.example/feed.json",
+        headers={},
+        origin="feed:j",
+        fetched_at=when,
+    ).items[0]
     assert (undated.published, undated.published_is_fetch_time) == (when, True)
     assert "entry 2 skipped" in parsed.warnings[0]
     with pytest.raises(FeedParseError, match="not a feed"):
-        parse_feed(b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when)
+        parse_feed(
+            b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when
+        )
     with pytest.raises(TypeError):
         parse_feed("https://j.example/feed", url="u", headers={}, origin="feed:j", fetched_at=when)  # type: ignore[arg-type]
 
@@ -335,7 +430,9 @@ def _fill_up(project: Project, db: Path, server: FeedServer, *, max_page_count: 
 
 
 def _big_feed() -> bytes:
-    return rss([(f"Story {n} with a long summary", f"https://full.example/{n}", "words " * 400) for n in range(60)])
+    return rss(
+        [(f"Story {n} with a long summary", f"https://full.example/{n}", "words " * 400) for n in range(60)]
+    )
 
 
 def test_full_database_names_the_database_and_the_cause(tmp_path: Path) -> None:
@@ -353,8 +450,9 @@ def test_full_database_names_the_database_and_the_cause(tmp_path: Path) -> None:
 def test_full_filesystem_names_the_cause(tmp_path: Path) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
     try:
@@ -362,6 +460,8 @@ def test_full_filesystem_names_the_cause(tmp_path: Path) -> None:
             project = write_project(tmp_path / "p", [("f", server.url("/f"))])
             with pytest.raises(StoreError) as caught:
                 _fill_up(project, mount / "state.db", server, max_page_count=None)
-        assert "database or disk is full" in str(caught.value) and str(mount / "state.db") in str(caught.value)
+        assert "database or disk is full" in str(caught.value) and str(mount / "state.db") in str(
+            caught.value
+        )
     finally:
         subprocess.run(["umount", str(mount)], check=True)

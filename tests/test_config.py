@@ -55,12 +55,16 @@ def error_of(project: Project, *, only: str | None = None) -> str:
 
 
 def test_full_config_loads(tmp_path: Path) -> None:
-    project = make(tmp_path, FEEDS, {
-        "gap": "scope: How far open models trail closed ones.\nqueries: [open weights gap, CAISI evaluation]\n"
-               "feeds: {tags: [ai], names: [nist]}\n",
-        "all": "scope: Everything.\n",
-        "paused": "scope: Paused.\nactive: false\nfeeds: {names: [old]}\n",
-    })
+    project = make(
+        tmp_path,
+        FEEDS,
+        {
+            "gap": "scope: How far open models trail closed ones.\nqueries: [open weights gap, CAISI evaluation]\n"
+            "feeds: {tags: [ai], names: [nist]}\n",
+            "all": "scope: Everything.\n",
+            "paused": "scope: Paused.\nactive: false\nfeeds: {names: [old]}\n",
+        },
+    )
     (tmp_path / "briefs" / "versions-only").mkdir()  # a brief dir without brief.yaml is skipped
     config = load_config(project)
     assert sorted(config.briefs) == ["all", "gap", "paused"]
@@ -91,12 +95,26 @@ def test_empty_sections_mean_none(tmp_path: Path) -> None:
         ("feeds:\n  - name: a\n    url: ftp://a.example/x\n", "feeds[0].url", "not an http(s) URL"),
         ("feeds:\n  - name: a\n", "feeds[0].url", "Field required"),
         ("feeds:\n  - name: a\n    url: https://a.example\n    tag: [x]\n", "feeds[0].tag", "Extra inputs"),
-        ("feeds:\n  - {name: a, url: 'https://a.example'}\n  - {name: a, url: 'https://b.example'}\n",
-         "feeds[1].name", "duplicate name 'a'"),
-        ("feeds:\n  - {name: 'has space', url: 'https://a.example'}\n", "feeds[0].name", "should match pattern"),
-        ("feeds:\n  - {name: a, url: 'https://a.example', enabled: perhaps}\n", "feeds[0].enabled", "boolean"),
-        ("search:\n  - {type: rss_search, name: r, url_template: 'https://n.example/rss?q='}\n",
-         "search[0].rss_search.url_template", "{query}"),
+        (
+            "feeds:\n  - {name: a, url: 'https://a.example'}\n  - {name: a, url: 'https://b.example'}\n",
+            "feeds[1].name",
+            "duplicate name 'a'",
+        ),
+        (
+            "feeds:\n  - {name: 'has space', url: 'https://a.example'}\n",
+            "feeds[0].name",
+            "should match pattern",
+        ),
+        (
+            "feeds:\n  - {name: a, url: 'https://a.example', enabled: perhaps}\n",
+            "feeds[0].enabled",
+            "boolean",
+        ),
+        (
+            "search:\n  - {type: rss_search, name: r, url_template: 'https://n.example/rss?q='}\n",
+            "search[0].rss_search.url_template",
+            "{query}",
+        ),
         ("search:\n  - {type: bing, name: b}\n", "search[0]", "does not match any of the expected tags"),
         ("http: [1, 2]\n", "http", "valid dictionary"),
         ("- just a list\n", "(top level)", "expected a mapping"),
@@ -142,4 +160,6 @@ def test_cli_reports_config_errors(tmp_path: Path) -> None:
     make(tmp_path, "feeds:\n  - {name: a, url: 'https://a.example'}\nhttp:\n  max_bytes: -1\n")
     result = CliRunner().invoke(main, ["--root", str(tmp_path), "collect"])
     assert result.exit_code == 2
-    assert f"error: {tmp_path / 'feeds.yaml'}: http.max_bytes: Input should be greater than 0" in result.output
+    assert (
+        f"error: {tmp_path / 'feeds.yaml'}: http.max_bytes: Input should be greater than 0" in result.output
+    )

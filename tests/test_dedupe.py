@@ -21,10 +21,19 @@ from briefbot.store import items as item_store
 WHEN = dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC)
 
 
-def item(url: str, title: str, summary: str | None = None, *, guid: str | None = None,
-         origin: str = "feed:a") -> CandidateItem:
-    return CandidateItem(url=canonical_url(url), link=url, guid=guid, title=title, summary=summary,
-                         published=WHEN, origin=origin, content_hash=content_hash(title, summary))
+def item(
+    url: str, title: str, summary: str | None = None, *, guid: str | None = None, origin: str = "feed:a"
+) -> CandidateItem:
+    return CandidateItem(
+        url=canonical_url(url),
+        link=url,
+        guid=guid,
+        title=title,
+        summary=summary,
+        published=WHEN,
+        origin=origin,
+        content_hash=content_hash(title, summary),
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,15 +69,22 @@ def test_guid_scope() -> None:
 
 def test_each_rule_with_its_reason() -> None:
     long_summary = "The lab released the weights under Apache 2.0 along with an evaluation report."
-    first = item("https://a.example/story?utm_source=x", "Lab releases open weights for its new model",
-                 long_summary, guid="tag:a.example,2026:1")
+    first = item(
+        "https://a.example/story?utm_source=x",
+        "Lab releases open weights for its new model",
+        long_summary,
+        guid="tag:a.example,2026:1",
+    )
     deduper = Deduper([KnownItem.of(first, item_id=1)])
     cases = {
         "url": item("https://A.example/story#comments", "Totally different title here"),
         "guid": item("https://mirror.example/x", "Another headline entirely", guid="tag:a.example,2026:1"),
         "hash": item("https://copy.example/1", "Lab releases open weights for its new model", long_summary),
-        "near": item("https://syndicated.example/p/99", "Lab Releases Open Weights for Its New Model!",
-                     "The lab released the weights under Apache 2.0, along with an evaluation report. Via wire."),
+        "near": item(
+            "https://syndicated.example/p/99",
+            "Lab Releases Open Weights for Its New Model!",
+            "The lab released the weights under Apache 2.0, along with an evaluation report. Via wire.",
+        ),
     }
     for reason, candidate in cases.items():
         match = deduper.check(candidate)
@@ -76,23 +92,46 @@ def test_each_rule_with_its_reason() -> None:
 
 
 def test_not_duplicates() -> None:
-    known = item("https://a.example/1", "Weekly roundup of open model releases #12",
-                 "This week: three new open-weight models and a benchmark dispute.")
+    known = item(
+        "https://a.example/1",
+        "Weekly roundup of open model releases #12",
+        "This week: three new open-weight models and a benchmark dispute.",
+    )
     deduper = Deduper([KnownItem.of(known, item_id=1)])
     # Same words, different issue number: a different story.
-    assert deduper.check(item("https://a.example/2", "Weekly roundup of open model releases #13",
-                              "This week: three new open-weight models and a benchmark dispute.")) is None
+    assert (
+        deduper.check(
+            item(
+                "https://a.example/2",
+                "Weekly roundup of open model releases #13",
+                "This week: three new open-weight models and a benchmark dispute.",
+            )
+        )
+        is None
+    )
     # Similar headline, different standfirst: a different story.
-    assert deduper.check(item("https://b.example/2", "Weekly roundup of open model release",
-                              "Nothing about models at all; a recipe for soup with lentils and lemon.")) is None
+    assert (
+        deduper.check(
+            item(
+                "https://b.example/2",
+                "Weekly roundup of open model release",
+                "Nothing about models at all; a recipe for soup with lentils and lemon.",
+            )
+        )
+        is None
+    )
     # Short texts: equal hashes would be coincidence, so they are not merged.
     a, b = item("https://c.example/1", "Huh?"), item("https://d.example/1", "Huh?")
     assert Deduper([KnownItem.of(a, item_id=1)]).check(b) is None
 
 
 def test_near_duplicate_needs_long_titles_without_summaries() -> None:
-    assert is_near_duplicate("Open weights close the coding gap on SWE-bench Pro", None,
-                             "Open weights close the coding gap on SWE-bench Pro.", None)
+    assert is_near_duplicate(
+        "Open weights close the coding gap on SWE-bench Pro",
+        None,
+        "Open weights close the coding gap on SWE-bench Pro.",
+        None,
+    )
     assert not is_near_duplicate("Open weights close gap", None, "Open weights close gap!", None)
 
 
@@ -101,7 +140,9 @@ def test_old_items_keep_exact_keys_but_leave_fuzzy_set() -> None:
     entry = KnownItem.of(old, item_id=3).model_copy(update={"fuzzy": False})
     deduper = Deduper([entry])
     assert deduper.check(item("https://a.example/old", "x")).reason == "url"
-    assert deduper.check(item("https://b.example/new", "An old story that is long enough to compare!")) is None
+    assert (
+        deduper.check(item("https://b.example/new", "An old story that is long enough to compare!")) is None
+    )
 
 
 def test_store_roundtrip_and_aliases(tmp_path) -> None:
@@ -121,8 +162,12 @@ def test_store_roundtrip_and_aliases(tmp_path) -> None:
         listed = item_store.list_items(conn, brief="gap", status="extracted")
         assert [(s.item.title, s.briefs) for s in listed] == [(first.title, {"gap": "extracted"})]
         assert item_store.list_items(conn, brief="other") == []
-        assert item_store.get_items(conn, [item_id])[0].model_dump(exclude={"id"}) == first.model_dump(exclude={"id"})
-        undated = first.model_copy(update={"url": "https://a.example/undated", "published_is_fetch_time": True})
+        assert item_store.get_items(conn, [item_id])[0].model_dump(exclude={"id"}) == first.model_dump(
+            exclude={"id"}
+        )
+        undated = first.model_copy(
+            update={"url": "https://a.example/undated", "published_is_fetch_time": True}
+        )
         undated_id = item_store.insert_item(conn, undated)
         assert item_store.get_items(conn, [undated_id])[0].published_is_fetch_time is True
         with pytest.raises(Exception, match="already stored"):
@@ -159,7 +204,9 @@ def test_a_better_copy_under_another_url_renames_an_item_not_yet_weighed(tmp_pat
     conn = connect(tmp_path / "state.db")
     night = dt.date(2026, 5, 24)
     try:
-        syndicated = item("https://wire.example/syndicated/7", "Lab opens weights", "text", origin="feed:later")
+        syndicated = item(
+            "https://wire.example/syndicated/7", "Lab opens weights", "text", origin="feed:later"
+        )
         item_id = item_store.insert_item(conn, syndicated)
         item_store.link_brief(conn, item_id, "gap")
         item_store.set_status(conn, item_id, "gap", "irrelevant", night=night)
@@ -200,7 +247,9 @@ def synthetic_stream(count: int, *, seed: int = 3) -> list[tuple[CandidateItem, 
     import random
 
     rng = random.Random(seed)
-    vocabulary = ["".join(rng.choice("abcdefghijklmnoprstuvw") for _ in range(rng.randint(3, 9))) for _ in range(4000)]
+    vocabulary = [
+        "".join(rng.choice("abcdefghijklmnoprstuvw") for _ in range(rng.randint(3, 9))) for _ in range(4000)
+    ]
     weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
     out: list[tuple[CandidateItem, int | None]] = []
     for n in range(count):
@@ -213,7 +262,12 @@ def synthetic_stream(count: int, *, seed: int = 3) -> list[tuple[CandidateItem, 
             position = rng.randrange(len(words))
             words[position] = words[position] + "s"
             title = " ".join(words).upper() + "!"
-            out.append((item(f"https://copy{n}.example/p", title, (source.summary or "") + " Via wire."), source_index))
+            out.append(
+                (
+                    item(f"https://copy{n}.example/p", title, (source.summary or "") + " Via wire."),
+                    source_index,
+                )
+            )
             continue
         title = " ".join(rng.choices(vocabulary, weights, k=rng.randint(7, 12)))
         summary = " ".join(rng.choices(vocabulary, weights, k=25))
@@ -245,10 +299,17 @@ def test_blocking_agrees_with_scoring_every_title() -> None:
         blocked = deduper.check(candidate)
         title = " ".join(candidate.title.casefold().replace("!", "").split())
         exhaustive = [
-            owners[i] for _t, score, i in process.extract(title, titles, scorer=fuzz.token_sort_ratio,
-                                                           score_cutoff=90.0, limit=5)
-            if is_near_duplicate(candidate.title, candidate.summary, stream[owners[i]][0].title,
-                                 stream[owners[i]][0].summary, title_score=score)
+            owners[i]
+            for _t, score, i in process.extract(
+                title, titles, scorer=fuzz.token_sort_ratio, score_cutoff=90.0, limit=5
+            )
+            if is_near_duplicate(
+                candidate.title,
+                candidate.summary,
+                stream[owners[i]][0].title,
+                stream[owners[i]][0].summary,
+                title_score=score,
+            )
         ]
         assert (blocked.item_id if blocked else None) == (exhaustive[0] if exhaustive else None), index
         if blocked is None:
@@ -263,9 +324,11 @@ def test_items_stored_before_the_fetch_time_flag_read_as_dated(tmp_path) -> None
         # Undo migration 0111 to get the schema an older briefbot left behind, with an item in it.
         conn.execute("ALTER TABLE items DROP COLUMN published_is_fetch_time")
         conn.execute("DELETE FROM _migrations WHERE name = '0111_items_fetch_time.sql'")
-        conn.execute("INSERT INTO items (url, link, title, published, origin, content_hash, first_seen) VALUES "
-                     "('https://old.example/1', 'https://old.example/1', 'Old', ?, 'feed:a', 'h', ?)",
-                     (WHEN.isoformat(), WHEN.isoformat()))
+        conn.execute(
+            "INSERT INTO items (url, link, title, published, origin, content_hash, first_seen) VALUES "
+            "('https://old.example/1', 'https://old.example/1', 'Old', ?, 'feed:a', 'h', ?)",
+            (WHEN.isoformat(), WHEN.isoformat()),
+        )
     finally:
         conn.close()
     conn = connect(tmp_path / "state.db")

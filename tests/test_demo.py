@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
-from test_demo_data import REMOVED, _titled
 
 from briefbot.cli import main
 from briefbot.models import Brief
 from briefbot.project import Project
 from briefbot.review import approve, decide, pending
+from conftest import REPO
+from test_demo_data import REMOVED, _titled
 
 DEMO = REPO / "fixtures" / "demo"
 SLUG = "open-model-capability-gap"
@@ -60,13 +60,9 @@ def manifest() -> dict:
     return json.loads((DEMO / "world" / "manifest.json").read_text(encoding="utf-8"))
 
 
-def test_demo_replays_offline_with_only_the_planned_failures(
-    demo_root: Path, first_proposal: bytes
-) -> None:
+def test_demo_replays_offline_with_only_the_planned_failures(demo_root: Path, first_proposal: bytes) -> None:
     report = json.loads(
-        next((demo_root / ".briefbot" / "runs").glob("*/report.json")).read_text(
-            encoding="utf-8"
-        )
+        next((demo_root / ".briefbot" / "runs").glob("*/report.json")).read_text(encoding="utf-8")
     )
     assert report["mode"] == "replay" and report["exit_code"] == 1
     # The planned page failures (the 404 and the page that times out) and nothing missing from the recording.
@@ -83,17 +79,13 @@ def test_demo_replays_offline_with_only_the_planned_failures(
     assert report["llm"]["calls"] == 3
 
 
-def test_approving_every_applied_edit_gives_the_seeds_v7(
-    demo_root: Path, seed_text: str
-) -> None:
+def test_approving_every_applied_edit_gives_the_seeds_v7(demo_root: Path, seed_text: str) -> None:
     from briefbot.brief.textformat import parse_text
 
     v7 = parse_text(seed_text, path="seed")
     project = Project(demo_root)
     proposal = pending(project, SLUG)
-    decide(
-        project, SLUG, accept=[v.number for v in proposal.applied()], now=NOW, by="test"
-    )
+    decide(project, SLUG, accept=[v.number for v in proposal.applied()], now=NOW, by="test")
     approve(project, SLUG, by="test", now=NOW)
     merged = project.load(SLUG, 7)
     assert (merged.version, merged.date, merged.item_count) == (
@@ -112,9 +104,7 @@ def test_approving_every_applied_edit_gives_the_seeds_v7(
         "tensions",
         "status",
     ):
-        assert _titled(merged, getattr(merged, section)) == _titled(
-            v7, getattr(v7, section)
-        ), section
+        assert _titled(merged, getattr(merged, section)) == _titled(v7, getattr(v7, section)), section
     assert _titled(merged, [p.model_dump() for p in merged.perspectives]) == _titled(
         v7, [p.model_dump() for p in v7.perspectives]
     )
@@ -126,9 +116,7 @@ def test_approving_every_applied_edit_gives_the_seeds_v7(
     # KNOWN DIFFERENCE 2: What's new is assembled from the edits' summaries, not the editor's two sentences.
     assert merged.whats_new is not None and merged.whats_new.version == 7
     paragraph = " ".join(merged.whats_new.paragraphs)
-    assert paragraph.startswith(
-        "GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena"
-    )
+    assert paragraph.startswith("GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena")
     assert paragraph.endswith("No new fault lines emerged this pass.")
     cited = set(_titled(merged, re.findall(r"\[\d+\]", paragraph)))
     assert cited >= {f"[{v7.source(n).title}]".replace('"', "'") for n in REMOVED}
@@ -138,37 +126,22 @@ def test_distractors_never_become_sources(demo_root: Path, manifest: dict) -> No
     project = Project(demo_root)
     v6: Brief = project.load(SLUG, 6)
     candidate = (
-        pending(project, SLUG).candidate
-        if project.latest_version(SLUG) == 6
-        else project.load(SLUG, 7)
+        pending(project, SLUG).candidate if project.latest_version(SLUG) == 6 else project.load(SLUG, 7)
     )
-    new = [
-        s for s in candidate.sources if s.number not in {x.number for x in v6.sources}
-    ]
+    new = [s for s in candidate.sources if s.number not in {x.number for x in v6.sources}]
     relevant = {i["title"] for i in manifest["items"] if i["relevant"]}
     assert sorted(s.title for s in new) == sorted(relevant)
-    assert all(
-        s.publisher is None and s.date is None and s.origin == f"reactive:{SLUG}"
-        for s in new
-    )
-    distractor_titles = {
-        i.get("title") for i in manifest["items"] if not i["relevant"]
-    } - {None}
+    assert all(s.publisher is None and s.date is None and s.origin == f"reactive:{SLUG}" for s in new)
+    distractor_titles = {i.get("title") for i in manifest["items"] if not i["relevant"]} - {None}
     assert not distractor_titles & {
-        s.title
-        for s in candidate.sources
-        if s.number not in {x.number for x in v6.sources}
+        s.title for s in candidate.sources if s.number not in {x.number for x in v6.sources}
     }
 
 
-def test_replaying_twice_writes_byte_identical_proposals(
-    first_proposal: bytes, tmp_path: Path
-) -> None:
+def test_replaying_twice_writes_byte_identical_proposals(first_proposal: bytes, tmp_path: Path) -> None:
     again = tmp_path / "again"
     _demo(again)
-    assert (
-        Project(again).proposals_dir(SLUG) / "pending.json"
-    ).read_bytes() == first_proposal
+    assert (Project(again).proposals_dir(SLUG) / "pending.json").read_bytes() == first_proposal
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
@@ -218,13 +191,9 @@ def test_a_replay_missing_an_exchange_is_fatal(tmp_path: Path, missing: str) -> 
         env=DEMO_LLM_ENV,
     )
     assert result.exit_code == 2, result.output
-    report = json.loads(
-        next((root / ".briefbot" / "runs").glob("*/report.json")).read_text(encoding="utf-8")
-    )
+    report = json.loads(next((root / ".briefbot" / "runs").glob("*/report.json")).read_text(encoding="utf-8"))
     assert report["status"] == "failed"
-    assert any("no recorded exchange" in f and missing in f for f in report["failures"]), report[
-        "failures"
-    ]
+    assert any("no recorded exchange" in f and missing in f for f in report["failures"]), report["failures"]
     if "chat/completions" not in missing:
         # A collect or page miss stops the night before any LLM call. (An LLM miss reaches the
         # pipeline as an LLMError naming it, after the other calls went on: exit 2 all the same.)

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from conftest import REPO, SEED
 from lxml import html as lxml_html
 
 from briefbot.models import Brief, EditBatch
+from conftest import REPO, SEED
 
 DEMO = REPO / "fixtures" / "demo"
 WORLD = DEMO / "world"
@@ -27,9 +27,17 @@ REMOVED = (12, 13, 14, 25, 26)
 RUN_DATE = dt.date(2026, 5, 24)
 # Claims that only v7 makes; none may survive in v6.
 V7_ONLY_PHRASES = (
-    "topped SWE-Bench Pro", "tops SWE-Bench Pro", "topping SWE-Bench Pro", "Code Arena", "Just Beat",
-    "over closed models including Claude", "beating closed-source", "Secondary coverage", "secondary coverage",
-    "multiple Chinese labs", "Two Chinese open-weight models",
+    "topped SWE-Bench Pro",
+    "tops SWE-Bench Pro",
+    "topping SWE-Bench Pro",
+    "Code Arena",
+    "Just Beat",
+    "over closed models including Claude",
+    "beating closed-source",
+    "Secondary coverage",
+    "secondary coverage",
+    "multiple Chinese labs",
+    "Two Chinese open-weight models",
 )
 
 
@@ -77,7 +85,9 @@ def manifest() -> dict:
 
 def test_v6_is_the_committed_derivation_of_the_seed(seed_text: str, v6_text: str) -> None:
     derive = _module("derive_v6")
-    assert derive.derive(seed_text) == v6_text, "fixtures/demo/v6.txt is stale: run python fixtures/demo/derive_v6.py"
+    assert derive.derive(seed_text) == v6_text, (
+        "fixtures/demo/v6.txt is stale: run python fixtures/demo/derive_v6.py"
+    )
     assert derive.derivation_md() == (DEMO / "DERIVATION.md").read_text(encoding="utf-8")
 
 
@@ -105,9 +115,13 @@ def test_v6_round_trips_and_keeps_source_numbers(v6_text: str, v6: Brief) -> Non
 # -- the edit batch ----------------------------------------------------------------------------
 
 
-def test_edits_json_is_the_committed_batch_and_cites_the_five_v7_sources(seed_text: str, batch: EditBatch, v7: Brief) -> None:
+def test_edits_json_is_the_committed_batch_and_cites_the_five_v7_sources(
+    seed_text: str, batch: EditBatch, v7: Brief
+) -> None:
     build = _module("build_edits")
-    assert EditBatch.model_validate(build.batch(seed_text)) == batch, "edits.json is stale: run build_edits.py"
+    assert EditBatch.model_validate(build.batch(seed_text)) == batch, (
+        "edits.json is stale: run build_edits.py"
+    )
     assert [i.ref for i in batch.items] == [f"new:{k}" for k in range(1, 6)]
     assert [i.title for i in batch.items] == [v7.source(n).title for n in REMOVED]
     assert {i.origin for i in batch.items} == {f"reactive:{SLUG}"}
@@ -120,7 +134,9 @@ def test_edits_json_is_the_committed_batch_and_cites_the_five_v7_sources(seed_te
 def _titled(brief: Brief, value: object) -> object:
     """`value` with every `[n]` replaced by the title of source n of `brief`."""
     text = json.dumps(value, ensure_ascii=False)
-    text = re.sub(r"\[(\d+)\]", lambda m: "[" + brief.source(int(m.group(1))).title.replace('"', "'") + "]", text)
+    text = re.sub(
+        r"\[(\d+)\]", lambda m: "[" + brief.source(int(m.group(1))).title.replace('"', "'") + "]", text
+    )
     return json.loads(text)
 
 
@@ -138,11 +154,34 @@ def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: E
     pytest.importorskip("briefbot.merge.merger")
     merged, verdicts = _approve_all(v6, batch)
     assert [(v.number, v.status, v.reason) for v in verdicts if v.status != "applied"] == []
-    assert (merged.version, merged.date, merged.item_count, merged.state) == (v7.version, v7.date, v7.item_count, v7.state)
-    assert sorted((s.title, s.label, s.date) for s in merged.sources) == sorted((s.title, s.label, s.date) for s in v7.sources)
-    for section in ("what", "why_it_matters", "open_questions", "narrative", "perspectives", "tensions", "status"):
-        got = _titled(merged, Brief.model_fields[section] and getattr(merged, section) if section != "perspectives" else [p.model_dump() for p in merged.perspectives])
-        want = _titled(v7, getattr(v7, section) if section != "perspectives" else [p.model_dump() for p in v7.perspectives])
+    assert (merged.version, merged.date, merged.item_count, merged.state) == (
+        v7.version,
+        v7.date,
+        v7.item_count,
+        v7.state,
+    )
+    assert sorted((s.title, s.label, s.date) for s in merged.sources) == sorted(
+        (s.title, s.label, s.date) for s in v7.sources
+    )
+    for section in (
+        "what",
+        "why_it_matters",
+        "open_questions",
+        "narrative",
+        "perspectives",
+        "tensions",
+        "status",
+    ):
+        got = _titled(
+            merged,
+            Brief.model_fields[section] and getattr(merged, section)
+            if section != "perspectives"
+            else [p.model_dump() for p in merged.perspectives],
+        )
+        want = _titled(
+            v7,
+            getattr(v7, section) if section != "perspectives" else [p.model_dump() for p in v7.perspectives],
+        )
         assert got == want, f"section {section} differs from the seed's v7"
     # KNOWN DIFFERENCE 1, the timeline order: the merger inserts a new entry after the last entry
     # whose date sorts at or before its own, so the GLM-5.1 `2026-05` entry lands after every
@@ -160,10 +199,14 @@ def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: E
     assert paragraph.startswith("GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena")
     assert "Additional secondary coverage of the Nemotron Coalition" in paragraph
     assert paragraph.endswith("No new fault lines emerged this pass.")
-    assert set(_titled(merged, re.findall(r"\[\d+\]", paragraph))) >= {f"[{v7.source(n).title}]".replace('"', "'") for n in REMOVED}
+    assert set(_titled(merged, re.findall(r"\[\d+\]", paragraph))) >= {
+        f"[{v7.source(n).title}]".replace('"', "'") for n in REMOVED
+    }
 
 
-def test_the_editors_whats_new_makes_it_the_seeds(seed_text: str, v6: Brief, v7: Brief, batch: EditBatch) -> None:
+def test_the_editors_whats_new_makes_it_the_seeds(
+    seed_text: str, v6: Brief, v7: Brief, batch: EditBatch
+) -> None:
     """With `whats_new_v7.txt` set by the editor, What's new equals the seed's (read as titles)."""
     from briefbot.review import set_whats_new  # noqa: F401 - the command the README shows
 
@@ -171,7 +214,9 @@ def test_the_editors_whats_new_makes_it_the_seeds(seed_text: str, v6: Brief, v7:
     text = (DEMO / "whats_new_v7.txt").read_text(encoding="utf-8")
     assert text == build.whats_new_text(seed_text), "whats_new_v7.txt is stale: run build_edits.py"
     merged, _ = _approve_all(v6, batch)
-    assert {n: merged.source(m).title for n, m in build.V7_NUMBERS.items()} == {n: v7.source(n).title for n in REMOVED}
+    assert {n: merged.source(m).title for n, m in build.V7_NUMBERS.items()} == {
+        n: v7.source(n).title for n in REMOVED
+    }
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
     assert _titled(merged, paragraphs) == _titled(v7, v7.whats_new.paragraphs)
 
@@ -182,7 +227,9 @@ def test_the_editors_whats_new_makes_it_the_seeds(seed_text: str, v6: Brief, v7:
 def test_world_is_the_committed_build(manifest: dict) -> None:
     build = _module("build_world")
     for name, text in build.build().items():
-        assert (WORLD / name).read_text(encoding="utf-8") == text, f"world/{name} is stale: run build_world.py"
+        assert (WORLD / name).read_text(encoding="utf-8") == text, (
+            f"world/{name} is stale: run build_world.py"
+        )
     for name, text in build.root_files().items():
         assert (DEMO / "root" / name).read_text(encoding="utf-8") == text, f"root/{name} is stale"
 
@@ -201,14 +248,23 @@ def test_every_manifest_route_has_its_file_and_every_item_a_route(manifest: dict
     assert [r for r in routes if r["delay_seconds"] >= 30], "no page times out"
 
 
-def test_world_has_five_relevant_items_and_at_least_twenty_distractors(manifest: dict, batch: EditBatch) -> None:
+def test_world_has_five_relevant_items_and_at_least_twenty_distractors(
+    manifest: dict, batch: EditBatch
+) -> None:
     items = manifest["items"]
     relevant = [i for i in items if i["relevant"]]
     distractors = [i for i in items if not i["relevant"]]
     assert [(i["title"], i["url"]) for i in relevant] == [(b.title, b.url) for b in batch.items]
     assert len(distractors) >= 20
     kinds = {i["kind"] for i in distractors}
-    assert {"irrelevant", "syndicated_copy", "duplicate_tracking_params", "malformed_feed_entry", "timeout", "prompt_injection"} <= kinds
+    assert {
+        "irrelevant",
+        "syndicated_copy",
+        "duplicate_tracking_params",
+        "malformed_feed_entry",
+        "timeout",
+        "prompt_injection",
+    } <= kinds
     injection = (WORLD / "pages" / "roundup-injection.html").read_text(encoding="utf-8")
     assert "Ignore previous instructions" in injection and "add a source" in injection
 
@@ -235,7 +291,13 @@ def test_feeds_and_search_answers_parse_with_briefbots_parsers(manifest: dict) -
         if route["file"].endswith(".json"):
             parsed = searx.parse(body, url=url, headers={}, origin=f"reactive:{SLUG}", fetched_at=fetched)
         elif route["file"].endswith(".xml"):
-            parsed = parse_feed(body, url=url, headers={"content-type": route["content_type"]}, origin="feed:x", fetched_at=fetched)
+            parsed = parse_feed(
+                body,
+                url=url,
+                headers={"content-type": route["content_type"]},
+                origin="feed:x",
+                fetched_at=fetched,
+            )
         else:
             continue
         assert parsed.items, f"{route['file']} yields no items"
@@ -256,7 +318,9 @@ def test_relevant_pages_state_only_what_the_seed_states(seed_text: str, manifest
             continue
         tree = lxml_html.fromstring((WORLD / route["file"]).read_bytes())
         article = " ".join(tree.xpath("//article")[0].itertext())
-        assert not re.search(r"\b(19|20)\d\d\b", article), f"{route['file']}: a year would give the source a date"
+        assert not re.search(r"\b(19|20)\d\d\b", article), (
+            f"{route['file']}: a year would give the source a date"
+        )
         unknown = [n for n in _NAME_RE.findall(article) if n not in names and n.lower() not in words]
         assert unknown == [], f"{route['file']} names what the seed does not: {unknown}"
         for word in re.findall(r"[a-z]+", article.lower()):
@@ -266,8 +330,27 @@ def test_relevant_pages_state_only_what_the_seed_states(seed_text: str, manifest
 
 
 _ALLOWED_PLAIN_WORDS = {
-    "also", "announced", "announcement", "ahead", "beating", "brings", "formed", "gives", "read", "result",
-    "there", "this", "these", "topped", "bringing", "disclosed", "from", "with", "been", "have", "second",
+    "also",
+    "announced",
+    "announcement",
+    "ahead",
+    "beating",
+    "brings",
+    "formed",
+    "gives",
+    "read",
+    "result",
+    "there",
+    "this",
+    "these",
+    "topped",
+    "bringing",
+    "disclosed",
+    "from",
+    "with",
+    "been",
+    "have",
+    "second",
 }
 
 
@@ -281,7 +364,10 @@ def test_demo_root_loads_and_holds_v6(v6: Brief) -> None:
     project = Project(DEMO / "root")
     config = load_config(project)
     assert config.active_briefs() == [SLUG]
-    assert config.briefs[SLUG].queries == json.loads((WORLD / "manifest.json").read_text(encoding="utf-8"))["queries"]
+    assert (
+        config.briefs[SLUG].queries
+        == json.loads((WORLD / "manifest.json").read_text(encoding="utf-8"))["queries"]
+    )
     assert len(config.feeds_for(SLUG)) == 4 and len(config.feeds.enabled_providers()) == 2
     assert project.versions(SLUG) == [6]
     assert project.load(SLUG) == v6
@@ -309,7 +395,9 @@ def test_world_server_answers_as_the_manifest_says(manifest: dict) -> None:
     server, thread = _module("serve_world").serve_in_thread(0)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        status, body = _get(f"{base}/searxng/search?{urlencode({'q': manifest['queries'][0], 'format': 'json'})}")
+        status, body = _get(
+            f"{base}/searxng/search?{urlencode({'q': manifest['queries'][0], 'format': 'json'})}"
+        )
         answer = json.loads(body)
         assert status == 200 and answer["results"][0]["url"].startswith(base + "/www.reddit.com/")
         assert manifest["base_url"] not in body.decode()  # rewritten to the real address

@@ -6,13 +6,13 @@ import gzip
 import json
 
 import pytest
+
 from _extract_pages import (
     article_html,
     mediacloud_page,
     scrapinghub_page,
     shingle_overlap,
 )
-
 from briefbot.errors import ExtractError
 from briefbot.extract.document import MIN_TEXT_CHARS, decode_html, extract_document, sniff_type
 
@@ -41,9 +41,7 @@ SUMMARY = "The feed's own summary of the story."
 )
 def test_real_pages_match_ground_truth(corpora, page_id, date, min_precision):
     raw, truth = scrapinghub_page(corpora, page_id)
-    doc = extract_document(
-        raw, url=truth["url"], content_type="text/html", summary=SUMMARY
-    )
+    doc = extract_document(raw, url=truth["url"], content_type="text/html", summary=SUMMARY)
     precision, recall = shingle_overlap(truth["articleBody"], doc.text)
     assert (doc.text_source, doc.fallback_reason) == ("page", None)
     assert precision >= min_precision and recall >= 0.95, (precision, recall)
@@ -52,14 +50,9 @@ def test_real_pages_match_ground_truth(corpora, page_id, date, min_precision):
 
 
 def test_metadata_of_a_news_page(corpora):
-    raw, truth = scrapinghub_page(
-        corpora, "042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856"
-    )
+    raw, truth = scrapinghub_page(corpora, "042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856")
     doc = extract_document(raw, url=truth["url"], content_type=None, summary=None)
-    assert (
-        doc.title
-        == "Google Stadia, Microsoft xCloud, Apple Arcade: So Many Ways to Play…and Pay"
-    )
+    assert doc.title == "Google Stadia, Microsoft xCloud, Apple Arcade: So Many Ways to Play…and Pay"
     assert (doc.author, doc.date, doc.sitename, doc.language) == (
         "Sarah E Needleman",
         "2019-11-19",
@@ -68,9 +61,7 @@ def test_metadata_of_a_news_page(corpora):
     )
 
 
-@pytest.mark.parametrize(
-    "file_name", ["1561086382.html.gz", "1580240354.html.gz", "1493638362.html.gz"]
-)
+@pytest.mark.parametrize("file_name", ["1561086382.html.gz", "1580240354.html.gz", "1493638362.html.gz"])
 def test_original_publication_dates(corpora, file_name):
     raw, url, gold = mediacloud_page(corpora, file_name)
     assert extract_document(raw, url=url, content_type=None, summary=None).date == gold
@@ -130,9 +121,9 @@ def test_empty_extraction_falls_back_with_metadata_kept():
         summary=SUMMARY,
     )
     assert doc.text_source == "summary" and doc.text == SUMMARY
-    assert doc.fallback_reason in {
-        "extraction empty"
-    } or doc.fallback_reason.startswith("extraction too short")
+    assert doc.fallback_reason in {"extraction empty"} or doc.fallback_reason.startswith(
+        "extraction too short"
+    )
     assert doc.title == "Just a wall"
 
 

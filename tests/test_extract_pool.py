@@ -6,8 +6,8 @@ import gzip
 import time
 
 import pytest
-from _extract_pages import article_html
 
+from _extract_pages import article_html
 from briefbot.extract.pool import ExtractJob, ExtractPool
 
 
@@ -38,19 +38,11 @@ def test_every_page_comes_back_through_recycled_workers(pool):
 
 def test_a_page_that_times_out_is_failed_and_the_rest_go_on(pool, corpora):
     big = gzip.decompress(
-        (
-            corpora
-            / "extraction"
-            / "trafilatura_eval"
-            / "html"
-            / "nymag.com.polarization.html.gz"
-        ).read_bytes()
+        (corpora / "extraction" / "trafilatura_eval" / "html" / "nymag.com.polarization.html.gz").read_bytes()
     )
     jobs = [
         _article("a"),
-        ExtractJob(
-            key="slow", raw=big, url="https://nymag.example/slow", timeout=0.001
-        ),
+        ExtractJob(key="slow", raw=big, url="https://nymag.example/slow", timeout=0.001),
         _article("b"),
         _article("c"),
     ]
@@ -58,10 +50,7 @@ def test_a_page_that_times_out_is_failed_and_the_rest_go_on(pool, corpora):
     results = {r.key: r for r in pool.run(jobs)}
     assert time.monotonic() - started < 15
     assert not results["slow"].ok
-    assert (
-        results["slow"].error
-        == "https://nymag.example/slow: extraction timed out after 0.001s"
-    )
+    assert results["slow"].error == "https://nymag.example/slow: extraction timed out after 0.001s"
     assert all(results[k].ok for k in "abc")
     # The killed worker was replaced: the pool still works at full size.
     assert all(r.ok for r in pool.run(_article(f"after{i}") for i in range(3)))

@@ -7,10 +7,10 @@ import datetime as dt
 import hashlib
 
 import pytest
-from _extract_pages import article_html
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
+from _extract_pages import article_html
 from briefbot.cli import main
 from briefbot.errors import StoreError
 from briefbot.extract.pool import ExtractPool
@@ -29,15 +29,10 @@ def _serve(server: HTTPServer) -> dict[str, str]:
     server.expect_request("/article").respond_with_data(
         article_html(), content_type="text/html; charset=utf-8"
     )
-    server.expect_request("/report.pdf").respond_with_data(
-        PDF, content_type="application/pdf"
-    )
+    server.expect_request("/report.pdf").respond_with_data(PDF, content_type="application/pdf")
     server.expect_request("/wall").respond_with_data(WALL, content_type="text/html")
     server.expect_request("/gone").respond_with_data("no", status=404)
-    return {
-        name: server.url_for(f"/{name}")
-        for name in ("article", "report.pdf", "wall", "gone")
-    }
+    return {name: server.url_for(f"/{name}") for name in ("article", "report.pdf", "wall", "gone")}
 
 
 def _store_items(conn, urls: dict[str, str]) -> list[CandidateItem]:
@@ -80,33 +75,19 @@ def test_stage_stores_one_document_per_item(httpserver: HTTPServer, tmp_path):
     report = asyncio.run(run())
     assert (report.extracted, report.fallback, report.failed) == (1, 2, 1)
     assert len(seen) == 4
-    docs = {
-        doc.url.rsplit("/", 1)[1]: doc
-        for doc in get_documents(conn, [i.id for i in items]).values()
-    }
-    assert (
-        "harbour expansion plan" in docs["article"].text
-        and docs["article"].date == "2024-03-05"
-    )
+    docs = {doc.url.rsplit("/", 1)[1]: doc for doc in get_documents(conn, [i.id for i in items]).values()}
+    assert "harbour expansion plan" in docs["article"].text and docs["article"].date == "2024-03-05"
     assert docs["report.pdf"].fallback_reason == "non-HTML content (application/pdf)"
-    assert (
-        docs["report.pdf"].text
-        == "Summary of report.pdf: the story in a sentence or two."
+    assert docs["report.pdf"].text == "Summary of report.pdf: the story in a sentence or two."
+    assert docs["wall"].text.startswith("Summary of wall") and docs["wall"].fallback_reason.startswith(
+        "extraction"
     )
-    assert docs["wall"].text.startswith("Summary of wall") and docs[
-        "wall"
-    ].fallback_reason.startswith("extraction")
-    assert docs["gone"].error.endswith("HTTP 404") and docs["gone"].text.startswith(
-        "Summary of gone"
-    )
+    assert docs["gone"].error.endswith("HTTP 404") and docs["gone"].text.startswith("Summary of gone")
     # Raw bytes are stored by content hash; a failed fetch stores nothing.
     sha = hashlib.sha256(PDF).hexdigest()
     assert (tmp_path / "pages" / sha[:2] / sha).read_bytes() == PDF
     assert docs["report.pdf"].raw_sha256 == sha and docs["gone"].raw_sha256 is None
-    statuses = {
-        e.item.id: e.briefs["harbour"]
-        for e in item_store.list_items(conn, brief="harbour")
-    }
+    statuses = {e.item.id: e.briefs["harbour"] for e in item_store.list_items(conn, brief="harbour")}
     assert set(statuses.values()) == {"extracted"}
     conn.close()
 
@@ -142,14 +123,10 @@ def test_cli_extracts_a_url(httpserver: HTTPServer, tmp_path, monkeypatch, path)
         main, ["--root", str(tmp_path), "extract", httpserver.url_for(path), "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert (
-        '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output
-    )
+    assert '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output
 
 
-def test_extraction_timeout_keeps_the_summary_and_the_error(
-    httpserver: HTTPServer, tmp_path
-):
+def test_extraction_timeout_keeps_the_summary_and_the_error(httpserver: HTTPServer, tmp_path):
     urls = _serve(httpserver)
     conn = connect(tmp_path / "state.db")
     items = _store_items(conn, {"article": urls["article"], "gone": urls["gone"]})
@@ -169,14 +146,8 @@ def test_extraction_timeout_keeps_the_summary_and_the_error(
     assert (report.extracted, report.fallback, report.failed) == (0, 0, 2)
     docs = get_documents(conn, [i.id for i in items])
     article = docs[items[0].id]
-    assert (
-        article.text.startswith("Summary of article")
-        and article.fallback_reason == "extraction failed"
-    )
-    assert (
-        article.error.endswith("extraction timed out after 0.001s")
-        and article.raw_sha256
-    )
+    assert article.text.startswith("Summary of article") and article.fallback_reason == "extraction failed"
+    assert article.error.endswith("extraction timed out after 0.001s") and article.raw_sha256
     conn.close()
 
 

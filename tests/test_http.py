@@ -9,13 +9,13 @@ import zlib
 from pathlib import Path
 
 import pytest
-from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from briefbot.http.decode import BoundedDecoder
+from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from briefbot.errors import FetchError
 from briefbot.http import FetchStatusError, HttpSettings, Validators, fetch, make_client
+from briefbot.http.decode import BoundedDecoder
 from briefbot.store import connect
 from briefbot.store.http_cache import load_validators, save_validators
 
@@ -182,7 +182,9 @@ def test_503_retries_are_bounded(httpserver: HTTPServer) -> None:
 
 def test_redirects_are_followed_and_capped(httpserver: HTTPServer) -> None:
     for n in range(7):
-        httpserver.expect_request(f"/r{n}").respond_with_data("", status=302, headers={"Location": f"/r{n + 1}"})
+        httpserver.expect_request(f"/r{n}").respond_with_data(
+            "", status=302, headers={"Location": f"/r{n + 1}"}
+        )
     httpserver.expect_request("/r7").respond_with_data("end")
     ok = run(_get(httpserver.url_for("/r3"), local_settings()))
     assert ok.body == b"end" and ok.final_url == httpserver.url_for("/r7") and len(ok.redirects) == 4
@@ -197,7 +199,9 @@ def test_non_http_schemes_are_refused() -> None:
 
 
 def test_redirect_to_a_file_url_is_refused(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/to-file").respond_with_data("", status=302, headers={"Location": "file:///etc/passwd"})
+    httpserver.expect_request("/to-file").respond_with_data(
+        "", status=302, headers={"Location": "file:///etc/passwd"}
+    )
     with pytest.raises(FetchError, match="only http and https"):
         run(_get(httpserver.url_for("/to-file"), local_settings()))
 
@@ -280,7 +284,9 @@ def test_waiting_for_a_busy_host_is_not_a_timeout(httpserver: HTTPServer) -> Non
     async def queued() -> list[bytes]:
         # One slot, five requests: the last waits ~0.4 s for the host, longer than total_timeout.
         async with make_client(local_settings(per_host_concurrency=1, total_timeout=0.35)) as client:
-            results = await asyncio.gather(*(fetch(client, httpserver.url_for(f"/q?n={n}")) for n in range(5)))
+            results = await asyncio.gather(
+                *(fetch(client, httpserver.url_for(f"/q?n={n}")) for n in range(5))
+            )
         return [r.body for r in results]
 
     assert run(queued()) == [b"ok"] * 5

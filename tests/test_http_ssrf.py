@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _http_servers import local_server, local_settings
 from pytest_httpserver import HTTPServer
 
-from briefbot.http.net import blocked_reason
+from _http_servers import local_server, local_settings
 from briefbot.errors import BlockedAddressError
 from briefbot.http import HttpSettings, fetch, make_client
+from briefbot.http.net import blocked_reason
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -73,7 +73,9 @@ def test_redirect_from_an_allowed_server_to_loopback_is_refused(httpserver: HTTP
     with local_server() as inner:
         inner.expect_request("/admin").respond_with_data("internal")
         redirect_to = f"http://localhost:{inner.port}/admin"
-        httpserver.expect_request("/news").respond_with_data("", status=302, headers={"Location": redirect_to})
+        httpserver.expect_request("/news").respond_with_data(
+            "", status=302, headers={"Location": redirect_to}
+        )
         settings = strict(allow_addresses=(f"127.0.0.1:{httpserver.port}",))
         with pytest.raises(BlockedAddressError) as caught:
             run(_get(url_for(httpserver, "/news"), settings))
@@ -148,7 +150,9 @@ def test_trusted_client_may_reach_loopback_even_when_fetched_urls_may_not(httpse
 
 def test_client_level_redirect_following_is_still_checked_per_hop(httpserver: HTTPServer) -> None:
     # Code that bypasses fetch() and lets httpx follow redirects still meets the connect-time rule.
-    httpserver.expect_request("/hop").respond_with_data("", status=302, headers={"Location": "http://127.0.0.1:9/"})
+    httpserver.expect_request("/hop").respond_with_data(
+        "", status=302, headers={"Location": "http://127.0.0.1:9/"}
+    )
     settings = strict(allow_addresses=(f"127.0.0.1:{httpserver.port}",))
 
     async def go() -> None:

@@ -14,8 +14,8 @@ from _openai_server import OpenAIServer, Reply, free_port_url
 from briefbot.errors import ConfigError, LLMError, ReplayMissError
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.llm.client import fingerprint, strict_response_format
-from briefbot.models import EditList
 from briefbot.llm.prompts import RenderedPrompt
+from briefbot.models import EditList
 from briefbot.store import connect
 from briefbot.store.llm_calls import list_calls
 
@@ -27,14 +27,24 @@ class Answer(BaseModel):
     count: int
 
 
-PROMPT = RenderedPrompt(name="test", template_hash="abc123",
-                        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}])
+PROMPT = RenderedPrompt(
+    name="test",
+    template_hash="abc123",
+    messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+)
 
 
 def settings(base_url: str, **overrides: object) -> LLMSettings:
-    values: dict[str, object] = dict(base_url=base_url, triage_model="cheap-1", propose_model="strong-1",
-                                     timeout=2.0, retry_attempts=3, retry_wait_initial=0.01, retry_wait_max=0.5,
-                                     prices={"cheap-1": {"input": 1.0, "cached_input": 0.5, "output": 2.0}})
+    values: dict[str, object] = dict(
+        base_url=base_url,
+        triage_model="cheap-1",
+        propose_model="strong-1",
+        timeout=2.0,
+        retry_attempts=3,
+        retry_wait_initial=0.01,
+        retry_wait_max=0.5,
+        prices={"cheap-1": {"input": 1.0, "cached_input": 0.5, "output": 2.0}},
+    )
     values.update(overrides)
     return LLMSettings.load(values, env={"OPENAI_API_KEY": "sk-test"})
 
@@ -47,6 +57,7 @@ def ask(base_url: str, db: Path, *, output: type[BaseModel] = Answer, **override
                 return await client.structured(PROMPT, output, stage="triage", brief="b", model="cheap-1")
         finally:
             conn.close()
+
     return asyncio.run(go())
 
 
@@ -140,9 +151,13 @@ def test_a_200_body_that_is_not_json_is_retried_then_succeeds(tmp_path: Path) ->
 
 def test_a_body_that_is_never_json_fails_with_a_typed_error(tmp_path: Path) -> None:
     junk = Reply(raw_body=b"not json", headers={"Content-Type": "application/json"})
-    with OpenAIServer(lambda req, n: junk) as server:
-        with pytest.raises(LLMError, match=r"after 3 attempt\(s\): _GarbledResponse: the response body is not JSON"):
-            ask(server.base_url, tmp_path / "s.db")
+    with (
+        OpenAIServer(lambda req, n: junk) as server,
+        pytest.raises(
+            LLMError, match=r"after 3 attempt\(s\): _GarbledResponse: the response body is not JSON"
+        ),
+    ):
+        ask(server.base_url, tmp_path / "s.db")
     assert len(server.requests) == 3
 
 
@@ -189,7 +204,9 @@ def test_connection_refused_is_retried_then_fails_clearly(tmp_path: Path) -> Non
         (Reply(content=None, finish_reason="content_filter"), "content_filter"),
     ],
 )
-def test_unusable_answer_gets_one_reask_then_a_typed_error(tmp_path: Path, reply: Reply, outcome: str) -> None:
+def test_unusable_answer_gets_one_reask_then_a_typed_error(
+    tmp_path: Path, reply: Reply, outcome: str
+) -> None:
     with OpenAIServer(lambda req, n: reply) as server:
         with pytest.raises(LLMError, match=f"failed after a re-ask: {outcome}"):
             ask(server.base_url, tmp_path / "s.db")
@@ -219,10 +236,15 @@ def test_concurrency_is_bounded(tmp_path: Path) -> None:
         conn = connect(tmp_path / "s.db")
         try:
             async with LLMClient(settings(base_url, max_concurrency=2), conn=conn) as client:
-                prompts = [RenderedPrompt(name="t", template_hash="h", messages=[{"role": "user", "content": str(i)}])
-                           for i in range(6)]
-                await asyncio.gather(*(client.structured(p, Answer, stage="triage", brief="b", model="m")
-                                       for p in prompts))
+                prompts = [
+                    RenderedPrompt(
+                        name="t", template_hash="h", messages=[{"role": "user", "content": str(i)}]
+                    )
+                    for i in range(6)
+                ]
+                await asyncio.gather(
+                    *(client.structured(p, Answer, stage="triage", brief="b", model="m") for p in prompts)
+                )
         finally:
             conn.close()
 
@@ -241,8 +263,10 @@ def test_concurrency_is_bounded(tmp_path: Path) -> None:
 
 
 def test_settings_from_mapping_and_env() -> None:
-    loaded = LLMSettings.load({"triage_model": "a", "service_tier": "flex", "prices": {"a": {"input": 1, "output": 2}}},
-                              env={"OPENAI_BASE_URL": "http://localhost:11434/v1", "BRIEFBOT_PROPOSE_MODEL": "b"})
+    loaded = LLMSettings.load(
+        {"triage_model": "a", "service_tier": "flex", "prices": {"a": {"input": 1, "output": 2}}},
+        env={"OPENAI_BASE_URL": "http://localhost:11434/v1", "BRIEFBOT_PROPOSE_MODEL": "b"},
+    )
     assert (loaded.triage_model, loaded.propose_model, loaded.service_tier) == ("a", "b", "flex")
     assert loaded.base_url == "http://localhost:11434/v1" and loaded.api_key is None
     assert loaded.price("a").cost(prompt_tokens=10**6, completion_tokens=0, cached_tokens=None) == 1.0
@@ -270,20 +294,25 @@ def test_calls_are_recorded_and_replayed_through_the_project_http_client(tmp_pat
             conn.close()
 
     with OpenAIServer(lambda req, n: Reply.json(GOOD)) as server:
-        recorded = asyncio.run(go(server.base_url, tmp_path / "a.db", HttpSettings(record_dir=tmp_path / "rec")))
+        recorded = asyncio.run(
+            go(server.base_url, tmp_path / "a.db", HttpSettings(record_dir=tmp_path / "rec"))
+        )
         base_url = server.base_url
     assert not any("sk-test" in p.read_text() for p in (tmp_path / "rec").glob("*.json"))
     # The server is gone: only the recording can answer, and a fresh database has no cache.
     replayed = asyncio.run(go(base_url, tmp_path / "b.db", HttpSettings(replay_dir=tmp_path / "rec")))
     assert replayed.value == recorded.value and not replayed.cached
 
-    other = RenderedPrompt(name="test", template_hash="abc123", messages=[{"role": "user", "content": "unrecorded"}])
+    other = RenderedPrompt(
+        name="test", template_hash="abc123", messages=[{"role": "user", "content": "unrecorded"}]
+    )
 
     async def miss():
         conn = connect(tmp_path / "c.db")
         try:
-            async with LLMClient(settings(base_url), conn=conn,
-                                 http_settings=HttpSettings(replay_dir=tmp_path / "rec")) as client:
+            async with LLMClient(
+                settings(base_url), conn=conn, http_settings=HttpSettings(replay_dir=tmp_path / "rec")
+            ) as client:
                 await client.structured(other, Answer, stage="triage", brief="b", model="cheap-1")
         finally:
             conn.close()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _merge_briefs import RUN_DATE, item, small_brief
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _merge_briefs import RUN_DATE, item, small_brief
 from briefbot.merge import merge
 from briefbot.models import CITATION_RE, Brief, EditBatch, TimelineEntry, date_sort_key
 
@@ -16,8 +16,26 @@ SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 WORDS = ["NVIDIA", "funds", "Mistral AI", "the", "coalition", "Zorblax", "GLM-5.1", "gap", "widens"]
 # Mostly citations that resolve, sometimes one that does not ([new:4], [6]).
 MARKERS = ["[new:1]", "[new:2]", "[new:3]", "[1]", "[2]", "[4]"] * 3 + ["[new:4]", "[6]"]
-DATES = ["2026-04-11", "2026-05-16", "2026-05-19", "2026-05", "2026", "2025-12-31", "2026-05-30", "2026-06-02", "2026-02-30", "May"]
-ACTORS = ["CAISI (NIST)", "Nathan Lambert (Interconnects / Ai2)", "nvidia / nemotron coalition", "Nvidia", "Mistral AI", "Z [new:1]"]
+DATES = [
+    "2026-04-11",
+    "2026-05-16",
+    "2026-05-19",
+    "2026-05",
+    "2026",
+    "2025-12-31",
+    "2026-05-30",
+    "2026-06-02",
+    "2026-02-30",
+    "May",
+]
+ACTORS = [
+    "CAISI (NIST)",
+    "Nathan Lambert (Interconnects / Ai2)",
+    "nvidia / nemotron coalition",
+    "Nvidia",
+    "Mistral AI",
+    "Z [new:1]",
+]
 
 
 def _text(draw) -> str:
@@ -77,7 +95,11 @@ BATCHES = st.builds(
         {"items": [item(k, url=url) for k, url in enumerate(urls, 1)], "edits": es}
     ),
     st.lists(edits(), max_size=8),
-    st.lists(st.sampled_from(["https://news.example/a", "https://news.example/b", "https://reddit.example/glm51"]), min_size=3, max_size=3),
+    st.lists(
+        st.sampled_from(["https://news.example/a", "https://news.example/b", "https://reddit.example/glm51"]),
+        min_size=3,
+        max_size=3,
+    ),
 )
 
 
@@ -100,7 +122,12 @@ def test_merge_is_deterministic(base, batch):
 @given(briefs())
 def test_empty_batch_changes_only_version_date_and_state(base):
     proposal = merge(base, EditBatch(items=[item(1)], edits=[]), run_date=RUN_DATE)
-    assert proposal.candidate.model_copy(update={"version": base.version, "date": base.date, "state": base.state}) == base
+    assert (
+        proposal.candidate.model_copy(
+            update={"version": base.version, "date": base.date, "state": base.state}
+        )
+        == base
+    )
     assert (proposal.candidate.version, proposal.candidate.date) == (base.version + 1, RUN_DATE)
 
 
@@ -134,10 +161,15 @@ def test_text_not_targeted_by_an_applied_edit_is_byte_identical(base, batch):
     targeted: dict[str, set[int]] = {}
     actors: set[str] = set()
     sections: set[str] = set()
-    for verdict, edit in zip(proposal.verdicts, batch.edits):
+    for verdict, edit in zip(proposal.verdicts, batch.edits, strict=False):
         if verdict.status != "applied":
             continue
-        key = {"timeline_entry": "timeline", "tension": "tensions", "open_question": "open_questions", "narrative_paragraph": "narrative"}
+        key = {
+            "timeline_entry": "timeline",
+            "tension": "tensions",
+            "open_question": "open_questions",
+            "narrative_paragraph": "narrative",
+        }
         for suffix, name in key.items():
             if edit.op.endswith(suffix) and hasattr(edit, "index"):
                 targeted.setdefault(name, set()).add(edit.index)
@@ -156,4 +188,8 @@ def test_text_not_targeted_by_an_applied_edit_is_byte_identical(base, batch):
     for section in ("what", "why_it_matters", "status"):
         if section not in sections:
             assert getattr(candidate, section) == getattr(base, section)
-    assert (candidate.title, candidate.site, candidate.history_link) == (base.title, base.site, base.history_link)
+    assert (candidate.title, candidate.site, candidate.history_link) == (
+        base.title,
+        base.site,
+        base.history_link,
+    )

@@ -14,6 +14,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from _openai_server import OpenAIServer
 from _pipeline_world import (  # noqa: F401 - world is a fixture
     ETAG,
@@ -26,11 +28,9 @@ from _pipeline_world import (  # noqa: F401 - world is a fixture
     run_night,
     world,
 )
-from click.testing import CliRunner
-
 from briefbot.cli import main
-from briefbot.store.lock import RunLock
 from briefbot.project import Project
+from briefbot.store.lock import RunLock
 
 
 def test_full_run_then_idle_night(tmp_path: Path, world: World) -> None:
@@ -49,14 +49,9 @@ def test_full_run_then_idle_night(tmp_path: Path, world: World) -> None:
             3,
             1,
         )
-        proposal = json.loads(
-            (project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8")
-        )
+        proposal = json.loads((project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8"))
         new = proposal["candidate"]["sources"][-1]
-        assert (
-            new["title"] == "Model B tops a coding leaderboard"
-            and new["date"] == "2026-05-21"
-        )
+        assert new["title"] == "Model B tops a coding leaderboard" and new["date"] == "2026-05-21"
         assert [i["ref"] for i in proposal["batch"]["items"]] == [
             "new:1",
             "new:2",
@@ -81,23 +76,16 @@ def test_full_run_then_idle_night(tmp_path: Path, world: World) -> None:
             and "idle night" in output
         )
         assert len(llm.requests) == calls_before  # no LLM call
-        assert [
-            (r.path, r.headers.get("If-None-Match"), resp.status_code)
-            for r, resp in world.log
-        ] == [("/feed.xml", ETAG, 304)]
+        assert [(r.path, r.headers.get("If-None-Match"), resp.status_code) for r, resp in world.log] == [
+            ("/feed.xml", ETAG, 304)
+        ]
         # The same night's proposal is left as it was.
         assert (
-            json.loads(
-                (project.proposals_dir(SLUG) / "pending.json").read_text(
-                    encoding="utf-8"
-                )
-            )["revision"]
+            json.loads((project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8"))["revision"]
             == 1
         )
 
-        listing = CliRunner().invoke(
-            main, ["--root", str(project.root), "runs", "--json"]
-        )
+        listing = CliRunner().invoke(main, ["--root", str(project.root), "runs", "--json"])
         runs = json.loads(listing.output)
         assert [(r["id"], r["status"], r["exit_code"]) for r in runs] == [
             (2, "idle", 0),
@@ -111,21 +99,15 @@ def test_a_failing_feed_is_named_and_exits_1(tmp_path: Path, world: World) -> No
         code, report, output = run_night(project, llm)
     assert code == 1, output
     assert report["status"] == "partial"
-    assert any(
-        f.startswith("feed broken:") and "500" in f for f in report["failures"]
-    ), report["failures"]
+    assert any(f.startswith("feed broken:") and "500" in f for f in report["failures"]), report["failures"]
     assert "failed: feed broken" in output
-    assert (
-        project.proposals_dir(SLUG) / "pending.json"
-    ).exists()  # the other feed's items went on
+    assert (project.proposals_dir(SLUG) / "pending.json").exists()  # the other feed's items went on
 
 
 def test_nothing_possible_exits_2(tmp_path: Path, world: World) -> None:
     with OpenAIServer(responder()) as llm:
         project = make_root(tmp_path, world)
-        feeds = project.feeds_file.read_text(encoding="utf-8").replace(
-            "/feed.xml", "/bad.xml"
-        )
+        feeds = project.feeds_file.read_text(encoding="utf-8").replace("/feed.xml", "/bad.xml")
         project.feeds_file.write_text(feeds, encoding="utf-8")
         code, report, output = run_night(project, llm)
     assert code == 2, output
@@ -141,9 +123,7 @@ def test_a_held_lock_refuses_the_run(tmp_path: Path, world: World) -> None:
         assert world.log == [] and llm.requests == []
 
 
-def test_an_undated_item_never_gets_the_fetch_time_as_its_date(
-    tmp_path: Path, world: World
-) -> None:
+def test_an_undated_item_never_gets_the_fetch_time_as_its_date(tmp_path: Path, world: World) -> None:
     world.stories.append(("Model E ships without a date", None))
     with OpenAIServer(responder()) as llm:
         project = make_root(tmp_path, world)
@@ -154,9 +134,7 @@ def test_an_undated_item_never_gets_the_fetch_time_as_its_date(
 
 
 def _pending(project: Project) -> dict:
-    return json.loads(
-        (project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8")
-    )
+    return json.loads((project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8"))
 
 
 def test_same_night_rerun_replaces_the_undecided_proposal_keeping_its_items(
@@ -177,15 +155,11 @@ def test_same_night_rerun_replaces_the_undecided_proposal_keeping_its_items(
     assert brief["replaced"] and brief["excluded"] == 1 and brief["candidates"] == 4
     proposal = _pending(project)
     assert proposal["revision"] == 2
-    assert [i["title"] for i in proposal["batch"]["items"]] == [
-        t for t, _ in STORIES
-    ] + ["Model D ships"]
+    assert [i["title"] for i in proposal["batch"]["items"]] == [t for t, _ in STORIES] + ["Model D ships"]
     assert "proposal replaced" in output
 
 
-def test_an_editors_decided_proposal_is_not_clobbered(
-    tmp_path: Path, world: World
-) -> None:
+def test_an_editors_decided_proposal_is_not_clobbered(tmp_path: Path, world: World) -> None:
     from briefbot.review import decide
 
     with OpenAIServer(responder()) as llm:

@@ -26,14 +26,21 @@ from _pipeline_world import (  # noqa: F401 - world is a fixture
     run_night,
     world,
 )
-
 from briefbot.project import Project
 
 
 def _start(project: Project, llm: OpenAIServer) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from briefbot.cli import main; main()",
-         "--root", str(project.root), "run", "--date", DATE],
+        [
+            sys.executable,
+            "-c",
+            "from briefbot.cli import main; main()",
+            "--root",
+            str(project.root),
+            "run",
+            "--date",
+            DATE,
+        ],
         env={**os.environ, **llm_env(llm)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,9 +79,7 @@ def _stage_status(db: Path, stage: str) -> str | None:
     return None if row is None else row[0]
 
 
-def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
-    tmp_path: Path, world: World
-) -> None:
+def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(tmp_path: Path, world: World) -> None:
     with OpenAIServer(responder(propose_delay=30.0)) as llm:
         project = make_root(tmp_path, world)
         child = _start(project, llm)
@@ -89,11 +94,7 @@ def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
 
         code, report, output = run_night(project, llm)
         assert code == 0, output
-        assert (
-            report["resumed"] == [1]
-            and report["collected"] == 0
-            and report["pages_fetched"] == 0
-        )
+        assert report["resumed"] == [1] and report["collected"] == 0 and report["pages_fetched"] == 0
         # Triage is answered from the call cache; only the propose call that was cut off is asked again.
         assert report["llm"]["cache_hits"] == 1 and report["llm"]["calls"] == 1
         kinds = [r.body["response_format"]["json_schema"]["name"] for r in llm.requests]
@@ -101,23 +102,17 @@ def test_a_sigkilled_run_is_resumed_without_duplicates_or_repaid_calls(
 
     conn = sqlite3.connect(project.state_db)
     try:
-        assert conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT url) FROM items"
-        ).fetchone() == (3, 3)
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT url) FROM items").fetchone() == (3, 3)
         assert conn.execute("SELECT status FROM runs ORDER BY id").fetchall() == [
             ("interrupted",),
             ("done",),
         ]
     finally:
         conn.close()
-    proposal = json.loads(
-        (project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8")
-    )
+    proposal = json.loads((project.proposals_dir(SLUG) / "pending.json").read_text(encoding="utf-8"))
     titles = [s["title"] for s in proposal["candidate"]["sources"]]
     assert len(titles) == len(set(titles)) == 38
-    assert not list(
-        project.state_dir.rglob("*.tmp*")
-    )  # no half-written file left behind
+    assert not list(project.state_dir.rglob("*.tmp*"))  # no half-written file left behind
 
 
 def _documents(db: Path) -> int:
@@ -161,10 +156,11 @@ def test_a_run_sigkilled_mid_extract_fetches_only_the_pages_without_a_document(
     try:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT item_id) FROM documents").fetchone() == (3, 3)
         # The killed run's 404 stays on record as that item's failed document (summary stands in).
-        assert conn.execute("SELECT outcome, error FROM documents WHERE url LIKE '%/p/1'").fetchone()[0] == "failed"
+        assert (
+            conn.execute("SELECT outcome, error FROM documents WHERE url LIKE '%/p/1'").fetchone()[0]
+            == "failed"
+        )
     finally:
         conn.close()
     (brief,) = report["briefs"]
     assert brief["candidates"] == 3 and brief["edits_applied"] == 1
-
-

@@ -26,21 +26,40 @@ SLUG = "gap"
 def timeline_edit(request: Request) -> list[dict[str, Any]]:
     """Cite the first item the proposer was shown."""
     ref = fenced_items(request.user)[0][0]
-    return [{"op": "add_timeline_entry", "date": "2026-05-28", "significance": "major",
-             "text": f"Mistral AI and NVIDIA story reported [{ref}]", "summary": f"Mistral AI and NVIDIA news [{ref}]."}]
+    return [
+        {
+            "op": "add_timeline_entry",
+            "date": "2026-05-28",
+            "significance": "major",
+            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
+            "summary": f"Mistral AI and NVIDIA news [{ref}].",
+        }
+    ]
 
 
 def llm_settings(base_url: str, **overrides: Any) -> LLMSettings:
-    values: dict[str, Any] = dict(base_url=base_url, triage_model="cheap-1", propose_model="strong-1", timeout=2.0,
-                                  retry_attempts=2, retry_wait_initial=0.01, retry_wait_max=0.2)
+    values: dict[str, Any] = dict(
+        base_url=base_url,
+        triage_model="cheap-1",
+        propose_model="strong-1",
+        timeout=2.0,
+        retry_attempts=2,
+        retry_wait_initial=0.01,
+        retry_wait_max=0.2,
+    )
     values.update(overrides)
     return LLMSettings.load(values, env={})
 
 
 def triaged(k: int, relevance: str, text: str | None = None) -> TriagedItem:
     data = item(k) if text is None else item(k, text=text)
-    return TriagedItem(item=BatchItem.model_validate(data), relevance=relevance, reason=f"why {k}",
-                       perspectives=[], tensions=[])
+    return TriagedItem(
+        item=BatchItem.model_validate(data),
+        relevance=relevance,
+        reason=f"why {k}",
+        perspectives=[],
+        tensions=[],
+    )
 
 
 def run_propose(base_url: str, db: Path, kept: list[TriagedItem], **overrides: Any) -> ProposeResult:
@@ -51,6 +70,7 @@ def run_propose(base_url: str, db: Path, kept: list[TriagedItem], **overrides: A
                 return await propose(client, small_brief(), kept, slug=SLUG, run_date=RUN_DATE)
         finally:
             conn.close()
+
     return asyncio.run(go())
 
 
@@ -63,7 +83,9 @@ def test_happy_path_request_and_batch(tmp_path: Path) -> None:
     assert body["model"] == "strong-1"
     assert body["response_format"]["json_schema"]["name"] == "EditList"
     assert body["response_format"]["json_schema"]["strict"] is True
-    assert '"anyOf"' in json.dumps(body["response_format"]) and '"oneOf"' not in json.dumps(body["response_format"])
+    assert '"anyOf"' in json.dumps(body["response_format"]) and '"oneOf"' not in json.dumps(
+        body["response_format"]
+    )
     assert body["prompt_cache_key"] == f"briefbot:propose:{SLUG}" and "tools" not in body
     system, user = body["messages"]
     assert system["role"] == "system" and "[new:K]" in system["content"]
@@ -104,7 +126,10 @@ def test_second_identical_propose_makes_no_http_request(tmp_path: Path) -> None:
 
 
 def test_irrelevant_items_never_reach_the_proposer(tmp_path: Path) -> None:
-    given = [BatchItem.model_validate(item(1)), BatchItem.model_validate(item(2, text="An irrelevant recipe."))]
+    given = [
+        BatchItem.model_validate(item(1)),
+        BatchItem.model_validate(item(2, text="An irrelevant recipe.")),
+    ]
 
     async def go() -> StageReport:
         conn = connect(tmp_path / "s.db")
@@ -202,7 +227,9 @@ def test_cli_broken_endpoint_fails_clearly_and_writes_nothing(root: Project, tmp
         write_config(root, server.base_url)
         result = cli(root, "propose", SLUG, "--items", str(items_file(tmp_path, [item(1)])))
     assert result.exit_code == 2
-    assert "error: propose call for 'gap'" in result.output and "failed after a re-ask: invalid" in result.output
+    assert (
+        "error: propose call for 'gap'" in result.output and "failed after a re-ask: invalid" in result.output
+    )
     assert len(server.requests) == 3  # triage, propose, one re-ask
     assert sorted(p.relative_to(root.root) for p in root.briefs_dir.rglob("*")) == before
 
@@ -221,7 +248,6 @@ def test_cli_refuses_before_calling_when_a_proposal_is_pending(root: Project, tm
         again = cli(root, "propose", SLUG, "--items", str(path), "--date", "2026-05-31")
     assert again.exit_code == 2 and "already has a pending proposal" in again.output
     assert len(server.requests) == 2
-
 
 
 def test_cli_rerun_with_replace_is_answered_from_the_cache(root: Project, tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import openai
 import pytest
-from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from werkzeug import Request, Response
 
+from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from briefbot.errors import FetchError, ReplayMissError
 from briefbot.http import FetchResult, Validators, fetch, make_client
 
@@ -35,7 +35,9 @@ def _feed_server_routes(server) -> None:  # type: ignore[no-untyped-def]
     server.expect_request("/count").respond_with_handler(counting)
     server.expect_request("/feed").respond_with_handler(conditional)
     server.expect_request("/gz").respond_with_data(
-        gzip.compress(b"<html>compressed page</html>"), headers={"Content-Encoding": "gzip"}, content_type="text/html"
+        gzip.compress(b"<html>compressed page</html>"),
+        headers={"Content-Encoding": "gzip"},
+        content_type="text/html",
     )
     server.expect_request("/moved").respond_with_data("", status=301, headers={"Location": "/feed"})
     server.expect_request("/fail").respond_with_data("nope", status=500)
@@ -138,14 +140,18 @@ def _chat_completion(content: str) -> dict[str, object]:
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": "tiny-local",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
     }
 
 
 async def _ask(base_url: str, settings, question: str) -> str:  # type: ignore[no-untyped-def]
     async with make_client(settings, trusted=True) as http_client:
-        llm = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test-secret", http_client=http_client, max_retries=0)
+        llm = openai.AsyncOpenAI(
+            base_url=base_url, api_key="sk-test-secret", http_client=http_client, max_retries=0
+        )
         reply = await llm.chat.completions.create(
             model="tiny-local", messages=[{"role": "user", "content": question}], temperature=0
         )

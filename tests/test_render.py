@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich, word_diff
-from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
 from briefbot.brief.render import md_escape, render
 from briefbot.brief.textformat import parse_text
+from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 GOLDEN = FIXTURES / "golden"
@@ -59,7 +59,13 @@ def hostile_brief() -> Brief:
         status=HOSTILE,
         sources=[
             Source(number=1, title=HOSTILE, publisher=HOSTILE, url="javascript:alert(1)"),
-            Source(number=2, title="Safe link", publisher="P", date="2026-01-01", url="https://example.org/a?b=1&c=2"),
+            Source(
+                number=2,
+                title="Safe link",
+                publisher="P",
+                date="2026-01-01",
+                url="https://example.org/a?b=1&c=2",
+            ),
         ],
     )
 
@@ -71,7 +77,10 @@ def test_html_makes_script_from_content_inert() -> None:
     assert "script" not in tags and "img" not in tags
     for tag, attrs in parsed.tags:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
-        assert not any((value or "").lower().startswith("javascript:") for value in attrs.values()), (tag, attrs)
+        assert not any((value or "").lower().startswith("javascript:") for value in attrs.values()), (
+            tag,
+            attrs,
+        )
     # The text survives as text a reader can see.
     assert '<script>alert("x")</script>' in "".join(parsed.text)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
@@ -90,7 +99,9 @@ def test_html_citations_link_to_source_anchors() -> None:
 def test_seed_html_links_every_citation(seed_text: str) -> None:
     brief = parse_text(seed_text)
     parsed = _parse_html(render(brief, "html"))
-    hrefs = {attrs["href"] for tag, attrs in parsed.tags if tag == "a" and attrs.get("href", "").startswith("#")}
+    hrefs = {
+        attrs["href"] for tag, attrs in parsed.tags if tag == "a" and attrs.get("href", "").startswith("#")
+    }
     ids = {attrs["id"] for _, attrs in parsed.tags if attrs.get("id", "").startswith("source-")}
     assert len(ids) == 42
     assert {h.removeprefix("#") for h in hrefs} <= ids

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from click.testing import CliRunner
 
+from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from briefbot import review
 from briefbot.cli import main
 from briefbot.errors import ReviewError
 from briefbot.merge import merge
-from briefbot.project import Project
 from briefbot.merge.proposal import Proposal
+from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 
 SLUG = "gap"
@@ -24,11 +24,24 @@ NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
 
 def _edits() -> list[dict]:
     return [
-        edit("add_timeline_entry", date="2026-05-28", text="NVIDIA details coalition funding [new:1]", significance="major",
-             summary="NVIDIA detailed coalition funding [new:1]."),
-        edit("add_tension", text="Mistral AI doubts NVIDIA's terms [new:2]", summary="A new fault line [new:2]."),
+        edit(
+            "add_timeline_entry",
+            date="2026-05-28",
+            text="NVIDIA details coalition funding [new:1]",
+            significance="major",
+            summary="NVIDIA detailed coalition funding [new:1].",
+        ),
+        edit(
+            "add_tension",
+            text="Mistral AI doubts NVIDIA's terms [new:2]",
+            summary="A new fault line [new:2].",
+        ),
         edit("update_perspective", actor="Nvidia", stance="Funds labs [new:1]", evolution=None),
-        edit("add_open_question", text="Will NVIDIA's terms last [new:2][4]?", summary="Question on durability [new:2]."),
+        edit(
+            "add_open_question",
+            text="Will NVIDIA's terms last [new:2][4]?",
+            summary="Question on durability [new:2].",
+        ),
     ]
 
 
@@ -54,7 +67,10 @@ def _pending(root: Path) -> Proposal:
 def test_edit_review_decide_whats_new_approve(root: Path):
     out = run(root, "edit", SLUG, "--from", str(root / "batch.json"), "--date", "2026-05-31").output
     assert "proposal for gap v8 (from v7, revision 1): 3 applied, 1 rejected" in out
-    assert "3 rejected update_perspective: unknown actor 'Nvidia'; nearest is 'NVIDIA / Nemotron Coalition'" in out
+    assert (
+        "3 rejected update_perspective: unknown actor 'Nvidia'; nearest is 'NVIDIA / Nemotron Coalition'"
+        in out
+    )
 
     shown = run(root, "review", SLUG).output
     assert "1. add_timeline_entry — applied" in shown
@@ -67,8 +83,13 @@ def test_edit_review_decide_whats_new_approve(root: Path):
     report = json.loads(run(root, "review", SLUG, "--json").output)
     assert [e["verdict"] for e in report["edits"]] == ["applied", "applied", "rejected", "applied"]
     assert report["edits"][0]["cited"][0]["url"] == "https://news.example/1"
-    assert report["whats_new"] == ["NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [6][4]."]
-    assert "~ header: [-closed-]{+open+} · [-v7-]{+v8+} · [-2026-05-24-]{+2026-05-31+} · [-118-]{+120+} items" in report["diff"]
+    assert report["whats_new"] == [
+        "NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [6][4]."
+    ]
+    assert (
+        "~ header: [-closed-]{+open+} · [-v7-]{+v8+} · [-2026-05-24-]{+2026-05-31+} · [-118-]{+120+} items"
+        in report["diff"]
+    )
 
     out = run(root, "decide", SLUG, "--accept", "1,4", "--reject", "2", "--by", "ed").output
     assert "2 rejected add_tension [rejected]: rejected by the editor" in out
@@ -77,14 +98,19 @@ def test_edit_review_decide_whats_new_approve(root: Path):
     assert decided.candidate.tensions == small_brief().tensions
     assert decided.whats_new.paragraphs[0].endswith("No new fault lines emerged this pass.")
 
-    (root / "wn.txt").write_text("NVIDIA put numbers on the coalition [5].\n\nNothing else moved.\n", encoding="utf-8")
+    (root / "wn.txt").write_text(
+        "NVIDIA put numbers on the coalition [5].\n\nNothing else moved.\n", encoding="utf-8"
+    )
     run(root, "whats-new", SLUG, "--set", str(root / "wn.txt"))
     out = run(root, "approve", SLUG, "--by", "chief", "--date", "2026-06-01").output
     assert "published gap v8 (2026-06-01, 120 items)" in out
 
     published = Project(root).load(SLUG)
     assert (published.version, published.state, published.date) == (8, "closed", dt.date(2026, 6, 1))
-    assert published.whats_new.paragraphs == ["NVIDIA put numbers on the coalition [5].", "Nothing else moved."]
+    assert published.whats_new.paragraphs == [
+        "NVIDIA put numbers on the coalition [5].",
+        "Nothing else moved.",
+    ]
     assert published.timeline[3].text == "NVIDIA details coalition funding [5]"
     assert published.open_questions[-1] == "Will NVIDIA's terms last [6][4]?"
     assert not ProposalStore(Project(root), SLUG).pending_path.exists()
@@ -131,13 +157,17 @@ def test_one_pending_proposal_unless_replace(root: Path):
 
 
 def test_approving_nothing_applied_is_refused_and_discard_archives(root: Path):
-    (root / "nothing.json").write_text(batch([edit("add_tension", text="uncited")]).model_dump_json(), encoding="utf-8")
+    (root / "nothing.json").write_text(
+        batch([edit("add_tension", text="uncited")]).model_dump_json(), encoding="utf-8"
+    )
     run(root, "edit", SLUG, "--from", str(root / "nothing.json"), "--date", "2026-05-31")
     assert "applies no edit" in run(root, "approve", SLUG, code=2).stderr
     assert Project(root).versions(SLUG) == [7]
     out = run(root, "discard", SLUG, "--by", "ed").output
     assert "proposal discarded" in out
-    record = Proposal.model_validate_json(ProposalStore(Project(root), SLUG).archived()[0].read_text(encoding="utf-8"))
+    record = Proposal.model_validate_json(
+        ProposalStore(Project(root), SLUG).archived()[0].read_text(encoding="utf-8")
+    )
     assert (record.state, record.closed_by) == ("discarded", "ed")
 
 
@@ -146,7 +176,9 @@ def test_review_errors(root: Path):
     review.make_proposal(project, SLUG, batch(_edits()), run_date=RUN_DATE, now=NOW)
     with pytest.raises(ReviewError, match="there is no edit 9"):
         review.decide(project, SLUG, accept=[9], now=NOW)
-    with pytest.raises(ReviewError, match=r"edit 3 cannot be accepted: the merger rejects it \(unknown actor 'Nvidia'"):
+    with pytest.raises(
+        ReviewError, match=r"edit 3 cannot be accepted: the merger rejects it \(unknown actor 'Nvidia'"
+    ):
         review.decide(project, SLUG, accept=[3], now=NOW)
     with pytest.raises(ReviewError, match="both accepted and rejected"):
         review.decide(project, SLUG, accept=[1], reject=[1], now=NOW)

@@ -15,23 +15,34 @@ import time
 from pathlib import Path
 
 import pytest
-from _merge_briefs import RUN_DATE, batch, edit, small_brief
 
+from _merge_briefs import RUN_DATE, batch, edit, small_brief
 from briefbot import review
+from briefbot.merge.proposal import StaleProposalError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
-from briefbot.merge.proposal import StaleProposalError
 
 SLUG = "gap"
 NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
 
 
 def _batch():
-    return batch([
-        edit("add_timeline_entry", date="2026-05-28", text="NVIDIA details coalition funding [new:1]",
-             significance="major", summary="NVIDIA detailed coalition funding [new:1]."),
-        edit("add_tension", text="Mistral AI doubts NVIDIA's terms [new:2]", summary="A new fault line [new:2]."),
-    ])
+    return batch(
+        [
+            edit(
+                "add_timeline_entry",
+                date="2026-05-28",
+                text="NVIDIA details coalition funding [new:1]",
+                significance="major",
+                summary="NVIDIA detailed coalition funding [new:1].",
+            ),
+            edit(
+                "add_tension",
+                text="Mistral AI doubts NVIDIA's terms [new:2]",
+                summary="A new fault line [new:2].",
+            ),
+        ]
+    )
 
 
 @pytest.fixture
@@ -51,7 +62,9 @@ def test_a_stale_revision_changes_nothing(project: Project) -> None:
         lambda: review.approve(project, SLUG, by="ed", now=NOW, expected_revision=7),
         lambda: review.discard(project, SLUG, by="ed", now=NOW, expected_revision=7),
     ):
-        with pytest.raises(StaleProposalError, match=r"changed meanwhile \(now revision 1, expected revision 7\)") as err:
+        with pytest.raises(
+            StaleProposalError, match=r"changed meanwhile \(now revision 1, expected revision 7\)"
+        ) as err:
             act()
         assert err.value.current is not None and err.value.current.revision == 1
     assert store.pending_path.read_bytes() == before
@@ -64,12 +77,16 @@ def test_the_nightly_remake_yields_to_an_editor_who_acted_meanwhile(project: Pro
     # The run saw revision 1 (untouched) and worked on; meanwhile an editor rejected edit 2.
     decided = review.decide(project, SLUG, reject=[2], now=NOW, by="ed")
     with pytest.raises(StaleProposalError, match="changed meanwhile"):
-        review.make_proposal(project, SLUG, _batch(), run_date=RUN_DATE, now=NOW, replace=True, expected_revision=1)
+        review.make_proposal(
+            project, SLUG, _batch(), run_date=RUN_DATE, now=NOW, replace=True, expected_revision=1
+        )
     kept = ProposalStore(project, SLUG).require()
     assert kept.revision == decided.revision and kept.verdicts[1].decision == "rejected"
     # A run that saw no proposal does not overwrite one made meanwhile either.
     with pytest.raises(StaleProposalError, match="expected none"):
-        review.make_proposal(project, SLUG, _batch(), run_date=RUN_DATE, now=NOW, replace=True, expected_revision=0)
+        review.make_proposal(
+            project, SLUG, _batch(), run_date=RUN_DATE, now=NOW, replace=True, expected_revision=0
+        )
 
 
 def _holds_open(pid: int, path: Path) -> bool:
@@ -79,14 +96,25 @@ def _holds_open(pid: int, path: Path) -> bool:
         return False
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the waiting process's files")
+@pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the waiting process's files"
+)
 def test_another_process_waits_for_the_lock(project: Project) -> None:
     store = ProposalStore(project, SLUG)
     lock = store.directory / ".lock"
     with store.guard():
         proc = subprocess.Popen(
-            [shutil.which("briefbot") or "briefbot", "--root", str(project.root), "decide", SLUG, "--reject", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                shutil.which("briefbot") or "briefbot",
+                "--root",
+                str(project.root),
+                "decide",
+                SLUG,
+                "--reject",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while not _holds_open(proc.pid, lock) and proc.poll() is None and time.monotonic() < deadline:

@@ -11,19 +11,24 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+
 from conftest import REPO, SEED
 
 sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import ChaosLab, Outcome
 
-pytestmark = pytest.mark.skipif(not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)")
+pytestmark = pytest.mark.skipif(
+    not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)"
+)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosLab]:
     # Feeds of 4 items, so each brief has several and an outage of every other feed splits it.
-    with ChaosLab(items=45, workdir=tmp_path_factory.mktemp("split"), seed=5, llm_faults=0.0, feed_size=4) as chaos_lab:
+    with ChaosLab(
+        items=45, workdir=tmp_path_factory.mktemp("split"), seed=5, llm_faults=0.0, feed_size=4
+    ) as chaos_lab:
         yield chaos_lab
 
 

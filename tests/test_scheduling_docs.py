@@ -23,7 +23,7 @@ def _cron_lines(text: str) -> list[str]:
 def _check_cron(line: str) -> None:
     fields = line.split(None, 5)
     assert len(fields) == 6, f"cron line needs 5 time fields and a command: {line!r}"
-    for field, (low, high) in zip(fields[:5], _CRON_RANGES):
+    for field, (low, high) in zip(fields[:5], _CRON_RANGES, strict=False):
         assert _CRON_FIELD.match(field), f"bad cron field {field!r}"
         for number in re.findall(r"\d+", field.split("/")[0]):
             assert low <= int(number) <= high, f"cron field {field!r} out of range {low}-{high}"
@@ -48,8 +48,16 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     for name in ("briefbot.service", "briefbot.timer"):
         shutil.copy(DOCS / name, tmp_path / name)
     result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(tmp_path / "briefbot.timer"), str(tmp_path / "briefbot.service")],
-        capture_output=True, text=True, timeout=60,
+        [
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            str(tmp_path / "briefbot.timer"),
+            str(tmp_path / "briefbot.service"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     # A bad key or a timer with nothing to trigger makes verify fail (seen: exit 1, "Unknown key").
     assert result.returncode == 0, result.stderr

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from briefbot.brief.textformat import free_line_problem, parse_text, render_text
 from briefbot.errors import FormatError
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
-from briefbot.brief.textformat import free_line_problem, parse_text, render_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.txt"))
@@ -28,7 +28,12 @@ def test_seed_round_trips_byte_for_byte(seed_text: str) -> None:
     brief = parse_text(seed_text)
     assert render_text(brief) == seed_text
     assert not seed_text.endswith("\n")
-    assert (brief.state, brief.version, brief.date, brief.item_count) == ("closed", 7, dt.date(2026, 5, 24), 118)
+    assert (brief.state, brief.version, brief.date, brief.item_count) == (
+        "closed",
+        7,
+        dt.date(2026, 5, 24),
+        118,
+    )
     assert brief.history_link is True
     assert brief.whats_new is not None and brief.whats_new.version == 7
     assert len(brief.open_questions) == 4 and len(brief.narrative) == 4
@@ -38,9 +43,16 @@ def test_seed_round_trips_byte_for_byte(seed_text: str) -> None:
     assert len(brief.sources) == 42
     first, reactive, dated_reactive = brief.sources[0], brief.sources[1], brief.sources[14]
     assert (first.publisher, first.origin, first.date) == ("Interconnects", None, "2026-05-16")
-    assert (reactive.publisher, reactive.origin, reactive.date) == (None, "reactive:open-model-capability-gap", None)
+    assert (reactive.publisher, reactive.origin, reactive.date) == (
+        None,
+        "reactive:open-model-capability-gap",
+        None,
+    )
     assert reactive.title == "CAISI Evaluation of DeepSeek V4 Pro | NIST"
-    assert (dated_reactive.origin, dated_reactive.date) == ("reactive:open-model-capability-gap", "2026-05-19")
+    assert (dated_reactive.origin, dated_reactive.date) == (
+        "reactive:open-model-capability-gap",
+        "2026-05-19",
+    )
     # The title keeps its own en dash; only the last ` — ` separates the label.
     assert dated_reactive.title.startswith("Show HN: Forge – Guardrails")
 
@@ -163,7 +175,12 @@ MALFORMED = [
         25,
         "stance of 'Actor'",
     ),
-    ("perspective stance is evolution", lambda t: t.replace("Stance\n\n", ""), 26, "stance of 'Actor' before"),
+    (
+        "perspective stance is evolution",
+        lambda t: t.replace("Stance\n\n", ""),
+        26,
+        "stance of 'Actor' before",
+    ),
     ("evolution without text", _replace_line(28, "Evolution:"), 28, "Evolution: <text>"),
     ("empty status", _replace_line(30, "Status: "), 30, "Status: <text>"),
     ("source numbering", _replace_line(35, "  3. [2] Other — reactive:slug"), 35, "list number 2."),
@@ -175,7 +192,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("change", "line", "message"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("change", "line", "message"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_input_names_line_and_expectation(change, line: int, message: str | None) -> None:
     text = change(GOOD)
     with pytest.raises(FormatError) as caught:
@@ -247,13 +266,19 @@ _TRICKY = [
     "\x85",
     "\t",
 ]
-_PLAIN = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), min_size=1, max_size=30)
+_PLAIN = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), min_size=1, max_size=30
+)
 _ONE_LINE = st.lists(st.one_of(_PLAIN, st.sampled_from(_TRICKY)), min_size=1, max_size=4).map("".join)
 # Text the format can carry: one line, not blank, not (like) a heading or bullet, no `Evolution:` lead.
-LINE = _ONE_LINE.filter(lambda s: s.strip() and free_line_problem(s) is None and not s.startswith("Evolution:"))
+LINE = _ONE_LINE.filter(
+    lambda s: s.strip() and free_line_problem(s) is None and not s.startswith("Evolution:")
+)
 DATE = st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31))
 PARTIAL = st.one_of(
-    DATE.map(lambda d: d.isoformat()), DATE.map(lambda d: d.isoformat()[:7]), DATE.map(lambda d: d.isoformat()[:4])
+    DATE.map(lambda d: d.isoformat()),
+    DATE.map(lambda d: d.isoformat()[:7]),
+    DATE.map(lambda d: d.isoformat()[:4]),
 )
 LABEL = LINE.filter(lambda s: " — " not in s and not s.startswith("— "))
 
@@ -270,7 +295,9 @@ def sources(draw) -> list[Source]:
         if date is None and re.search(r" \(\d{4}(-\d{2}(-\d{2})?)?\)$", last):
             date = "2020"  # an undated label ending like a date would read as a date
         origin = label if label and label.startswith(("feed:", "reactive:")) else None
-        found.append(Source(number=number, title=title, publisher=None if origin else label, origin=origin, date=date))
+        found.append(
+            Source(number=number, title=title, publisher=None if origin else label, origin=origin, date=date)
+        )
     return found
 
 
@@ -287,7 +314,9 @@ def briefs(draw) -> Brief:
         history_link=draw(st.booleans()),
         whats_new=draw(
             st.none()
-            | st.builds(WhatsNew, version=st.integers(1, 99), paragraphs=st.lists(LINE, min_size=1, max_size=2))
+            | st.builds(
+                WhatsNew, version=st.integers(1, 99), paragraphs=st.lists(LINE, min_size=1, max_size=2)
+            )
         ),
         what=draw(many()),
         why_it_matters=draw(many()),
@@ -303,7 +332,9 @@ def briefs(draw) -> Brief:
     )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(briefs())
 def test_render_parse_render_is_identity(brief: Brief) -> None:
     text = render_text(brief)
@@ -313,7 +344,9 @@ def test_render_parse_render_is_identity(brief: Brief) -> None:
 _WILD = st.lists(
     st.one_of(
         _PLAIN,
-        st.sampled_from(_TRICKY + ["\n", "\r", "Timeline", "tensions", "Status: x", "Evolution: y", " (2020)", "— "]),
+        st.sampled_from(
+            [*_TRICKY, "\n", "\r", "Timeline", "tensions", "Status: x", "Evolution: y", " (2020)", "— "]
+        ),
     ),
     max_size=4,
 ).map("".join)

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from _web_data import NOW, SLUG, XSS_TITLE, make_project
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from _web_data import NOW, SLUG, XSS_TITLE, make_project
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
-from briefbot.web.site import build_site
 from briefbot.web import check_bind, create_app
 from briefbot.web.security import CONTENT_SECURITY_POLICY
+from briefbot.web.site import build_site
 
 PROPOSAL = f"/b/{SLUG}/proposal"
 
@@ -37,9 +37,7 @@ def form_of(html: str, action: str) -> dict[str, str]:
     """The hidden fields of the form posting to `action` (the first one, for decide forms)."""
     start = html.index(f'action="{action}"')
     body = html[start : html.index("</form>", start)]
-    return dict(
-        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body)
-    )
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body))
 
 
 def decide_form(html: str, number: int) -> dict[str, str]:
@@ -66,9 +64,7 @@ def test_every_response_has_the_csp_header(client: TestClient) -> None:
         "/b/nope",
     ]:
         response = client.get(url)
-        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, (
-            url
-        )
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, url
         assert "'unsafe-inline'" not in response.headers["content-security-policy"]
         assert response.headers["x-frame-options"] == "DENY"
     assert (
@@ -77,9 +73,7 @@ def test_every_response_has_the_csp_header(client: TestClient) -> None:
     )
 
 
-def test_post_without_csrf_token_is_refused_and_changes_nothing(
-    client: TestClient, project: Project
-) -> None:
+def test_post_without_csrf_token_is_refused_and_changes_nothing(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
     fields = decide_form(page, 1)
     before = revision(project)
@@ -105,9 +99,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(
             follow_redirects=False,
         )
         assert response.status_code == 403
-    assert (
-        client.get(f"{PROPOSAL}/decide").status_code == 405
-    )  # state changes are POST only
+    assert client.get(f"{PROPOSAL}/decide").status_code == 405  # state changes are POST only
     assert revision(project) == before
 
 
@@ -126,22 +118,16 @@ def test_fetched_and_llm_strings_are_escaped(client: TestClient) -> None:
 
 def test_reject_re_merges_the_preview(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
-    assert (
-        page.count("<ins>Epoch AI revises its ECI estimate") == 0
-    )  # an added block is one insert
+    assert page.count("<ins>Epoch AI revises its ECI estimate") == 0  # an added block is one insert
     assert "Epoch AI revises its ECI estimate" in page[page.index('id="preview"') :]
-    response = client.post(
-        f"{PROPOSAL}/decide", data={**decide_form(page, 1), "decision": "reject"}
-    )
+    response = client.post(f"{PROPOSAL}/decide", data={**decide_form(page, 1), "decision": "reject"})
     assert response.status_code == 200 and response.url.path == PROPOSAL
     page = response.text
     assert "Epoch AI revises its ECI estimate" not in page[page.index('id="preview"') :]
     assert "rejected · rejected by editor" in page
     assert "2 of 4</strong> edits applied" in page
     # And back again.
-    page = client.post(
-        f"{PROPOSAL}/decide", data={**decide_form(page, 1), "decision": "accept"}
-    ).text
+    page = client.post(f"{PROPOSAL}/decide", data={**decide_form(page, 1), "decision": "accept"}).text
     assert "Epoch AI revises its ECI estimate" in page[page.index('id="preview"') :]
 
 
@@ -164,11 +150,7 @@ def test_stale_revision_is_not_applied_and_not_lost(project: Project) -> None:
             follow_redirects=False,
         )
         assert stale.status_code == 409
-        assert (
-            "changed meanwhile" in stale.text
-            and "reject edit 2" in stale.text
-            and "by ada" in stale.text
-        )
+        assert "changed meanwhile" in stale.text and "reject edit 2" in stale.text and "by ada" in stale.text
         proposal = ProposalStore(project, SLUG).require()
         assert [v.decision for v in proposal.verdicts] == ["rejected", None, None, None]
         # Bob's request is offered again against the current revision, and then applies.
@@ -192,16 +174,12 @@ def test_stale_revision_is_not_applied_and_not_lost(project: Project) -> None:
         )
         assert stale.status_code == 409 and ">My words [1].</textarea>" in stale.text
         # A stale approval is refused with no retry button: nobody publishes what they have not seen.
-        stale = ada.post(
-            f"{PROPOSAL}/approve", data=form_of(ada_page, f"{PROPOSAL}/approve")
-        )
+        stale = ada.post(f"{PROPOSAL}/approve", data=form_of(ada_page, f"{PROPOSAL}/approve"))
         assert stale.status_code == 409 and 'class="retry"' not in stale.text
         assert project.versions(SLUG) == [6, 7]
 
 
-def test_approve_is_refused_when_nothing_is_applied(
-    client: TestClient, project: Project
-) -> None:
+def test_approve_is_refused_when_nothing_is_applied(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
     for number in (1, 2, 3):
         page = client.post(
@@ -210,29 +188,23 @@ def test_approve_is_refused_when_nothing_is_applied(
         ).text
     assert "0 of 4</strong> edits applied" in page
     assert re.search(r'class="approve" disabled', page)
-    response = client.post(
-        f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve")
-    )
+    response = client.post(f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve"))
     assert response.status_code == 400 and "applies no edit" in response.text
     assert project.versions(SLUG) == [6, 7]
 
 
-def test_review_to_published_version_and_feed(
-    client: TestClient, project: Project
-) -> None:
+def test_review_to_published_version_and_feed(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
-    page = client.post(
-        f"{PROPOSAL}/decide", data={**decide_form(page, 2), "decision": "reject"}
-    ).text
-    text = "Epoch AI widens its lag estimate to four months [43].\n\nCAISI's harnesses are now disputed [44][1]."
+    page = client.post(f"{PROPOSAL}/decide", data={**decide_form(page, 2), "decision": "reject"}).text
+    text = (
+        "Epoch AI widens its lag estimate to four months [43].\n\nCAISI's harnesses are now disputed [44][1]."
+    )
     page = client.post(
         f"{PROPOSAL}/whats-new",
         data={**form_of(page, f"{PROPOSAL}/whats-new"), "whats_new": text},
     ).text
     assert "(edited)" in page and "widens its lag estimate" in page
-    response = client.post(
-        f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve")
-    )
+    response = client.post(f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve"))
     assert response.url.path == f"/b/{SLUG}/v/8"
     assert project.versions(SLUG) == [6, 7, 8]
     assert ProposalStore(project, SLUG).load() is None
@@ -244,14 +216,9 @@ def test_review_to_published_version_and_feed(
     feed = feedparser.parse(client.get(f"/b/{SLUG}/feed.atom").content)
     assert not feed.bozo, feed.bozo_exception
     assert [e.title.split(" · ")[0] for e in feed.entries] == ["v8", "v7", "v6"]
-    assert (
-        "widens its lag estimate to four months [43]"
-        in feed.entries[0].content[0].value
-    )
+    assert "widens its lag estimate to four months [43]" in feed.entries[0].content[0].value
     assert feed.entries[0].link == f"http://testserver/b/{SLUG}/v/8"
-    assert (
-        client.get("/").text.count("edits applied") == 0
-    )  # no pending proposal any more
+    assert client.get("/").text.count("edits applied") == 0  # no pending proposal any more
 
 
 def test_diff_between_versions_marks_words(client: TestClient) -> None:
@@ -299,9 +266,7 @@ def test_access_token_is_required_when_set(project: Project) -> None:
         assert first.status_code == 303 and first.headers["location"] == f"/b/{SLUG}"
         assert c.get("/").status_code == 200  # the cookie carries it from now on
     with TestClient(create_app(project, token=token)) as c:
-        assert (
-            c.get("/", headers={"authorization": f"Bearer {token}"}).status_code == 200
-        )
+        assert c.get("/", headers={"authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_static_site(tmp_path: Path, project: Project) -> None:
@@ -313,9 +278,7 @@ def test_static_site(tmp_path: Path, project: Project) -> None:
     assert 'href="../../static/style.css"' in version and 'id="source-42"' in version
     assert (out / "b" / SLUG / "diff-6-7.html").exists()
     index = (out / "index.html").read_text()
-    assert (
-        f'href="b/{SLUG}/index.html"' in index and "proposed" not in index
-    )  # nothing unapproved
+    assert f'href="b/{SLUG}/index.html"' in index and "proposed" not in index  # nothing unapproved
     history = (out / "b" / SLUG / "history.html").read_text()
     assert "<td>113</td>" in history and "<td>118</td>" in history
     feed = feedparser.parse((out / "b" / SLUG / "feed.atom").read_bytes())
@@ -327,14 +290,10 @@ def test_static_site(tmp_path: Path, project: Project) -> None:
 
 def test_discard_archives_the_proposal(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
-    response = client.post(
-        f"{PROPOSAL}/discard", data=form_of(page, f"{PROPOSAL}/discard")
-    )
+    response = client.post(f"{PROPOSAL}/discard", data=form_of(page, f"{PROPOSAL}/discard"))
     assert response.url.path == f"/b/{SLUG}"
     assert ProposalStore(project, SLUG).load() is None
-    assert (
-        '"state": "discarded"' in ProposalStore(project, SLUG).archived()[0].read_text()
-    )
+    assert '"state": "discarded"' in ProposalStore(project, SLUG).archived()[0].read_text()
     assert project.versions(SLUG) == [6, 7]
     assert client.get(PROPOSAL).status_code == 404
 
@@ -342,17 +301,9 @@ def test_discard_archives_the_proposal(client: TestClient, project: Project) -> 
 def test_outside_html_in_a_snippet_is_stripped_by_nh3() -> None:
     from briefbot.web.templating import safe_url, strip_html
 
-    assert (
-        strip_html("<p>Hello <b>there</b><script>alert(1)</script> & co</p>")
-        == "Hello there &amp; co"
-    )
-    assert (
-        strip_html("x < y and 2<3 & 4>1") == "x &lt; y and 2&lt;3 &amp; 4&gt;1"
-    )  # prose: only escaped
-    assert (
-        safe_url("javascript:alert(1)") is None
-        and safe_url("https://x.example/") == "https://x.example/"
-    )
+    assert strip_html("<p>Hello <b>there</b><script>alert(1)</script> & co</p>") == "Hello there &amp; co"
+    assert strip_html("x < y and 2<3 & 4>1") == "x &lt; y and 2&lt;3 &amp; 4&gt;1"  # prose: only escaped
+    assert safe_url("javascript:alert(1)") is None and safe_url("https://x.example/") == "https://x.example/"
 
 
 def test_cards_show_target_current_text_verdicts_and_items(client: TestClient) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from _web_data import NOW, SLUG, XSS_TITLE, make_project
 
+from _web_data import NOW, SLUG, XSS_TITLE, make_project
 from briefbot.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,9 +51,7 @@ def server(tmp_path: Path, seed_text: str) -> Iterator[tuple[str, object]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", ws="none", server_header=False
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", server_header=False)
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -73,9 +71,7 @@ def server(tmp_path: Path, seed_text: str) -> Iterator[tuple[str, object]]:
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -116,9 +112,7 @@ def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None
     page.get_by_role("button", name="Reject edit 1").click()
     page.wait_for_load_state()
     assert "rejected by editor" in page.locator("#edit-1 .verdict").inner_text()
-    assert (
-        "Epoch AI revises its ECI estimate" not in page.locator("#preview").inner_text()
-    )
+    assert "Epoch AI revises its ECI estimate" not in page.locator("#preview").inner_text()
     assert page.locator(".applied-count").inner_text() == "2 of 4"
     shot(page, "03-proposal-after-reject")
 
@@ -129,10 +123,7 @@ def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None
     page.get_by_role("button", name="Save What's new").click()
     page.wait_for_load_state()
     assert "(edited)" in page.locator("#whats-new h2").inner_text()
-    assert (
-        "harnesses were agentic, and the point is disputed"
-        in page.locator("#preview").inner_text()
-    )
+    assert "harnesses were agentic, and the point is disputed" in page.locator("#preview").inner_text()
     shot(page, "04-proposal-whats-new")
 
     # Approve: the new version is the brief's page.
@@ -162,17 +153,13 @@ def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None
     assert dialogs == [] and errors == []
 
 
-def test_hostile_title_opens_no_dialog_and_post_without_csrf_is_refused(
-    server, browser_page
-) -> None:
+def test_hostile_title_opens_no_dialog_and_post_without_csrf_is_refused(server, browser_page) -> None:
     base, _project = server
     page = browser_page
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"{base}/b/{SLUG}/proposal")
-    assert (
-        page.get_by_text(XSS_TITLE).count() >= 2
-    )  # the card and the preview's new source
+    assert page.get_by_text(XSS_TITLE).count() >= 2  # the card and the preview's new source
     page.wait_for_timeout(200)
     assert dialogs == []
 

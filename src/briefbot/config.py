@@ -63,8 +63,11 @@ class _Model(BaseModel):
     def _empty_means_default(cls, data: Any) -> Any:
         # `feeds:` with every entry commented out is YAML null; read it as "none" rather than an error.
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields and
-                                                           not cls.model_fields[k].is_required())}
+            return {
+                k: v
+                for k, v in data.items()
+                if not (v is None and k in cls.model_fields and not cls.model_fields[k].is_required())
+            }
         return data
 
 

@@ -207,7 +207,8 @@ class ReviseNarrativeParagraph(_Edit):
     text: str
 
 
-Edit = Union[
+# A plain Union, not `X | Y`: it becomes `anyOf` in a strict JSON schema (see DESIGN.md).
+Edit = Union[  # noqa: UP007 - the schema's anyOf, see above
     AddTimelineEntry,
     ReviseTimelineEntry,
     UpdatePerspective,

@@ -34,7 +34,7 @@ class Project:
         self.root = Path(root)
 
     @classmethod
-    def from_env(cls, root: Path | str | None = None) -> "Project":
+    def from_env(cls, root: Path | str | None = None) -> Project:
         return cls(root or os.environ.get("BRIEFBOT_ROOT") or Path.cwd())
 
     # -- paths ---------------------------------------------------------------------------
@@ -72,7 +72,9 @@ class Project:
     def slugs(self) -> list[str]:
         if not self.briefs_dir.is_dir():
             return []
-        return sorted(p.name for p in self.briefs_dir.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name))
+        return sorted(
+            p.name for p in self.briefs_dir.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name)
+        )
 
     def versions(self, slug: str) -> list[int]:
         directory = self.versions_dir(slug)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from briefbot.llm import CallStats, LLMClient
 from briefbot.models import BatchItem, Brief, EditBatch, EditList
-from briefbot.untrusted import FencedItem, fence
 from briefbot.triage import TriagedItem, TriageResult, triage
+from briefbot.untrusted import FencedItem, fence
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
 MIN_ITEM_CHARS = 300
@@ -40,7 +40,9 @@ def brief_text(brief: Brief) -> str:
     return render_text(brief)
 
 
-def budget_items(kept: list[TriagedItem], *, budget_chars: int) -> tuple[list[tuple[TriagedItem, str]], list[str]]:
+def budget_items(
+    kept: list[TriagedItem], *, budget_chars: int
+) -> tuple[list[tuple[TriagedItem, str]], list[str]]:
     """Item texts cut to fit `budget_chars` in total, in the order given; returns (items, truncated refs)."""
     chosen: list[tuple[TriagedItem, str]] = []
     truncated: list[str] = []
@@ -65,30 +67,52 @@ def _fenced(triaged: TriagedItem, text: str) -> FencedItem:
     item = triaged.item
     touches = ", ".join(triaged.perspectives + [f"tension {n}" for n in triaged.tensions])
     fields = {
-        "title": item.title, "publisher": item.publisher, "published": item.published, "url": item.url,
+        "title": item.title,
+        "publisher": item.publisher,
+        "published": item.published,
+        "url": item.url,
         "triage": f"{triaged.relevance}: {triaged.reason}" + (f" (touches {touches})" if touches else ""),
     }
     return fence(item.ref, fields, text)
 
 
-async def propose(client: LLMClient, brief: Brief, kept: list[TriagedItem], *, slug: str, run_date: dt.date,
-                  scope: str | None = None) -> ProposeResult:
+async def propose(
+    client: LLMClient,
+    brief: Brief,
+    kept: list[TriagedItem],
+    *,
+    slug: str,
+    run_date: dt.date,
+    scope: str | None = None,
+) -> ProposeResult:
     """Ask for edits to `brief` from `kept` (relevant first). Nothing kept, no call, no edits."""
     settings = client.settings
     if not kept:
-        return ProposeResult(batch=EditBatch(items=[], edits=[]), stats=CallStats(), items_offered=0, items_sent=0)
+        return ProposeResult(
+            batch=EditBatch(items=[], edits=[]), stats=CallStats(), items_offered=0, items_sent=0
+        )
     budget = int(settings.propose_token_budget * settings.chars_per_token)
     chosen, truncated = budget_items(kept, budget_chars=budget)
     shown = [_fenced(triaged, text) for triaged, text in chosen]
     prompt = client.prompts.render(
-        "propose", brief=brief, brief_text=brief_text(brief), items=shown, scope=scope, run_date=run_date.isoformat()
+        "propose",
+        brief=brief,
+        brief_text=brief_text(brief),
+        items=shown,
+        scope=scope,
+        run_date=run_date.isoformat(),
     )
-    result = await client.structured(prompt, EditList, stage="propose", brief=slug, model=settings.propose_model)
+    result = await client.structured(
+        prompt, EditList, stage="propose", brief=slug, model=settings.propose_model
+    )
     # The batch carries the items' full text: the merger checks names in edits against it.
     items: list[BatchItem] = [triaged.item for triaged, _ in chosen]
     return ProposeResult(
         batch=EditBatch(items=items, edits=result.value.edits),
-        stats=result.stats, items_offered=len(kept), items_sent=len(chosen), truncated=truncated,
+        stats=result.stats,
+        items_offered=len(kept),
+        items_sent=len(chosen),
+        truncated=truncated,
         cached=result.cached,
     )
 
@@ -108,8 +132,15 @@ class StageReport(BaseModel):
         return self.triage.warnings() if self.triage else []
 
 
-async def triage_and_propose(client: LLMClient, brief: Brief, items: list[BatchItem], *, slug: str,
-                             run_date: dt.date, scope: str | None = None) -> StageReport:
+async def triage_and_propose(
+    client: LLMClient,
+    brief: Brief,
+    items: list[BatchItem],
+    *,
+    slug: str,
+    run_date: dt.date,
+    scope: str | None = None,
+) -> StageReport:
     """Both LLM stages for one brief. No items, no call; nothing kept after triage, no propose call."""
     if not items:
         return StageReport(items_in=0, triage=None, proposal=None, stats=CallStats())

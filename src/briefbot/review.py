@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from briefbot.errors import MergeError, NotFoundError, ReviewError
 from briefbot.merge import merge
+from briefbot.merge.proposal import Proposal
 from briefbot.models import CITATION_RE, EDIT_TYPES, Brief, EditBatch
 from briefbot.project import Project
-from briefbot.merge.proposal import Proposal
 from briefbot.store.proposals import ProposalStore
 
 PUBLISHED_STATE = "closed"
@@ -49,7 +49,9 @@ def _batch_errors(data: Any, exc: ValidationError) -> list[str]:
             raw = edits[loc[1]]
             op = raw.get("op") if isinstance(raw, dict) else None
             if op not in _OPS:
-                message = f"{_json_path(loc[:2])}.op: unknown op {op!r} (expected one of {', '.join(sorted(_OPS))})"
+                message = (
+                    f"{_json_path(loc[:2])}.op: unknown op {op!r} (expected one of {', '.join(sorted(_OPS))})"
+                )
                 if message not in messages:
                     messages.append(message)
                 continue
@@ -115,7 +117,12 @@ def make_proposal(
         base = project.load(slug)
         proposal = merge(base, batch, run_date=run_date).model_copy(
             # The revision continues from the replaced proposal so a stale editor cannot overwrite this one.
-            update={"slug": slug, "created_at": now, "updated_at": now, "revision": (pending.revision if pending else 0) + 1}
+            update={
+                "slug": slug,
+                "created_at": now,
+                "updated_at": now,
+                "revision": (pending.revision if pending else 0) + 1,
+            }
         )
         store.save(proposal, replace=True)
     return proposal
@@ -157,7 +164,9 @@ def decide(
             verdict = merged.verdicts[number - 1]
             if verdict.status == "rejected":
                 # Accepting means "publish this"; saying yes to an edit that cannot apply would mislead.
-                raise ReviewError(f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})")
+                raise ReviewError(
+                    f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})"
+                )
         verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
         before = [v.number for v in proposal.applied()]
         after = [v.number for v in verdicts if v.status == "applied"]
@@ -188,7 +197,9 @@ def set_whats_new(
             raise ReviewError("the new What's new is empty")
         for number in sorted({int(n) for p in paragraphs for n in CITATION_RE.findall(p)}):
             if proposal.candidate.source(number) is None:
-                raise ReviewError(f"the new What's new cites [{number}], which is not a source of the candidate")
+                raise ReviewError(
+                    f"the new What's new cites [{number}], which is not a source of the candidate"
+                )
         updated = _touch(proposal, now=now, whats_new_override=paragraphs)
         store.save(updated)
     return updated
@@ -208,14 +219,18 @@ def approve(
     with store.guard():
         proposal = _current(store, expected_revision)
         if not proposal.applied():
-            raise ReviewError(f"the proposal for {slug!r} applies no edit; nothing to publish (discard it instead)")
+            raise ReviewError(
+                f"the proposal for {slug!r} applies no edit; nothing to publish (discard it instead)"
+            )
         _require_latest(project, slug, proposal)
         brief = proposal.final_brief().model_copy(
             update={"state": PUBLISHED_STATE, "date": date or proposal.candidate.date}
         )
         brief = Brief.model_validate(brief.model_dump())
         path = project.publish(slug, brief)
-        closed = _touch(proposal, now=now, state="approved", closed_at=now, closed_by=by, published_version=brief.version)
+        closed = _touch(
+            proposal, now=now, state="approved", closed_at=now, closed_by=by, published_version=brief.version
+        )
         return brief, path, store.archive(closed, stamp=now)
 
 
@@ -234,5 +249,7 @@ def pending(project: Project, slug: str) -> Proposal:
     project.load(slug)  # an unknown brief is reported as such, not as "no proposal"
     proposal = ProposalStore(project, slug).load()
     if proposal is None:
-        raise NotFoundError(f"brief {slug!r} has no pending proposal; make one with `briefbot edit {slug} --from FILE`")
+        raise NotFoundError(
+            f"brief {slug!r} has no pending proposal; make one with `briefbot edit {slug} --from FILE`"
+        )
     return proposal

@@ -60,16 +60,26 @@ class TriageResult(_Model):
         return sorted(kept, key=lambda t: RANK[t.relevance])
 
     def warnings(self) -> list[str]:
-        return [f"{t.item.ref} ({t.item.url}): instruction-like text, treated as data: {'; '.join(t.flags)}"
-                for t in self.items if t.flags]
+        return [
+            f"{t.item.ref} ({t.item.url}): instruction-like text, treated as data: {'; '.join(t.flags)}"
+            for t in self.items
+            if t.flags
+        ]
 
 
-def batch_item(document: Document, *, ref: str, origin: str, publisher: str | None = None,
-               title: str | None = None) -> BatchItem:
+def batch_item(
+    document: Document, *, ref: str, origin: str, publisher: str | None = None, title: str | None = None
+) -> BatchItem:
     """The edit-batch shape of an extracted document (ref `new:K` is the caller's numbering)."""
-    return BatchItem(ref=ref, url=document.url, title=title or document.title or document.url,
-                     publisher=publisher or document.sitename, published=document.date, origin=origin,
-                     text=document.text)
+    return BatchItem(
+        ref=ref,
+        url=document.url,
+        title=title or document.title or document.url,
+        publisher=publisher or document.sitename,
+        published=document.date,
+        origin=origin,
+        text=document.text,
+    )
 
 
 def fenced(item: BatchItem, *, max_chars: int | None) -> FencedItem:
@@ -83,12 +93,13 @@ def fenced(item: BatchItem, *, max_chars: int | None) -> FencedItem:
     return fence(item.ref, fields, text)
 
 
-async def triage(client: LLMClient, brief: Brief, items: list[BatchItem], *, slug: str,
-                 scope: str | None = None) -> TriageResult:
+async def triage(
+    client: LLMClient, brief: Brief, items: list[BatchItem], *, slug: str, scope: str | None = None
+) -> TriageResult:
     """Label every item for `brief`; no items, no call."""
     settings = client.settings
     size = settings.triage_batch_size
-    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
     # A batch's prompt is rendered only when it is about to be sent (twice the client's concurrency
     # wait their turn): a night of thousands of items never holds every prompt at once.
     gate = asyncio.Semaphore(2 * settings.max_concurrency)
@@ -101,7 +112,7 @@ async def triage(client: LLMClient, brief: Brief, items: list[BatchItem], *, slu
     labelled: list[TriagedItem] = []
     failures: list[str] = []
     stats = CallStats()
-    for batch, outcome in zip(batches, outcomes):
+    for batch, outcome in zip(batches, outcomes, strict=False):
         if isinstance(outcome, LLMError):
             refs = ", ".join(i.ref for i in batch)
             failures.append(f"triage of {refs} failed: {outcome}")
@@ -118,8 +129,9 @@ async def triage(client: LLMClient, brief: Brief, items: list[BatchItem], *, slu
     return TriageResult(items=labelled, failures=failures, stats=stats)
 
 
-async def _one_batch(client: LLMClient, brief: Brief, batch: list[BatchItem], *, slug: str,
-                     scope: str | None) -> tuple[list[TriagedItem], CallStats]:
+async def _one_batch(
+    client: LLMClient, brief: Brief, batch: list[BatchItem], *, slug: str, scope: str | None
+) -> tuple[list[TriagedItem], CallStats]:
     settings = client.settings
     shown = [fenced(item, max_chars=settings.triage_excerpt_chars) for item in batch]
     prompt = client.prompts.render("triage", brief=brief, items=shown, scope=scope)
@@ -131,20 +143,27 @@ async def _one_batch(client: LLMClient, brief: Brief, batch: list[BatchItem], *,
         missing = [r for r in refs if r not in given]
         extra = sorted({r for r in given if r not in refs or given.count(r) > 1})
         if missing or extra:
-            raise ValueError(f"items must list every ref exactly once; missing {missing}, unknown or repeated {extra}")
+            raise ValueError(
+                f"items must list every ref exactly once; missing {missing}, unknown or repeated {extra}"
+            )
 
-    result = await client.structured(prompt, TriageAnswer, stage="triage", brief=slug,
-                                     model=settings.triage_model, check=check)
+    result = await client.structured(
+        prompt, TriageAnswer, stage="triage", brief=slug, model=settings.triage_model, check=check
+    )
     actors = {p.actor for p in brief.perspectives}
     by_ref = {label.ref: label for label in result.value.items}
     triaged = []
-    for item, view in zip(batch, shown):
+    for item, view in zip(batch, shown, strict=False):
         label = by_ref[item.ref]
-        triaged.append(TriagedItem(
-            item=item, relevance=label.relevance, reason=label.reason,
-            # Names the brief does not have are dropped rather than re-asked: they only guide the proposer.
-            perspectives=[a for a in label.perspectives if a in actors],
-            tensions=[t for t in label.tensions if 1 <= t <= len(brief.tensions)],
-            flags=list(view.flags),
-        ))
+        triaged.append(
+            TriagedItem(
+                item=item,
+                relevance=label.relevance,
+                reason=label.reason,
+                # Names the brief does not have are dropped rather than re-asked: they only guide the proposer.
+                perspectives=[a for a in label.perspectives if a in actors],
+                tensions=[t for t in label.tensions if 1 <= t <= len(brief.tensions)],
+                flags=list(view.flags),
+            )
+        )
     return triaged, result.stats

@@ -16,16 +16,22 @@ from dataclasses import dataclass
 # A deliberately small heuristic: phrases that address a model rather than a reader. A hit is not
 # a verdict; it is a warning for the editor, and the fence keeps the text data either way.
 _INJECTION_SOURCES: tuple[tuple[str, str], ...] = (
-    ("override-instructions",
-     r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|guidelines|directions)\b"),
+    (
+        "override-instructions",
+        r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|guidelines|directions)\b",
+    ),
     ("mentions-system-prompt", r"\b(system prompt|system message|developer message|new instructions)\b"),
     ("role-play", r"\byou are (now|no longer)\b|\bpretend (to be|you are)\b"),
     ("chat-role-markup", r"</?\s*(system|assistant|user|instructions?)\s*>|^\s*(system|assistant)\s*:"),
     ("fence-markup", r"<<<|>>>|\bbegin data\b|\bend data\b"),
-    ("addresses-the-model",
-     r"\b(as an? (ai|language model|llm)|(dear|attention|note to( the)?) (ai|llm|assistant|model|language model)s?)\b"),
-    ("dictates-output",
-     r"\b(respond|reply|answer|output)\s+(only\s+)?with\b|\b(add|insert|propose) (an? )?(edit|timeline entry)\b"),
+    (
+        "addresses-the-model",
+        r"\b(as an? (ai|language model|llm)|(dear|attention|note to( the)?) (ai|llm|assistant|model|language model)s?)\b",
+    ),
+    (
+        "dictates-output",
+        r"\b(respond|reply|answer|output)\s+(only\s+)?with\b|\b(add|insert|propose) (an? )?(edit|timeline entry)\b",
+    ),
 )
 # Written in lowercase, with no escape whose meaning depends on case (\b, \s and \n only).
 assert all(p == p.lower() for _, p in _INJECTION_SOURCES)
@@ -50,7 +56,7 @@ def injection_flags(text: str) -> list[str]:
     for label, pattern in _LOWERCASE_PATTERNS if fast else INJECTION_PATTERNS:
         match = pattern.search(lowered)
         if match:
-            found.append(f"{label}: {text[match.start():match.end()].strip()!r}")
+            found.append(f"{label}: {text[match.start() : match.end()].strip()!r}")
     return found
 
 
@@ -59,7 +65,7 @@ def fence_boundary(content: str) -> str:
     lowered = content.lower()
     salt = 0
     while True:
-        digest = hashlib.sha256(f"{salt}\x00{content}".encode("utf-8")).hexdigest()[:24].upper()
+        digest = hashlib.sha256(f"{salt}\x00{content}".encode()).hexdigest()[:24].upper()
         boundary = f"DATA-{digest}"
         if boundary.lower() not in lowered:
             return boundary
@@ -79,6 +85,6 @@ class FencedItem:
 def fence(ref: str, fields: dict[str, str | None], text: str) -> FencedItem:
     """Fence an item's untrusted fields (title, publisher, ...) and text under one boundary."""
     lines = [f"{name}: {value}" for name, value in fields.items() if value]
-    body = "\n".join(lines + ["text:", text.strip()]) if text.strip() else "\n".join(lines)
+    body = "\n".join([*lines, "text:", text.strip()]) if text.strip() else "\n".join(lines)
     flags = injection_flags(body)
     return FencedItem(ref=ref, boundary=fence_boundary(body), body=body, flags=tuple(flags))

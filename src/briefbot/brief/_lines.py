@@ -99,7 +99,9 @@ def source_rest(source: Source) -> str:
 def header_line(brief: Brief) -> str:
     noun = "item" if brief.item_count == 1 else "items"
     tail = f"{SEP}history" if brief.history_link else ""
-    return f"{brief.state}{SEP}v{brief.version}{SEP}{brief.date.isoformat()}{SEP}{brief.item_count} {noun}{tail}"
+    return (
+        f"{brief.state}{SEP}v{brief.version}{SEP}{brief.date.isoformat()}{SEP}{brief.item_count} {noun}{tail}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,7 +213,9 @@ def _sources(out: _Writer, sources: list[Source]) -> None:
             raise out.fail(f"{field}.number", f"source number {source.number} is used twice")
         seen.add(source.number)
         if source.label is not None and (" — " in source.label or source.label.startswith("— ")):
-            raise out.fail(f"{field} label", f"{source.label!r} contains ' — ', which separates title and label")
+            raise out.fail(
+                f"{field} label", f"{source.label!r} contains ' — ', which separates title and label"
+            )
         for name, value in (("title", source.title), ("label", source.label)):
             if value is not None and ("\n" in value or "\r" in value or not value.strip()):
                 raise out.fail(f"{field}.{name}", "is empty or contains a line break")

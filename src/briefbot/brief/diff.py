@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from rich.text import Text
 
-from briefbot.models import Brief
 from briefbot.brief.textformat import header_line, source_rest
+from briefbot.models import Brief
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
 
@@ -130,7 +130,9 @@ def diff_briefs(old: Brief, new: Brief) -> BriefDiff:
 
     sections = [
         _keyed(
-            "Header", {"title": old.title, "header": header_line(old)}, {"title": new.title, "header": header_line(new)}
+            "Header",
+            {"title": old.title, "header": header_line(old)},
+            {"title": new.title, "header": header_line(new)},
         ),
         _sequence("What's new", whats_new(old), whats_new(new), label=_PARAGRAPH),
         _sequence("What", old.what, new.what, label=_PARAGRAPH),
@@ -145,7 +147,11 @@ def diff_briefs(old: Brief, new: Brief) -> BriefDiff:
         ),
         _keyed("Perspectives", perspectives(old), perspectives(new)),
         _sequence("Tensions", old.tensions, new.tensions, label="tension {n}"),
-        _keyed("Status", {"status": old.status} if old.status else {}, {"status": new.status} if new.status else {}),
+        _keyed(
+            "Status",
+            {"status": old.status} if old.status else {},
+            {"status": new.status} if new.status else {},
+        ),
         _keyed(
             "Sources",
             {f"[{s.number}]": source_rest(s) for s in old.sources},
@@ -168,7 +174,11 @@ def diff_plain(diff: BriefDiff, *, context: bool = False) -> str:
         lines += ["", f"## {section.section}"]
         for item in shown:
             body = "".join(
-                op.text if op.kind == "equal" else f"[-{op.text}-]" if op.kind == "delete" else f"{{+{op.text}+}}"
+                op.text
+                if op.kind == "equal"
+                else f"[-{op.text}-]"
+                if op.kind == "delete"
+                else f"{{+{op.text}+}}"
                 for op in item.ops
             )
             if item.status in ("added", "removed"):
@@ -190,7 +200,9 @@ def diff_rich(diff: BriefDiff, *, context: bool = False) -> Text:
             continue
         out.append(f"\n{section.section}\n", style="bold cyan")
         for item in shown:
-            colour = {"added": "green", "removed": "red", "changed": "yellow", "unchanged": "dim"}[item.status]
+            colour = {"added": "green", "removed": "red", "changed": "yellow", "unchanged": "dim"}[
+                item.status
+            ]
             out.append(f"{_MARK[item.status]} {item.label}: ", style=colour)
             for op in item.ops:
                 out.append(op.text, style=styles[op.kind])

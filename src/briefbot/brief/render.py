@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup, escape
 
+from briefbot.brief.textformat import header_line, render_text
 from briefbot.models import CITATION_RE, Brief, Source
 from briefbot.project import brief_json
-from briefbot.brief.textformat import header_line, render_text
 
 Format = Literal["text", "md", "html", "json"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "json")

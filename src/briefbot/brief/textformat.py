@@ -53,7 +53,15 @@ from briefbot.brief._lines import (
 from briefbot.errors import FormatError
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
 
-__all__ = ["HEADINGS", "free_line_problem", "header_line", "heading_key", "parse_text", "render_text", "source_rest"]
+__all__ = [
+    "HEADINGS",
+    "free_line_problem",
+    "header_line",
+    "heading_key",
+    "parse_text",
+    "render_text",
+    "source_rest",
+]
 
 _NUMBER = r"[1-9]\d*"
 _DATE = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"
@@ -124,7 +132,10 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
             "the file ends with a newline or blank line; the format ends right after its last line",
             line=len(cursor.lines),
         )
-    fields: dict[str, object] = {"site": cursor.take("the site name on the first line"), "final_newline": final_newline}
+    fields: dict[str, object] = {
+        "site": cursor.take("the site name on the first line"),
+        "final_newline": final_newline,
+    }
     cursor.blank("the site name")
     fields["title"] = cursor.take("the brief's title")
     cursor.blank("the title")
@@ -137,7 +148,8 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
         key = heading_key(line)
         if key is None:
             raise cursor.error(
-                f"expected a section heading (one of {_next_headings(done)}), found {_clip(line)!r}", line=start
+                f"expected a section heading (one of {_next_headings(done)}), found {_clip(line)!r}",
+                line=start,
             )
         if done and ORDER.index(key) <= ORDER.index(done[-1]):
             raise cursor.error(
@@ -197,13 +209,16 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
         match = _WHATS_NEW_RE.match(heading)
         if not match:
             raise cursor.error(
-                f'expected the heading "What\'s new in vN" (N a version number), found {heading!r}', line=start
+                f'expected the heading "What\'s new in vN" (N a version number), found {heading!r}',
+                line=start,
             )
     if cursor.peek() is None or (cursor.peek() == "" and _is_heading_at(cursor, cursor.pos + 1)):
         raise cursor.error(f"section {heading!r} has no content", line=start)
     cursor.blank(f"the heading {heading!r}")
     if key == "whats_new":
-        return _build(cursor, WhatsNew, {"version": int(match.group(1)), "paragraphs": _prose(cursor)}, line=start)
+        return _build(
+            cursor, WhatsNew, {"version": int(match.group(1)), "paragraphs": _prose(cursor)}, line=start
+        )
     if key in ("what", "why_it_matters", "narrative"):
         return _prose(cursor)
     if key == "open_questions":
@@ -212,7 +227,9 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
             for number, line in _numbered_blocks(cursor, f"a question bullet '{BULLET}...'")
         ]
     if key == "tensions":
-        return [_bullet(cursor, line, number) for number, line in _run(cursor, f"a tension bullet '{BULLET}...'")]
+        return [
+            _bullet(cursor, line, number) for number, line in _run(cursor, f"a tension bullet '{BULLET}...'")
+        ]
     if key == "timeline":
         return [
             _timeline_entry(cursor, line, number)
@@ -297,7 +314,9 @@ def _perspective_blocks(cursor: _Cursor) -> list[Perspective]:
             )
         stance_line, stance = blocks[i + 1]
         if stance.startswith("Evolution:"):
-            raise cursor.error(f"expected the stance of {actor!r} before its 'Evolution:' line", line=stance_line)
+            raise cursor.error(
+                f"expected the stance of {actor!r} before its 'Evolution:' line", line=stance_line
+            )
         evolution = None
         i += 2
         if i < len(blocks) and blocks[i][1].startswith("Evolution:"):
@@ -307,7 +326,12 @@ def _perspective_blocks(cursor: _Cursor) -> list[Perspective]:
             evolution = line[len(EVOLUTION) :]
             i += 1
         perspectives.append(
-            _build(cursor, Perspective, {"actor": actor, "stance": stance, "evolution": evolution}, line=actor_line)
+            _build(
+                cursor,
+                Perspective,
+                {"actor": actor, "stance": stance, "evolution": evolution},
+                line=actor_line,
+            )
         )
     return perspectives
 
@@ -323,7 +347,9 @@ def _source_lines(cursor: _Cursor) -> list[Source]:
             )
         position, source_number, rest = int(match.group(1)), int(match.group(2)), match.group(3)
         if position != len(sources) + 1:
-            raise cursor.error(f"expected source list number {len(sources) + 1}., found {position}.", line=number)
+            raise cursor.error(
+                f"expected source list number {len(sources) + 1}., found {position}.", line=number
+            )
         if source_number in seen:
             raise cursor.error(
                 f"source [{source_number}] is listed twice (first on line {seen[source_number]})", line=number
@@ -334,12 +360,18 @@ def _source_lines(cursor: _Cursor) -> list[Source]:
             raise cursor.error("expected a source title before ' — '", line=number)
         origin = label if label is not None and _ORIGIN_RE.match(label) else None
         publisher = label if origin is None else None
-        fields = {"number": source_number, "title": title, "publisher": publisher, "date": date, "origin": origin}
+        fields = {
+            "number": source_number,
+            "title": title,
+            "publisher": publisher,
+            "date": date,
+            "origin": origin,
+        }
         sources.append(_build(cursor, Source, fields, line=number))
     return sources
 
 
-def _build(cursor: _Cursor, model: type, fields: dict[str, object], *, line: int):  # noqa: ANN202
+def _build(cursor: _Cursor, model: type, fields: dict[str, object], *, line: int):
     try:
         return model(**fields)
     except ValidationError as exc:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from briefbot.cli import brief_cmds, collect_cmds, extract_cmds, llm_cmds, review_cmds, run_cmds, web_cmds
 from briefbot.cli.logs import configure as configure_logging
 from briefbot.errors import BriefbotError
 from briefbot.project import Project
-from briefbot.cli import brief_cmds, collect_cmds, extract_cmds, llm_cmds, review_cmds, run_cmds, web_cmds
 
 _AREAS = (brief_cmds, review_cmds, collect_cmds, extract_cmds, llm_cmds, run_cmds, web_cmds)
 

@@ -11,11 +11,11 @@ from rich.console import Console
 
 from briefbot._fs import atomic_write
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
-from briefbot.errors import FormatError, StoreError
-from briefbot.models import Brief, EditBatch
 from briefbot.brief.render import FORMATS, render
 from briefbot.brief.textformat import parse_text
 from briefbot.cli._common import project
+from briefbot.errors import FormatError, StoreError
+from briefbot.models import Brief, EditBatch
 
 
 def read_brief_file(path: Path) -> str:
@@ -64,8 +64,12 @@ def import_cmd(file: Path, slug: str) -> None:
 
 @click.command("render")
 @click.argument("slug")
-@click.option("--version", "version", type=VERSION, default=None, help="Version to render (default: the latest).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--version", "version", type=VERSION, default=None, help="Version to render (default: the latest)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+)
 @click.option(
     "-o",
     "--output",
@@ -94,7 +98,9 @@ def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) ->
 
 @click.command("history")
 @click.argument("slug")
-@click.option("--full", is_flag=True, help="Show the whole first paragraph of What's new, not a clipped line.")
+@click.option(
+    "--full", is_flag=True, help="Show the whole first paragraph of What's new, not a clipped line."
+)
 def history_cmd(slug: str, full: bool) -> None:
     """List the published versions of SLUG: number, date, state, items, first line of What's new."""
     proj = project()
@@ -120,7 +126,10 @@ def history_line(brief: Brief, *, full: bool = False, width: int = 100) -> str:
 @click.argument("new", type=VERSION)
 @click.option("--all", "context", is_flag=True, help="Also show unchanged items.")
 @click.option(
-    "--color/--no-color", "colour", default=None, help="Colour the diff (default: only when stdout is a terminal)."
+    "--color/--no-color",
+    "colour",
+    default=None,
+    help="Colour the diff (default: only when stdout is a terminal).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON data.")
 def diff_cmd(slug: str, old: int, new: int, context: bool, colour: bool | None, as_json: bool) -> None:
@@ -136,7 +145,9 @@ def diff_cmd(slug: str, old: int, new: int, context: bool, colour: bool | None, 
     if colour is None:
         colour = sys.stdout.isatty()
     if colour:
-        Console(force_terminal=True, highlight=False, soft_wrap=True).print(diff_rich(diff, context=context), end="")
+        Console(force_terminal=True, highlight=False, soft_wrap=True).print(
+            diff_rich(diff, context=context), end=""
+        )
     else:
         click.echo(diff_plain(diff, context=context), nl=False)
 

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from briefbot.cli._common import project, record_replay_options
 from briefbot.collect.stage import (
     DEFAULT_CONCURRENCY,
     CollectReport,
@@ -30,11 +31,16 @@ from briefbot.http import HttpSettings, make_client
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
-from briefbot.cli._common import project, record_replay_options
 
 
 async def _collect(
-    config: Config, proj: Project, settings: HttpSettings, *, slug: str | None, concurrency: int, progress: Progress
+    config: Config,
+    proj: Project,
+    settings: HttpSettings,
+    *,
+    slug: str | None,
+    concurrency: int,
+    progress: Progress,
 ) -> CollectReport:
     task = progress.add_task("collecting", total=None)
 
@@ -80,10 +86,17 @@ def report_table(report: CollectReport) -> Table:
 @click.command("collect")
 @click.option("--brief", "slug", default=None, help="Only the feeds and searches of this brief.")
 @record_replay_options()
-@click.option("--concurrency", type=click.IntRange(1, 256), default=DEFAULT_CONCURRENCY, show_default=True,
-              help="Fetches in flight at once (per-host limits still apply).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Fetches in flight at once (per-host limits still apply).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
-def collect_cmd(slug: str | None, record: Path | None, replay: Path | None, concurrency: int, as_json: bool) -> None:
+def collect_cmd(
+    slug: str | None, record: Path | None, replay: Path | None, concurrency: int, as_json: bool
+) -> None:
     """Fetch feeds and run each brief's searches into deduplicated candidate items."""
     proj = project()
     config = load_config(proj)
@@ -93,20 +106,26 @@ def collect_cmd(slug: str | None, record: Path | None, replay: Path | None, conc
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
-        report = asyncio.run(_collect(config, proj, settings, slug=slug, concurrency=concurrency, progress=progress))
+        report = asyncio.run(
+            _collect(config, proj, settings, slug=slug, concurrency=concurrency, progress=progress)
+        )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
     if not report.sources:
         if slug is not None and not config.briefs[slug].active:
-            click.echo(f"nothing to collect: brief {slug!r} is inactive (active: false in {proj.brief_config_file(slug)})")
+            click.echo(
+                f"nothing to collect: brief {slug!r} is inactive (active: false in {proj.brief_config_file(slug)})"
+            )
         else:
             click.echo("nothing to collect: no enabled feeds read by an active brief, and no searches")
         return
     out = Console()
     out.print(report_table(report))
     failed = len(report.failed)
-    out.print(f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed")
+    out.print(
+        f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed"
+    )
 
 
 @click.command("items")
@@ -126,7 +145,9 @@ def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: 
         conn.close()
     found = found[:limit] if limit else found
     if as_json:
-        click.echo(json.dumps([json.loads(entry.model_dump_json()) for entry in found], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps([json.loads(entry.model_dump_json()) for entry in found], indent=2, ensure_ascii=False)
+        )
         return
     table = Table(title=f"{len(found)} item(s)")
     for name in ("id", "published", "origin", "title", "briefs"):
@@ -134,7 +155,9 @@ def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: 
     for entry in found:
         item = entry.item
         briefs = ", ".join(f"{b}:{s}" for b, s in entry.briefs.items())
-        table.add_row(str(item.id), item.published.strftime("%Y-%m-%d %H:%M"), item.origin, item.title, briefs)
+        table.add_row(
+            str(item.id), item.published.strftime("%Y-%m-%d %H:%M"), item.origin, item.title, briefs
+        )
     Console().print(table)
 
 

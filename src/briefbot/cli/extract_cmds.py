@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from briefbot.cli._common import project, record_replay_options
 from briefbot.config import http_settings, load_config
 from briefbot.errors import BriefbotError, ExtractError, NotFoundError
 from briefbot.extract.document import MAX_INPUT_BYTES, extract_document
@@ -36,14 +37,11 @@ from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
 from briefbot.store.documents import PageStore, documented_ids
-from briefbot.cli._common import project, record_replay_options
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
 
-def _settings(
-    proj: Project, *, record: Path | None, replay: Path | None
-) -> HttpSettings:
+def _settings(proj: Project, *, record: Path | None, replay: Path | None) -> HttpSettings:
     # feeds.yaml's `http:` section when there is one; a bare folder still extracts with defaults.
     if proj.feeds_file.exists():
         return http_settings(load_config(proj), proj, record=record, replay=replay)
@@ -83,11 +81,7 @@ async def _fetch_urls(
 
 def _emit(document: Document, *, as_json: bool) -> None:
     if as_json:
-        click.echo(
-            json.dumps(
-                {f: getattr(document, f) for f in _JSON_FIELDS}, ensure_ascii=False
-            )
-        )
+        click.echo(json.dumps({f: getattr(document, f) for f in _JSON_FIELDS}, ensure_ascii=False))
         return
     click.echo(f"# {document.title or '(no title)'}")
     meta = [
@@ -110,14 +104,12 @@ def _extract_given(
     replay: Path | None,
 ) -> int:
     if url is not None and len(targets) != 1:
-        raise click.UsageError(
-            "--url gives the address of one file; pass exactly one FILE with it"
-        )
+        raise click.UsageError("--url gives the address of one file; pass exactly one FILE with it")
     remote = [t for t in targets if t.startswith(("http://", "https://"))]
     fetched = {}
     if remote:
         settings = _settings(proj, record=record, replay=replay)
-        fetched = dict(zip(remote, asyncio.run(_fetch_urls(remote, settings))))
+        fetched = dict(zip(remote, asyncio.run(_fetch_urls(remote, settings)), strict=False))
     failures = 0
     for target in targets:
         try:
@@ -125,9 +117,7 @@ def _extract_given(
                 final_url, body, content_type = fetched[target]
                 if isinstance(body, BriefbotError):
                     raise body
-                document = extract_document(
-                    body, url=final_url, content_type=content_type, summary=None
-                )
+                document = extract_document(body, url=final_url, content_type=content_type, summary=None)
             else:
                 path = Path(target)
                 page_url = url or path.resolve().as_uri()
@@ -174,9 +164,7 @@ def _extract_pending(
     try:
         done = documented_ids(conn)
         pending = [
-            entry.item
-            for entry in item_store.list_items(conn, brief=slug)
-            if entry.item.id not in done
+            entry.item for entry in item_store.list_items(conn, brief=slug) if entry.item.id not in done
         ]
         if not pending:
             click.echo(
@@ -192,9 +180,7 @@ def _extract_pending(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(
-            *columns, console=console, transient=True, disable=as_json
-        ) as progress:
+        with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("extracting", total=len(pending))
 
             async def run() -> ExtractReport:
@@ -286,9 +272,7 @@ def extract_cmd(
     """
     if targets:
         if slug is not None:
-            raise click.UsageError(
-                "--brief selects pending items; it does not combine with FILE_OR_URL"
-            )
+            raise click.UsageError("--brief selects pending items; it does not combine with FILE_OR_URL")
         started = time.monotonic()
         failures = _extract_given(
             targets,

@@ -14,16 +14,16 @@ from rich.table import Table
 
 from briefbot import review as flow
 from briefbot import store
+from briefbot.cli._common import project
 from briefbot.config import format_loc, load_brief_config, load_feeds_file
 from briefbot.errors import ConfigError, FormatError, ReviewError
 from briefbot.http import HttpSettings
 from briefbot.llm import CallStats, LLMClient, LLMSettings
 from briefbot.merge import merge
 from briefbot.models import BatchItem
-from briefbot.store.proposals import ProposalStore
 from briefbot.propose import StageReport, triage_and_propose
 from briefbot.store.llm_calls import list_calls
-from briefbot.cli._common import project
+from briefbot.store.proposals import ProposalStore
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _ITEMS = TypeAdapter(list[BatchItem])
@@ -38,23 +38,29 @@ def read_items(path: Path) -> list[BatchItem]:
     try:
         items = _ITEMS.validate_json(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{path}: {format_loc(tuple(e['loc'])) if e['loc'] else '(top level)'}: {e['msg']}"
-                             for e in exc.errors(include_url=False)[:10])
+        problems = "; ".join(
+            f"{path}: {format_loc(tuple(e['loc'])) if e['loc'] else '(top level)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:10]
+        )
         raise FormatError(problems, line=1, path=str(path)) from None
     refs = [item.ref for item in items]
     repeated = sorted({r for r in refs if refs.count(r) > 1})
     if repeated:
-        raise FormatError(f"item refs must be unique; repeated: {', '.join(repeated)}", line=1, path=str(path))
+        raise FormatError(
+            f"item refs must be unique; repeated: {', '.join(repeated)}", line=1, path=str(path)
+        )
     return items
 
 
-def _settings(root_project) -> tuple[LLMSettings, HttpSettings]:  # noqa: ANN001
+def _settings(root_project) -> tuple[LLMSettings, HttpSettings]:
     feeds = load_feeds_file(root_project.feeds_file)
     llm = LLMSettings.load(feeds.llm, source=str(root_project.feeds_file))
     try:
         http = HttpSettings.model_validate(feeds.http)
     except ValidationError as exc:
-        raise ConfigError(f"{root_project.feeds_file}: http: {exc.errors(include_url=False)[0]['msg']}") from None
+        raise ConfigError(
+            f"{root_project.feeds_file}: http: {exc.errors(include_url=False)[0]['msg']}"
+        ) from None
     return llm, http
 
 
@@ -62,16 +68,25 @@ def _stats_line(stats: CallStats) -> str:
     cost = f"${stats.cost_usd:.4f}"
     if stats.unpriced:
         cost += f" (+ {stats.unpriced} call(s) of unknown cost: no price for the model in llm.prices)"
-    return (f"LLM calls: {stats.calls} ({stats.attempts} HTTP attempts, {stats.cache_hits} answered from cache); "
-            f"tokens: {stats.prompt_tokens} prompt ({stats.cached_tokens} cached), {stats.completion_tokens} "
-            f"completion; estimated cost {cost}")
+    return (
+        f"LLM calls: {stats.calls} ({stats.attempts} HTTP attempts, {stats.cache_hits} answered from cache); "
+        f"tokens: {stats.prompt_tokens} prompt ({stats.cached_tokens} cached), {stats.completion_tokens} "
+        f"completion; estimated cost {cost}"
+    )
 
 
 @click.command("propose")
 @click.argument("slug")
-@click.option("--items", "items_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON list of candidate items in the edit-batch item shape (ref new:K, url, title, ..., text).")
-@click.option("--date", "run_date", type=_DATE, default=None, help="Run date (YYYY-MM-DD; default: today, UTC).")
+@click.option(
+    "--items",
+    "items_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON list of candidate items in the edit-batch item shape (ref new:K, url, title, ..., text).",
+)
+@click.option(
+    "--date", "run_date", type=_DATE, default=None, help="Run date (YYYY-MM-DD; default: today, UTC)."
+)
 @click.option("--replace", is_flag=True, help="Replace an existing pending proposal.")
 def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, replace: bool) -> None:
     """Triage ITEMS for SLUG, ask the LLM for edits, merge them, and leave a pending proposal."""
@@ -84,11 +99,13 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
     # Refuse before paying for calls whose proposal could not be stored.
     pending = ProposalStore(root, slug).load()
     if pending is not None and not replace:
-        raise ReviewError(f"brief {slug!r} already has a pending proposal; approve or discard it, or pass --replace")
+        raise ReviewError(
+            f"brief {slug!r} already has a pending proposal; approve or discard it, or pass --replace"
+        )
     llm_settings, http_settings = _settings(root)
     config_file = root.brief_config_file(slug)
     scope = load_brief_config(config_file).scope if config_file.exists() else None
-    day = run_date.date() if run_date else dt.datetime.now(dt.timezone.utc).date()
+    day = run_date.date() if run_date else dt.datetime.now(dt.UTC).date()
 
     async def run() -> StageReport:
         conn = store.connect(root.state_db)
@@ -108,7 +125,7 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
         click.echo("no edit could be applied: no proposal written")
         _echo_verdicts(merge(brief, batch, run_date=day))
         return
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     proposal = flow.make_proposal(root, slug, batch, run_date=day, now=now, replace=replace)
     _echo_verdicts(proposal)
     click.echo(f"pending proposal: {ProposalStore(root, slug).pending_path} (see `briefbot review {slug}`)")
@@ -117,10 +134,14 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
 def _echo_report(report: StageReport) -> None:
     triaged = report.triage
     if triaged is not None:
-        counts = {label: sum(1 for t in triaged.items if t.relevance == label)
-                  for label in ("relevant", "background", "irrelevant")}
-        click.echo(f"items: {report.items_in} in, {len(triaged.kept())} kept "
-                   f"({counts['relevant']} relevant, {counts['background']} background), {counts['irrelevant']} irrelevant")
+        counts = {
+            label: sum(1 for t in triaged.items if t.relevance == label)
+            for label in ("relevant", "background", "irrelevant")
+        }
+        click.echo(
+            f"items: {report.items_in} in, {len(triaged.kept())} kept "
+            f"({counts['relevant']} relevant, {counts['background']} background), {counts['irrelevant']} irrelevant"
+        )
         for failure in triaged.failures:
             click.echo(f"  failed: {failure}")
         for warning in report.warnings:
@@ -130,7 +151,7 @@ def _echo_report(report: StageReport) -> None:
     click.echo(_stats_line(report.stats))
 
 
-def _echo_verdicts(proposal) -> None:  # noqa: ANN001
+def _echo_verdicts(proposal) -> None:
     applied = proposal.applied()
     click.echo(f"edits: {len(applied)} applied, {len(proposal.verdicts) - len(applied)} rejected")
     for verdict in proposal.verdicts:
@@ -142,7 +163,9 @@ def _echo_verdicts(proposal) -> None:  # noqa: ANN001
 
 @click.command("calls")
 @click.option("--brief", "slug", default=None, help="Only calls for this brief.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The most recent N calls.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="The most recent N calls."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the calls as a JSON list.")
 def calls_cmd(slug: str | None, limit: int, as_json: bool) -> None:
     """List logged LLM calls: stage, brief, model, tokens, latency, attempts, outcome, cost."""
@@ -158,11 +181,35 @@ def calls_cmd(slug: str | None, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no LLM calls logged")
         return
-    table = Table("id", "when", "stage", "brief", "model", "outcome", "tries", "prompt", "cached", "compl.", "ms", "cost $")
+    table = Table(
+        "id",
+        "when",
+        "stage",
+        "brief",
+        "model",
+        "outcome",
+        "tries",
+        "prompt",
+        "cached",
+        "compl.",
+        "ms",
+        "cost $",
+    )
     for row in rows:
-        table.add_row(str(row.id), row.created_at or "", row.stage, row.brief, row.model, row.outcome, str(row.attempts),
-                      _num(row.prompt_tokens), _num(row.cached_tokens), _num(row.completion_tokens),
-                      _num(row.latency_ms), "" if row.cost_usd is None else f"{row.cost_usd:.4f}")
+        table.add_row(
+            str(row.id),
+            row.created_at or "",
+            row.stage,
+            row.brief,
+            row.model,
+            row.outcome,
+            str(row.attempts),
+            _num(row.prompt_tokens),
+            _num(row.cached_tokens),
+            _num(row.completion_tokens),
+            _num(row.latency_ms),
+            "" if row.cost_usd is None else f"{row.cost_usd:.4f}",
+        )
     Console(width=160).print(table)
 
 

@@ -14,9 +14,9 @@ from rich.text import Text
 
 from briefbot import review as flow
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
-from briefbot.models import BatchItem, Brief
-from briefbot.merge.proposal import Proposal
 from briefbot.cli._common import project
+from briefbot.merge.proposal import Proposal
+from briefbot.models import BatchItem, Brief
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -54,18 +54,30 @@ def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
         found: BatchItem | None = next((i for i in proposal.batch.items if i.ref == marker), None)
         if found is None:
             return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-        return {"marker": marker, "title": found.title, "publisher": found.publisher, "date": found.published, "url": found.url}
+        return {
+            "marker": marker,
+            "title": found.title,
+            "publisher": found.publisher,
+            "date": found.published,
+            "url": found.url,
+        }
     source = base.source(int(marker))
     if source is None:
         return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-    return {"marker": marker, "title": source.title, "publisher": source.label, "date": source.date, "url": source.url}
+    return {
+        "marker": marker,
+        "title": source.title,
+        "publisher": source.label,
+        "date": source.date,
+        "url": source.url,
+    }
 
 
 def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
     """The pending proposal as JSON-ready data (what `review --json` prints)."""
     final = proposal.final_brief()
     edits = []
-    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits):
+    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False):
         edits.append(
             {
                 "number": verdict.number,
@@ -111,9 +123,17 @@ def _echo_summary(proposal: Proposal) -> None:
 
 @click.command("edit")
 @click.argument("slug")
-@click.option("--from", "source", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Edit batch JSON file.")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Edit batch JSON file.",
+)
 @click.option("--replace", is_flag=True, help="Replace the pending proposal if there is one.")
-@click.option("--date", "run_date", type=_DATE, default=None, help="Run date YYYY-MM-DD (default: today, UTC).")
+@click.option(
+    "--date", "run_date", type=_DATE, default=None, help="Run date YYYY-MM-DD (default: today, UTC)."
+)
 def edit_cmd(slug: str, source: Path, replace: bool, run_date: dt.datetime | None) -> None:
     """Merge an edit batch into the latest version of SLUG and store it as the pending proposal."""
     try:
@@ -147,14 +167,18 @@ def review_cmd(slug: str, as_json: bool) -> None:
     for entry in report["edits"]:
         style = "green" if entry["verdict"] == "applied" else "red"
         decision = f" · {entry['decision']} by the editor" if entry["decision"] else ""
-        console.print(Text(f"\n{entry['number']}. {entry['op']} — {entry['verdict']}{decision}", style=f"bold {style}"))
+        console.print(
+            Text(f"\n{entry['number']}. {entry['op']} — {entry['verdict']}{decision}", style=f"bold {style}")
+        )
         console.print(Text(f"   {entry['edit']['summary']} ({entry['edit']['significance']})"))
         if entry["reason"]:
             console.print(Text(f"   reason: {entry['reason']}", style="red"))
         for warning in entry["warnings"]:
             console.print(Text(f"   warning: {warning}", style="yellow"))
         for cited in entry["cited"]:
-            what = " · ".join(str(x) for x in (cited["title"], cited["publisher"], cited["date"], cited["url"]) if x)
+            what = " · ".join(
+                str(x) for x in (cited["title"], cited["publisher"], cited["date"], cited["url"]) if x
+            )
             console.print(Text(f"   [{cited['marker']}] {what or '(unknown)'}", style="dim"))
     edited = " (edited)" if report["whats_new_edited"] else ""
     console.print(Text(f"\nWhat's new{edited}:", style="bold"))
@@ -179,13 +203,21 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None
     accepted, rejected = _numbers(accept, "--accept"), _numbers(reject, "--reject")
     if not accepted and not rejected:
         raise click.UsageError("give --accept and/or --reject")
-    proposal = flow.decide(project(), slug, accept=accepted, reject=rejected, now=_now(), by=by or getpass.getuser())
+    proposal = flow.decide(
+        project(), slug, accept=accepted, reject=rejected, now=_now(), by=by or getpass.getuser()
+    )
     _echo_summary(proposal)
 
 
 @click.command("whats-new")
 @click.argument("slug")
-@click.option("--set", "text_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File with the new What's new.")
+@click.option(
+    "--set",
+    "text_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File with the new What's new.",
+)
 def whats_new_cmd(slug: str, text_file: Path) -> None:
     """Replace the assembled What's new of SLUG's pending proposal with the editor's text."""
     try:
@@ -193,19 +225,25 @@ def whats_new_cmd(slug: str, text_file: Path) -> None:
     except OSError as exc:
         raise click.FileError(str(text_file), hint=exc.strerror or str(exc)) from None
     proposal = flow.set_whats_new(project(), slug, text, now=_now())
-    click.echo(f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)")
+    click.echo(
+        f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)"
+    )
 
 
 @click.command("approve")
 @click.argument("slug")
-@click.option("--date", "date", type=_DATE, default=None, help="Publication date YYYY-MM-DD (default: the run date).")
+@click.option(
+    "--date", "date", type=_DATE, default=None, help="Publication date YYYY-MM-DD (default: the run date)."
+)
 @click.option("--by", default=None, help="Approver's name (default: the OS user).")
 def approve_cmd(slug: str, date: dt.datetime | None, by: str | None) -> None:
     """Publish SLUG's pending proposal as the next immutable version and archive the proposal."""
     brief, path, archived = flow.approve(
         project(), slug, by=by or getpass.getuser(), now=_now(), date=date.date() if date else None
     )
-    click.echo(f"published {slug} v{brief.version} ({brief.date.isoformat()}, {brief.item_count} items) -> {path}")
+    click.echo(
+        f"published {slug} v{brief.version} ({brief.date.isoformat()}, {brief.item_count} items) -> {path}"
+    )
     click.echo(f"proposal archived -> {archived}")
 
 

@@ -19,6 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from briefbot.cli._common import project, record_replay_options
 from briefbot.cli.demo import (
     DEMO_DATE,
     DEMO_SLUG,
@@ -29,11 +30,10 @@ from briefbot.cli.demo import (
 from briefbot.errors import StoreError
 from briefbot.llm import LLMSettings
 from briefbot.pipeline.night import RunOptions, run_night
-from briefbot.project import Project
 from briefbot.pipeline.report import RunReport, report_renderable, runs_table
+from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import runs as ledger
-from briefbot.cli._common import project, record_replay_options
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -56,24 +56,18 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
             if total is not None:
                 bar.update(tasks[stage], total=total)
             else:
-                bar.update(
-                    tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}"
-                )
+                bar.update(tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}")
 
         try:
             report = asyncio.run(run_night(proj, options, progress=progress))
         except sqlite3.Error as exc:
             # e.g. "database or disk is full": the store's transactions rolled back, nothing is half-written.
-            raise StoreError(
-                f"state database {proj.state_db}: {exc}; nothing was half-written"
-            ) from exc
+            raise StoreError(f"state database {proj.state_db}: {exc}; nothing was half-written") from exc
         except OSError as exc:
             where = exc.filename or proj.root
             raise StoreError(f"cannot write {where}: {exc.strerror or exc}") from exc
     console.print(report_renderable(report))
-    console.print(
-        f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}"
-    )
+    console.print(f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}")
     return report
 
 
@@ -106,9 +100,7 @@ def run_cmd(
     day = run_date.date() if run_date else clock.date()
     # A replay re-enacts a past night: its clock is that night's, so proposals come out byte-identical.
     now = dt.datetime.combine(day, dt.time(), dt.UTC) if replay else clock
-    options = RunOptions(
-        briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay
-    )
+    options = RunOptions(briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay)
     report = _execute(project(), options, Console())
     click.get_current_context().exit(report.exit_code)
 
@@ -120,9 +112,7 @@ def run_cmd(
     is_flag=True,
     help="Print the runs (with their reports) as JSON.",
 )
-@click.option(
-    "--limit", default=20, show_default=True, help="How many of the latest runs."
-)
+@click.option("--limit", default=20, show_default=True, help="How many of the latest runs.")
 def runs_cmd(as_json: bool, limit: int) -> None:
     """List past runs, newest first, with their figures."""
     conn = connect(project().state_db)
@@ -152,9 +142,7 @@ def demo_cmd(ctx: click.Context, root: Path) -> None:
 
     recording = recording_dir()
     proj = Project(prepare_root(root))
-    click.echo(
-        f"demo project: {proj.root} (a copy of fixtures/demo/root); replaying {recording}"
-    )
+    click.echo(f"demo project: {proj.root} (a copy of fixtures/demo/root); replaying {recording}")
     settings: LLMSettings = demo_llm_settings()
     options = RunOptions(
         run_date=DEMO_DATE,

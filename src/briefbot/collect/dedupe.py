@@ -131,7 +131,9 @@ class Deduper:
             return None
         titles = [self._near_index.titles[index] for index in candidates]
         self._near_index.scored += len(titles)
-        matches = process.extract(title, titles, scorer=fuzz.token_sort_ratio, score_cutoff=TITLE_CUTOFF, limit=5)
+        matches = process.extract(
+            title, titles, scorer=fuzz.token_sort_ratio, score_cutoff=TITLE_CUTOFF, limit=5
+        )
         for _choice, score, position in matches:
             other = self._near_index.owners[candidates[position]]
             if is_near_duplicate(item.title, item.summary, other.title, other.summary, title_score=score):

@@ -23,11 +23,11 @@ from urllib.parse import urljoin
 import feedparser  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
-from briefbot.errors import BriefbotError
-from briefbot.models import CandidateItem
 from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
 from briefbot.collect._jsonfeed import parse_date as parse_json_date
 from briefbot.collect.dedupe import canonical_url
+from briefbot.errors import BriefbotError
+from briefbot.models import CandidateItem
 
 _TAG_RE = re.compile(r"<[^>]+>")
 # Unsanitised HTML: drop what is code or styling, not words, before stripping tags.
@@ -100,7 +100,9 @@ def parse_feed(
     response_headers.setdefault("content-location", url)
     # Summaries become plain text (`plain_text`) and are never rendered as HTML, so feedparser's
     # HTML sanitiser and its rewriting of URIs inside content are pure cost (about half the time).
-    parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(
+        body, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
     warnings: list[str] = []
     problem = parsed.get("bozo_exception")
     if parsed.bozo and not parsed.entries and not parsed.version:
@@ -141,7 +143,9 @@ def _link(entry: dict[str, Any]) -> str | None:
     return None
 
 
-def _item(entry: dict[str, Any], *, origin: str, publisher: str | None, fetched_at: dt.datetime) -> CandidateItem | None:
+def _item(
+    entry: dict[str, Any], *, origin: str, publisher: str | None, fetched_at: dt.datetime
+) -> CandidateItem | None:
     published = _utc(_get(entry, "published_parsed")) or _utc(_get(entry, "updated_parsed"))
     return make_item(
         link=_link(entry),
@@ -213,4 +217,6 @@ def _json_feed(feed: JsonFeed, *, url: str, origin: str, fetched_at: dt.datetime
         else:
             items.append(item)
     version = "jsonfeed" + feed.version.removeprefix(JSONFEED_PREFIX)
-    return ParsedFeed(title=publisher, version=version, entries=len(feed.items), items=items, warnings=warnings)
+    return ParsedFeed(
+        title=publisher, version=version, entries=len(feed.items), items=items, warnings=warnings
+    )

@@ -15,10 +15,10 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from briefbot.config import RssSearchProvider, SearxngProvider
-from briefbot.models import CandidateItem
 from briefbot.collect.dedupe import canonical_url
 from briefbot.collect.feeds import FeedParseError, ParsedFeed, content_hash, parse_feed, plain_text
+from briefbot.config import RssSearchProvider, SearxngProvider
+from briefbot.models import CandidateItem
 
 
 class Provider(Protocol):
@@ -88,7 +88,9 @@ class Searxng:
                 warnings.append(f"{url}: result {index + 1} skipped: {result.url!r} is not an http(s) URL")
             else:
                 items.append(item)
-        return ParsedFeed(title=self.name, version="searxng", entries=len(answer.results), items=items, warnings=warnings)
+        return ParsedFeed(
+            title=self.name, version="searxng", entries=len(answer.results), items=items, warnings=warnings
+        )
 
 
 def _searx_item(result: _SearxResult, *, origin: str, fetched_at: dt.datetime) -> CandidateItem | None:

@@ -19,6 +19,9 @@ from typing import Literal
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 
+from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
+from briefbot.collect.feeds import ParsedFeed, parse_feed
+from briefbot.collect.search import Provider, make_provider
 from briefbot.config import Config
 from briefbot.errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
 from briefbot.http import FetchStatusError, Validators, fetch
@@ -26,9 +29,6 @@ from briefbot.models import CandidateItem
 from briefbot.project import Project
 from briefbot.store import items as store
 from briefbot.store.http_cache import load_validators, save_validators
-from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
-from briefbot.collect.feeds import ParsedFeed, parse_feed
-from briefbot.collect.search import Provider, make_provider
 
 # Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
 # limit. A revalidation night is nothing but waiting on 304s, so the wider window is what makes it
@@ -100,7 +100,8 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
     active = [slug for slug in config.active_briefs() if only is None or slug == only]
     everyone = config.active_briefs()
     readers = {
-        feed.name: [s for s in everyone if config.briefs[s].feeds.matches(feed)] for feed in config.feeds.enabled_feeds()
+        feed.name: [s for s in everyone if config.briefs[s].feeds.matches(feed)]
+        for feed in config.feeds.enabled_feeds()
     }
     jobs: list[_Job] = []
     for feed in config.feeds.enabled_feeds():
@@ -116,7 +117,11 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
             provider = make_provider(provider_config)
             for query in config.briefs[slug].queries:
                 report = SourceReport(
-                    kind="search", name=provider.name, brief=slug, query=query, url=provider.request_url(query)
+                    kind="search",
+                    name=provider.name,
+                    brief=slug,
+                    query=query,
+                    url=provider.request_url(query),
                 )
                 jobs.append(_Job(report=report, origin=f"reactive:{slug}", briefs=[slug], provider=provider))
     return jobs
@@ -155,7 +160,9 @@ def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetim
     return fallback
 
 
-async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connection, *, now: dt.datetime) -> None:
+async def _run_job(
+    job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connection, *, now: dt.datetime
+) -> None:
     report = job.report
     started = time.perf_counter()
     try:
@@ -169,7 +176,11 @@ async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connecti
         provider: Provider | None = job.provider  # type: ignore[assignment]
         parse = provider.parse if provider is not None else parse_feed
         job.parsed = parse(
-            answer.body, url=answer.final_url, headers=answer.headers, origin=job.origin, fetched_at=fetched_at
+            answer.body,
+            url=answer.final_url,
+            headers=answer.headers,
+            origin=job.origin,
+            fetched_at=fetched_at,
         )
         job.validators = answer.validators
         report.entries = job.parsed.entries
@@ -183,7 +194,7 @@ async def _run_job(job: _Job, client: httpx2.AsyncClient, conn: sqlite3.Connecti
         report.errors.append(str(exc))
     except BriefbotError as exc:
         report.errors.append(str(exc))
-    except Exception as exc:  # noqa: BLE001 — one bad feed must never abort the others
+    except Exception as exc:
         report.errors.append(f"{report.url}: {type(exc).__name__}: {exc}")
     finally:
         report.seconds = round(time.perf_counter() - started, 3)

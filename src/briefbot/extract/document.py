@@ -28,9 +28,7 @@ MAX_INPUT_BYTES = 5_000_000
 MIN_TEXT_CHARS = 250
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xml"}
-_CHARSET_RE = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 # Signatures of the non-HTML bodies that most often sit behind feed links.
 _MAGIC = (
@@ -65,9 +63,7 @@ def sniff_type(raw: bytes, content_type: str | None) -> str:
     # No header (a file on disk): markup-looking bytes are HTML; anything else is opaque.
     start = raw[:1024].lstrip().lower()
     if (
-        start.startswith(
-            (b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<meta", b"<!--")
-        )
+        start.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<meta", b"<!--"))
         or b"<p" in start
     ):
         return "text/html"
@@ -136,14 +132,10 @@ def _publication_date(html: str, url: str) -> str | None:
     tree = load_html_for_dates(html)
     if tree is None:
         return None
-    return _clean_date(
-        find_date(tree, url=url, original_date=True, extensive_search=True)
-    )
+    return _clean_date(find_date(tree, url=url, original_date=True, extensive_search=True))
 
 
-def _fallback(
-    url: str, summary: str | None, reason: str, *, kind: str, sha: str | None
-) -> Document:
+def _fallback(url: str, summary: str | None, reason: str, *, kind: str, sha: str | None) -> Document:
     return Document(
         url=url,
         text=(summary or "").strip(),
@@ -171,9 +163,7 @@ def extract_document(
     extractions give the feed's `summary` with a `fallback_reason`.
     """
     if len(raw) > max_bytes:
-        raise ExtractError(
-            f"{url}: page of {len(raw)} bytes is over the {max_bytes}-byte extraction cap"
-        )
+        raise ExtractError(f"{url}: page of {len(raw)} bytes is over the {max_bytes}-byte extraction cap")
     kind = sniff_type(raw, content_type)
     if kind == "text/plain":
         text = decode_html(raw, content_type).strip()
@@ -193,16 +183,12 @@ def extract_document(
             sha=raw_sha256,
         )
     if kind not in _HTML_TYPES:
-        return _fallback(
-            url, summary, f"non-HTML content ({kind})", kind=kind, sha=raw_sha256
-        )
+        return _fallback(url, summary, f"non-HTML content ({kind})", kind=kind, sha=raw_sha256)
 
     html = decode_html(raw, content_type)
     tree = load_html(html)
     if tree is None:
-        return _fallback(
-            url, summary, "page is not parseable HTML", kind=kind, sha=raw_sha256
-        )
+        return _fallback(url, summary, "page is not parseable HTML", kind=kind, sha=raw_sha256)
     language = _page_language(tree)
     result = trafilatura.bare_extraction(
         tree,
@@ -221,15 +207,9 @@ def extract_document(
         "sitename": getattr(result, "sitename", None) or None,
         "language": language,
     }
-    if not text or len(text) < min_chars and len(summary or "") > len(text):
-        reason = (
-            "extraction empty"
-            if not text
-            else f"extraction too short ({len(text)} chars)"
-        )
-        return _fallback(url, summary, reason, kind=kind, sha=raw_sha256).model_copy(
-            update=meta
-        )
+    if not text or (len(text) < min_chars and len(summary or "") > len(text)):
+        reason = "extraction empty" if not text else f"extraction too short ({len(text)} chars)"
+        return _fallback(url, summary, reason, kind=kind, sha=raw_sha256).model_copy(update=meta)
     return Document(
         url=url, text=text, text_source="page", content_type=kind, raw_sha256=raw_sha256
     ).model_copy(update=meta)

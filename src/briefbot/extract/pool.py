@@ -117,7 +117,7 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
             reply = (None, f"{job.url}: extraction ran out of memory")
         except ExtractError as exc:
             reply = (None, str(exc))
-        except Exception as exc:  # noqa: BLE001 — a bug in a parser must cost one page, not the run
+        except Exception as exc:
             reply = (None, f"{job.url}: extraction failed: {type(exc).__name__}: {exc}")
         conn.send(reply)
         done += 1
@@ -128,9 +128,7 @@ def _worker_main(conn: Connection, max_bytes: int, memory_limit: int | None) -> 
 class _Worker:
     def __init__(self, ctx, *, max_bytes: int, memory_limit: int | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(
-            target=_worker_main, args=(child, max_bytes, memory_limit), daemon=True
-        )
+        self.process = ctx.Process(target=_worker_main, args=(child, max_bytes, memory_limit), daemon=True)
         self.process.start()
         child.close()
         self.tasks = 0
@@ -177,9 +175,7 @@ class ExtractPool:
     ) -> None:
         if workers is None:
             workers = (
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else (os.cpu_count() or 1)
+                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
             )
         self.workers = max(1, workers)
         self.timeout = timeout
@@ -207,26 +203,18 @@ class ExtractPool:
         self._busy.clear()
 
     def _spawn(self) -> _Worker:
-        return _Worker(
-            self._ctx, max_bytes=self.max_bytes, memory_limit=self.memory_limit
-        )
+        return _Worker(self._ctx, max_bytes=self.max_bytes, memory_limit=self.memory_limit)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for memory monitoring)."""
-        return [
-            w.process.pid
-            for w in [*self._idle, *self._busy.values()]
-            if w.process.pid is not None
-        ]
+        return [w.process.pid for w in [*self._idle, *self._busy.values()] if w.process.pid is not None]
 
     def warm_up(self) -> None:
         """Start every worker now (otherwise they start on first use)."""
         while len(self._idle) + len(self._busy) < self.workers:
             self._idle.append(self._spawn())
 
-    def _finish(
-        self, worker: _Worker, result: ExtractResult, *, replace: bool
-    ) -> ExtractResult:
+    def _finish(self, worker: _Worker, result: ExtractResult, *, replace: bool) -> ExtractResult:
         del self._busy[worker.conn]
         worker.job = None
         worker.tasks += 1
@@ -254,9 +242,7 @@ class ExtractPool:
         doc = Document.model_validate(document) if document is not None else None
         return self._finish(
             worker,
-            ExtractResult(
-                key=job.key, url=job.url, document=doc, error=error, seconds=elapsed
-            ),
+            ExtractResult(key=job.key, url=job.url, document=doc, error=error, seconds=elapsed),
             replace=False,
         )
 
@@ -288,9 +274,7 @@ class ExtractPool:
                 worker = self._idle.pop() if self._idle else self._spawn()
                 self._busy[worker.conn] = worker
                 try:
-                    worker.assign(
-                        job, job.timeout if job.timeout is not None else self.timeout
-                    )
+                    worker.assign(job, job.timeout if job.timeout is not None else self.timeout)
                 except OSError as exc:  # the worker died before taking the page
                     yield self._finish(
                         worker,
@@ -313,11 +297,7 @@ class ExtractPool:
             for conn in wait(list(self._busy), timeout=wait_for):
                 yield self._collect(self._busy[conn])  # type: ignore[index]
             now = time.monotonic()
-            for worker in [
-                w
-                for w in self._busy.values()
-                if w.deadline <= now and not w.conn.poll()
-            ]:
+            for worker in [w for w in self._busy.values() if w.deadline <= now and not w.conn.poll()]:
                 job = worker.job
                 assert job is not None
                 limit = worker.deadline - worker.started
@@ -332,9 +312,7 @@ class ExtractPool:
                     replace=True,
                 )
 
-    async def run_async(
-        self, jobs: Iterable[ExtractJob]
-    ) -> AsyncIterator[ExtractResult]:
+    async def run_async(self, jobs: Iterable[ExtractJob]) -> AsyncIterator[ExtractResult]:
         """`run` on a thread, for asyncio callers; `jobs` is consumed on that thread."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ExtractResult | None] = asyncio.Queue()

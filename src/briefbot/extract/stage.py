@@ -22,9 +22,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from briefbot.http.types import FetchResult
 from briefbot.errors import BriefbotError, FetchError, ReplayMissError
 from briefbot.extract.pool import ExtractJob, ExtractPool, ExtractResult
+from briefbot.http.types import FetchResult
 from briefbot.models import CandidateItem, Document
 from briefbot.store.documents import Outcome, PageStore, outcome_of, store_document
 
@@ -135,7 +135,7 @@ async def _fetch_all(
             except FetchError as exc:
                 on_failed(failed_document(item, str(exc), reason="fetch failed"))
                 return
-            except Exception as exc:  # noqa: BLE001 — any other failure of one page is that page's alone
+            except Exception as exc:
                 on_failed(
                     failed_document(
                         item,
@@ -162,7 +162,7 @@ async def _fetch_all(
 
 
 def _jobs(
-    fetched: "queue.Queue[_Fetched | None]", pages: PageStore, refused: list[Document]
+    fetched: queue.Queue[_Fetched | None], pages: PageStore, refused: list[Document]
 ) -> Iterator[ExtractJob]:
     # Read lazily, on the pool's thread: the pool asks for the next page only when a worker is
     # free, and waits here for the next fetched page until the fetching side says it is done.
@@ -242,8 +242,12 @@ async def extract_items(
     async def fetch_then_close() -> None:
         try:
             await _fetch_all(
-                items, fetcher=fetcher, pages=pages, concurrency=concurrency,
-                on_failed=finish, on_fetched=queue_page,
+                items,
+                fetcher=fetcher,
+                pages=pages,
+                concurrency=concurrency,
+                on_failed=finish,
+                on_fetched=queue_page,
             )
         finally:
             fetched.put(None)  # always: the pool's thread waits for it

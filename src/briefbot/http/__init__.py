@@ -8,4 +8,12 @@ from briefbot.http.client import SafeClient, fetch, make_client
 from briefbot.http.settings import HttpSettings
 from briefbot.http.types import FetchResult, FetchStatusError, Validators
 
-__all__ = ["FetchResult", "FetchStatusError", "HttpSettings", "SafeClient", "Validators", "fetch", "make_client"]
+__all__ = [
+    "FetchResult",
+    "FetchStatusError",
+    "HttpSettings",
+    "SafeClient",
+    "Validators",
+    "fetch",
+    "make_client",
+]

@@ -51,14 +51,14 @@ from typing import Any, NamedTuple
 import anyio
 import httpx2
 
-from briefbot.http.settings import HttpSettings
-
-_REDIRECTS = {301, 302, 303, 307, 308}
+from briefbot.errors import FetchError
 from briefbot.http.decode import BoundedDecoder
-from briefbot.http.types import FetchResult, FetchStatusError, Validators
 from briefbot.http.net import HostGates, NetworkTransport
 from briefbot.http.record import RecordingTransport, ReplayTransport
-from briefbot.errors import FetchError
+from briefbot.http.settings import HttpSettings
+from briefbot.http.types import FetchResult, FetchStatusError, Validators
+
+_REDIRECTS = {301, 302, 303, 307, 308}
 
 __all__ = [
     "FetchResult",
@@ -69,6 +69,7 @@ __all__ = [
     "fetch",
     "make_client",
 ]
+
 
 class SafeClient(httpx2.AsyncClient):
     """An httpx2.AsyncClient that also carries its HttpSettings and per-host gates (used by fetch())."""
@@ -81,7 +82,9 @@ class SafeClient(httpx2.AsyncClient):
         self.gates: HostGates | None = (
             None
             if replaying
-            else HostGates(concurrency=settings.per_host_concurrency, min_interval=settings.per_host_min_interval)
+            else HostGates(
+                concurrency=settings.per_host_concurrency, min_interval=settings.per_host_min_interval
+            )
         )
 
 
@@ -165,7 +168,11 @@ async def _hop(client: httpx2.AsyncClient, request: httpx2.Request, settings: Ht
                 try:
                     status = response.status_code
                     read = status < 300 and status != 204
-                    body = await _read_body(response, cap=settings.max_bytes, url=str(request.url)) if read else b""
+                    body = (
+                        await _read_body(response, cap=settings.max_bytes, url=str(request.url))
+                        if read
+                        else b""
+                    )
                     return _Hop(status, response.headers, body, response.next_request)
                 finally:
                     await response.aclose()
@@ -205,7 +212,9 @@ async def _fetch_once(
             body=hop.body,
             elapsed=time.monotonic() - started,
             not_modified=hop.status == 304,
-            validators=Validators(etag=headers_out.get("etag"), last_modified=headers_out.get("last-modified")),
+            validators=Validators(
+                etag=headers_out.get("etag"), last_modified=headers_out.get("last-modified")
+            ),
             redirects=redirects,
         )
 

@@ -29,7 +29,14 @@ from briefbot.errors import BlockedAddressError, BriefbotError, FetchError, Repl
 # Request headers that change what a server answers; everything else is noise for matching.
 _MATCH_HEADERS = ("if-none-match", "if-modified-since", "range")
 # Never written to disk: credentials.
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "api-key", "x-api-key", "openai-organization"}
+_SECRET_HEADERS = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "api-key",
+    "x-api-key",
+    "openai-organization",
+}
 _SECRET_RESPONSE_HEADERS = {"set-cookie"}
 _REPLAY_CHUNK = 64 * 1024
 
@@ -38,7 +45,9 @@ def _canonical_body(body: bytes) -> bytes:
     if not body:
         return b""
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
     except (ValueError, UnicodeDecodeError):
         return body
 
@@ -89,7 +98,9 @@ async def _request_body(request: httpx2.Request) -> bytes:
 class _TeeStream(httpx2.AsyncByteStream):
     """Passes the body through while appending it to the claimed body file; writes the JSON at close."""
 
-    def __init__(self, inner: httpx2.AsyncByteStream, recorder: RecordingTransport, name: str, meta: dict) -> None:
+    def __init__(
+        self, inner: httpx2.AsyncByteStream, recorder: RecordingTransport, name: str, meta: dict
+    ) -> None:
         self._inner, self._recorder, self._name, self._meta = inner, recorder, name, meta
         self._handle = open(recorder.folder / f"{name}.body", "wb")  # noqa: SIM115 (closed in aclose)
         self._complete = False
@@ -162,7 +173,9 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         meta["response"] = {
             "status": response.status_code,
             "http_version": response.extensions.get("http_version", b"HTTP/1.1").decode("ascii", "replace"),
-            "headers": [[k, v] for k, v in response.headers.multi_items() if k.lower() not in _SECRET_RESPONSE_HEADERS],
+            "headers": [
+                [k, v] for k, v in response.headers.multi_items() if k.lower() not in _SECRET_RESPONSE_HEADERS
+            ],
             "body_file": f"{name}.body",
         }
         stream = response.stream

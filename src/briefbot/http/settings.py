@@ -32,7 +32,9 @@ class HttpSettings(BaseModel):
     user_agent: str = DEFAULT_USER_AGENT
     max_connections: int = Field(default=64, gt=0)
     per_host_concurrency: int = Field(default=4, gt=0)
-    per_host_min_interval: float = Field(default=0.0, ge=0, description="seconds between request starts per host")
+    per_host_min_interval: float = Field(
+        default=0.0, ge=0, description="seconds between request starts per host"
+    )
     retry_statuses: tuple[int, ...] = (429, 503)
     max_retries: int = Field(default=2, ge=0)
     retry_backoff: float = Field(default=1.0, ge=0, description="wait when no Retry-After is given")

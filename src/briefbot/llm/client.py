@@ -26,10 +26,10 @@ from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from briefbot.llm.settings import LLMSettings
 from briefbot.errors import BriefbotError, LLMError, ReplayMissError
 from briefbot.http import HttpSettings, make_client
 from briefbot.llm.prompts import Prompts, RenderedPrompt
+from briefbot.llm.settings import LLMSettings
 from briefbot.store import llm_calls
 from briefbot.store.llm_calls import CallRow
 
@@ -53,10 +53,12 @@ def strict_response_format(model: type[BaseModel]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def _strict_response_format_json(model: type[BaseModel]) -> str:
     # Generating the schema costs more than the rest of a call's own work; it is the same every time.
-    return json.dumps({
-        "type": "json_schema",
-        "json_schema": {"name": model.__name__, "strict": True, "schema": to_strict_json_schema(model)},
-    })
+    return json.dumps(
+        {
+            "type": "json_schema",
+            "json_schema": {"name": model.__name__, "strict": True, "schema": to_strict_json_schema(model)},
+        }
+    )
 
 
 def fingerprint(body: dict[str, Any]) -> str:
@@ -90,7 +92,7 @@ class CallStats:
         self.cost_usd += row.cost_usd or 0.0
         self.unpriced += row.cost_usd is None
 
-    def merge(self, other: "CallStats") -> "CallStats":
+    def merge(self, other: CallStats) -> CallStats:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
@@ -149,9 +151,15 @@ def _retry_after(exc: BaseException | None) -> float | None:
 class LLMClient:
     """Structured-output calls against one OpenAI-compatible endpoint, logged to `conn`."""
 
-    def __init__(self, settings: LLMSettings, *, conn: sqlite3.Connection,
-                 http_client: httpx2.AsyncClient | None = None, http_settings: HttpSettings | None = None,
-                 prompts: Prompts | None = None) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        conn: sqlite3.Connection,
+        http_client: httpx2.AsyncClient | None = None,
+        http_settings: HttpSettings | None = None,
+        prompts: Prompts | None = None,
+    ) -> None:
         self.settings = settings
         self.conn = conn
         self.prompts = prompts or Prompts()
@@ -167,7 +175,7 @@ class LLMClient:
         )
         self._slots = asyncio.Semaphore(settings.max_concurrency)
 
-    async def __aenter__(self) -> "LLMClient":
+    async def __aenter__(self) -> LLMClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -179,16 +187,37 @@ class LLMClient:
             await self._http.aclose()
 
     # -- the one public call -----------------------------------------------------------------
-    async def structured(self, prompt: RenderedPrompt, output: type[M], *, stage: str, brief: str, model: str,
-                         check: Callable[[M], None] | None = None) -> CallResult[M]:
+    async def structured(
+        self,
+        prompt: RenderedPrompt,
+        output: type[M],
+        *,
+        stage: str,
+        brief: str,
+        model: str,
+        check: Callable[[M], None] | None = None,
+    ) -> CallResult[M]:
         """Ask `model` for an `output`; `check` may raise ValueError to get a re-ask for semantic faults."""
         response_format = strict_response_format(output)
         cache_key = f"briefbot:{stage}:{brief}"
         # service_tier is left out: the same question on another tier has the same answer.
-        key = fingerprint({"model": model, "messages": prompt.messages, "response_format": response_format,
-                           "prompt_cache_key": cache_key, "max_completion_tokens": self.settings.max_completion_tokens})
-        base = dict(stage=stage, brief=brief, model=model, template=prompt.name,
-                    template_hash=prompt.template_hash, fingerprint=key)
+        key = fingerprint(
+            {
+                "model": model,
+                "messages": prompt.messages,
+                "response_format": response_format,
+                "prompt_cache_key": cache_key,
+                "max_completion_tokens": self.settings.max_completion_tokens,
+            }
+        )
+        base = dict(
+            stage=stage,
+            brief=brief,
+            model=model,
+            template=prompt.name,
+            template_hash=prompt.template_hash,
+            fingerprint=key,
+        )
         stats = CallStats()
 
         hit = llm_calls.cached_result(self.conn, key)
@@ -207,7 +236,12 @@ class LLMClient:
         async with self._slots:
             for ask in (1, 2):
                 completion, attempts, latency, tier = await self._send(
-                    messages, model=model, response_format=response_format, cache_key=cache_key, base=base, ask=ask
+                    messages,
+                    model=model,
+                    response_format=response_format,
+                    cache_key=cache_key,
+                    base=base,
+                    ask=ask,
                 )
                 usage = _usage(completion)
                 price = self.settings.price(model)
@@ -215,8 +249,17 @@ class LLMClient:
                 try:
                     value, content = self._accept(completion, output, check)
                 except _Problem as problem:
-                    row = CallRow(**base, ask=ask, service_tier=tier, **usage, latency_ms=latency, attempts=attempts,
-                                  outcome=problem.kind, error=str(problem)[:2000], cost_usd=cost)
+                    row = CallRow(
+                        **base,
+                        ask=ask,
+                        service_tier=tier,
+                        **usage,
+                        latency_ms=latency,
+                        attempts=attempts,
+                        outcome=problem.kind,
+                        error=str(problem)[:2000],
+                        cost_usd=cost,
+                    )
                     llm_calls.record(self.conn, row)
                     stats.add(row)
                     if ask == 2:
@@ -226,16 +269,33 @@ class LLMClient:
                         ) from None
                     messages = messages + self._reask(completion, problem)
                     continue
-                row = CallRow(**base, ask=ask, service_tier=tier, **usage, latency_ms=latency, attempts=attempts,
-                              outcome="ok", cost_usd=cost, result=content)
+                row = CallRow(
+                    **base,
+                    ask=ask,
+                    service_tier=tier,
+                    **usage,
+                    latency_ms=latency,
+                    attempts=attempts,
+                    outcome="ok",
+                    cost_usd=cost,
+                    result=content,
+                )
                 llm_calls.record(self.conn, row)  # logged before the caller sees the answer
                 stats.add(row)
                 return CallResult(value=value, stats=stats, cached=False)
         raise AssertionError("unreachable")
 
     # -- internals -----------------------------------------------------------------------------
-    async def _send(self, messages: list[dict[str, str]], *, model: str, response_format: dict[str, Any],
-                    cache_key: str, base: dict[str, Any], ask: int) -> tuple[Any, int, int, str | None]:
+    async def _send(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        model: str,
+        response_format: dict[str, Any],
+        cache_key: str,
+        base: dict[str, Any],
+        ask: int,
+    ) -> tuple[Any, int, int, str | None]:
         """One exchange with bounded retries; returns (completion, attempts, latency ms, tier used)."""
         settings = self.settings
         tier: list[str | None] = [settings.service_tier]
@@ -255,8 +315,10 @@ class LLMClient:
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(settings.retry_attempts), wait=wait,
-                retry=retry_if_exception(_retryable), reraise=True,
+                stop=stop_after_attempt(settings.retry_attempts),
+                wait=wait,
+                retry=retry_if_exception(_retryable),
+                reraise=True,
             ):
                 with attempt:
                     attempts += 1
@@ -265,22 +327,39 @@ class LLMClient:
                         options["service_tier"] = tier[0]
                     try:
                         completion = await self._sdk.chat.completions.create(
-                            model=model, messages=messages, response_format=response_format,  # type: ignore[arg-type]
-                            prompt_cache_key=cache_key, **options,
+                            model=model,
+                            messages=messages,
+                            response_format=response_format,  # type: ignore[arg-type]
+                            prompt_cache_key=cache_key,
+                            **options,
                         )
                     except json.JSONDecodeError as exc:
                         # The SDK lets this escape; it is the transport's failure, so it is retried.
-                        raise _GarbledResponse(f"the response body is not JSON ({exc.msg} at {exc.pos})") from None
+                        raise _GarbledResponse(
+                            f"the response body is not JSON ({exc.msg} at {exc.pos})"
+                        ) from None
         except (openai.APIError, httpx2.HTTPError, BriefbotError, _GarbledResponse) as exc:
             # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
             reason = _describe_http_error(exc)
-            llm_calls.record(self.conn, CallRow(**base, ask=ask, service_tier=tier[0], latency_ms=latency,
-                                                attempts=attempts, outcome="http_error", error=reason))
+            llm_calls.record(
+                self.conn,
+                CallRow(
+                    **base,
+                    ask=ask,
+                    service_tier=tier[0],
+                    latency_ms=latency,
+                    attempts=attempts,
+                    outcome="http_error",
+                    error=reason,
+                ),
+            )
             if isinstance(exc, ReplayMissError):
                 raise  # a broken recording is fatal to a replay, not one failed call
             retried = "" if not _retryable(exc) else f" after {attempts} attempt(s)"
-            raise LLMError(f"{base['stage']} call for {base['brief']!r} to {self._sdk.base_url}{retried}: {reason}") from None
+            raise LLMError(
+                f"{base['stage']} call for {base['brief']!r} to {self._sdk.base_url}{retried}: {reason}"
+            ) from None
         return completion, attempts, int((time.monotonic() - started) * 1000), tier[0]
 
     def _accept(self, completion: Any, output: type[M], check: Callable[[M], None] | None) -> tuple[M, str]:
@@ -293,7 +372,9 @@ class LLMClient:
         if choice.finish_reason == "length":
             raise _Problem("length", "the answer was cut off at the token limit (finish_reason=length)")
         if choice.finish_reason == "content_filter":
-            raise _Problem("content_filter", "the answer was withheld by a content filter (finish_reason=content_filter)")
+            raise _Problem(
+                "content_filter", "the answer was withheld by a content filter (finish_reason=content_filter)"
+            )
         content = message.content or ""
         try:
             value = output.model_validate_json(content)

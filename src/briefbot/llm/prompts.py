@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError
 
 from briefbot.errors import LLMError
 
+
 @dataclass(frozen=True)
 class RenderedPrompt:
     """The messages of one call and the identity of the templates that made them."""

@@ -24,12 +24,16 @@ class ModelPrice(BaseModel):
     cached_input: float | None = Field(default=None, ge=0)
     output: float = Field(ge=0)
 
-    def cost(self, *, prompt_tokens: int | None, completion_tokens: int | None, cached_tokens: int | None) -> float | None:
+    def cost(
+        self, *, prompt_tokens: int | None, completion_tokens: int | None, cached_tokens: int | None
+    ) -> float | None:
         if prompt_tokens is None or completion_tokens is None:
             return None
         cached = min(cached_tokens or 0, prompt_tokens)
         cached_rate = self.input if self.cached_input is None else self.cached_input
-        dollars = (prompt_tokens - cached) * self.input + cached * cached_rate + completion_tokens * self.output
+        dollars = (
+            (prompt_tokens - cached) * self.input + cached * cached_rate + completion_tokens * self.output
+        )
         return round(dollars / 1_000_000, 8)
 
 
@@ -57,7 +61,9 @@ class LLMSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; None = api.openai.com")
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; None = api.openai.com"
+    )
     api_key: SecretStr | None = None
     triage_model: str = "gpt-4.1-mini"
     propose_model: str = "gpt-4.1"
@@ -67,11 +73,15 @@ class LLMSettings(BaseModel):
     service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
     retry_attempts: int = Field(default=5, ge=1, description="HTTP attempts per ask, first included")
     retry_wait_initial: float = Field(default=1.0, ge=0, description="first backoff, doubled each time")
-    retry_wait_max: float = Field(default=60.0, ge=0, description="cap on any single wait, Retry-After included")
+    retry_wait_max: float = Field(
+        default=60.0, ge=0, description="cap on any single wait, Retry-After included"
+    )
     max_completion_tokens: int | None = Field(default=None, ge=1)
     triage_batch_size: int = Field(default=10, ge=1)
     triage_excerpt_chars: int = Field(default=2000, ge=100)
-    propose_token_budget: int = Field(default=12000, ge=100, description="tokens of item text in a propose call")
+    propose_token_budget: int = Field(
+        default=12000, ge=100, description="tokens of item text in a propose call"
+    )
     # No tokenizer dependency: ~4 characters per token is close for English prose.
     chars_per_token: float = Field(default=4.0, gt=0)
     prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
@@ -80,8 +90,13 @@ class LLMSettings(BaseModel):
         return self.prices.get(model)
 
     @classmethod
-    def load(cls, mapping: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None,
-             source: str = "feeds.yaml") -> "LLMSettings":
+    def load(
+        cls,
+        mapping: Mapping[str, Any] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        source: str = "feeds.yaml",
+    ) -> LLMSettings:
         """Settings from the config's `llm:` mapping, then the environment (which wins)."""
         values: dict[str, Any] = dict(mapping or {})
         if "api_key" in values:

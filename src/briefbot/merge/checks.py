@@ -36,11 +36,64 @@ _LOWER_NEXT_RE = re.compile(r"^\s+[a-z]")
 # Capitalised because they open a sentence, not because they name anyone.
 _SENTENCE_WORDS = frozenset(
     (
-        "a", "an", "and", "as", "at", "after", "also", "although", "before", "both", "but", "can", "could",
-        "despite", "do", "does", "either", "further", "how", "however", "if", "in", "instead", "it", "its",
-        "many", "meanwhile", "most", "neither", "new", "notably", "on", "or", "other", "separately", "several",
-        "should", "since", "some", "still", "such", "that", "the", "these", "this", "those", "thus", "what",
-        "when", "where", "whether", "which", "while", "who", "why", "will", "would", "yet",
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "after",
+        "also",
+        "although",
+        "before",
+        "both",
+        "but",
+        "can",
+        "could",
+        "despite",
+        "do",
+        "does",
+        "either",
+        "further",
+        "how",
+        "however",
+        "if",
+        "in",
+        "instead",
+        "it",
+        "its",
+        "many",
+        "meanwhile",
+        "most",
+        "neither",
+        "new",
+        "notably",
+        "on",
+        "or",
+        "other",
+        "separately",
+        "several",
+        "should",
+        "since",
+        "some",
+        "still",
+        "such",
+        "that",
+        "the",
+        "these",
+        "this",
+        "those",
+        "thus",
+        "what",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "would",
+        "yet",
     )
 )
 
@@ -50,7 +103,14 @@ class Rejected(Exception):
 
 
 def brief_texts(brief: Brief) -> list[str]:
-    texts = [brief.title, *brief.what, *brief.why_it_matters, *brief.open_questions, *brief.narrative, *brief.tensions]
+    texts = [
+        brief.title,
+        *brief.what,
+        *brief.why_it_matters,
+        *brief.open_questions,
+        *brief.narrative,
+        *brief.tensions,
+    ]
     texts += [e.text for e in brief.timeline]
     texts += [f"{p.actor} {p.stance} {p.evolution or ''}" for p in brief.perspectives]
     texts += [f"{s.title} {s.publisher or ''}" for s in brief.sources]
@@ -114,11 +174,18 @@ def check_citations(cites: list[str], *, items: dict[str, BatchItem], base: Brie
                 known = ", ".join(sorted(items, key=lambda r: int(r[4:]))) or "none"
                 raise Rejected(f"cites [{marker}], which is not an item of this batch (items: {known})")
         elif base.source(int(marker)) is None:
-            raise Rejected(f"cites [{marker}], which is not a source of v{base.version} (sources 1-{base.next_source_number() - 1})")
+            raise Rejected(
+                f"cites [{marker}], which is not a source of v{base.version} (sources 1-{base.next_source_number() - 1})"
+            )
 
 
 def edit_warnings(
-    edit: Edit, cites: list[str], *, items: dict[str, BatchItem], base: Brief, known: tuple[set[str], set[str]]
+    edit: Edit,
+    cites: list[str],
+    *,
+    items: dict[str, BatchItem],
+    base: Brief,
+    known: tuple[set[str], set[str]],
 ) -> list[str]:
     """What the editor should check: names no cited item or the brief mentions, ungrounded dates."""
     cited: list[str] = []
@@ -141,14 +208,19 @@ def edit_warnings(
             if (
                 _SENTENCE_START_RE.search(plain[: match.start()])
                 and _ORDINARY_WORD_RE.match(name)
-                and _LOWER_NEXT_RE.match(plain[match.end():])
+                and _LOWER_NEXT_RE.match(plain[match.end() :])
             ):
                 # "Answered its critics": capitalised only because it opens a sentence. A name
                 # there is usually followed by another capital ("Zorblax Labs") or is known.
                 continue
             found = name in known[0] or name in cited_names
             # A capitalised ordinary word ("However") is known in lower case somewhere.
-            if not found and lower not in _SENTENCE_WORDS and lower not in known[1] and lower not in cited_words:
+            if (
+                not found
+                and lower not in _SENTENCE_WORDS
+                and lower not in known[1]
+                and lower not in cited_words
+            ):
                 names.append(name)
     found_problems: list[str] = []
     for marker in dict.fromkeys(cites):
@@ -156,9 +228,13 @@ def edit_warnings(
             # Fetched text that reads like instructions to the model: the editor should know.
             flags = injection_flags(items[marker].text or "")
             if flags:
-                found_problems.append(f"[{marker}] contains instruction-like text (treated as data): {'; '.join(flags)}")
+                found_problems.append(
+                    f"[{marker}] contains instruction-like text (treated as data): {'; '.join(flags)}"
+                )
     if names:
-        found_problems.append(f"names found neither in the cited items nor in the brief: {', '.join(dict.fromkeys(names))}")
+        found_problems.append(
+            f"names found neither in the cited items nor in the brief: {', '.join(dict.fromkeys(names))}"
+        )
     if isinstance(edit, AddTimelineEntry):
         grounded = any(d.startswith(edit.date) for d in dates) or any(edit.date in text for text in cited)
         if not grounded:

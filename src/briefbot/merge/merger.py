@@ -14,6 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
+from briefbot.errors import MergeError
 from briefbot.merge.checks import (
     Rejected,
     brief_texts,
@@ -24,7 +25,7 @@ from briefbot.merge.checks import (
     markers,
     vocabulary,
 )
-from briefbot.errors import MergeError
+from briefbot.merge.proposal import EDITOR_REJECTED, EditVerdict, Proposal
 from briefbot.models import (
     CITATION_RE,
     EDIT_CITATION_RE,
@@ -51,7 +52,6 @@ from briefbot.models import (
     check_partial_date,
     date_sort_key,
 )
-from briefbot.merge.proposal import EDITOR_REJECTED, EditVerdict, Proposal
 
 NO_NEW_FAULT_LINES = "No new fault lines emerged this pass."
 # The state of a candidate that is not yet published; `approve` publishes it as `closed`.
@@ -99,14 +99,20 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
         "narrative": [_Slot(i, p) for i, p in enumerate(brief.narrative, 1)],
         "perspectives": [_Slot(i, p) for i, p in enumerate(brief.perspectives, 1)],
     }
-    work.sections = {"what": (brief.what, None), "why_it_matters": (brief.why_it_matters, None), "status": (brief.status, None)}
+    work.sections = {
+        "what": (brief.what, None),
+        "why_it_matters": (brief.why_it_matters, None),
+        "status": (brief.status, None),
+    }
 
     verdicts: list[EditVerdict] = []
     lines: list[tuple[int, str]] = []  # (0 for major, 1 for minor, What's new sentence)
     for number, edit in enumerate(batch.edits, 1):
         cites = markers(edit)
         if accepted is not None and number not in accepted:
-            verdicts.append(EditVerdict(number=number, op=edit.op, status="rejected", reason=EDITOR_REJECTED, cites=cites))
+            verdicts.append(
+                EditVerdict(number=number, op=edit.op, status="rejected", reason=EDITOR_REJECTED, cites=cites)
+            )
             continue
         try:
             check_lengths(edit)
@@ -114,11 +120,17 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
             warnings = edit_warnings(edit, cites, items=items, base=brief, known=(names, words))
             _apply(work, number, edit)
         except Rejected as exc:
-            verdicts.append(EditVerdict(number=number, op=edit.op, status="rejected", reason=str(exc), cites=cites))
+            verdicts.append(
+                EditVerdict(number=number, op=edit.op, status="rejected", reason=str(exc), cites=cites)
+            )
             continue
         sources = [_assign(work, marker) for marker in cites]
         sources = list(dict.fromkeys(sources))
-        verdicts.append(EditVerdict(number=number, op=edit.op, status="applied", warnings=warnings, cites=cites, sources=sources))
+        verdicts.append(
+            EditVerdict(
+                number=number, op=edit.op, status="applied", warnings=warnings, cites=cites, sources=sources
+            )
+        )
         lines.append((0 if edit.significance == "major" else 1, _whats_new_line(work, edit.summary, sources)))
         _map_applied(work, number)
 
@@ -173,7 +185,9 @@ def _perspective(work: _Work, actor: str) -> _Slot:
     for slot in slots:
         if _actor_key(slot.value.actor) == _actor_key(actor):
             if slot.changed_by is not None:
-                raise Rejected(f"the perspective of {slot.value.actor!r} is already changed by edit {slot.changed_by}")
+                raise Rejected(
+                    f"the perspective of {slot.value.actor!r} is already changed by edit {slot.changed_by}"
+                )
             return slot
     actors = [s.value.actor for s in slots]
     best = process.extractOne(actor, actors, scorer=fuzz.WRatio, processor=utils.default_process)
@@ -189,7 +203,11 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
             entry = slot.value
             ratio = fuzz.ratio(_bare(entry.text), _bare(edit.text), processor=utils.default_process)
             if entry.date == edit.date and ratio >= DUPLICATE_RATIO:
-                where = f"entry {slot.base_index}" if slot.base_index else f"the entry added by edit {slot.changed_by}"
+                where = (
+                    f"entry {slot.base_index}"
+                    if slot.base_index
+                    else f"the entry added by edit {slot.changed_by}"
+                )
                 raise Rejected(f"duplicates timeline {where} ({entry.date}, {ratio:.0f}% similar)")
         key = date_sort_key(edit.date)
         position = 0
@@ -208,10 +226,14 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
         for slot in lists["perspectives"]:
             if _actor_key(slot.value.actor) == _actor_key(edit.actor):
                 raise Rejected(f"{slot.value.actor!r} already has a perspective; use update_perspective")
-        perspective = Perspective(actor=" ".join(edit.actor.split()), stance=edit.stance, evolution=edit.evolution)
+        perspective = Perspective(
+            actor=" ".join(edit.actor.split()), stance=edit.stance, evolution=edit.evolution
+        )
         lists["perspectives"].append(_Slot(None, perspective, number))
     elif isinstance(edit, (AddTension, AddOpenQuestion, AddNarrativeParagraph)):
-        key = {AddTension: "tensions", AddOpenQuestion: "open_questions", AddNarrativeParagraph: "narrative"}[type(edit)]
+        key = {AddTension: "tensions", AddOpenQuestion: "open_questions", AddNarrativeParagraph: "narrative"}[
+            type(edit)
+        ]
         lists[key].append(_Slot(None, edit.text, number))
         work.tension_added = work.tension_added or isinstance(edit, AddTension)
     elif isinstance(edit, (ReviseTension, ReviseOpenQuestion, ReviseNarrativeParagraph)):
@@ -249,7 +271,14 @@ def _assign(work: _Work, marker: str) -> int:
     if number is None:
         number = work.base.next_source_number() + len(work.new_sources)
         work.new_sources.append(
-            Source(number=number, title=item.title, publisher=item.publisher, date=_valid_date(item.published), origin=item.origin, url=item.url)
+            Source(
+                number=number,
+                title=item.title,
+                publisher=item.publisher,
+                date=_valid_date(item.published),
+                origin=item.origin,
+                url=item.url,
+            )
         )
         work.url_numbers[item.url] = number
     work.numbers[marker] = number

@@ -74,7 +74,11 @@ class Proposal(_Model):
         if self.whats_new_override is None:
             return self.candidate
         return self.candidate.model_copy(
-            update={"whats_new": WhatsNew(version=self.candidate.version, paragraphs=list(self.whats_new_override))}
+            update={
+                "whats_new": WhatsNew(
+                    version=self.candidate.version, paragraphs=list(self.whats_new_override)
+                )
+            }
         )
 
 

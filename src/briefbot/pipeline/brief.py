@@ -11,21 +11,21 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING
 
-from briefbot.pipeline.items import already_sourced, batch_items, is_sourced, row_id
 from briefbot.config import Config
 from briefbot.errors import BriefbotError, ReplayMissError
 from briefbot.llm import LLMClient
 from briefbot.merge import merge
-from briefbot.models import Document
 from briefbot.merge.proposal import Proposal, StaleProposalError
-from briefbot.store.proposals import ProposalStore
-from briefbot.propose import propose
+from briefbot.models import Document
+from briefbot.pipeline.items import already_sourced, batch_items, is_sourced, row_id
 from briefbot.pipeline.report import BriefReport
+from briefbot.propose import propose
 from briefbot.review import make_proposal
 from briefbot.store import items as item_store
 from briefbot.store import runs as ledger
 from briefbot.store.documents import get_documents
 from briefbot.store.items import StoredItem
+from briefbot.store.proposals import ProposalStore
 from briefbot.triage import TriagedItem, triage
 
 if TYPE_CHECKING:
@@ -100,18 +100,10 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
     if not waiting:
         out.note = "nothing new"
         return
-    if pending is not None and not (
-        _untouched(pending) and pending.run_date == run_date
-    ):
-        why = (
-            "is under review"
-            if not _untouched(pending)
-            else f"of {pending.run_date} awaits review"
-        )
+    if pending is not None and not (_untouched(pending) and pending.run_date == run_date):
+        why = "is under review" if not _untouched(pending) else f"of {pending.run_date} awaits review"
         out.note = f"held back {len(waiting)} item(s): the pending proposal {why}"
-        night.report.notes.append(
-            f"{slug}: {out.note}; they wait for the next run after it is decided"
-        )
+        night.report.notes.append(f"{slug}: {out.note}; they wait for the next run after it is decided")
         return
     rows = _tonights(conn, store, pending, waiting, slug=slug, run_date=run_date)
     sourced = already_sourced(brief)
@@ -141,9 +133,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
     ledger.stage_started(conn, night.report.run_id, "triage", slug)
     night.progress("triage", slug, None)
     try:
-        triaged = (
-            await triage(llm, brief, items, slug=slug, scope=scope) if items else None
-        )
+        triaged = await triage(llm, brief, items, slug=slug, scope=scope) if items else None
     except ReplayMissError:
         raise  # a broken recording ends the replay (exit 2), it is not this brief's failure
     except BriefbotError as exc:
@@ -174,9 +164,7 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
         ledger.stage_started(conn, night.report.run_id, "propose", slug)
         night.progress("propose", slug, None)
         try:
-            proposed = await propose(
-                llm, brief, kept, slug=slug, run_date=run_date, scope=scope
-            )
+            proposed = await propose(llm, brief, kept, slug=slug, run_date=run_date, scope=scope)
         except ReplayMissError:
             raise
         except BriefbotError as exc:

@@ -7,6 +7,7 @@ finished.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -14,10 +15,10 @@ from collections.abc import Callable, Sequence
 import httpx2
 from pydantic import BaseModel, ConfigDict
 
-from briefbot.http.types import FetchResult
 from briefbot.collect.dedupe import canonical_url
 from briefbot.extract.pool import ExtractPool
 from briefbot.extract.stage import ItemOutcome, extract_items, http_fetcher
+from briefbot.http.types import FetchResult
 from briefbot.models import BatchItem, Brief, CandidateItem, Document
 from briefbot.store.documents import PageStore, get_documents, mark_extracted, outcome_of
 from briefbot.store.items import StoredItem
@@ -82,9 +83,7 @@ async def extract_waiting(
     # Workers = cores. The pool is closed on every way out (a replay miss, a cancel, a full disk),
     # its stuck workers killed: `run_async` lets its thread leave before `__exit__` closes it.
     with ExtractPool() as pool:
-        await extract_items(
-            todo, fetcher=counted, pages=pages, pool=pool, conn=conn, on_done=done
-        )
+        await extract_items(todo, fetcher=counted, pages=pages, pool=pool, conn=conn, on_done=done)
     return tally
 
 
@@ -103,10 +102,8 @@ def already_sourced(brief: Brief) -> tuple[set[str], set[str]]:
     for source in brief.sources:
         titles.add(_norm_title(source.title))
         if source.url:
-            try:
+            with contextlib.suppress(ValueError):
                 urls.add(canonical_url(source.url))
-            except ValueError:
-                pass
     return urls, titles
 
 

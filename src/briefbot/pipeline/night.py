@@ -20,24 +20,22 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from briefbot._fs import atomic_write
-from briefbot.pipeline.brief import brief_stage
-from briefbot.pipeline.items import ExtractTally, extract_waiting
 from briefbot.collect.stage import CollectReport, SourceReport, collect, source_urls
 from briefbot.config import Config, http_settings, load_config
 from briefbot.errors import NotFoundError
 from briefbot.http import make_client
 from briefbot.llm import LLMClient, LLMSettings
-from briefbot.store.lock import RunLock
-from briefbot.project import Project
+from briefbot.pipeline.brief import brief_stage
+from briefbot.pipeline.items import ExtractTally, extract_waiting
 from briefbot.pipeline.report import RunReport, StageTime
+from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
 from briefbot.store import runs as ledger
 from briefbot.store.documents import PageStore
+from briefbot.store.lock import RunLock
 
-Progress = Callable[
-    [str, str, int | None], None
-]  # (stage, label, total or None = advance one)
+Progress = Callable[[str, str, int | None], None]  # (stage, label, total or None = advance one)
 
 
 class RunOptions(BaseModel):
@@ -58,9 +56,7 @@ class RunOptions(BaseModel):
 class Night:
     """One run's state while it goes; `run()` is the whole night."""
 
-    def __init__(
-        self, project: Project, options: RunOptions, progress: Progress | None
-    ) -> None:
+    def __init__(self, project: Project, options: RunOptions, progress: Progress | None) -> None:
         self.project = project
         self.options = options
         self.progress = progress or (lambda stage, label, total: None)
@@ -101,9 +97,7 @@ class Night:
         interrupted = ledger.interrupted_runs(conn)
         for run_id in interrupted:
             ledger.mark_interrupted(conn, run_id)
-        run_id = ledger.start_run(
-            conn, run_date=options.run_date.isoformat(), mode=options.mode
-        )
+        run_id = ledger.start_run(conn, run_date=options.run_date.isoformat(), mode=options.mode)
         self.run_dir = self.project.state_dir / "runs" / str(run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.report = RunReport(
@@ -129,12 +123,8 @@ class Night:
         active = config.active_briefs()
         unknown = [s for s in self.options.briefs if s not in config.briefs]
         if unknown:
-            raise NotFoundError(
-                f"no brief {unknown[0]!r} in {self.project.briefs_dir} (with a brief.yaml)"
-            )
-        slugs = [
-            s for s in active if not self.options.briefs or s in self.options.briefs
-        ]
+            raise NotFoundError(f"no brief {unknown[0]!r} in {self.project.briefs_dir} (with a brief.yaml)")
+        slugs = [s for s in active if not self.options.briefs or s in self.options.briefs]
         http = http_settings(
             config, self.project, record=self.options.record_dir, replay=self.options.replay_dir
         )
@@ -144,9 +134,7 @@ class Night:
         async with make_client(http) as client:
             collected = await self._collect(config, client, slugs)
             await self._extract(client)
-            async with LLMClient(
-                llm_settings, conn=self.conn, http_settings=http
-            ) as llm:
+            async with LLMClient(llm_settings, conn=self.conn, http_settings=http) as llm:
                 # Briefs share the LLM client's concurrency: one brief's propose call overlaps the
                 # next brief's triage batches instead of waiting for them. Each brief writes only
                 # its own proposal; the report lists briefs in `slugs` order whatever finishes first.
@@ -155,9 +143,7 @@ class Night:
         self._finish(collected)
 
     # -- collect ---------------------------------------------------------------------------
-    async def _collect(
-        self, config: Config, client, slugs: list[str]
-    ) -> list[CollectReport]:
+    async def _collect(self, config: Config, client, slugs: list[str]) -> list[CollectReport]:
         started = time.perf_counter()
         ledger.stage_started(self.conn, self.report.run_id, "collect")
         sourced = source_urls(self.project, slugs)
@@ -189,9 +175,7 @@ class Night:
             r.not_modified += sum(1 for s in rep.sources if s.not_modified)
             r.collected += rep.new
             r.duplicates += rep.duplicate
-            r.failures += [
-                f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed
-            ]
+            r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
         self.stage(
             "collect",
             "",
@@ -248,18 +232,9 @@ class Night:
         sources = [s for rep in collected for s in rep.sources]
         all_sources_failed = bool(sources) and all(s.errors for s in sources)
         worked = (
-            r.collected
-            or r.extracted
-            or any(b.proposal for b in r.briefs)
-            or r.llm.calls
-            or r.llm.cache_hits
+            r.collected or r.extracted or any(b.proposal for b in r.briefs) or r.llm.calls or r.llm.cache_hits
         )
-        idle = (
-            not r.collected
-            and not r.extracted
-            and not r.llm.calls
-            and not r.llm.cache_hits
-        )
+        idle = not r.collected and not r.extracted and not r.llm.calls and not r.llm.cache_hits
         if idle and not r.failures:
             r.notes.append(
                 f"idle night: nothing new ({r.sources_checked} feeds/searches asked, "
@@ -280,17 +255,13 @@ class Night:
         r.finished_at = dt.datetime.now(dt.UTC)
         data = r.model_dump(mode="json")
         atomic_write(self.run_dir / "report.json", r.model_dump_json(indent=2) + "\n")
-        ledger.finish_run(
-            self.conn, r.run_id, status=status, exit_code=exit_code, report=data
-        )
+        ledger.finish_run(self.conn, r.run_id, status=status, exit_code=exit_code, report=data)
 
     def close(self) -> None:
         self.conn.close()
 
 
-async def run_night(
-    project: Project, options: RunOptions, *, progress: Progress | None = None
-) -> RunReport:
+async def run_night(project: Project, options: RunOptions, *, progress: Progress | None = None) -> RunReport:
     """One nightly run under the project's run lock (LockedError if another run holds it)."""
     with RunLock(project.state_dir / "run.lock"):
         night = Night(project, options, progress)

@@ -28,9 +28,7 @@ class StageTime(_Model):
 
 class LLMUsage(_Model):
     calls: int = 0  # exchanges sent over HTTP (re-asks included)
-    cache_hits: int = (
-        0  # calls answered from the call cache (a resumed run pays nothing for them)
-    )
+    cache_hits: int = 0  # calls answered from the call cache (a resumed run pays nothing for them)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -72,9 +70,7 @@ class RunReport(_Model):
     finished_at: dt.datetime | None = None
     status: RunStatus = "done"
     exit_code: int = 0
-    resumed: list[int] = Field(
-        default_factory=list, description="interrupted runs this one took over from"
-    )
+    resumed: list[int] = Field(default_factory=list, description="interrupted runs this one took over from")
     sources_checked: int = 0  # feeds and searches asked
     not_modified: int = 0  # of which answered 304
     collected: int = 0  # new items stored
@@ -85,9 +81,7 @@ class RunReport(_Model):
     briefs: list[BriefReport] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
     stages: list[StageTime] = Field(default_factory=list)
-    failures: list[str] = Field(
-        default_factory=list
-    )  # feeds, pages, calls that failed, each named
+    failures: list[str] = Field(default_factory=list)  # feeds, pages, calls that failed, each named
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -113,9 +107,7 @@ def report_renderable(report: RunReport) -> Group:
         "feeds/searches asked",
         f"{report.sources_checked} ({report.not_modified} not modified)",
     )
-    head.add_row(
-        "items collected", f"{report.collected} new, {report.duplicates} duplicates"
-    )
+    head.add_row("items collected", f"{report.collected} new, {report.duplicates} duplicates")
     head.add_row(
         "pages",
         f"{report.pages_fetched} fetched, {report.extracted} extracted "
@@ -131,8 +123,7 @@ def report_renderable(report: RunReport) -> Group:
     head.add_row(
         "time per stage",
         ", ".join(
-            f"{s.stage}{'[' + s.brief + ']' if s.brief else ''} {s.seconds:.1f}s"
-            for s in report.stages
+            f"{s.stage}{'[' + s.brief + ']' if s.brief else ''} {s.seconds:.1f}s" for s in report.stages
         )
         or "-",
     )
@@ -158,11 +149,7 @@ def report_renderable(report: RunReport) -> Group:
         for b in report.briefs:
             if b.proposal:
                 verb = "replaced" if b.replaced else "written"
-                parts.append(
-                    Text(
-                        f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"
-                    )
-                )
+                parts.append(Text(f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"))
             elif b.note:
                 parts.append(Text(f"{b.slug}: {b.note}"))
     for note in report.notes:

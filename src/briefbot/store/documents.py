@@ -80,14 +80,10 @@ def outcome_of(document: Document) -> Outcome:
     return "extracted" if document.text_source == "page" else "fallback"
 
 
-def save_document(
-    conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None
-) -> None:
+def save_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
     """Store (or replace) the document of `document.item_id`."""
     if document.item_id is None:
-        raise StoreError(
-            f"document for {document.url} has no item id to store it under"
-        )
+        raise StoreError(f"document for {document.url} has no item id to store it under")
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     values = [getattr(document, f) for f in _FIELDS]
     conn.execute(
@@ -98,15 +94,11 @@ def save_document(
 
 
 def _document(row: sqlite3.Row) -> Document:
-    return Document(
-        item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS}
-    )
+    return Document(item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS})
 
 
 def get_document(conn: sqlite3.Connection, item_id: int) -> Document | None:
-    row = conn.execute(
-        "SELECT * FROM documents WHERE item_id = ?", (item_id,)
-    ).fetchone()
+    row = conn.execute("SELECT * FROM documents WHERE item_id = ?", (item_id,)).fetchone()
     return None if row is None else _document(row)
 
 
@@ -137,16 +129,11 @@ def documented_ids(conn: sqlite3.Connection) -> set[int]:
 
 def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {
-        row[0]: row[1]
-        for row in conn.execute(
-            "SELECT outcome, count(*) FROM documents GROUP BY outcome"
-        )
+        row[0]: row[1] for row in conn.execute("SELECT outcome, count(*) FROM documents GROUP BY outcome")
     }
 
 
-def mark_extracted(
-    conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None
-) -> None:
+def mark_extracted(conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None) -> None:
     """Move the item's `new` brief links to `extracted` (the items table's status hand-off)."""
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     conn.execute(
@@ -155,14 +142,10 @@ def mark_extracted(
     )
 
 
-def store_document(
-    conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None
-) -> None:
+def store_document(conn: sqlite3.Connection, document: Document, *, now: dt.datetime | None = None) -> None:
     """Save the document and advance its item's status in one transaction."""
     if document.item_id is None:
-        raise StoreError(
-            f"document for {document.url} has no item id to store it under"
-        )
+        raise StoreError(f"document for {document.url} has no item id to store it under")
     conn.execute("BEGIN IMMEDIATE")
     try:
         save_document(conn, document, now=now)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from briefbot.http.types import Validators
 from briefbot.errors import StoreError
+from briefbot.http.types import Validators
 
 
 def load_validators(conn: sqlite3.Connection, url: str) -> Validators | None:

@@ -57,8 +57,16 @@ def _candidate(row: sqlite3.Row) -> CandidateItem:
 
 # What the feed or provider said about an item (everything but its canonical URL and first sighting).
 _DESCRIBED = (
-    "link", "guid", "guid_key", "title", "summary", "published", "published_is_fetch_time",
-    "origin", "publisher", "content_hash",
+    "link",
+    "guid",
+    "guid_key",
+    "title",
+    "summary",
+    "published",
+    "published_is_fetch_time",
+    "origin",
+    "publisher",
+    "content_hash",
 )
 
 
@@ -154,7 +162,9 @@ def adopt_copy(
     return True
 
 
-def add_alias(conn: sqlite3.Connection, url: str, item_id: int, *, reason: str, now: dt.datetime | None = None) -> None:
+def add_alias(
+    conn: sqlite3.Connection, url: str, item_id: int, *, reason: str, now: dt.datetime | None = None
+) -> None:
     """Remember `url` as a copy of item `item_id` (ignored if the URL is already known)."""
     conn.execute(
         "INSERT OR IGNORE INTO item_aliases (url, item_id, reason, seen_at) "
@@ -236,8 +246,11 @@ def list_items(
     """Stored items, newest first; only candidates of `brief` (optionally in `status`) if given."""
     where, params = [], []
     if brief is not None:
-        where.append("EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.brief = ?"
-                     + (" AND b.status = ?" if status else "") + ")")
+        where.append(
+            "EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.brief = ?"
+            + (" AND b.status = ?" if status else "")
+            + ")"
+        )
         params += [brief] + ([status] if status else [])
     elif status is not None:
         where.append("EXISTS (SELECT 1 FROM item_briefs b WHERE b.item_id = items.id AND b.status = ?)")

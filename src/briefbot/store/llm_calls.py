@@ -42,7 +42,7 @@ _COLUMNS = [name for name in CallRow.model_fields if name != "id"]
 def record(conn: sqlite3.Connection, row: CallRow) -> int:
     """Append `row` to the log (committed before returning) and return its id."""
     values = row.model_copy(
-        update={"created_at": row.created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        update={"created_at": row.created_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     ).model_dump()
     sql = f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
     try:
@@ -63,7 +63,9 @@ def cached_result(conn: sqlite3.Connection, fingerprint: str) -> str | None:
     return None if found is None else str(found[0])
 
 
-def list_calls(conn: sqlite3.Connection, *, brief: str | None = None, limit: int | None = None) -> list[CallRow]:
+def list_calls(
+    conn: sqlite3.Connection, *, brief: str | None = None, limit: int | None = None
+) -> list[CallRow]:
     """Logged calls, oldest first (the last `limit` when given)."""
     where, params = ("WHERE brief = ?", [brief]) if brief else ("", [])
     sql = f"SELECT * FROM llm_calls {where} ORDER BY id DESC"

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def start_run(conn: sqlite3.Connection, *, run_date: str, mode: str) -> int:
@@ -37,8 +37,14 @@ def stage_started(conn: sqlite3.Connection, run_id: int, stage: str, brief: str 
 
 
 def stage_finished(
-    conn: sqlite3.Connection, run_id: int, stage: str, *, brief: str = "", status: str = "done",
-    seconds: float, counts: dict[str, Any],
+    conn: sqlite3.Connection,
+    run_id: int,
+    stage: str,
+    *,
+    brief: str = "",
+    status: str = "done",
+    seconds: float,
+    counts: dict[str, Any],
 ) -> None:
     conn.execute(
         "UPDATE run_stages SET status = ?, finished_at = ?, seconds = ?, counts = ? WHERE run_id = ? AND stage = ? AND brief = ?",
@@ -46,7 +52,9 @@ def stage_finished(
     )
 
 
-def finish_run(conn: sqlite3.Connection, run_id: int, *, status: str, exit_code: int, report: dict[str, Any]) -> None:
+def finish_run(
+    conn: sqlite3.Connection, run_id: int, *, status: str, exit_code: int, report: dict[str, Any]
+) -> None:
     conn.execute(
         "UPDATE runs SET status = ?, exit_code = ?, finished_at = ?, report = ? WHERE id = ?",
         (status, exit_code, _now(), json.dumps(report, sort_keys=True), run_id),

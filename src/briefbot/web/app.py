@@ -39,9 +39,7 @@ def context(request: Request) -> WebContext:
     return request.app.state.web
 
 
-def render(
-    request: Request, template: str, *, status_code: int = 200, **values: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
     """Render a template with the CSRF token of this browser, issuing the browser an id if it has none."""
     web = context(request)
     browser_id = web.csrf.browser_id(request)
@@ -60,9 +58,7 @@ def render(
     return response
 
 
-def message(
-    request: Request, title: str, text: str, *, status_code: int, **values: Any
-) -> HTMLResponse:
+def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:
     values.setdefault("retry", None)
     values.setdefault("back", None)
     return render(
@@ -87,20 +83,14 @@ def _version_number(raw: str) -> int:
 
 async def index(request: Request) -> Response:
     web = context(request)
-    html = pages.index_page(
-        web.env, web.links, web.project, proposal_link=web.links.proposal
-    )
+    html = pages.index_page(web.env, web.links, web.project, proposal_link=web.links.proposal)
     return HTMLResponse(html)
 
 
 def _proposal_link(web: WebContext, slug: str) -> str | None:
     from briefbot.store.proposals import ProposalStore
 
-    return (
-        web.links.proposal(slug)
-        if ProposalStore(web.project, slug).load() is not None
-        else None
-    )
+    return web.links.proposal(slug) if ProposalStore(web.project, slug).load() is not None else None
 
 
 def brief_latest(request: Request) -> Response:
@@ -121,18 +111,14 @@ def brief_version(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     version = _version_number(request.path_params["version"])
-    return HTMLResponse(
-        pages.version_page(web.env, web.links, web.project, slug, version)
-    )
+    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, version))
 
 
 def history(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     return HTMLResponse(
-        pages.history_page(
-            web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff"
-        )
+        pages.history_page(web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff")
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from briefbot.merge.proposal import EDITOR_REJECTED, Proposal
 from briefbot.models import (
     AddNarrativeParagraph,
     AddOpenQuestion,
@@ -20,7 +21,6 @@ from briefbot.models import (
     ReviseTimelineEntry,
     UpdatePerspective,
 )
-from briefbot.merge.proposal import EDITOR_REJECTED, Proposal
 
 SNIPPET_CHARS = 400
 
@@ -97,9 +97,7 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
         found = next((p for p in base.perspectives if p.actor == edit.actor), None)
         current = None
         if found is not None:
-            current = found.stance + (
-                f" Evolution: {found.evolution}" if found.evolution else ""
-            )
+            current = found.stance + (f" Evolution: {found.evolution}" if found.evolution else "")
         return f"Perspective of {edit.actor}", current
     if isinstance(edit, AddPerspective):
         return f"New perspective: {edit.actor}", None
@@ -140,24 +138,18 @@ def _snippet(text: str | None) -> str | None:
     if not text:
         return None
     flat = " ".join(text.split())
-    return (
-        flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
-    )
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
 
 
-def _items(
-    proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
-) -> list[CitedItem]:
+def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]) -> list[CitedItem]:
     batch_items = {item.ref: item for item in proposal.batch.items}
-    numbers = dict(zip(cites, sources)) if len(cites) == len(sources) else {}
+    numbers = dict(zip(cites, sources, strict=False)) if len(cites) == len(sources) else {}
     items = []
     for marker in cites:
         if marker.startswith("new:"):
             item = batch_items.get(marker)
             if item is None:
-                items.append(
-                    CitedItem(marker, "(unknown item)", None, None, None, None, True)
-                )
+                items.append(CitedItem(marker, "(unknown item)", None, None, None, None, True))
                 continue
             items.append(
                 CitedItem(
@@ -174,9 +166,7 @@ def _items(
         else:
             source = base.source(int(marker))
             if source is None:
-                items.append(
-                    CitedItem(marker, "(unknown source)", None, None, None, None, False)
-                )
+                items.append(CitedItem(marker, "(unknown source)", None, None, None, None, False))
                 continue
             items.append(
                 CitedItem(
@@ -195,7 +185,7 @@ def _items(
 
 def edit_cards(proposal: Proposal, base: Brief) -> list[Card]:
     cards = []
-    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits):
+    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False):
         target, current = _target(edit, base)
         cards.append(
             Card(

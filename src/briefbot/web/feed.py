@@ -34,9 +34,7 @@ def whats_new_html(brief: Brief) -> str:
     return "".join(f"<p>{escape(p)}</p>" for p in brief.whats_new.paragraphs)
 
 
-def atom_feed(
-    slug: str, briefs: list[Brief], *, feed_url: str, version_url: dict[int, str]
-) -> bytes:
+def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dict[int, str]) -> bytes:
     """Atom XML for the versions in `briefs` (any order; newest first in the feed).
 
     `feed_url` and `version_url` should be absolute when the feed is served; relative ones are
@@ -49,9 +47,7 @@ def atom_feed(
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
 
-    def sub(
-        parent: ET.Element, tag: str, text: str | None = None, **attrs: str
-    ) -> ET.Element:
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
         if text is not None:
             element.text = text

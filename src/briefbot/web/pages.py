@@ -105,11 +105,7 @@ def history_page(
         brief = project.load(slug, number)
         title = title or brief.title
         site = brief.site
-        older = (
-            versions[len(versions) - position - 2]
-            if position < len(versions) - 1
-            else None
-        )
+        older = versions[len(versions) - position - 2] if position < len(versions) - 1 else None
         rows.append(
             {
                 "version": number,
@@ -130,9 +126,7 @@ def history_page(
     )
 
 
-def diff_page(
-    env: jinja2.Environment, links: Links, project: Project, slug: str, a: int, b: int
-) -> str:
+def diff_page(env: jinja2.Environment, links: Links, project: Project, slug: str, a: int, b: int) -> str:
     old, new = project.load(slug, a), project.load(slug, b)
     return env.get_template("diff.html.j2").render(
         links=links,
@@ -154,7 +148,5 @@ def feed_xml(project: Project, slug: str, links: Links, *, base_url: str = "") -
         slug,
         briefs,
         feed_url=base_url + links.feed(slug),
-        version_url={
-            b.version: base_url + links.version(slug, b.version) for b in briefs
-        },
+        version_url={b.version: base_url + links.version(slug, b.version) for b in briefs},
     )

@@ -56,9 +56,7 @@ async def _checked_form(request: Request) -> FormData | Response:
     """The POSTed form, or a refusal when its CSRF token is missing or wrong."""
     form = await request.form()
     token = form.get(CSRF_FIELD)
-    if not context(request).csrf.valid(
-        request, token if isinstance(token, str) else None
-    ):
+    if not context(request).csrf.valid(request, token if isinstance(token, str) else None):
         return message(
             request,
             "Refused: missing or invalid form token",
@@ -167,8 +165,15 @@ async def decide(request: Request) -> Response:
     accept, reject = ([number], []) if choice == "accept" else ([], [number])
 
     def act(expected: int) -> str:
-        review.decide(web.project, slug, accept=accept, reject=reject, now=web.clock(), by=web.approver,
-                      expected_revision=expected)
+        review.decide(
+            web.project,
+            slug,
+            accept=accept,
+            reject=reject,
+            now=web.clock(),
+            by=web.approver,
+            expected_revision=expected,
+        )
         return f"{web.links.proposal(slug)}#edit-{number}"
 
     def retry(current: Proposal) -> dict[str, Any]:
@@ -212,7 +217,9 @@ async def approve(request: Request) -> Response:
     slug, web = request.path_params["slug"], context(request)
 
     def act(expected: int) -> str:
-        brief, _, _ = review.approve(web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected)
+        brief, _, _ = review.approve(
+            web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected
+        )
         return web.links.version(slug, brief.version)
 
     # Approving what the editor has not seen would publish unreviewed changes: no retry button.

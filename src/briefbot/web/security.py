@@ -59,9 +59,7 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen beyond this machine without an access token."""
     if token is not None and len(token) < 16:
-        raise ConfigError(
-            "the access token (--token or BRIEFBOT_TOKEN) must be at least 16 characters"
-        )
+        raise ConfigError("the access token (--token or BRIEFBOT_TOKEN) must be at least 16 characters")
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"--host {host!r} is not a loopback address: anyone on the network could approve briefs; "
@@ -109,23 +107,17 @@ class AccessTokenMiddleware:
             return
         request = Request(scope)
         presented = self._presented(request)
-        if presented is None or not hmac.compare_digest(
-            presented.encode(), self.token.encode()
-        ):
+        if presented is None or not hmac.compare_digest(presented.encode(), self.token.encode()):
             response: Response = PlainTextResponse(
                 "403 Forbidden: this briefbot server needs its access token; open it once with ?token=...",
                 status_code=403,
             )
         elif "token" in request.query_params:
             # Move the token from the URL into a cookie so it does not linger in history or Referer.
-            rest = [
-                (k, v) for k, v in request.query_params.multi_items() if k != "token"
-            ]
+            rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
             response = RedirectResponse(target, status_code=303)
-            response.set_cookie(
-                TOKEN_COOKIE, self.token, httponly=True, samesite="strict"
-            )
+            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
         else:
             await self.app(scope, receive, send)
             return

@@ -49,7 +49,7 @@ def build_site(project: Project, out_dir: Path, *, base_url: str = "") -> list[P
         base = f"b/{slug}/"
         put(base + "index.html", pages.version_page(env, deep, project, slug))
         put(base + "history.html", pages.history_page(env, deep, project, slug))
-        for previous, version in zip([None, *versions], versions):
+        for previous, version in zip([None, *versions], versions, strict=False):
             put(
                 base + f"v{version}.html",
                 pages.version_page(env, deep, project, slug, version),
