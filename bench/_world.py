@@ -1,7 +1,7 @@
 """A SYNTHETIC world for the pipeline benchmark and the chaos run: N candidate items for 3 briefs.
 
 Everything here is generated from one integer seed, so two runs see byte-identical answers:
-- three briefs: the seed brief (`/work/shared/seeds/000_...txt`, parsed by `briefbot.brief.textformat`) and
+- three briefs: the seed brief (`fixtures/seed/open-model-capability-gap-v7.txt`, parsed by `briefbot.brief.textformat`) and
   two copies of it retitled "(synthetic copy B/C)", marked as synthetic in their scope;
 - per brief: RSS feeds of up to `FEED_SIZE` items, plus three searches answered by a SearXNG-like
   JSON endpoint; a share of items is syndicated (the same article under a second URL in another
@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape
 from briefbot.brief.textformat import parse_text
 from briefbot.models import Brief
 
-SEED_FILE = Path("/work/shared/seeds/000_e80d5fd7bc36e827.txt")
+SEED_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "seed" / "open-model-capability-gap-v7.txt"
 RUN_DATE = dt.date(2026, 6, 1)
 FEED_SIZE = 100
 RELEVANT_MARK = "Bench relevance marker: RELEVANT to the brief."

@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths to the shared corpora and the seed brief."""
+"""Shared test fixtures: the seed brief (our customer's own document, kept under fixtures/seed/) and
+the third-party corpora in ../shared/corpora/, which only tests marked `corpus` read."""
 
 from __future__ import annotations
 
@@ -8,19 +9,25 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SEED = SHARED / "seeds" / "000_e80d5fd7bc36e827.txt"
+SEED = REPO / "fixtures" / "seed" / "open-model-capability-gap-v7.txt"
 CORPORA = SHARED / "corpora"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "corpus: reads the third-party corpora in ../shared/corpora/ (skipped without it)"
+    )
 
 
 @pytest.fixture
 def seed_text() -> str:
-    if not SEED.exists():
-        pytest.skip(f"seed brief not found at {SEED} (../shared/seeds/ is absent)")
     return SEED.read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def corpora() -> Path:
+def corpora(request: pytest.FixtureRequest) -> Path:
+    if request.node.get_closest_marker("corpus") is None:
+        pytest.fail("a test reading ../shared/corpora/ must carry @pytest.mark.corpus")
     if not CORPORA.is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA} (../shared/corpora/ is absent)")
     return CORPORA

@@ -10,15 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import REPO, SEED
+from conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 
 from chaos import LLM_FAULTS, ChaosLab, Outcome
-
-pytestmark = pytest.mark.skipif(
-    not SEED.exists(), reason=f"seed brief not found at {SEED} (../shared absent)"
-)
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,7 @@ def stored(project: Project, db: Path | None = None) -> list[item_store.StoredIt
         conn.close()
 
 
+@pytest.mark.corpus
 def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
     manifest = json.loads((corpora / "feeds" / "manifest.json").read_text(encoding="utf-8"))
     routes, feeds, by_name = {}, [], {}
@@ -117,6 +118,7 @@ def test_every_corpus_feed_over_http(corpora: Path, tmp_path: Path) -> None:
     assert sum(s.entries for s in report.sources if by_name[s.name]["file"].endswith(".json")) == 8
 
 
+@pytest.mark.corpus
 def test_guid_dupes_feed_is_deduplicated(corpora: Path, tmp_path: Path) -> None:
     body = (corpora / "feeds" / "realworld" / "node-feedparser" / "guid-dupes.xml").read_bytes()
     routes = {

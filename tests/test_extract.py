@@ -19,6 +19,7 @@ from briefbot.extract.document import MIN_TEXT_CHARS, decode_html, extract_docum
 SUMMARY = "The feed's own summary of the story."
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     ("page_id", "date", "min_precision"),
     [
@@ -49,6 +50,7 @@ def test_real_pages_match_ground_truth(corpora, page_id, date, min_precision):
     assert doc.title and doc.language
 
 
+@pytest.mark.corpus
 def test_metadata_of_a_news_page(corpora):
     raw, truth = scrapinghub_page(corpora, "042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856")
     doc = extract_document(raw, url=truth["url"], content_type=None, summary=None)
@@ -61,6 +63,7 @@ def test_metadata_of_a_news_page(corpora):
     )
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("file_name", ["1561086382.html.gz", "1580240354.html.gz", "1493638362.html.gz"])
 def test_original_publication_dates(corpora, file_name):
     raw, url, gold = mediacloud_page(corpora, file_name)
@@ -169,6 +172,7 @@ def test_sniffing():
     assert sniff_type(b"GIF89a...", "text/html") == "image/gif"
 
 
+@pytest.mark.corpus
 def test_cli_prints_json_lines_for_gzip_files(corpora, tmp_path):
     from click.testing import CliRunner
 

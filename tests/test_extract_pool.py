@@ -36,6 +36,7 @@ def test_every_page_comes_back_through_recycled_workers(pool):
     assert results["3"].document.url == "https://courier.example/3"
 
 
+@pytest.mark.corpus
 def test_a_page_that_times_out_is_failed_and_the_rest_go_on(pool, corpora):
     big = gzip.decompress(
         (corpora / "extraction" / "trafilatura_eval" / "html" / "nymag.com.polarization.html.gz").read_bytes()
