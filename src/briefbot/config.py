@@ -39,7 +39,6 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -48,15 +47,15 @@ from pydantic import (
 
 from briefbot.errors import ConfigError
 from briefbot.http import HttpSettings
-from briefbot.models import SLUG_PATTERN
+from briefbot.models import SLUG_PATTERN, StrictModel
 from briefbot.project import Project
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 _M = TypeVar("_M", bound=BaseModel)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(StrictModel):
+    """Config models: strict, and an empty YAML mapping value means the defaults."""
 
     @model_validator(mode="before")
     @classmethod

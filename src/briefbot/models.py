@@ -43,7 +43,9 @@ def date_sort_key(value: str) -> tuple[int, int, int]:
     return (parts[0], parts[1], parts[2])
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """The base of every model the project defines: an unknown field is an error, never ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -52,25 +54,25 @@ class _Model(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
-class WhatsNew(_Model):
+class WhatsNew(StrictModel):
     version: int = Field(ge=1)
     paragraphs: list[str] = Field(min_length=1)
 
 
-class TimelineEntry(_Model):
+class TimelineEntry(StrictModel):
     date: str
     text: str
 
     _check_date = field_validator("date")(check_partial_date)
 
 
-class Perspective(_Model):
+class Perspective(StrictModel):
     actor: str
     stance: str
     evolution: str | None = None
 
 
-class Source(_Model):
+class Source(StrictModel):
     number: int = Field(ge=1)
     title: str
     publisher: str | None = None
@@ -90,7 +92,7 @@ class Source(_Model):
         return self.publisher or self.origin
 
 
-class Brief(_Model):
+class Brief(StrictModel):
     site: str = "The Information Machine"
     title: str
     state: str = Field(pattern=r"^[A-Za-z][A-Za-z -]*$")
@@ -132,7 +134,7 @@ Significance = Literal["major", "minor"]
 SectionName = Literal["what", "why_it_matters", "status"]
 
 
-class _Edit(_Model):
+class _Edit(StrictModel):
     summary: str = Field(description="One line for What's new, citing like the text does.")
     significance: Significance
 
@@ -226,7 +228,7 @@ Edit = Union[  # noqa: UP007 - the schema's anyOf, see above
 EDIT_TYPES: tuple[type[_Edit], ...] = Edit.__args__  # type: ignore[attr-defined]
 
 
-class BatchItem(_Model):
+class BatchItem(StrictModel):
     """A candidate item an edit may cite as `[new:K]` (K from `ref`)."""
 
     ref: str = Field(pattern=r"^new:\d+$")
@@ -238,13 +240,13 @@ class BatchItem(_Model):
     text: str | None
 
 
-class EditList(_Model):
+class EditList(StrictModel):
     """The propose stage's structured output: the edits alone."""
 
     edits: list[Edit]
 
 
-class EditBatch(_Model):
+class EditBatch(StrictModel):
     items: list[BatchItem]
     edits: list[Edit]
 
@@ -254,7 +256,7 @@ class EditBatch(_Model):
 # --------------------------------------------------------------------------------------------
 
 
-class CandidateItem(_Model):
+class CandidateItem(StrictModel):
     """One item found by a feed or a search provider, after URL canonicalisation."""
 
     id: int | None = None  # row id in the state database once stored
@@ -271,7 +273,7 @@ class CandidateItem(_Model):
     content_hash: str  # sha256 of normalised title + summary
 
 
-class Document(_Model):
+class Document(StrictModel):
     """The extracted text and metadata of an item's page (or the fallback used instead)."""
 
     item_id: int | None = None
@@ -301,10 +303,8 @@ def guid_key(guid: str | None, origin: str) -> str | None:
     return guid if _GLOBAL_GUID_RE.match(guid) else f"{origin}#{guid}"
 
 
-class KnownItem(BaseModel):
+class KnownItem(StrictModel):
     """What dedupe needs to know of an item already held."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: int | None
     url: str

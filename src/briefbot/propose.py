@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from briefbot.llm import CallStats, LLMClient
-from briefbot.models import BatchItem, Brief, EditBatch, EditList
+from briefbot.models import BatchItem, Brief, EditBatch, EditList, StrictModel
 from briefbot.triage import TriagedItem, TriageResult, triage
 from briefbot.untrusted import FencedItem, fence
 
@@ -20,9 +20,7 @@ from briefbot.untrusted import FencedItem, fence
 MIN_ITEM_CHARS = 300
 
 
-class ProposeResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProposeResult(StrictModel):
     batch: EditBatch
     stats: CallStats
     items_offered: int = Field(description="kept items passed in")
@@ -117,10 +115,8 @@ async def propose(
     )
 
 
-class StageReport(BaseModel):
+class StageReport(StrictModel):
     """Triage then propose for one brief: what the pipeline and the CLI report."""
-
-    model_config = ConfigDict(extra="forbid")
 
     items_in: int
     triage: TriageResult | None

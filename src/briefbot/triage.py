@@ -10,22 +10,18 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from briefbot.errors import LLMError
 from briefbot.llm import CallStats, LLMClient
-from briefbot.models import BatchItem, Brief, Document
+from briefbot.models import BatchItem, Brief, Document, StrictModel
 from briefbot.untrusted import FencedItem, fence
 
 Relevance = Literal["relevant", "background", "irrelevant"]
 RANK: dict[str, int] = {"relevant": 0, "background": 1, "irrelevant": 2}
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TriageLabel(_Model):
+class TriageLabel(StrictModel):
     ref: str = Field(description="the item's ref exactly as shown, e.g. new:3")
     relevance: Relevance
     reason: str = Field(description="one line naming the fact that decided the label")
@@ -33,13 +29,13 @@ class TriageLabel(_Model):
     tensions: list[int] = Field(description="numbers of the brief's tensions the item touches")
 
 
-class TriageAnswer(_Model):
+class TriageAnswer(StrictModel):
     """The triage model's structured output for one batch."""
 
     items: list[TriageLabel]
 
 
-class TriagedItem(_Model):
+class TriagedItem(StrictModel):
     item: BatchItem
     relevance: Relevance
     reason: str
@@ -49,7 +45,7 @@ class TriagedItem(_Model):
     flags: list[str] = Field(default_factory=list)
 
 
-class TriageResult(_Model):
+class TriageResult(StrictModel):
     items: list[TriagedItem]
     failures: list[str] = Field(default_factory=list)
     stats: CallStats

@@ -10,11 +10,10 @@ import difflib
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
 from rich.text import Text
 
 from briefbot.brief.textformat import header_line, source_rest
-from briefbot.models import Brief
+from briefbot.models import Brief, StrictModel
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
 
@@ -22,16 +21,12 @@ OpKind = Literal["equal", "insert", "delete"]
 ItemStatus = Literal["added", "removed", "changed", "unchanged"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DiffOp(_Model):
+class DiffOp(StrictModel):
     kind: OpKind
     text: str
 
 
-class ItemDiff(_Model):
+class ItemDiff(StrictModel):
     """One paragraph, bullet, perspective field or source line, old against new."""
 
     label: str  # e.g. "paragraph 2", "2026-05", "CAISI (NIST) · stance", "[12]"
@@ -39,7 +34,7 @@ class ItemDiff(_Model):
     ops: list[DiffOp]
 
 
-class SectionDiff(_Model):
+class SectionDiff(StrictModel):
     section: str
     items: list[ItemDiff]
 
@@ -48,7 +43,7 @@ class SectionDiff(_Model):
         return any(item.status != "unchanged" for item in self.items)
 
 
-class BriefDiff(_Model):
+class BriefDiff(StrictModel):
     old_version: int
     new_version: int
     sections: list[SectionDiff]

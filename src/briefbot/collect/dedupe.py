@@ -22,10 +22,9 @@ from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 import courlan
-from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
 
-from briefbot.models import CandidateItem, KnownItem, guid_key
+from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
 
 __all__ = ["Deduper", "DupMatch", "KnownItem", "canonical_url", "guid_key"]
 
@@ -66,9 +65,7 @@ def _normal(text: str | None) -> str:
     return " ".join(_WORD_RE.findall((text or "").casefold()))
 
 
-class DupMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DupMatch(StrictModel):
     reason: DupReason
     item_id: int | None
     url: str  # the canonical URL of the item this one duplicates

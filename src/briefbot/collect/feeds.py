@@ -21,13 +21,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict
 
 from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
 from briefbot.collect._jsonfeed import parse_date as parse_json_date
 from briefbot.collect.dedupe import canonical_url
 from briefbot.errors import BriefbotError
-from briefbot.models import CandidateItem
+from briefbot.models import CandidateItem, StrictModel
 
 _TAG_RE = re.compile(r"<[^>]+>")
 # Unsanitised HTML: drop what is code or styling, not words, before stripping tags.
@@ -42,9 +41,7 @@ class FeedParseError(BriefbotError):
     """The body is not a feed feedparser can read (an HTML page, JSON, an empty document)."""
 
 
-class ParsedFeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ParsedFeed(StrictModel):
     title: str | None
     version: str
     entries: int  # entries feedparser found, before items without a usable link are skipped

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
 from briefbot.collect.feeds import ParsedFeed, parse_feed
@@ -25,7 +25,7 @@ from briefbot.collect.search import Provider, make_provider
 from briefbot.config import Config
 from briefbot.errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
 from briefbot.http import FetchStatusError, Validators, fetch
-from briefbot.models import CandidateItem
+from briefbot.models import CandidateItem, StrictModel
 from briefbot.project import Project
 from briefbot.store import items as store
 from briefbot.store.http_cache import load_validators, save_validators
@@ -38,10 +38,8 @@ DEFAULT_CONCURRENCY = 64
 NEAR_DUPLICATE_WINDOW = dt.timedelta(days=30)
 
 
-class SourceReport(BaseModel):
+class SourceReport(StrictModel):
     """One row of the closing table: a feed, or one query on one search provider."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["feed", "search"]
     name: str
@@ -62,9 +60,7 @@ class SourceReport(BaseModel):
         return self.name if self.kind == "feed" else f"{self.name} [{self.brief}] {self.query!r}"
 
 
-class CollectReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CollectReport(StrictModel):
     sources: list[SourceReport]
     new_item_ids: list[int]
 
@@ -81,7 +77,7 @@ class CollectReport(BaseModel):
         return [s for s in self.sources if s.errors]
 
 
-class _Job(BaseModel):
+class _Job(StrictModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     report: SourceReport

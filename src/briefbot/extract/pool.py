@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict
-
 from briefbot.errors import ExtractError
 from briefbot.extract.document import MAX_INPUT_BYTES, extract_document
-from briefbot.models import Document
+from briefbot.models import Document, StrictModel
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_TASKS_PER_WORKER = 250
@@ -48,10 +46,8 @@ class ExtractJob:
     timeout: float | None = None  # overrides the pool's per-page timeout for this page
 
 
-class ExtractResult(BaseModel):
+class ExtractResult(StrictModel):
     """A finished page: a Document, or the reason there is none (timeout, refused, crash)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     key: str
     url: str

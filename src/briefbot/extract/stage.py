@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from briefbot.errors import BriefbotError, FetchError, ReplayMissError
 from briefbot.extract.pool import ExtractJob, ExtractPool, ExtractResult
 from briefbot.http.types import FetchResult
-from briefbot.models import CandidateItem, Document
+from briefbot.models import CandidateItem, Document, StrictModel
 from briefbot.store.documents import Outcome, PageStore, outcome_of, store_document
 
 DEFAULT_CONCURRENCY = 16
@@ -37,19 +37,15 @@ class Fetcher(Protocol):
     async def __call__(self, url: str) -> FetchResult: ...
 
 
-class ItemOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemOutcome(StrictModel):
     item_id: int
     url: str
     outcome: Outcome
     reason: str | None = None
 
 
-class ExtractReport(BaseModel):
+class ExtractReport(StrictModel):
     """The closing tally of one extract run."""
-
-    model_config = ConfigDict(extra="forbid")
 
     extracted: int = 0
     fallback: int = 0

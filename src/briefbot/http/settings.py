@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from briefbot import __version__
+from briefbot.models import StrictModel
 
 DEFAULT_USER_AGENT = f"briefbot/{__version__} (+https://example.invalid/briefbot; living-brief updater)"
 
@@ -16,7 +17,7 @@ def _env_allows_private() -> bool:
     return os.environ.get("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "").strip() == "1"
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(StrictModel):
     """Everything the HTTP client can be told; defaults suit a nightly run."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -10,15 +10,14 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
 from briefbot.errors import ConfigError
+from briefbot.models import StrictModel
 
 
-class ModelPrice(BaseModel):
+class ModelPrice(StrictModel):
     """USD per million tokens. Cached input tokens are billed at `cached_input` instead of `input`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     input: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0)
@@ -56,10 +55,8 @@ ENV_VARS: dict[str, str] = {
 }
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(StrictModel):
     """Everything the LLM client and the triage/propose stages need to know."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; None = api.openai.com"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from briefbot.errors import ReviewError
-from briefbot.models import Brief, EditBatch, WhatsNew
+from briefbot.models import Brief, EditBatch, StrictModel, WhatsNew
 
 Status = Literal["applied", "rejected"]
 Decision = Literal["accepted", "rejected"]
@@ -18,11 +18,7 @@ Decision = Literal["accepted", "rejected"]
 EDITOR_REJECTED = "rejected by the editor"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EditVerdict(_Model):
+class EditVerdict(StrictModel):
     """What the merger made of one edit, and what the editor decided about it."""
 
     number: int = Field(ge=1, description="1-based position of the edit in its batch")
@@ -37,7 +33,7 @@ class EditVerdict(_Model):
     decision: Decision | None = None
 
 
-class Proposal(_Model):
+class Proposal(StrictModel):
     """One proposed next version of a brief, from creation to approval or discard."""
 
     slug: str | None = None

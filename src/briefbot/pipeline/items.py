@@ -13,21 +13,18 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 import httpx2
-from pydantic import BaseModel, ConfigDict
 
 from briefbot.collect.dedupe import canonical_url
 from briefbot.extract.pool import ExtractPool
 from briefbot.extract.stage import ItemOutcome, extract_items, http_fetcher
 from briefbot.http.types import FetchResult
-from briefbot.models import BatchItem, Brief, CandidateItem, Document
+from briefbot.models import BatchItem, Brief, CandidateItem, Document, StrictModel
 from briefbot.store.documents import PageStore, get_documents, mark_extracted, outcome_of
 from briefbot.store.items import StoredItem
 
 
-class ExtractTally(BaseModel):
+class ExtractTally(StrictModel):
     """What the pipeline's extract step did: pages fetched, documents made or reused, failures."""
-
-    model_config = ConfigDict(extra="forbid")
 
     pages_fetched: int = 0
     documents: int = 0  # made tonight, or found stored for an item linked anew to a brief

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from briefbot._fs import atomic_write
 from briefbot.collect.stage import CollectReport, SourceReport, collect, source_urls
@@ -25,6 +25,7 @@ from briefbot.config import Config, http_settings, load_config
 from briefbot.errors import NotFoundError
 from briefbot.http import make_client
 from briefbot.llm import LLMClient, LLMSettings
+from briefbot.models import StrictModel
 from briefbot.pipeline.brief import brief_stage
 from briefbot.pipeline.items import ExtractTally, extract_waiting
 from briefbot.pipeline.report import RunReport, StageTime
@@ -38,7 +39,7 @@ from briefbot.store.lock import RunLock
 Progress = Callable[[str, str, int | None], None]  # (stage, label, total or None = advance one)
 
 
-class RunOptions(BaseModel):
+class RunOptions(StrictModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     briefs: list[str] = []  # empty = every active brief

@@ -5,28 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from briefbot.llm import CallStats
+from briefbot.models import StrictModel
 
 RunStatus = Literal["done", "partial", "failed", "idle"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StageTime(_Model):
+class StageTime(StrictModel):
     stage: str
     brief: str = ""
     seconds: float
     status: Literal["done", "failed", "skipped"] = "done"
 
 
-class LLMUsage(_Model):
+class LLMUsage(StrictModel):
     calls: int = 0  # exchanges sent over HTTP (re-asks included)
     cache_hits: int = 0  # calls answered from the call cache (a resumed run pays nothing for them)
     prompt_tokens: int = 0
@@ -45,7 +42,7 @@ class LLMUsage(_Model):
         self.unpriced += stats.unpriced
 
 
-class BriefReport(_Model):
+class BriefReport(StrictModel):
     slug: str
     candidates: int = 0  # items offered to triage
     excluded: int = 0  # already among the brief's sources (by URL or title)
@@ -62,7 +59,7 @@ class BriefReport(_Model):
     llm: LLMUsage = Field(default_factory=LLMUsage)
 
 
-class RunReport(_Model):
+class RunReport(StrictModel):
     run_id: int
     run_date: dt.date
     mode: Literal["live", "record", "replay"]

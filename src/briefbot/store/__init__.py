@@ -9,6 +9,8 @@ Query code lives in the sibling modules of this package, one per area.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -46,6 +48,33 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception. The one way the project writes.
+
+    IMMEDIATE takes the write lock at once, so two processes cannot both read and then both try to
+    write. On SQLITE_FULL or an I/O error SQLite may already have rolled back and ended the
+    transaction; a second ROLLBACK would then fail, and its "no transaction is active" would
+    replace the error that says what went wrong, so the rollback is only tried while one is open
+    and its own failure is dropped in favour of the original.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error, re-raised below, is the one worth reporting
+        raise
+
+
+class _AlreadyApplied(Exception):
+    """Another process applied this migration meanwhile: roll back and go on."""
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -54,19 +83,16 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     for name, sql in _migrations():
         if name in done:
             continue
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            # Re-check inside the write lock: another process may have migrated meanwhile.
-            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
-                conn.execute("ROLLBACK")
-                continue
-            for statement in _split(sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            with transaction(conn):
+                # Re-check inside the write lock: another process may have migrated meanwhile.
+                if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                    raise _AlreadyApplied(name)
+                for statement in _split(sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+        except _AlreadyApplied:
+            continue
         applied.append(name)
     return applied
 

@@ -11,20 +11,16 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
-
 from briefbot.errors import NotFoundError, StoreError
-from briefbot.models import CandidateItem, KnownItem, guid_key
+from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
 
 NEW = "new"
 # The statuses triage leaves an item in (for one brief).
 TRIAGED = ("relevant", "background", "irrelevant", "proposed")
 
 
-class StoredItem(BaseModel):
+class StoredItem(StrictModel):
     """An item as stored, with the briefs it is a candidate for and its status in each."""
-
-    model_config = ConfigDict(extra="forbid")
 
     item: CandidateItem
     first_seen: dt.datetime

@@ -5,15 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from pydantic import BaseModel, ConfigDict
-
 from briefbot.errors import StoreError
+from briefbot.models import StrictModel
 
 
-class CallRow(BaseModel):
+class CallRow(StrictModel):
     """One logged exchange. Token counts are None when the endpoint did not report them."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: int | None = None
     created_at: str | None = None
