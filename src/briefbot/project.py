@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from briefbot._fs import atomic_create
+from briefbot.brief.render import brief_json
 from briefbot.errors import NotFoundError, StoreError, VersionExistsError
 from briefbot.models import SLUG_PATTERN, Brief
 
@@ -20,11 +21,6 @@ _VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
 
 def version_filename(version: int) -> str:
     return f"v{version:04d}.json"
-
-
-def brief_json(brief: Brief) -> str:
-    """The canonical JSON of a brief: stable key order, UTF-8, trailing newline."""
-    return brief.model_dump_json(indent=2) + "\n"
 
 
 class Project:

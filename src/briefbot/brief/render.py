@@ -18,7 +18,6 @@ from markupsafe import Markup, escape
 
 from briefbot.brief.textformat import header_line, render_text
 from briefbot.models import CITATION_RE, Brief, Source
-from briefbot.project import brief_json
 
 Format = Literal["text", "md", "html", "json"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "json")
@@ -44,6 +43,11 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["cite"] = _cite_html if autoescape else _cite_md
     return env
+
+
+def brief_json(brief: Brief) -> str:
+    """The canonical JSON of a brief: stable key order, UTF-8, trailing newline."""
+    return brief.model_dump_json(indent=2) + "\n"
 
 
 def render(brief: Brief, fmt: Format | str = "text") -> str:
