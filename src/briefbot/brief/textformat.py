@@ -32,8 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from briefbot.brief._lines import (
     BULLET,
@@ -205,6 +206,7 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
         if not value.strip():
             raise cursor.error("expected 'Status: <text>' with some text after 'Status: '", line=start)
         return value
+    whats_new_version = 0
     if key == "whats_new":
         match = _WHATS_NEW_RE.match(heading)
         if not match:
@@ -212,12 +214,13 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
                 f'expected the heading "What\'s new in vN" (N a version number), found {heading!r}',
                 line=start,
             )
+        whats_new_version = int(match.group(1))
     if cursor.peek() is None or (cursor.peek() == "" and _is_heading_at(cursor, cursor.pos + 1)):
         raise cursor.error(f"section {heading!r} has no content", line=start)
     cursor.blank(f"the heading {heading!r}")
     if key == "whats_new":
         return _build(
-            cursor, WhatsNew, {"version": int(match.group(1)), "paragraphs": _prose(cursor)}, line=start
+            cursor, WhatsNew, {"version": whats_new_version, "paragraphs": _prose(cursor)}, line=start
         )
     if key in ("what", "why_it_matters", "narrative"):
         return _prose(cursor)
@@ -371,7 +374,10 @@ def _source_lines(cursor: _Cursor) -> list[Source]:
     return sources
 
 
-def _build(cursor: _Cursor, model: type, fields: dict[str, object], *, line: int):
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _build(cursor: _Cursor, model: type[_M], fields: dict[str, object], *, line: int) -> _M:
     try:
         return model(**fields)
     except ValidationError as exc:

@@ -209,10 +209,10 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
                     else f"the entry added by edit {slot.changed_by}"
                 )
                 raise Rejected(f"duplicates timeline {where} ({entry.date}, {ratio:.0f}% similar)")
-        key = date_sort_key(edit.date)
+        sort_key = date_sort_key(edit.date)
         position = 0
         for i, slot in enumerate(lists["timeline"]):
-            if date_sort_key(slot.value.date) <= key:
+            if date_sort_key(slot.value.date) <= sort_key:
                 position = i + 1
         lists["timeline"].insert(position, _Slot(None, TimelineEntry(date=edit.date, text=edit.text), number))
     elif isinstance(edit, ReviseTimelineEntry):
