@@ -299,7 +299,8 @@ def test_discard_archives_the_proposal(client: TestClient, project: Project) -> 
 
 
 def test_outside_html_in_a_snippet_is_stripped_by_nh3() -> None:
-    from briefbot.web.templating import safe_url, strip_html
+    from briefbot.brief.html import safe_url
+    from briefbot.web.templating import strip_html
 
     assert strip_html("<p>Hello <b>there</b><script>alert(1)</script> & co</p>") == "Hello there &amp; co"
     assert strip_html("x < y and 2<3 & 4>1") == "x &lt; y and 2&lt;3 &amp; 4&gt;1"  # prose: only escaped

@@ -1,9 +1,10 @@
 """Render a brief as text (the seed's format), Markdown, HTML or JSON. Pure and deterministic.
 
-HTML comes from jinja2 templates with autoescape on; brief text is escaped first and only then are
-its `[n]` citations turned into links to `#source-n`, so no markup in a brief's text can take effect.
-No outside HTML is emitted (source URLs become `href`s only when they are http(s)), and the page
-carries a Content-Security-Policy that forbids scripts as a second line of defence.
+HTML comes from jinja2 templates with autoescape on, escaped and linked by `brief.html` (the same
+functions the web pages use): brief text is escaped first and only then are its `[n]` citations
+turned into links to `#source-n`, so no markup in a brief's text can take effect. No outside HTML is
+emitted (source URLs become `href`s only when they are http(s)), and the page carries a
+Content-Security-Policy that forbids scripts as a second line of defence.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import functools
 import re
 from typing import Literal
-from urllib.parse import urlsplit
 
 import jinja2
-from markupsafe import Markup, escape
 
+from briefbot.brief.html import html_filters, safe_url, source_numbers
 from briefbot.brief.textformat import header_line, render_text
-from briefbot.models import CITATION_RE, Brief, Source
+from briefbot.models import CITATION_RE, Brief
 
 Format = Literal["text", "md", "html", "json"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "json")
@@ -41,7 +41,10 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cite"] = _cite_html if autoescape else _cite_md
+    if autoescape:
+        env.filters.update(html_filters(link_class="citation"))
+    else:
+        env.filters.update(cite=_cite_md, safe_url=safe_url)
     return env
 
 
@@ -64,8 +67,7 @@ def render(brief: Brief, fmt: Format | str = "text") -> str:
 
 
 def _context(brief: Brief) -> dict[str, object]:
-    numbers = {source.number for source in brief.sources}
-    return {"brief": brief, "header": header_line(brief), "numbers": numbers, "source_link": _source_link}
+    return {"brief": brief, "header": header_line(brief), "numbers": source_numbers(brief)}
 
 
 def render_markdown(brief: Brief) -> str:
@@ -74,30 +76,6 @@ def render_markdown(brief: Brief) -> str:
 
 def render_html(brief: Brief) -> str:
     return _environment(True).get_template("brief.html.j2").render(_context(brief))
-
-
-def _source_link(source: Source) -> str | None:
-    """The source's URL if it is safe to link (http or https), else None."""
-    if not source.url:
-        return None
-    try:
-        scheme = urlsplit(source.url).scheme.lower()
-    except ValueError:
-        return None
-    return source.url if scheme in ("http", "https") else None
-
-
-def _cite_html(text: str, numbers: set[int]) -> Markup:
-    escaped = str(escape(text))
-
-    def link(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        if number not in numbers:
-            return f'<span class="citation missing" title="no such source">[{number}]</span>'
-        return f'<a class="citation" href="#source-{number}">[{number}]</a>'
-
-    # Safe: the text is already escaped and the pattern only matches `[digits]`.
-    return Markup(CITATION_RE.sub(link, escaped))
 
 
 def md_escape(text: str, *, line_start: bool = True) -> str:

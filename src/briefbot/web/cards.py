@@ -172,7 +172,7 @@ def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
                 CitedItem(
                     marker,
                     source.title,
-                    source.publisher or source.origin,
+                    source.label,
                     source.date,
                     source.url,
                     None,

@@ -1,7 +1,8 @@
 """What the server and the static site share: the jinja2 environment, its filters, and URL builders.
 
 Every string shown comes from a feed, a page or an LLM, so the environment autoescapes everything;
-the only markup added to such text is built here from escaped pieces (citation links, marks).
+the only markup added to such text is built from escaped pieces: a brief's citation links, safe URLs
+and header by `brief.html` (as `briefbot render --format html` does), an edit's marks here.
 """
 
 from __future__ import annotations
@@ -14,23 +15,12 @@ import jinja2
 import nh3
 from markupsafe import Markup, escape
 
-from briefbot.models import CITATION_RE, EDIT_CITATION_RE, Brief, Source
+from briefbot.brief.html import html_filters
+from briefbot.models import EDIT_CITATION_RE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC_DIR = TEMPLATES_DIR / "static"
-_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _TAG = re.compile(r"<[A-Za-z/!]")
-
-
-def cite(text: str | None) -> Markup:
-    """Escape `text`, then turn each `[n]` into a link to its source entry on the same page."""
-    escaped = str(escape(text or ""))
-    return Markup(
-        CITATION_RE.sub(
-            lambda m: f'<a class="cite" href="#source-{m.group(1)}">[{m.group(1)}]</a>',
-            escaped,
-        )
-    )
 
 
 def cite_edit(text: str | None) -> Markup:
@@ -46,11 +36,6 @@ def cite_edit(text: str | None) -> Markup:
     return Markup(EDIT_CITATION_RE.sub(mark, escaped))
 
 
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) links are followed; a `javascript:` URL from a feed is shown as text, not linked."""
-    return url if url and _SAFE_URL.match(url) else None
-
-
 def strip_html(text: str | None) -> Markup:
     """Text from outside that may carry HTML (a feed summary standing in for a page): nh3 drops
     every tag and escapes the rest, so what is left is inert text. Plain text (no tag in sight)
@@ -58,10 +43,6 @@ def strip_html(text: str | None) -> Markup:
     if not _TAG.search(text or ""):
         return escape(text or "")
     return Markup(nh3.clean(text or "", tags=set()))
-
-
-def source_label(source: Source) -> str:
-    return source.publisher or source.origin or ""
 
 
 class Links(Protocol):
@@ -142,14 +123,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["cite"] = cite
+    # The site's stylesheet calls citation links `a.cite`.
+    env.filters.update(html_filters(link_class="cite"))
     env.filters["cite_edit"] = cite_edit
-    env.filters["safe_url"] = safe_url
     env.filters["strip_html"] = strip_html
-    env.filters["source_label"] = source_label
     return env
-
-
-def brief_heading(brief: Brief) -> str:
-    """The header line of the text format: `closed · v7 · 2026-05-24 · 118 items`."""
-    return f"{brief.state} · v{brief.version} · {brief.date.isoformat()} · {brief.item_count} items"
