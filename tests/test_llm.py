@@ -228,7 +228,22 @@ def test_reask_quotes_the_validation_error_and_recovers(tmp_path: Path) -> None:
     second = server.requests[1].messages
     assert second[-2] == {"role": "assistant", "content": '{"word": "yes", "count": "many"}'}
     assert "count" in second[-1]["content"] and "integer" in second[-1]["content"]
-    assert [(r.ask, r.outcome) for r in calls(tmp_path / "s.db")] == [(1, "invalid"), (2, "ok")]
+    rows = calls(tmp_path / "s.db")
+    assert [(r.ask, r.outcome) for r in rows] == [(1, "invalid"), (2, "ok")]
+    # The re-ask's words come from a template too, so its exchange logs that file as well.
+    assert [r.template_files for r in rows] == [None, "builtin:reask.user.j2"]
+
+
+def test_retry_after_ms_wins_over_retry_after(tmp_path: Path) -> None:
+    # OpenAI's millisecond header is the finer of the two; the shared reader prefers it.
+    slow = {"retry-after-ms": "300", "Retry-After": "0"}
+    with OpenAIServer(
+        lambda req, n: Reply.error(429, headers=slow) if n == 1 else Reply.json(GOOD)
+    ) as server:
+        started = time.monotonic()
+        ask(server.base_url, tmp_path / "s.db")
+        elapsed = time.monotonic() - started
+    assert len(server.requests) == 2 and elapsed >= 0.3
 
 
 def test_concurrency_is_bounded(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ and what is wrong, or, for YAML syntax errors, the file and 1-based line.
       allow_private_networks: false
     llm: {}            # owned by the LLM stage; kept as an opaque mapping here
 
+Beside it, an optional `prompts/` folder holds the project's own prompt templates.
+
 `briefs/<slug>/brief.yaml`::
 
     scope: How far open-weight models trail closed frontier models, and who says so.
@@ -51,6 +53,8 @@ from briefbot.models import SLUG_PATTERN, StrictModel
 from briefbot.project import Project
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# A project's own prompt templates, beside feeds.yaml; each overrides the packaged file of its name.
+PROMPTS_DIR = "prompts"
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -259,10 +263,19 @@ def describe_error(exc: ValidationError, path: Path, *, prefix: tuple[str | int,
 
 
 def load_feeds_file(path: Path) -> FeedsFile:
-    """Parse `feeds.yaml`; a missing file is an empty configuration (no feeds, no providers)."""
-    if not path.exists():
-        return FeedsFile()
-    return _validate(FeedsFile, _read_yaml(path), path)
+    """Parse `feeds.yaml`; a missing file is an empty configuration (no feeds, no providers).
+
+    The `llm:` mapping also gets `prompts_dir`, the project's own `prompts/` beside this file:
+    every LLM client is made from that mapping, so the night and the commands alike render with
+    the project's templates where it has them.
+    """
+    feeds = _validate(FeedsFile, _read_yaml(path), path) if path.exists() else FeedsFile()
+    if "prompts_dir" in feeds.llm:
+        raise ConfigError(
+            f"{path}: llm.prompts_dir: not a setting; a project's prompt templates go in "
+            f"{path.parent / 'prompts'}"
+        )
+    return feeds.model_copy(update={"llm": {**feeds.llm, "prompts_dir": path.parent / PROMPTS_DIR}})
 
 
 def load_brief_config(path: Path) -> BriefConfig:

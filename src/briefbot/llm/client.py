@@ -10,7 +10,6 @@ is written to `llm_calls` before its answer is used.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import hashlib
 import json
@@ -28,6 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from briefbot.errors import BriefbotError, LLMError, ReplayMissError
 from briefbot.http import HttpSettings, make_client
+from briefbot.http.retry import retry_after_seconds
 from briefbot.llm.prompts import Prompts, RenderedPrompt
 from briefbot.llm.settings import LLMSettings
 from briefbot.store import llm_calls
@@ -37,6 +37,7 @@ __all__ = ["CallResult", "CallStats", "LLMClient"]
 
 M = TypeVar("M", bound=BaseModel)
 RETRY_STATUS = frozenset({408, 409, 429})
+REASK_TEMPLATE = "reask.user.j2"
 
 
 def make_http_client(http_settings: HttpSettings | None = None) -> httpx2.AsyncClient:
@@ -129,23 +130,10 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms`, `Retry-After` seconds or HTTP date)."""
+    """Seconds the server asked us to wait; only a status answer carries the headers."""
     if not isinstance(exc, openai.APIStatusError):
         return None
-    headers = exc.response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return retry_after_seconds(exc.response.headers)
 
 
 class LLMClient:
@@ -162,7 +150,7 @@ class LLMClient:
     ) -> None:
         self.settings = settings
         self.conn = conn
-        self.prompts = prompts or Prompts()
+        self.prompts = prompts or Prompts(settings.prompts_dir)
         self._http = http_client or make_http_client(http_settings)
         self._owns_http = http_client is None
         self._sdk = openai.AsyncOpenAI(
@@ -216,6 +204,7 @@ class LLMClient:
             model=model,
             template=prompt.name,
             template_hash=prompt.template_hash,
+            template_files=",".join(prompt.template_files) or None,
             fingerprint=key,
         )
         stats = CallStats()
@@ -268,6 +257,9 @@ class LLMClient:
                             f"{problem.kind}: {problem}"
                         ) from None
                     messages = messages + self._reask(completion, problem)
+                    # The re-ask is worded by a template of its own: the second exchange used one more file.
+                    files = (*prompt.template_files, self.prompts.info(REASK_TEMPLATE).origin)
+                    base = {**base, "template_files": ",".join(files)}
                     continue
                 row = CallRow(
                     **base,
@@ -326,10 +318,12 @@ class LLMClient:
                     if tier[0] is not None:
                         options["service_tier"] = tier[0]
                     try:
-                        completion = await self._sdk.chat.completions.create(
+                        # Messages and the schema stay plain dicts, the same ones hashed for the
+                        # cache and written to the log; the SDK's TypedDicts would add a second shape.
+                        completion = await self._sdk.chat.completions.create(  # type: ignore[call-overload]
                             model=model,
                             messages=messages,
-                            response_format=response_format,  # type: ignore[arg-type]
+                            response_format=response_format,
                             prompt_cache_key=cache_key,
                             **options,
                         )
@@ -388,7 +382,7 @@ class LLMClient:
         return value, value.model_dump_json()
 
     def _reask(self, completion: Any, problem: _Problem) -> list[dict[str, str]]:
-        text = self.prompts.render_text("reask.user.j2", problem=str(problem), kind=problem.kind)
+        text = self.prompts.render_text(REASK_TEMPLATE, problem=str(problem), kind=problem.kind)
         previous = completion.choices[0].message.content if completion.choices else None
         turns: list[dict[str, str]] = []
         if previous and problem.kind == "invalid":

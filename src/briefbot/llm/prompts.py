@@ -1,7 +1,10 @@
-"""Prompt building: jinja2 templates in `prompts/`.
+"""Prompt building: jinja2 templates named `<stage>.<role>.j2`.
 
-Templates are `prompts/<stage>.<role>.j2` rendered with StrictUndefined, so a missing variable is an
-error rather than an empty string in front of a model. Fetched text reaches a template already
+The templates ship with the package (the repository's top-level `prompts/`, installed as
+`briefbot/prompts/`). A project may keep its own `prompts/` folder beside `feeds.yaml`: a file there
+replaces the packaged template of the same name, includes too, so a project can reword the triage
+instructions without forking briefbot. Templates render with StrictUndefined, so a missing variable
+is an error rather than an empty string in front of a model. Fetched text reaches a template already
 fenced (`briefbot.untrusted`).
 """
 
@@ -9,11 +12,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+)
 
 from briefbot.errors import LLMError
+
+__all__ = ["BUILTIN", "Prompts", "RenderedPrompt", "TemplateInfo", "builtin_dir"]
+
+# How the call log and `briefbot prompts list` name a packaged template: `builtin:triage.system.j2`.
+BUILTIN = "builtin"
 
 
 @dataclass(frozen=True)
@@ -23,18 +40,58 @@ class RenderedPrompt:
     name: str
     template_hash: str
     messages: list[dict[str, str]]
+    # Where each template came from (`builtin:<name>` or `prompts/<name>`), for the call log.
+    template_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """One template as it will be used: its name, where it comes from, and the file read."""
+
+    name: str
+    origin: str  # `builtin:<name>` or `<project folder name>/<name>`
+    path: Path
+    overridden: bool  # a project file shadows a packaged template of the same name
 
 
 # Included by the stage templates, so part of every template hash.
 _SHARED_TEMPLATES = ("_fence.j2", "_data_rule.j2")
 
 
-class Prompts:
-    """The jinja2 environment over the packaged `prompts/` folder."""
+def builtin_dir() -> Path:
+    """The packaged templates' folder.
 
-    def __init__(self) -> None:
+    An installed wheel has them at `briefbot/prompts/` (pyproject maps the package there). A
+    source checkout, which an editable install runs from, has them only at the repository's top
+    level, where they are edited; reading them there means the files are never copied.
+    """
+    package = Path(__file__).resolve().parents[1]  # .../briefbot
+    for candidate in (package / "prompts", package.parents[1] / "prompts"):
+        if (candidate / "triage.system.j2").is_file():
+            return candidate
+    raise LLMError(
+        f"the packaged prompt templates are missing: neither {package / 'prompts'} nor "
+        f"{package.parents[1] / 'prompts'} holds triage.system.j2; reinstall briefbot"
+    )
+
+
+class Prompts:
+    """The jinja2 environment: the project's `prompts/` folder first, then the packaged templates."""
+
+    def __init__(self, project_dir: Path | None = None) -> None:
+        self.builtin_dir = builtin_dir()
+        # In a clone the repository root is itself a project, and its `prompts/` *is* the packaged
+        # folder: reading it as an override would call every template a project file.
+        if project_dir is not None and project_dir.is_dir() and project_dir.samefile(self.builtin_dir):
+            project_dir = None
+        self.project_dir = project_dir
+        self._project = FileSystemLoader(project_dir) if project_dir is not None else None
+        self._builtin = FileSystemLoader(self.builtin_dir)
+        loaders: list[BaseLoader] = (
+            [self._builtin] if self._project is None else [self._project, self._builtin]
+        )
         self.env = Environment(
-            loader=PackageLoader("briefbot", "prompts"),
+            loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
             autoescape=False,  # plain text for a model, not HTML
             keep_trailing_newline=False,
@@ -42,11 +99,62 @@ class Prompts:
             lstrip_blocks=True,
         )
 
+    # -- where templates come from -----------------------------------------------------------
+    def folders(self) -> list[Path]:
+        """The folders searched, first match wins."""
+        return [self.builtin_dir] if self.project_dir is None else [self.project_dir, self.builtin_dir]
+
+    def names(self) -> list[str]:
+        """Every template name, packaged or the project's own."""
+        found = set(self._builtin.list_templates())
+        if self._project is not None and self.project_dir is not None and self.project_dir.is_dir():
+            found |= set(self._project.list_templates())
+        return sorted(name for name in found if name.endswith(".j2"))
+
+    def info(self, name: str) -> TemplateInfo:
+        """Which file `name` is read from; an unknown name is an `LLMError`."""
+        if self._project is not None and self.project_dir is not None:
+            try:
+                _, filename, _ = self._project.get_source(self.env, name)
+            except TemplateNotFound:
+                pass
+            else:
+                return TemplateInfo(
+                    name=name,
+                    origin=f"{self.project_dir.name}/{name}",
+                    path=Path(filename),
+                    overridden=self._in_builtin(name),
+                )
+        try:
+            _, filename, _ = self._builtin.get_source(self.env, name)
+        except TemplateNotFound:
+            raise LLMError(
+                f"no prompt template {name!r} in {', '.join(str(f) for f in self.folders())}"
+            ) from None
+        return TemplateInfo(name=name, origin=f"{BUILTIN}:{name}", path=Path(filename), overridden=False)
+
+    def source(self, name: str) -> str:
+        """The text of `name` as it will be used (the project's file when it has one)."""
+        try:
+            text, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]  # set above
+        except TemplateNotFound:
+            raise LLMError(
+                f"no prompt template {name!r} in {', '.join(str(f) for f in self.folders())}"
+            ) from None
+        return text
+
+    def _in_builtin(self, name: str) -> bool:
+        try:
+            self._builtin.get_source(self.env, name)
+        except TemplateNotFound:
+            return False
+        return True
+
+    # -- rendering -------------------------------------------------------------------------------
     def source_hash(self, *names: str) -> str:
         digest = hashlib.sha256()
         for name in names:
-            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
-            digest.update(name.encode() + b"\x00" + source.encode("utf-8") + b"\x00")
+            digest.update(name.encode() + b"\x00" + self.source(name).encode("utf-8") + b"\x00")
         return digest.hexdigest()[:16]
 
     def render_text(self, name: str, **context: Any) -> str:
@@ -56,13 +164,15 @@ class Prompts:
             raise LLMError(f"prompt template {name}: {exc}") from exc
 
     def render(self, stage: str, **context: Any) -> RenderedPrompt:
-        """System then user message of `stage` (`prompts/<stage>.system.j2`, `<stage>.user.j2`)."""
+        """System then user message of `stage` (`<stage>.system.j2`, `<stage>.user.j2`)."""
         system, user = f"{stage}.system.j2", f"{stage}.user.j2"
+        names = (system, user, *_SHARED_TEMPLATES)
         return RenderedPrompt(
             name=stage,
-            template_hash=self.source_hash(system, user, *_SHARED_TEMPLATES),
+            template_hash=self.source_hash(*names),
             messages=[
                 {"role": "system", "content": self.render_text(system, **context)},
                 {"role": "user", "content": self.render_text(user, **context)},
             ],
+            template_files=tuple(self.info(name).origin for name in names),
         )

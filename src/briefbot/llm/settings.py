@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError
@@ -82,6 +83,10 @@ class LLMSettings(StrictModel):
     # No tokenizer dependency: ~4 characters per token is close for English prose.
     chars_per_token: float = Field(default=4.0, gt=0)
     prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # The project's own prompt templates, searched before the packaged ones. Set from the project
+    # root by `config.load_feeds_file` (`<root>/prompts`), so every client made from these settings,
+    # the night's or a command's, renders with the same templates. None = the packaged ones only.
+    prompts_dir: Path | None = None
 
     def price(self, model: str) -> ModelPrice | None:
         return self.prices.get(model)

@@ -1,4 +1,4 @@
-"""The LLM call log and answer cache (table `llm_calls`, migration 0300)."""
+"""The LLM call log and answer cache (table `llm_calls`, migrations 0300 and 0301)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class CallRow(StrictModel):
     service_tier: str | None = None
     template: str
     template_hash: str
+    # The template files the messages were made from, comma-separated in the order read:
+    # `builtin:<name>` for a packaged one, `prompts/<name>` for the project's own override.
+    # None on rows logged before migration 0301.
+    template_files: str | None = None
     fingerprint: str
     ask: int = 1
     prompt_tokens: int | None = None
