@@ -28,6 +28,7 @@ from briefbot.http import FetchStatusError, Validators, fetch
 from briefbot.models import CandidateItem, StrictModel
 from briefbot.project import Project
 from briefbot.store import items as store
+from briefbot.store import transaction
 from briefbot.store.http_cache import load_validators, save_validators
 
 # Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
@@ -210,8 +211,9 @@ def _store(
     ranks: dict[str, int] = {}
     for index, job in enumerate(jobs):  # plan order: feeds as configured, then searches
         ranks.setdefault(job.origin, index)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    # One transaction: an interrupted collection stores nothing and leaves the validators as they
+    # were, so the next run fetches the same answers again instead of a 304 that hides them.
+    with transaction(conn):
         for job in jobs:
             if job.validators is not None:
                 save_validators(conn, job.report.url, job.validators)
@@ -223,17 +225,6 @@ def _store(
                 )
                 if new_id is not None:
                     new_ids.append(new_id)
-        conn.execute("COMMIT")
-    except BaseException:
-        # On SQLITE_FULL or an I/O error SQLite may already have rolled back and ended the
-        # transaction; a second ROLLBACK would then fail and its "no transaction is active"
-        # would replace the error that says what went wrong.
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the original error, re-raised below, is the one worth reporting
-        raise
     return new_ids
 
 

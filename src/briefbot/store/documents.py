@@ -17,6 +17,7 @@ from typing import Literal
 from briefbot._fs import atomic_write
 from briefbot.errors import StoreError
 from briefbot.models import Document
+from briefbot.store import transaction
 
 Outcome = Literal["extracted", "fallback", "failed"]
 _FIELDS = (
@@ -146,11 +147,6 @@ def store_document(conn: sqlite3.Connection, document: Document, *, now: dt.date
     """Save the document and advance its item's status in one transaction."""
     if document.item_id is None:
         raise StoreError(f"document for {document.url} has no item id to store it under")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         save_document(conn, document, now=now)
         mark_extracted(conn, document.item_id, now=now)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
