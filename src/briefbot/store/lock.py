@@ -1,50 +1,71 @@
-"""One run at a time per project root.
+"""Exclusive `flock`s: one run at a time per project root, one writer at a time per proposal.
 
-The lock is an `flock` on `.briefbot/run.lock`: the kernel drops it when the holder dies, even by
-SIGKILL, so a stale lock from a dead process is taken over without any guessing about PIDs.
+The kernel drops an `flock` when its holder dies, even by SIGKILL, so a stale lock from a dead
+process is taken over without any guessing about PIDs.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 
 from briefbot.errors import LockedError
 
 
+@contextmanager
+def flocked(path: Path, *, wait: bool = True) -> Iterator[int]:
+    """Hold an exclusive `flock` on `path` (created, with its folder, if missing); yields its fd.
+
+    `wait=False` raises BlockingIOError at once when another holder has it. Not re-entrant: a
+    second `flocked` on the same path opens the file again and waits for the first.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield fd
+        finally:
+            # Unlocked before the close: a child process that inherited the fd would hold it on.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 class RunLock:
+    """`run.lock`, taken without waiting: a second run is refused with `LockedError` naming the PID
+    of the run in progress, which the holder writes into the file."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise LockedError(
-                f"another briefbot run (pid {holder}) holds {self.path}; wait for it to finish"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._held: ExitStack | None = None
 
     def __enter__(self) -> RunLock:
-        return self.acquire()
+        with ExitStack() as stack:
+            try:
+                fd = stack.enter_context(flocked(self.path, wait=False))
+            except BlockingIOError:
+                raise LockedError(
+                    f"another briefbot run (pid {self._holder()}) holds {self.path}; wait for it to finish"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._held = stack.pop_all()
+        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.release()
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_bytes()[:64].decode("ascii", "replace").strip() or "unknown"
+        except OSError:
+            return "unknown"

@@ -8,10 +8,8 @@ history of what was proposed and what was refused is never lost.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,6 +18,7 @@ from briefbot._fs import atomic_create, atomic_write
 from briefbot.errors import NotFoundError, ReviewError, StoreError
 from briefbot.merge.proposal import Proposal, StaleProposalError, proposal_json
 from briefbot.project import Project
+from briefbot.store.lock import flocked
 
 __all__ = ["ProposalStore", "StaleProposalError", "proposal_json"]
 
@@ -47,16 +46,13 @@ class ProposalStore:
 
         An `flock` on `proposals/.lock`, blocking: every holder only reads and writes one small
         file. Not re-entrant: take it once, around the whole read-check-write."""
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"cannot lock {self.directory / '.lock'}: {exc.strerror or exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        path = self.directory / ".lock"
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(flocked(path))
+            except OSError as exc:
+                raise StoreError(f"cannot lock {path}: {exc.strerror or exc}") from exc
             yield
-        finally:
-            os.close(fd)  # releases the lock
 
     def expect(self, revision: int | None) -> Proposal | None:
         """The pending proposal, checked to be at `revision` (0: that there is none; None: no check).
