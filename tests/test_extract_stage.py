@@ -115,6 +115,28 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     assert len(httpserver.log) == 4  # the second run fetched nothing
 
 
+def test_cli_extract_takes_the_items_the_night_takes(httpserver: HTTPServer, tmp_path, monkeypatch):
+    # The night's rule, not "items without a document": an item that has a document already
+    # but is `new` for a brief it was linked to later is moved on to `extracted`, nothing fetched.
+    monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")
+    urls = _serve(httpserver)
+    conn = connect(tmp_path / ".briefbot" / "state.db")
+    [article] = _store_items(conn, {"article": urls["article"]})
+    conn.close()
+    runner = CliRunner()
+    assert runner.invoke(main, ["--root", str(tmp_path), "extract"]).exit_code == 0
+    conn = connect(tmp_path / ".briefbot" / "state.db")
+    item_store.link_brief(conn, article.id, "estuary")
+    conn.close()
+    again = runner.invoke(main, ["--root", str(tmp_path), "extract", "--brief", "estuary", "--json"])
+    assert again.exit_code == 0, again.output
+    assert '"extracted": 1' in again.output and len(httpserver.log) == 1  # the page once, the first time
+    conn = connect(tmp_path / ".briefbot" / "state.db")
+    [stored] = item_store.list_items(conn, brief="estuary")
+    assert stored.briefs == {"estuary": "extracted", "harbour": "extracted"}
+    conn.close()
+
+
 @pytest.mark.parametrize("path", ["/article"])
 def test_cli_extracts_a_url(httpserver: HTTPServer, tmp_path, monkeypatch, path):
     monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")

@@ -15,8 +15,11 @@ from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_
 from briefbot.cli import main
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.models import BatchItem
+from briefbot.pipeline.bookkeeping import Bookkeeping
+from briefbot.pipeline.brief import propose_step, triage_step
+from briefbot.pipeline.report import BriefReport
 from briefbot.project import Project
-from briefbot.propose import ProposeResult, StageReport, budget_items, propose, triage_and_propose
+from briefbot.propose import ProposeResult, budget_items, propose
 from briefbot.store import connect
 from briefbot.triage import TriagedItem
 
@@ -130,22 +133,28 @@ def test_irrelevant_items_never_reach_the_proposer(tmp_path: Path) -> None:
         BatchItem.model_validate(item(1)),
         BatchItem.model_validate(item(2, text="An irrelevant recipe.")),
     ]
+    out = BriefReport(slug=SLUG)
 
-    async def go() -> StageReport:
+    async def go() -> ProposeResult | None:
+        # The night's per-brief steps, as `briefbot propose` runs them (no run, no books).
         conn = connect(tmp_path / "s.db")
         try:
             async with LLMClient(llm_settings(server.base_url), conn=conn) as client:
-                return await triage_and_propose(client, small_brief(), given, slug=SLUG, run_date=RUN_DATE)
+                steps = dict(slug=SLUG, scope=None, out=out, book=Bookkeeping())
+                triaged = await triage_step(client, small_brief(), given, **steps)
+                assert triaged is not None
+                return await propose_step(client, small_brief(), triaged.kept(), run_date=RUN_DATE, **steps)
         finally:
             conn.close()
 
     with OpenAIServer(briefbot_model(edits=timeline_edit)) as server:
-        report = asyncio.run(go())
+        proposed = asyncio.run(go())
     triage_request, propose_request = server.requests
     assert triage_request.body["model"] == "cheap-1" and propose_request.body["model"] == "strong-1"
     assert [ref for ref, _, _ in fenced_items(propose_request.user)] == ["new:1"]
     assert "recipe" not in propose_request.user
-    assert report.stats.calls == 2 and [i.ref for i in report.proposal.batch.items] == ["new:1"]
+    assert out.llm.calls == 2 and (out.relevant, out.irrelevant) == (1, 1)
+    assert proposed is not None and [i.ref for i in proposed.batch.items] == ["new:1"]
 
 
 # -- the CLI ---------------------------------------------------------------------------------------

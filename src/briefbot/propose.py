@@ -11,9 +11,10 @@ import datetime as dt
 
 from pydantic import Field
 
+from briefbot.brief.textformat import render_text
 from briefbot.llm import CallStats, LLMClient
 from briefbot.models import BatchItem, Brief, EditBatch, EditList, StrictModel
-from briefbot.triage import TriagedItem, TriageResult, triage
+from briefbot.triage import TriagedItem
 from briefbot.untrusted import FencedItem, fence
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
@@ -31,10 +32,6 @@ class ProposeResult(StrictModel):
 
 def brief_text(brief: Brief) -> str:
     """The brief as a reader sees it (the seed's text format)."""
-    try:
-        from briefbot.brief.textformat import render_text
-    except ImportError:  # the text format module is optional for this stage
-        return brief.model_dump_json(indent=1)
     return render_text(brief)
 
 
@@ -113,38 +110,3 @@ async def propose(
         truncated=truncated,
         cached=result.cached,
     )
-
-
-class StageReport(StrictModel):
-    """Triage then propose for one brief: what the pipeline and the CLI report."""
-
-    items_in: int
-    triage: TriageResult | None
-    proposal: ProposeResult | None
-    stats: CallStats
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.triage.warnings() if self.triage else []
-
-
-async def triage_and_propose(
-    client: LLMClient,
-    brief: Brief,
-    items: list[BatchItem],
-    *,
-    slug: str,
-    run_date: dt.date,
-    scope: str | None = None,
-) -> StageReport:
-    """Both LLM stages for one brief. No items, no call; nothing kept after triage, no propose call."""
-    if not items:
-        return StageReport(items_in=0, triage=None, proposal=None, stats=CallStats())
-    triaged = await triage(client, brief, items, slug=slug, scope=scope)
-    stats = CallStats().merge(triaged.stats)
-    kept = triaged.kept()
-    proposed = None
-    if kept:
-        proposed = await propose(client, brief, kept, slug=slug, run_date=run_date, scope=scope)
-        stats.merge(proposed.stats)
-    return StageReport(items_in=len(items), triage=triaged, proposal=proposed, stats=stats)

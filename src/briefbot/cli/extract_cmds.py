@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import io
 import json
@@ -24,19 +25,13 @@ from briefbot.cli._common import project, record_replay_options
 from briefbot.config import http_settings, load_config
 from briefbot.errors import BriefbotError, ExtractError, NotFoundError
 from briefbot.extract.document import MAX_INPUT_BYTES, extract_document
-from briefbot.extract.pool import DEFAULT_TIMEOUT, ExtractPool
-from briefbot.extract.stage import (
-    DEFAULT_CONCURRENCY,
-    ExtractReport,
-    extract_items,
-    http_fetcher,
-)
+from briefbot.extract.pool import DEFAULT_TIMEOUT
+from briefbot.extract.stage import DEFAULT_CONCURRENCY, ExtractReport
 from briefbot.http import HttpSettings, fetch, make_client
 from briefbot.models import Document
+from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting, page_store
 from briefbot.project import Project
 from briefbot.store import connect
-from briefbot.store import items as item_store
-from briefbot.store.documents import PageStore, documented_ids
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
@@ -162,15 +157,13 @@ def _extract_pending(
     settings = _settings(proj, record=record, replay=replay)
     conn = connect(proj.state_db)
     try:
-        done = documented_ids(conn)
-        pending = [
-            entry.item for entry in item_store.list_items(conn, brief=slug) if entry.item.id not in done
-        ]
-        if not pending:
+        # The night's extract stage, on the same items: those waiting at status `new`.
+        waiting = extract_queue(conn, brief=slug)
+        if not waiting:
             click.echo(
-                "nothing to extract: every collected item"
+                "nothing to extract: no collected item"
                 + (f" of {slug}" if slug else "")
-                + " has a document"
+                + " is at status new"
             )
             return
         console = Console(stderr=True)
@@ -181,22 +174,23 @@ def _extract_pending(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("extracting", total=len(pending))
+            task = progress.add_task("extracting", total=len(waiting))
 
-            async def run() -> ExtractReport:
+            async def run() -> ExtractTally:
                 async with make_client(settings) as client:
-                    with ExtractPool(workers=workers, timeout=timeout) as pool:
-                        return await extract_items(
-                            pending,
-                            fetcher=http_fetcher(client),
-                            pages=PageStore(proj.state_dir / "pages"),
-                            pool=pool,
-                            conn=conn,
-                            concurrency=concurrency,
-                            on_done=lambda entry: progress.update(task, advance=1),
-                        )
+                    return await extract_waiting(
+                        conn,
+                        client,
+                        waiting,
+                        pages=page_store(proj),
+                        now=dt.datetime.now(dt.UTC),
+                        on_done=lambda label: progress.update(task, advance=1),
+                        workers=workers,
+                        timeout=timeout,
+                        concurrency=concurrency,
+                    )
 
-            report = asyncio.run(run())
+            report = asyncio.run(run()).report
     finally:
         conn.close()
     if as_json:
@@ -268,7 +262,8 @@ def extract_cmd(
     """Extract article text and metadata.
 
     With FILE_OR_URL arguments, print a document for each page (a file may be gzip). Without,
-    fetch and extract every collected item that has no document yet, storing one per item.
+    run the night's extract stage: every collected item still at status `new` gets a stored
+    document (its page fetched and extracted, or one stored earlier reused).
     """
     if targets:
         if slug is not None:

@@ -12,18 +12,21 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from briefbot import review as flow
 from briefbot import store
 from briefbot.cli._common import project
 from briefbot.config import format_loc, load_brief_config, load_feeds_file
 from briefbot.errors import ConfigError, FormatError, ReviewError
 from briefbot.http import HttpSettings
 from briefbot.llm import CallStats, LLMClient, LLMSettings
-from briefbot.merge import merge
+from briefbot.merge.proposal import Proposal
 from briefbot.models import BatchItem
-from briefbot.propose import StageReport, triage_and_propose
+from briefbot.pipeline.bookkeeping import Bookkeeping
+from briefbot.pipeline.brief import merge_step, propose_step, triage_step
+from briefbot.pipeline.report import BriefReport
+from briefbot.propose import ProposeResult
 from briefbot.store.llm_calls import list_calls
 from briefbot.store.proposals import ProposalStore
+from briefbot.triage import TriageResult
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _ITEMS = TypeAdapter(list[BatchItem])
@@ -106,52 +109,74 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
     config_file = root.brief_config_file(slug)
     scope = load_brief_config(config_file).scope if config_file.exists() else None
     day = run_date.date() if run_date else dt.datetime.now(dt.UTC).date()
+    # The night's per-brief steps; outside a night there are no books to keep, and a failed call
+    # is this command's error.
+    book, out = Bookkeeping(), BriefReport(slug=slug)
 
-    async def run() -> StageReport:
+    async def run() -> tuple[TriageResult, ProposeResult | None]:
         conn = store.connect(root.state_db)
         try:
-            async with LLMClient(llm_settings, conn=conn, http_settings=http_settings) as client:
-                return await triage_and_propose(client, brief, items, slug=slug, run_date=day, scope=scope)
+            async with LLMClient(llm_settings, conn=conn, http_settings=http_settings) as llm:
+                triaged = await triage_step(llm, brief, items, slug=slug, scope=scope, out=out, book=book)
+                assert triaged is not None  # no books: a failure raised
+                kept = triaged.kept()
+                if not kept:
+                    return triaged, None
+                proposed = await propose_step(
+                    llm, brief, kept, slug=slug, scope=scope, run_date=day, out=out, book=book
+                )
+                return triaged, proposed
         finally:
             conn.close()
 
-    report = asyncio.run(run())
-    _echo_report(report)
-    batch = report.proposal.batch if report.proposal else None
-    if batch is None or not batch.edits:
+    triaged, proposed = asyncio.run(run())
+    _echo_report(len(items), triaged, proposed)
+    if proposed is None or not proposed.batch.edits:
         click.echo("no edits proposed: no proposal written")
         return
-    if not merge(brief, batch, run_date=day).applied():
+    merged = merge_step(
+        root,
+        brief,
+        proposed.batch,
+        slug=slug,
+        run_date=day,
+        now=dt.datetime.now(dt.UTC),
+        replace=replace,
+        expected_revision=None,
+        held=len(items),
+        out=out,
+        book=book,
+    )
+    if merged.proposal is None:
         click.echo("no edit could be applied: no proposal written")
-        _echo_verdicts(merge(brief, batch, run_date=day))
+        _echo_verdicts(merged.trial)
         return
-    now = dt.datetime.now(dt.UTC)
-    proposal = flow.make_proposal(root, slug, batch, run_date=day, now=now, replace=replace)
-    _echo_verdicts(proposal)
+    _echo_verdicts(merged.proposal)
     click.echo(f"pending proposal: {ProposalStore(root, slug).pending_path} (see `briefbot review {slug}`)")
 
 
-def _echo_report(report: StageReport) -> None:
-    triaged = report.triage
-    if triaged is not None:
-        counts = {
-            label: sum(1 for t in triaged.items if t.relevance == label)
-            for label in ("relevant", "background", "irrelevant")
-        }
-        click.echo(
-            f"items: {report.items_in} in, {len(triaged.kept())} kept "
-            f"({counts['relevant']} relevant, {counts['background']} background), {counts['irrelevant']} irrelevant"
-        )
-        for failure in triaged.failures:
-            click.echo(f"  failed: {failure}")
-        for warning in report.warnings:
-            click.echo(f"  warning: {warning}")
-    if report.proposal is not None and report.proposal.truncated:
-        click.echo(f"  text cut to the token budget: {', '.join(report.proposal.truncated)}")
-    click.echo(_stats_line(report.stats))
+def _echo_report(items_in: int, triaged: TriageResult, proposed: ProposeResult | None) -> None:
+    counts = {
+        label: sum(1 for t in triaged.items if t.relevance == label)
+        for label in ("relevant", "background", "irrelevant")
+    }
+    click.echo(
+        f"items: {items_in} in, {len(triaged.kept())} kept "
+        f"({counts['relevant']} relevant, {counts['background']} background), {counts['irrelevant']} irrelevant"
+    )
+    for failure in triaged.failures:
+        click.echo(f"  failed: {failure}")
+    for warning in triaged.warnings():
+        click.echo(f"  warning: {warning}")
+    if proposed is not None and proposed.truncated:
+        click.echo(f"  text cut to the token budget: {', '.join(proposed.truncated)}")
+    stats = CallStats().merge(triaged.stats)
+    if proposed is not None:
+        stats.merge(proposed.stats)
+    click.echo(_stats_line(stats))
 
 
-def _echo_verdicts(proposal) -> None:
+def _echo_verdicts(proposal: Proposal) -> None:
     applied = proposal.applied()
     click.echo(f"edits: {len(applied)} applied, {len(proposal.verdicts) - len(applied)} rejected")
     for verdict in proposal.verdicts:

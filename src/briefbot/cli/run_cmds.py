@@ -27,6 +27,7 @@ from briefbot.cli.demo import (
     prepare_root,
     recording_dir,
 )
+from briefbot.cli.review_cmds import review_cmd
 from briefbot.errors import StoreError
 from briefbot.llm import LLMSettings
 from briefbot.pipeline.night import RunOptions, run_night
@@ -138,8 +139,6 @@ def runs_cmd(as_json: bool, limit: int) -> None:
 @click.pass_context
 def demo_cmd(ctx: click.Context, root: Path) -> None:
     """Replay the recorded night v6 became v7, fully offline, then show the report and the proposal."""
-    from briefbot.cli.review_cmds import review_cmd
-
     recording = recording_dir()
     proj = Project(prepare_root(root))
     click.echo(f"demo project: {proj.root} (a copy of fixtures/demo/root); replaying {recording}")

@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+import httpx2
 from pydantic import BaseModel
 
 from briefbot.errors import BriefbotError, FetchError, ReplayMissError
 from briefbot.extract.pool import ExtractJob, ExtractPool, ExtractResult
+from briefbot.http import fetch
 from briefbot.http.types import FetchResult
 from briefbot.models import CandidateItem, Document, StrictModel
 from briefbot.store.documents import Outcome, PageStore, outcome_of, store_document
@@ -70,6 +72,13 @@ class ExtractReport(StrictModel):
         self.outcomes.append(entry)
         return entry
 
+    def extend(self, other: ExtractReport) -> None:
+        """`other`'s outcomes after these (the time is the caller's to set)."""
+        self.extracted += other.extracted
+        self.fallback += other.fallback
+        self.failed += other.failed
+        self.outcomes += other.outcomes
+
 
 class _Fetched(BaseModel):
     item: CandidateItem
@@ -101,12 +110,11 @@ def failed_document(
     )
 
 
-def http_fetcher(client: object) -> Fetcher:
-    """`briefbot.http.client.fetch` on `client` (a client from `briefbot.http.client.make_client`)."""
-    from briefbot.http import fetch
+def http_fetcher(client: httpx2.AsyncClient) -> Fetcher:
+    """`briefbot.http.fetch` on `client` (a client from `briefbot.http.make_client`)."""
 
     async def fetcher(url: str) -> FetchResult:
-        return await fetch(client, url)  # type: ignore[arg-type]
+        return await fetch(client, url)
 
     return fetcher
 

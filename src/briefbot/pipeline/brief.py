@@ -1,5 +1,10 @@
 """Triage, propose and merge for one brief: the per-brief part of the nightly run.
 
+`brief_stage` is a sequence of named steps, each given what it needs: `pick_items` (which of the
+store's items the brief weighs tonight), `triage_step`, `propose_step`, `merge_step` (which
+`briefbot propose` runs too, on the items it is given) and `record_statuses`. Every step's
+bookkeeping is `Bookkeeping.stage`'s.
+
 Item statuses are written last, in one transaction, after the proposal file: a run killed before
 that redoes the brief, its finished LLM calls answered from the call cache.
 """
@@ -8,28 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from briefbot.config import Config
-from briefbot.errors import BriefbotError, ReplayMissError
 from briefbot.llm import LLMClient
 from briefbot.merge import merge
 from briefbot.merge.proposal import Proposal, StaleProposalError
-from briefbot.models import Document
+from briefbot.models import BatchItem, Brief, Document, EditBatch
+from briefbot.pipeline.bookkeeping import Bookkeeping
 from briefbot.pipeline.items import already_sourced, batch_items, is_sourced, row_id
 from briefbot.pipeline.report import BriefReport
-from briefbot.propose import propose
+from briefbot.project import Project
+from briefbot.propose import ProposeResult, propose
 from briefbot.review import make_proposal
 from briefbot.store import items as item_store
-from briefbot.store import runs as ledger
+from briefbot.store import transaction
 from briefbot.store.documents import get_documents
 from briefbot.store.items import StoredItem
 from briefbot.store.proposals import ProposalStore
-from briefbot.triage import TriagedItem, triage
-
-if TYPE_CHECKING:
-    from briefbot.pipeline.night import Night
+from briefbot.triage import TriagedItem, TriageResult, triage
 
 
 def _untouched(proposal: Proposal) -> bool:
@@ -89,29 +90,45 @@ def _full_text(conn: sqlite3.Connection, kept: list[TriagedItem], ids: dict[str,
     return out
 
 
-async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -> None:
-    conn, now, run_date = night.conn, night.options.now, night.options.run_date
-    out = BriefReport(slug=slug)
-    night.report.briefs.append(out)
-    brief = night.project.load(slug)
-    store = ProposalStore(night.project, slug)
-    pending = store.load()
+@dataclass(frozen=True)
+class Tonight:
+    """The items one brief weighs tonight, numbered into the BatchItems triage sees."""
+
+    items: list[BatchItem]
+    excluded: list[StoredItem]  # already among the brief's sources: marked `sourced`, not weighed
+    ids: dict[str, int]  # item URL -> its row
+
+
+def pick_items(
+    conn: sqlite3.Connection,
+    store: ProposalStore,
+    pending: Proposal | None,
+    brief: Brief,
+    *,
+    slug: str,
+    run_date: dt.date,
+    excerpt_chars: int,
+    out: BriefReport,
+    book: Bookkeeping,
+) -> Tonight | None:
+    """Tonight's items of the brief, or None when there are none or they must wait (`out.note` says
+    why): a pending proposal an editor has acted on, or one of an earlier night, is reviewed first.
+    """
     waiting = item_store.list_items(conn, brief=slug, status="extracted")
     if not waiting:
         out.note = "nothing new"
-        return
+        return None
     if pending is not None and not (_untouched(pending) and pending.run_date == run_date):
         why = "is under review" if not _untouched(pending) else f"of {pending.run_date} awaits review"
         out.note = f"held back {len(waiting)} item(s): the pending proposal {why}"
-        night.report.notes.append(f"{slug}: {out.note}; they wait for the next run after it is decided")
-        return
+        book.note(f"{slug}: {out.note}; they wait for the next run after it is decided")
+        return None
     rows = _tonights(conn, store, pending, waiting, slug=slug, run_date=run_date)
     sourced = already_sourced(brief)
     pairs, excluded = [], []
     # Triage sees an excerpt of each text: only that much is read now, the full text of the
     # items it keeps afterwards (`_full_text`), so a big night never holds every page's text.
-    excerpt = llm.settings.triage_excerpt_chars + 1
-    documents = get_documents(conn, [row_id(s) for s in rows], max_text=excerpt)
+    documents = get_documents(conn, [row_id(s) for s in rows], max_text=excerpt_chars)
     for stored in rows:
         if is_sourced(stored.item, sourced):
             excluded.append(stored)
@@ -125,109 +142,191 @@ async def brief_stage(night: Night, llm: LLMClient, config: Config, slug: str) -
         pairs.append((stored.item, document))
     out.excluded = len(excluded)
     items = batch_items(pairs)
-    by_url = {s.item.url: row_id(s) for s in rows}
     out.candidates = len(items)
-    scope = config.briefs[slug].scope
+    return Tonight(items=items, excluded=excluded, ids={s.item.url: row_id(s) for s in rows})
 
-    started = time.perf_counter()
-    ledger.stage_started(conn, night.report.run_id, "triage", slug)
-    night.progress("triage", slug, None)
-    try:
-        triaged = await triage(llm, brief, items, slug=slug, scope=scope) if items else None
-    except ReplayMissError:
-        raise  # a broken recording ends the replay (exit 2), it is not this brief's failure
-    except BriefbotError as exc:
-        out.failures.append(str(exc))
-        night.report.failures.append(f"triage {slug}: {exc}")
-        night.stage("triage", slug, started, status="failed")
-        return
-    if triaged is not None:
+
+async def triage_step(
+    llm: LLMClient,
+    brief: Brief,
+    items: list[BatchItem],
+    *,
+    slug: str,
+    scope: str | None,
+    out: BriefReport,
+    book: Bookkeeping,
+) -> TriageResult | None:
+    """Label the items (no items, no call). None: the triage failed, recorded in `out` and the
+    night's report; the brief's items stay `extracted` for the next run."""
+    with book.stage("triage", slug, label=slug, recover=True) as stage:
+        triaged = await triage(llm, brief, items, slug=slug, scope=scope)
         out.llm.add(triaged.stats)
         out.warnings += triaged.warnings()
         out.failures += triaged.failures
-        night.report.failures += [f"triage {slug}: {f}" for f in triaged.failures]
+        book.fail(*(f"triage {slug}: {f}" for f in triaged.failures))
         for t in triaged.items:
             setattr(out, t.relevance, getattr(out, t.relevance) + 1)
-    night.stage(
-        "triage",
-        slug,
-        started,
-        relevant=out.relevant,
-        background=out.background,
-        irrelevant=out.irrelevant,
-    )
-    kept = _full_text(conn, triaged.kept(), by_url) if triaged else []
+        stage.counts = {"relevant": out.relevant, "background": out.background, "irrelevant": out.irrelevant}
+    if stage.error is not None:
+        out.failures.append(str(stage.error))
+        return None
+    return triaged
 
-    proposal: Proposal | None = None
-    if kept:
-        started = time.perf_counter()
-        ledger.stage_started(conn, night.report.run_id, "propose", slug)
-        night.progress("propose", slug, None)
-        try:
-            proposed = await propose(llm, brief, kept, slug=slug, run_date=run_date, scope=scope)
-        except ReplayMissError:
-            raise
-        except BriefbotError as exc:
-            out.failures.append(str(exc))
-            night.report.failures.append(f"propose {slug}: {exc}")
-            night.stage("propose", slug, started, status="failed")
-            return  # items stay `extracted`: the next run asks again (triage from the cache)
+
+async def propose_step(
+    llm: LLMClient,
+    brief: Brief,
+    kept: list[TriagedItem],
+    *,
+    slug: str,
+    scope: str | None,
+    run_date: dt.date,
+    out: BriefReport,
+    book: Bookkeeping,
+) -> ProposeResult | None:
+    """Ask for edits from the kept items. None: the call failed, recorded as for triage."""
+    with book.stage("propose", slug, label=slug, recover=True) as stage:
+        proposed = await propose(llm, brief, kept, slug=slug, run_date=run_date, scope=scope)
         out.llm.add(proposed.stats)
-        night.stage("propose", slug, started, edits=len(proposed.batch.edits))
+        stage.counts = {"edits": len(proposed.batch.edits)}
+    if stage.error is not None:
+        out.failures.append(str(stage.error))
+        return None  # items stay `extracted`: the next run asks again (triage from the cache)
+    return proposed
 
-        started = time.perf_counter()
-        ledger.stage_started(conn, night.report.run_id, "merge", slug)
-        trial = merge(brief, proposed.batch, run_date=run_date)
+
+@dataclass(frozen=True)
+class Merged:
+    trial: Proposal  # the batch merged into the brief as read: the verdicts, whether any applied
+    proposal: Proposal | None  # the pending proposal written (None: no edit applied, or held back)
+    held_back: bool = False  # an editor acted on the pending proposal meanwhile: nothing written
+
+
+def merge_step(
+    project: Project,
+    brief: Brief,
+    batch: EditBatch,
+    *,
+    slug: str,
+    run_date: dt.date,
+    now: dt.datetime,
+    replace: bool,
+    expected_revision: int | None,
+    held: int,
+    out: BriefReport,
+    book: Bookkeeping,
+) -> Merged:
+    """Merge the batch; when an edit applies, store the result as the brief's pending proposal.
+
+    `expected_revision` is the pending proposal's revision the batch was made against (0: none;
+    None: no check): an editor who acted on it meanwhile wins, and the `held` items wait.
+    """
+    with book.stage("merge", slug) as stage:
+        trial = merge(brief, batch, run_date=run_date)
         out.edits_applied = len(trial.applied())
         out.edits_rejected = len(trial.verdicts) - out.edits_applied
+        proposal = None
         if out.edits_applied:
             try:
                 proposal = make_proposal(
-                    night.project,
+                    project,
                     slug,
-                    proposed.batch,
+                    batch,
                     run_date=run_date,
                     now=now,
-                    replace=pending is not None,
-                    # An editor who acted on the pending proposal while this run worked wins.
-                    expected_revision=pending.revision if pending is not None else 0,
+                    replace=replace,
+                    expected_revision=expected_revision,
                 )
             except StaleProposalError as exc:
-                out.note = f"held back {len(items)} item(s): {exc}"
-                night.report.notes.append(f"{slug}: {out.note}; they wait for the next run")
-                night.stage("merge", slug, started, applied=0, held_back=len(items))
-                return  # items stay `extracted`, as when the proposal is under review
-            out.proposal = str(store.pending_path.relative_to(night.project.root))
-            out.replaced = pending is not None
+                out.note = f"held back {held} item(s): {exc}"
+                book.note(f"{slug}: {out.note}; they wait for the next run")
+                stage.counts = {"applied": 0, "held_back": held}
+                return Merged(trial=trial, proposal=None, held_back=True)
+            out.proposal = str(ProposalStore(project, slug).pending_path.relative_to(project.root))
+            out.replaced = replace
         else:
             out.note = "no edit applied: no proposal"
-        night.stage(
-            "merge",
-            slug,
-            started,
-            applied=out.edits_applied,
-            rejected=out.edits_rejected,
-        )
-    elif items:
-        out.note = "nothing relevant: no proposal"
+        stage.counts = {"applied": out.edits_applied, "rejected": out.edits_rejected}
+    return Merged(trial=trial, proposal=proposal)
 
-    # Statuses last: a run killed before this line redoes the brief from the call cache.
+
+def record_statuses(
+    conn: sqlite3.Connection,
+    tonight: Tonight,
+    triaged: TriageResult,
+    proposal: Proposal | None,
+    *,
+    slug: str,
+    now: dt.datetime,
+    run_date: dt.date,
+) -> None:
+    """Each item's status for the brief: `sourced`, `proposed` (sent in the proposal) or its label."""
     sent = {i.url for i in proposal.batch.items} if proposal else set()
-    labels = {t.item.url: t.relevance for t in triaged.items} if triaged else {}
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for stored in excluded:
+    labels = {t.item.url: t.relevance for t in triaged.items}
+    with transaction(conn):
+        for stored in tonight.excluded:
             item_store.set_status(conn, row_id(stored), slug, "sourced", now=now, night=run_date)
         for url, label in labels.items():
-            item_store.set_status(
-                conn,
-                by_url[url],
-                slug,
-                "proposed" if url in sent else label,
-                now=now,
-                night=run_date,
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            status = "proposed" if url in sent else label
+            item_store.set_status(conn, tonight.ids[url], slug, status, now=now, night=run_date)
+
+
+async def brief_stage(
+    out: BriefReport,
+    *,
+    project: Project,
+    conn: sqlite3.Connection,
+    llm: LLMClient,
+    scope: str | None,
+    book: Bookkeeping,
+    run_date: dt.date,
+    now: dt.datetime,
+) -> BriefReport:
+    """Triage, propose and merge tonight's items of the brief `out.slug`; returns `out`, filled.
+
+    `out` is the brief's line in the night's report: the night lists it before the stage starts,
+    so a night stopped mid-way still shows how far each brief got.
+    """
+    slug = out.slug
+    brief = project.load(slug)
+    store = ProposalStore(project, slug)
+    pending = store.load()
+    excerpt = llm.settings.triage_excerpt_chars + 1
+    tonight = pick_items(
+        conn, store, pending, brief, slug=slug, run_date=run_date, excerpt_chars=excerpt, out=out, book=book
+    )
+    if tonight is None:
+        return out
+    triaged = await triage_step(llm, brief, tonight.items, slug=slug, scope=scope, out=out, book=book)
+    if triaged is None:
+        return out
+    kept = _full_text(conn, triaged.kept(), tonight.ids)
+    proposal: Proposal | None = None
+    if kept:
+        proposed = await propose_step(
+            llm, brief, kept, slug=slug, scope=scope, run_date=run_date, out=out, book=book
+        )
+        if proposed is None:
+            return out
+        merged = merge_step(
+            project,
+            brief,
+            proposed.batch,
+            slug=slug,
+            run_date=run_date,
+            now=now,
+            replace=pending is not None,
+            # An editor who acted on the pending proposal while this run worked wins.
+            expected_revision=pending.revision if pending is not None else 0,
+            held=len(tonight.items),
+            out=out,
+            book=book,
+        )
+        if merged.held_back:
+            return out  # items stay `extracted`, as when the proposal is under review
+        proposal = merged.proposal
+    elif tonight.items:
+        out.note = "nothing relevant: no proposal"
+    # Statuses last: a run killed before this line redoes the brief from the call cache.
+    record_statuses(conn, tonight, triaged, proposal, slug=slug, now=now, run_date=run_date)
+    return out

@@ -1,4 +1,5 @@
-"""The pipeline's item plumbing: the extract step (over `extract_stage`), BatchItems.
+"""The pipeline's item plumbing: which items the extract stage takes and the stage itself (over
+`extract.stage`), the brief's BatchItems.
 
 Documents live in the state database's `documents` table (`store/documents.py`), one row per item
 written as its page finishes, so a run killed mid-extract refetches only the pages it had not
@@ -10,26 +11,63 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 
 import httpx2
+from pydantic import Field
 
 from briefbot.collect.dedupe import canonical_url
-from briefbot.extract.pool import ExtractPool
-from briefbot.extract.stage import ItemOutcome, extract_items, http_fetcher
+from briefbot.extract.pool import DEFAULT_TIMEOUT, ExtractPool
+from briefbot.extract.stage import (
+    DEFAULT_CONCURRENCY,
+    ExtractReport,
+    ItemOutcome,
+    extract_items,
+    http_fetcher,
+)
 from briefbot.http.types import FetchResult
 from briefbot.models import BatchItem, Brief, CandidateItem, Document, StrictModel
-from briefbot.store.documents import PageStore, get_documents, mark_extracted, outcome_of
+from briefbot.project import Project
+from briefbot.store import items as item_store
+from briefbot.store.documents import PageStore, get_documents, mark_extracted
 from briefbot.store.items import StoredItem
 
 
 class ExtractTally(StrictModel):
-    """What the pipeline's extract step did: pages fetched, documents made or reused, failures."""
+    """What the extract stage did: pages fetched, and one outcome per item it took."""
 
     pages_fetched: int = 0
-    documents: int = 0  # made tonight, or found stored for an item linked anew to a brief
-    fallbacks: int = 0
-    failures: list[str] = []
+    report: ExtractReport = Field(default_factory=ExtractReport)
+
+    @property
+    def documents(self) -> int:
+        """Documents made tonight, or found stored for an item linked anew to a brief."""
+        return self.report.total
+
+    @property
+    def fallbacks(self) -> int:
+        return self.report.fallback + self.report.failed
+
+    @property
+    def failures(self) -> list[str]:
+        # The reason names the URL.
+        return [f"page: {entry.reason}" for entry in self.report.outcomes if entry.outcome == "failed"]
+
+
+def extract_queue(conn: sqlite3.Connection, *, brief: str | None = None) -> list[StoredItem]:
+    """The items the extract stage takes: those at status `new` (of `brief`, or of any brief).
+
+    The status, not the want of a document, is the hand-off between stages: an item of an
+    earlier night newly linked to another brief has a document already but is still `new` for
+    that brief, and triage (which takes `extracted`) would never see it if extract passed it by.
+    """
+    return item_store.list_items(conn, brief=brief, status=item_store.NEW)
+
+
+def page_store(project: Project) -> PageStore:
+    """Where fetched pages are kept, by content hash."""
+    return PageStore(project.state_dir / "pages")
 
 
 async def extract_waiting(
@@ -40,47 +78,52 @@ async def extract_waiting(
     pages: PageStore,
     now: dt.datetime,
     on_done: Callable[[str], None],
+    workers: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> ExtractTally:
-    """A stored document for every waiting item, through the extract stage and its process pool.
+    """A stored document for every waiting item, through the extract stage and its process pool:
+    the one extract stage of both the night and `briefbot extract`.
 
     Items that already have a document (an item of an earlier night newly linked to another
     brief) are only moved on to `extracted`; the rest are fetched and extracted by
-    `extract_stage.extract_items`, which stores each document (and advances its item) as it
+    `extract.stage.extract_items`, which stores each document (and advances its item) as it
     finishes, so a run killed mid-extract redoes only the pages it had not finished.
     """
+    started = time.monotonic()
     tally = ExtractTally()
     ids = [row_id(s) for s in waiting]
     stored = get_documents(conn, ids)
     for item_id, document in stored.items():
         mark_extracted(conn, item_id, now=now)
-        tally.documents += 1
-        tally.fallbacks += document.text_source == "summary"
-        if outcome_of(document) == "failed":
-            # This night hands the item on with the summary standing in: say why, as for a new page.
-            tally.failures.append(f"page: {document.error}")
+        tally.report.add(document)
     todo = [s.item for s in waiting if row_id(s) not in stored]
-    if not todo:
-        return tally
-    titles = {row_id(s): s.item.title for s in waiting}
-    fetch = http_fetcher(client)
+    if todo:
+        titles = {row_id(s): s.item.title for s in waiting}
+        fetch = http_fetcher(client)
 
-    async def counted(url: str) -> FetchResult:
-        result = await fetch(url)
-        tally.pages_fetched += 1
-        return result
+        async def counted(url: str) -> FetchResult:
+            result = await fetch(url)
+            tally.pages_fetched += 1
+            return result
 
-    def done(entry: ItemOutcome) -> None:
-        tally.documents += 1
-        if entry.outcome != "extracted":
-            tally.fallbacks += 1
-        if entry.outcome == "failed":
-            tally.failures.append(f"page: {entry.reason}")  # the reason names the URL
-        on_done(titles.get(entry.item_id, entry.url))
+        def done(entry: ItemOutcome) -> None:
+            on_done(titles.get(entry.item_id, entry.url))
 
-    # Workers = cores. The pool is closed on every way out (a replay miss, a cancel, a full disk),
-    # its stuck workers killed: `run_async` lets its thread leave before `__exit__` closes it.
-    with ExtractPool() as pool:
-        await extract_items(todo, fetcher=counted, pages=pages, pool=pool, conn=conn, on_done=done)
+        # The pool is closed on every way out (a replay miss, a cancel, a full disk), its stuck
+        # workers killed: `run_async` lets its thread leave before `__exit__` closes it.
+        with ExtractPool(workers=workers, timeout=timeout) as pool:
+            fetched = await extract_items(
+                todo,
+                fetcher=counted,
+                pages=pages,
+                pool=pool,
+                conn=conn,
+                concurrency=concurrency,
+                on_done=done,
+            )
+        tally.report.extend(fetched)
+    tally.report.seconds = time.monotonic() - started
     return tally
 
 

@@ -1,6 +1,7 @@
 """The nightly run: collect -> extract -> triage -> propose -> merge for every active brief.
 
-The only module that wires I/O (HTTP client, LLM client, store, clock) to the stages. Each stage's
+The night builds the I/O (HTTP client, LLM client, store, clock) and hands it to each stage
+explicitly; `briefbot extract` and `briefbot propose` call the same stage functions. Each stage's
 output is stored as it is made (items in one transaction, each document as its page finishes, LLM answers
 in the call cache, the proposal as one atomic file, item statuses last), so a run killed at any
 moment is resumed by the next: collected items wait at status `new`, extracted ones at
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -26,17 +25,14 @@ from briefbot.errors import NotFoundError
 from briefbot.http import make_client
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.models import StrictModel
+from briefbot.pipeline.bookkeeping import Bookkeeping, Progress
 from briefbot.pipeline.brief import brief_stage
-from briefbot.pipeline.items import ExtractTally, extract_waiting
-from briefbot.pipeline.report import RunReport, StageTime
+from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting, page_store
+from briefbot.pipeline.report import BriefReport, RunReport
 from briefbot.project import Project
 from briefbot.store import connect
-from briefbot.store import items as item_store
 from briefbot.store import runs as ledger
-from briefbot.store.documents import PageStore
 from briefbot.store.lock import RunLock
-
-Progress = Callable[[str, str, int | None], None]  # (stage, label, total or None = advance one)
 
 
 class RunOptions(StrictModel):
@@ -64,34 +60,7 @@ class Night:
         self.conn = connect(project.state_db)
         self.run_dir: Path = project.state_dir / "runs"
         self.report: RunReport
-
-    def stage(
-        self,
-        stage: str,
-        brief: str,
-        started: float,
-        *,
-        status: str = "done",
-        **counts: object,
-    ) -> None:
-        seconds = round(time.perf_counter() - started, 3)
-        ledger.stage_finished(
-            self.conn,
-            self.report.run_id,
-            stage,
-            brief=brief,
-            status=status,
-            seconds=seconds,
-            counts=counts,
-        )
-        self.report.stages.append(
-            StageTime(
-                stage=stage,
-                brief=brief,
-                seconds=seconds,
-                status="failed" if status == "failed" else "done",
-            )
-        )
+        self.book: Bookkeeping
 
     async def run(self) -> RunReport:
         options, conn = self.options, self.conn
@@ -108,6 +77,7 @@ class Night:
             started_at=dt.datetime.now(dt.UTC),
             resumed=interrupted,
         )
+        self.book = Bookkeeping(conn, self.report, progress=self.progress)
         try:
             await self._night()
         except BaseException as exc:
@@ -136,100 +106,98 @@ class Night:
             collected = await self._collect(config, client, slugs)
             await self._extract(client)
             async with LLMClient(llm_settings, conn=self.conn, http_settings=http) as llm:
+                # Listed before they start, in `slugs` order, whatever finishes first: a night
+                # stopped mid-way still reports how far each brief got.
+                briefs = [BriefReport(slug=slug) for slug in slugs]
+                self.report.briefs.extend(briefs)
                 # Briefs share the LLM client's concurrency: one brief's propose call overlaps the
                 # next brief's triage batches instead of waiting for them. Each brief writes only
-                # its own proposal; the report lists briefs in `slugs` order whatever finishes first.
-                await asyncio.gather(*(brief_stage(self, llm, config, slug) for slug in slugs))
-                self.report.briefs.sort(key=lambda b: slugs.index(b.slug))
+                # its own proposal.
+                await asyncio.gather(
+                    *(
+                        brief_stage(
+                            out,
+                            project=self.project,
+                            conn=self.conn,
+                            llm=llm,
+                            scope=config.briefs[out.slug].scope,
+                            book=self.book,
+                            run_date=self.options.run_date,
+                            now=self.options.now,
+                        )
+                        for out in briefs
+                    )
+                )
         self._finish(collected)
 
     # -- collect ---------------------------------------------------------------------------
     async def _collect(self, config: Config, client, slugs: list[str]) -> list[CollectReport]:
-        started = time.perf_counter()
-        ledger.stage_started(self.conn, self.report.run_id, "collect")
-        sourced = source_urls(self.project, slugs)
-
-        def done(source: SourceReport) -> None:
-            self.progress("collect", source.label, None)
-
         reports: list[CollectReport] = []
-        # One brief asked for: its feeds and searches only; several: each in turn (feeds they share
-        # answer 304 the second time, their items already linked to every reader).
-        targets: list[str | None] = [None] if not self.options.briefs else list(slugs)
-        for only in targets:
-            reports.append(
-                await collect(
-                    config,
-                    client=client,
-                    conn=self.conn,
-                    sourced=sourced,
-                    only=only,
-                    now=self.options.now,
-                    night=self.options.run_date,
-                    on_done=done,
-                    on_planned=lambda n: self.progress("collect", "planned", n),
+        with self.book.stage("collect") as stage:
+            sourced = source_urls(self.project, slugs)
+
+            def done(source: SourceReport) -> None:
+                self.progress("collect", source.label, None)
+
+            # One brief asked for: its feeds and searches only; several: each in turn (feeds they
+            # share answer 304 the second time, their items already linked to every reader).
+            targets: list[str | None] = [None] if not self.options.briefs else list(slugs)
+            for only in targets:
+                reports.append(
+                    await collect(
+                        config,
+                        client=client,
+                        conn=self.conn,
+                        sourced=sourced,
+                        only=only,
+                        now=self.options.now,
+                        night=self.options.run_date,
+                        on_done=done,
+                        on_planned=lambda n: self.progress("collect", "planned", n),
+                    )
                 )
-            )
-        r = self.report
-        for rep in reports:
-            r.sources_checked += len(rep.sources)
-            r.not_modified += sum(1 for s in rep.sources if s.not_modified)
-            r.collected += rep.new
-            r.duplicates += rep.duplicate
-            r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
-        self.stage(
-            "collect",
-            "",
-            started,
-            new=r.collected,
-            duplicates=r.duplicates,
-            sources=r.sources_checked,
-            failed=sum(len(rep.failed) for rep in reports),
-        )
+            r = self.report
+            for rep in reports:
+                r.sources_checked += len(rep.sources)
+                r.not_modified += sum(1 for s in rep.sources if s.not_modified)
+                r.collected += rep.new
+                r.duplicates += rep.duplicate
+                r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
+            stage.counts = {
+                "new": r.collected,
+                "duplicates": r.duplicates,
+                "sources": r.sources_checked,
+                "failed": sum(len(rep.failed) for rep in reports),
+            }
         return reports
 
     # -- extract ---------------------------------------------------------------------------
     async def _extract(self, client) -> None:
-        started = time.perf_counter()
-        ledger.stage_started(self.conn, self.report.run_id, "extract")
-        waiting = item_store.list_items(self.conn, status=item_store.NEW)
-        self.progress("extract", "pages", len(waiting))
-        tally = ExtractTally()
-        if waiting:  # an idle night starts no worker process
-            tally = await extract_waiting(
-                self.conn,
-                client,
-                waiting,
-                pages=PageStore(self.project.state_dir / "pages"),
-                now=self.options.now,
-                on_done=lambda label: self.progress("extract", label[:40], None),
-            )
-        r = self.report
-        r.pages_fetched += tally.pages_fetched
-        r.extracted += tally.documents
-        r.page_fallbacks += tally.fallbacks
-        r.failures += tally.failures
-        self.stage(
-            "extract",
-            "",
-            started,
-            pages=r.pages_fetched,
-            extracted=r.extracted,
-            fallbacks=r.page_fallbacks,
-        )
+        with self.book.stage("extract") as stage:
+            waiting = extract_queue(self.conn)
+            self.progress("extract", "pages", len(waiting))
+            tally = ExtractTally()
+            if waiting:  # an idle night starts no worker process
+                tally = await extract_waiting(
+                    self.conn,
+                    client,
+                    waiting,
+                    pages=page_store(self.project),
+                    now=self.options.now,
+                    on_done=lambda label: self.progress("extract", label[:40], None),
+                )
+            r = self.report
+            r.pages_fetched += tally.pages_fetched
+            r.extracted += tally.documents
+            r.page_fallbacks += tally.fallbacks
+            r.failures += tally.failures
+            stage.counts = {"pages": r.pages_fetched, "extracted": r.extracted, "fallbacks": r.page_fallbacks}
 
-    # -- triage, propose, merge for one brief --------------------------------------------------
     # -- closing -----------------------------------------------------------------------------
     def _finish(self, collected: list[CollectReport]) -> None:
         r = self.report
         for b in r.briefs:
-            r.llm.calls += b.llm.calls
-            r.llm.cache_hits += b.llm.cache_hits
-            r.llm.prompt_tokens += b.llm.prompt_tokens
-            r.llm.completion_tokens += b.llm.completion_tokens
-            r.llm.cached_tokens += b.llm.cached_tokens
-            r.llm.cost_usd = round(r.llm.cost_usd + b.llm.cost_usd, 6)
-            r.llm.unpriced += b.llm.unpriced
+            r.llm.add(b.llm)
         sources = [s for rep in collected for s in rep.sources]
         all_sources_failed = bool(sources) and all(s.errors for s in sources)
         worked = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from rich.console import Group
@@ -32,14 +32,12 @@ class LLMUsage(StrictModel):
     cost_usd: float = 0.0
     unpriced: int = 0
 
-    def add(self, stats: CallStats) -> None:
-        self.calls += stats.calls
-        self.cache_hits += stats.cache_hits
-        self.prompt_tokens += stats.prompt_tokens
-        self.completion_tokens += stats.completion_tokens
-        self.cached_tokens += stats.cached_tokens
-        self.cost_usd = round(self.cost_usd + stats.cost_usd, 6)
-        self.unpriced += stats.unpriced
+    def add(self, other: CallStats | LLMUsage) -> None:
+        """Add a stage's call stats, or a brief's usage to the run's: the one usage sum of the
+        pipeline. The cost is rounded at each step so the stored report does not grow float noise."""
+        for name in type(self).model_fields:
+            total = getattr(self, name) + getattr(other, name)
+            setattr(self, name, round(total, 6) if name == "cost_usd" else total)
 
 
 class BriefReport(StrictModel):
@@ -158,7 +156,7 @@ def report_renderable(report: RunReport) -> Group:
     return Group(*parts)
 
 
-def runs_table(runs: list[dict]) -> Table:  # type: ignore[type-arg]
+def runs_table(runs: list[dict[str, Any]]) -> Table:
     """`briefbot runs`: one row per run from the ledger."""
     table = Table(title="runs", title_justify="left")
     for name in (
