@@ -7,8 +7,11 @@ import os
 from pathlib import Path
 
 import click
+import uvicorn
 
 from briefbot.cli._common import project
+from briefbot.web import check_bind, create_app
+from briefbot.web.site import build_site
 
 COMMANDS: list[click.Command] = []
 
@@ -41,10 +44,6 @@ COMMANDS: list[click.Command] = []
 )
 def serve(host: str, port: int, token: str | None, by: str | None) -> None:
     """Serve the editor's review page and the published briefs over HTTP."""
-    import uvicorn
-
-    from briefbot.web import check_bind, create_app
-
     check_bind(host, token)
     app = create_app(project(), token=token, approver=by or getpass.getuser())
     shown = f"[{host}]" if ":" in host else host
@@ -64,8 +63,6 @@ def serve(host: str, port: int, token: str | None, by: str | None) -> None:
 )
 def site(out_dir: Path, base_url: str) -> None:
     """Write the published briefs as a static site (HTML + Atom feeds) into OUT_DIR."""
-    from briefbot.web.site import build_site
-
     written = build_site(project(), out_dir, base_url=base_url)
     pages = sum(1 for p in written if p.suffix == ".html")
     feeds = sum(1 for p in written if p.suffix == ".atom")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,57 +15,11 @@ from starlette.staticfiles import StaticFiles
 
 from briefbot.errors import BriefbotError, NotFoundError
 from briefbot.project import Project
-from briefbot.web import pages
+from briefbot.store.proposals import ProposalStore
+from briefbot.web import pages, review_pages
+from briefbot.web.context import WebContext, context, message
 from briefbot.web.security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
-from briefbot.web.templating import STATIC_DIR, ServerLinks, environment
-
-
-@dataclass
-class WebContext:
-    """Everything a request handler needs; one per app, nothing global."""
-
-    project: Project
-    env: jinja2.Environment
-    csrf: Csrf
-    clock: Callable[[], dt.datetime]
-    approver: str
-    links: ServerLinks = field(default_factory=ServerLinks)
-
-
-def context(request: Request) -> WebContext:
-    return request.app.state.web
-
-
-def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """Render a template with the CSRF token of this browser, issuing the browser an id if it has none."""
-    web = context(request)
-    browser_id = web.csrf.browser_id(request)
-    fresh = browser_id is None
-    if browser_id is None:
-        browser_id = web.csrf.new_browser_id()
-    html = web.env.get_template(template).render(
-        links=web.links,
-        site_name=pages.SITE_NAME,
-        csrf_token=web.csrf.token_for(browser_id),
-        **values,
-    )
-    response = HTMLResponse(html, status_code=status_code)
-    if fresh:
-        web.csrf.set_cookie(response, browser_id)
-    return response
-
-
-def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:
-    values.setdefault("retry", None)
-    values.setdefault("back", None)
-    return render(
-        request,
-        "message.html.j2",
-        status_code=status_code,
-        title=title,
-        text=text,
-        **values,
-    )
+from briefbot.web.templating import STATIC_DIR, environment
 
 
 def _version_number(raw: str) -> int:
@@ -88,8 +39,6 @@ async def index(request: Request) -> Response:
 
 
 def _proposal_link(web: WebContext, slug: str) -> str | None:
-    from briefbot.store.proposals import ProposalStore
-
     return web.links.proposal(slug) if ProposalStore(web.project, slug).load() is not None else None
 
 
@@ -172,8 +121,6 @@ def create_app(
 ) -> Starlette:
     """The web app over `project`. `token`, when set, is required on every request; `approver` names
     who decides and approves in the archived proposal; `clock` is the only source of time."""
-    from briefbot.web import review_pages
-
     routes = [
         Route("/", index),
         Route("/b/{slug}", brief_latest),

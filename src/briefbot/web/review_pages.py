@@ -20,10 +20,9 @@ from starlette.routing import Route
 from briefbot import review
 from briefbot.errors import NotFoundError, ReviewError
 from briefbot.merge.proposal import Proposal, StaleProposalError
-from briefbot.store.proposals import ProposalStore
 from briefbot.web._diff import diff_briefs
-from briefbot.web.app import WebContext, context, message, render
 from briefbot.web.cards import edit_cards
+from briefbot.web.context import context, message, render
 from briefbot.web.security import CSRF_FIELD
 
 
@@ -237,10 +236,6 @@ async def discard(request: Request) -> Response:
         return web.links.brief(slug)
 
     return await _apply(request, form, asked="discard", act=act)
-
-
-def has_pending(web: WebContext, slug: str) -> bool:
-    return ProposalStore(web.project, slug).load() is not None
 
 
 ROUTES = [
