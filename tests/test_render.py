@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich, word_diff
+from briefbot.brief.html import cite_html, header_html, safe_url
 from briefbot.brief.render import md_escape, render
 from briefbot.brief.textformat import parse_text
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
@@ -145,6 +146,24 @@ def test_golden_render_of_stress_fixture(fmt: str) -> None:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(got, encoding="utf-8")
     assert got == golden.read_text(encoding="utf-8")
+
+
+def test_html_pieces_shared_by_render_and_the_web_pages() -> None:
+    minimal = parse_text((FIXTURES / "minimal_status_only.txt").read_text(encoding="utf-8"))
+    header = header_html(minimal, history_href="/b/x/history")
+    assert header == (
+        '<span class="state state-draft">draft</span> · v1 · <time datetime="2026-01-05">2026-01-05</time>'
+        ' · 1 item · <a href="/b/x/history">history</a>'
+    )
+    assert "history" not in header_html(minimal)  # no history page, no link
+    assert cite_html("<b>[1]</b> [9]", {1}, link_class="cite") == (
+        '&lt;b&gt;<a class="cite" href="#source-1">[1]</a>&lt;/b&gt; '
+        '<span class="cite missing" title="no such source">[9]</span>'
+    )
+    assert 'href="#source-9"' in cite_html("[9]", None, link_class="cite")  # no sources known: link all
+    for url in ("javascript:alert(1)", " https://x.example/", "data:text/html,x", "", None):
+        assert safe_url(url) is None, url
+    assert safe_url("HTTPS://x.example/") == "HTTPS://x.example/"
 
 
 # --------------------------------------------------------------------------------------------

@@ -317,3 +317,17 @@ def test_cards_show_target_current_text_verdicts_and_items(client: TestClient) -
     assert "Revise section" in card4 and "active and growing" in card4
     assert "cites [new:9], which is not an item of this batch" in card4
     assert "Accept edit 4" not in card4  # the merger's rejection is not the editor's to overturn
+
+
+def test_brief_page_links_citations_like_render(client: TestClient, project: Project) -> None:
+    """The page uses the renderer's pieces: a citation of a source the brief lacks is marked, not a
+    link to nowhere, and the header says `1 item` as the text format does."""
+    brief = project.load(SLUG).model_copy(
+        update={"version": 9, "item_count": 1, "what": ["Known [1], unknown [99]."]}
+    )
+    project.publish(SLUG, brief)
+    html = client.get(f"/b/{SLUG}/v/9").text
+    assert '<a class="cite" href="#source-1">[1]</a>' in html
+    assert '<span class="cite missing" title="no such source">[99]</span>' in html
+    assert "#source-99" not in html
+    assert " · 1 item · " in html
