@@ -130,8 +130,8 @@ def test_history_and_diff(tmp_path: Path) -> None:
         "v13\t2025-11-10\tactive\t1 item\tThree regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
     ]
     diff = run(tmp_path, "diff", "grid", "12", "v13", "--no-color").stdout
-    assert "[-Two-]{+Three+} regulators" in diff
-    assert "~ status: [-active — contested-]{+settled+}" in diff
+    assert "[-Two-] {+Three+} regulators" in diff
+    assert "~ status: [-active — contested-] {+settled+}" in diff
     assert "## Timeline" not in diff
     data = json.loads(run(tmp_path, "diff", "grid", "12", "13", "--json").stdout)
     assert {s["section"] for s in data["sections"]} >= {"Header", "Status"}

@@ -87,7 +87,7 @@ def test_edit_review_decide_whats_new_approve(root: Path):
         "NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [6][4]."
     ]
     assert (
-        "~ header: [-closed-]{+open+} · [-v7-]{+v8+} · [-2026-05-24-]{+2026-05-31+} · [-118-]{+120+} items"
+        "~ header: [-closed-] {+open+} · [-v7-] {+v8+} · [-2026-05-24-] {+2026-05-31+} · [-118-] {+120+} items"
         in report["diff"]
     )
 
