@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import time
 import zlib
 from pathlib import Path
 
+import httpx2
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -16,6 +18,7 @@ from _http_servers import gzip_gzip_bomb, local_server, local_settings
 from briefbot.errors import FetchError
 from briefbot.http import FetchStatusError, HttpSettings, Validators, fetch, make_client
 from briefbot.http.decode import BoundedDecoder
+from briefbot.http.retry import retry_after_seconds
 from briefbot.store import connect
 from briefbot.store.http_cache import load_validators, save_validators
 
@@ -177,7 +180,34 @@ def test_503_retries_are_bounded(httpserver: HTTPServer) -> None:
     with pytest.raises(FetchStatusError) as caught:
         run(_get(httpserver.url_for("/down"), local_settings(max_retries=2)))
     assert caught.value.status == 503
+    assert str(caught.value) == f"{httpserver.url_for('/down')}: HTTP 503"
     assert len(httpserver.log) == 3
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "120"}, 120.0),
+        ({"retry-after": " 1.5 "}, 1.5),
+        ({"retry-after": "Mon, 01 Jan 2024 00:00:30 GMT"}, 30.0),  # an HTTP date, 30 s after `now`
+        ({"retry-after": "Sun, 31 Dec 2023 23:59:00 GMT"}, 0.0),  # already past
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),  # OpenAI's header wins
+        ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),
+        ({"retry-after": "-5"}, 0.0),  # never negative
+        ({"retry-after": "whenever"}, None),  # garbage: the caller's own backoff applies
+        ({"retry-after": ""}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_seconds_reads_seconds_dates_and_millis(
+    headers: dict[str, str], seconds: float | None
+) -> None:
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    assert retry_after_seconds(headers, now=now) == seconds
+
+
+def test_retry_after_seconds_reads_response_headers_in_any_case() -> None:
+    assert retry_after_seconds(httpx2.Headers({"Retry-After": "7"})) == 7.0
 
 
 def test_redirects_are_followed_and_capped(httpserver: HTTPServer) -> None:

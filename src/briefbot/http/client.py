@@ -42,19 +42,19 @@ exists for tests (a "public" site redirecting to loopback) and has no place in p
 
 from __future__ import annotations
 
-import email.utils
 import time
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import anyio
 import httpx2
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from briefbot.errors import FetchError
 from briefbot.http.decode import BoundedDecoder
 from briefbot.http.net import HostGates, NetworkTransport
 from briefbot.http.record import RecordingTransport, ReplayTransport
+from briefbot.http.retry import retry_after_seconds
 from briefbot.http.settings import HttpSettings
 from briefbot.http.types import FetchResult, FetchStatusError, Validators
 
@@ -126,21 +126,6 @@ def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) 
     )
 
 
-def _retry_after(value: str | None, *, default: float) -> float:
-    if not value:
-        return default
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 async def _read_body(response: httpx2.Response, *, cap: int, url: str) -> bytes:
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""), cap=cap, url=url)
     parts: list[bytes] = []
@@ -182,10 +167,23 @@ async def _hop(client: httpx2.AsyncClient, request: httpx2.Request, settings: Ht
             ) from None
 
 
+class _Busy(Exception):
+    """A retryable status (429, 503): asked again after `wait` seconds while attempts remain."""
+
+    def __init__(self, status: int, wait: float) -> None:
+        super().__init__(status, wait)
+        self.status, self.wait = status, wait
+
+
+def _wait_asked(state: RetryCallState) -> float:
+    busy = state.outcome.exception() if state.outcome else None
+    return busy.wait if isinstance(busy, _Busy) else 0.0
+
+
 async def _fetch_once(
     client: httpx2.AsyncClient, url: str, headers: dict[str, str], settings: HttpSettings, started: float
-) -> FetchResult | tuple[int, float]:
-    """One attempt including redirects; returns the result or, for a retryable status, (status, wait)."""
+) -> FetchResult:
+    """One attempt including redirects; raises `_Busy` for a retryable status."""
     request = client.build_request("GET", url, headers=headers)
     redirects: list[str] = []
     while True:
@@ -199,8 +197,9 @@ async def _fetch_once(
             redirects.append(str(request.url))
             continue
         if hop.status in settings.retry_statuses:
-            wait = _retry_after(hop.headers.get("retry-after"), default=settings.retry_backoff)
-            return hop.status, min(wait, settings.retry_wait_cap)
+            asked = retry_after_seconds(hop.headers)
+            wait = settings.retry_backoff if asked is None else asked
+            raise _Busy(hop.status, min(wait, settings.retry_wait_cap))
         if hop.status >= 400:
             raise FetchStatusError(str(request.url), hop.status)
         headers_out = {k.lower(): v for k, v in hop.headers.items()}
@@ -240,16 +239,17 @@ async def fetch(
             request_headers["If-Modified-Since"] = validators.last_modified
     started = time.monotonic()
     try:
-        attempt = 0
-        while True:
-            outcome = await _fetch_once(client, url, request_headers, settings, started)
-            if isinstance(outcome, FetchResult):
-                break
-            status, wait = outcome
-            if attempt == settings.max_retries:
-                raise FetchStatusError(url, status)
-            attempt += 1
-            await anyio.sleep(wait)
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(settings.max_retries + 1),
+            wait=_wait_asked,
+            retry=retry_if_exception_type(_Busy),
+            sleep=anyio.sleep,
+            reraise=True,
+        ):
+            with attempt:
+                outcome = await _fetch_once(client, url, request_headers, settings, started)
+    except _Busy as exc:
+        raise FetchStatusError(url, exc.status) from None
     except httpx2.TimeoutException as exc:
         raise FetchError(f"{url}: timed out ({type(exc).__name__}: {exc or 'no detail'})") from exc
     except httpx2.TransportError as exc:
