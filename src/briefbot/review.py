@@ -45,7 +45,13 @@ def _batch_errors(data: Any, exc: ValidationError) -> list[str]:
     messages: list[str] = []
     for error in exc.errors():
         loc = list(error["loc"])
-        if len(loc) >= 3 and loc[0] == "edits" and loc[2] in member_names and isinstance(edits, list):
+        if (
+            len(loc) >= 3
+            and loc[0] == "edits"
+            and isinstance(loc[1], int)
+            and loc[2] in member_names
+            and isinstance(edits, list)
+        ):
             raw = edits[loc[1]]
             op = raw.get("op") if isinstance(raw, dict) else None
             if op not in _OPS:

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Self
@@ -308,7 +308,7 @@ class ExtractPool:
                     replace=True,
                 )
 
-    async def run_async(self, jobs: Iterable[ExtractJob]) -> AsyncIterator[ExtractResult]:
+    async def run_async(self, jobs: Iterable[ExtractJob]) -> AsyncGenerator[ExtractResult, None]:
         """`run` on a thread, for asyncio callers; `jobs` is consumed on that thread."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ExtractResult | None] = asyncio.Queue()
