@@ -36,7 +36,7 @@ class _VersionType(click.ParamType):
 
     name = "VERSION"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         text = str(value).removeprefix("v")
