@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -29,7 +30,7 @@ def index_page(
     links: Links,
     project: Project,
     *,
-    proposal_link: Any = None,
+    proposal_link: Callable[[str], str] | None = None,
 ) -> str:
     """Every brief with its latest version; with `proposal_link(slug)`, its pending proposal too."""
     rows = []
