@@ -174,9 +174,9 @@ def test_html_pieces_shared_by_render_and_the_web_pages() -> None:
 def test_word_diff_marks_changed_words() -> None:
     ops = word_diff("the gap is widening fast", "the gap is stable")
     assert [(op.kind, op.text) for op in ops] == [
-        ("equal", "the gap is "),
-        ("delete", "widening fast"),
-        ("insert", "stable"),
+        ("equal", "the gap is"),
+        ("delete", " widening fast"),
+        ("insert", " stable"),
     ]
 
 
@@ -197,7 +197,7 @@ def test_brief_diff_by_section() -> None:
     assert [item.status for item in tensions.items] == ["unchanged", "added"]
     plain = diff_plain(diff)
     assert "+ tension 2: A new tension [2]" in plain
-    assert "[-v2-]{+v3+}" in plain
+    assert "[-v2-] {+v3+}" in plain
     assert "What's new" not in plain  # unchanged sections are left out
     assert "v2 → v3" in diff_rich(diff).plain
     assert not diff_briefs(old, old).changed and "(no differences)" in diff_plain(diff_briefs(old, old))
