@@ -1,7 +1,8 @@
 """What every request handler shares: the app's `WebContext` and rendering a page for this browser.
 
-Apart from `app` (the routes of the published pages and the app itself) so that the editor's pages
-(`review_pages`) can use it too while `app` imports them: the request context lies upstream of both.
+Kept out of `app` (the published pages' routes and the app itself) because the editor's pages
+(`review_pages`) need it too and `app` imports them: the request context lies upstream of both, so
+neither has to import the other lazily.
 """
 
 from __future__ import annotations
