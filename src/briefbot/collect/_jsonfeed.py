@@ -5,8 +5,6 @@ Returns the same `ParsedFeed` as the XML path so the stage cannot tell the two a
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 from typing import Any
 
@@ -53,20 +51,3 @@ def load_json_feed(body: bytes) -> JsonFeed | None:
         return JsonFeed.model_validate(data)
     except ValidationError:
         return None
-
-
-def parse_date(value: str | None) -> dt.datetime | None:
-    """RFC 3339 as the spec says, or RFC 822 as some publishers write anyway; always UTC."""
-    if not value:
-        return None
-    parsed: dt.datetime | None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)

@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 
 import feedparser  # type: ignore[import-untyped]
 
+from briefbot.collect._dates import parse_timestamp
 from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
-from briefbot.collect._jsonfeed import parse_date as parse_json_date
 from briefbot.collect.dedupe import canonical_url
 from briefbot.errors import BriefbotError
 from briefbot.models import CandidateItem, StrictModel
@@ -203,7 +203,7 @@ def _json_feed(feed: JsonFeed, *, url: str, origin: str, fetched_at: dt.datetime
             link=urljoin(url, link) if link else None,
             title=entry.title,
             summary=entry.summary or entry.content_text or entry.content_html,
-            published=parse_json_date(entry.date_published) or parse_json_date(entry.date_modified),
+            published=parse_timestamp(entry.date_published) or parse_timestamp(entry.date_modified),
             fetched_at=fetched_at,
             guid=None if entry.id is None else str(entry.id),
             origin=origin,

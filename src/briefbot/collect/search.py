@@ -15,6 +15,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from briefbot.collect._dates import parse_timestamp
 from briefbot.collect.dedupe import canonical_url
 from briefbot.collect.feeds import FeedParseError, ParsedFeed, content_hash, parse_feed, plain_text
 from briefbot.config import RssSearchProvider, SearxngProvider
@@ -46,17 +47,6 @@ class _SearxAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     results: list[_SearxResult]
-
-
-def _parse_date(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    # SearXNG emits naive timestamps; they are UTC.
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 
 class Searxng:
@@ -100,7 +90,7 @@ def _searx_item(result: _SearxResult, *, origin: str, fetched_at: dt.datetime) -
         return None
     summary = plain_text(result.content) or None
     title = plain_text(result.title) or (summary or "")[:120] or result.url
-    published = _parse_date(result.publishedDate)
+    published = parse_timestamp(result.publishedDate)
     return CandidateItem(
         url=url,
         link=result.url,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Literal
 import httpx2
 from pydantic import ConfigDict, Field
 
+from briefbot.collect._dates import parse_timestamp
 from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
 from briefbot.collect.feeds import ParsedFeed, parse_feed
 from briefbot.collect.search import Provider, make_provider
@@ -147,14 +147,7 @@ def source_urls(project: Project, slugs: list[str]) -> dict[str, set[str]]:
 def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetime:
     # The server's Date stands in for "fetch time" so a replayed answer dates items identically.
     value = next((v for k, v in headers.items() if k.lower() == "date"), None)
-    if value:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-            if parsed.tzinfo is not None:
-                return parsed.astimezone(dt.UTC)
-        except (TypeError, ValueError):
-            pass
-    return fallback
+    return parse_timestamp(value) or fallback
 
 
 async def _run_job(
