@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 
@@ -145,6 +146,10 @@ def test_old_items_keep_exact_keys_but_leave_fuzzy_set() -> None:
     )
 
 
+def _stored(conn: sqlite3.Connection, item_id: int) -> CandidateItem:
+    return next(s.item for s in item_store.list_items(conn) if s.item.id == item_id)
+
+
 def test_store_roundtrip_and_aliases(tmp_path) -> None:
     conn = connect(tmp_path / "state.db")
     try:
@@ -158,18 +163,15 @@ def test_store_roundtrip_and_aliases(tmp_path) -> None:
         known = item_store.known_items(conn, fuzzy_since=WHEN)
         assert [(k.id, k.aliases, k.fuzzy) for k in known] == [(item_id, ["https://copy.example/9"], True)]
         assert Deduper(known).check(item("https://copy.example/9", "anything")).reason == "url"
-        assert item_store.item_id_for(conn, "https://copy.example/9") == item_id
         listed = item_store.list_items(conn, brief="gap", status="extracted")
         assert [(s.item.title, s.briefs) for s in listed] == [(first.title, {"gap": "extracted"})]
         assert item_store.list_items(conn, brief="other") == []
-        assert item_store.get_items(conn, [item_id])[0].model_dump(exclude={"id"}) == first.model_dump(
-            exclude={"id"}
-        )
+        assert _stored(conn, item_id).model_dump(exclude={"id"}) == first.model_dump(exclude={"id"})
         undated = first.model_copy(
             update={"url": "https://a.example/undated", "published_is_fetch_time": True}
         )
         undated_id = item_store.insert_item(conn, undated)
-        assert item_store.get_items(conn, [undated_id])[0].published_is_fetch_time is True
+        assert _stored(conn, undated_id).published_is_fetch_time is True
         with pytest.raises(Exception, match="already stored"):
             item_store.insert_item(conn, first)
         with pytest.raises(Exception, match="not a candidate"):
@@ -192,7 +194,7 @@ def test_a_better_copy_with_the_same_url_brings_its_provenance(tmp_path) -> None
         assert item_store.adopt_copy(conn, item_id, feed_copy, night=dt.date(2026, 5, 25)) is True
         assert item_store.list_items(conn, brief="gap", status="proposed")[0].item.id == item_id
         assert item_store.adopt_copy(conn, item_id, feed_copy, night=night) is True
-        stored = item_store.get_items(conn, [item_id])[0]
+        stored = _stored(conn, item_id)
         assert (stored.origin, stored.publisher, stored.title) == ("feed:wire", "Wire", "The full feed title")
         # Tonight's undecided proposal that cited the search find is remade by the next run.
         assert item_store.list_items(conn, brief="gap", status="extracted")[0].item.id == item_id
@@ -221,8 +223,8 @@ def test_a_better_copy_under_another_url_renames_an_item_not_yet_weighed(tmp_pat
         assert item_store.adopt_copy(conn, item_id, original, night=None) is False
         # Weighed tonight: renamed, the old URL an alias, the page to extract anew, the item waiting again.
         assert item_store.adopt_copy(conn, item_id, original, night=night) is True
-        assert item_store.get_items(conn, [item_id])[0].url == original.url
-        assert item_store.item_id_for(conn, syndicated.url) == item_id
+        assert _stored(conn, item_id).url == original.url
+        assert [k.aliases for k in item_store.known_items(conn) if k.id == item_id] == [[syndicated.url]]
         assert conn.execute("SELECT count(*) FROM documents WHERE item_id = ?", (item_id,)).fetchone()[0] == 0
         assert item_store.list_items(conn, brief="gap", status="new")[0].item.id == item_id
         # A copy whose URL is another stored item's is not merged into this one.
@@ -230,7 +232,7 @@ def test_a_better_copy_under_another_url_renames_an_item_not_yet_weighed(tmp_pat
         assert other_id != item_id
         taken = item("https://other.example/1", "Lab opens weights", "text", origin="feed:zero")
         assert item_store.adopt_copy(conn, item_id, taken, night=night) is False
-        assert item_store.get_items(conn, [item_id])[0].url == original.url
+        assert _stored(conn, item_id).url == original.url
     finally:
         conn.close()
 

@@ -29,7 +29,7 @@ exchanges are recorded and replayed like everything else. Retries of 429/503 liv
 the LLM client owns its own retries (one retry owner per call).
 
 Record/replay (`HttpSettings(record_dir=DIR)` / `replay_dir=DIR`, exclusive): one JSON file per
-exchange plus its raw body file, named `<fingerprint>-<seq>` (see `_http_record`). The fingerprint
+exchange plus its raw body file, named `<fingerprint>-<seq>` (see `briefbot.http.record`). The fingerprint
 is method + URL + conditional headers + canonical JSON body, never auth or SDK bookkeeping headers,
 and credentials are never written. Transport errors and bodies cut short (timeout, size cap)
 replay as the same error. The openai SDK re-raises non-httpx exceptions as they are, so a replay

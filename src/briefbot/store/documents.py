@@ -98,11 +98,6 @@ def _document(row: sqlite3.Row) -> Document:
     return Document(item_id=row["item_id"], url=row["url"], **{f: row[f] for f in _FIELDS})
 
 
-def get_document(conn: sqlite3.Connection, item_id: int) -> Document | None:
-    row = conn.execute("SELECT * FROM documents WHERE item_id = ?", (item_id,)).fetchone()
-    return None if row is None else _document(row)
-
-
 def get_documents(
     conn: sqlite3.Connection, item_ids: Iterable[int], *, max_text: int | None = None
 ) -> dict[int, Document]:
@@ -121,11 +116,6 @@ def get_documents(
         ):
             found[row["item_id"]] = _document(row)
     return found
-
-
-def documented_ids(conn: sqlite3.Connection) -> set[int]:
-    """Ids of the items that already have a document (extract skips them)."""
-    return {row[0] for row in conn.execute("SELECT item_id FROM documents")}
 
 
 def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:

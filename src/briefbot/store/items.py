@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable
 
 from briefbot.errors import NotFoundError, StoreError
 from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
@@ -227,15 +226,6 @@ def known_items(conn: sqlite3.Connection, *, fuzzy_since: dt.datetime | None = N
     ]
 
 
-def item_id_for(conn: sqlite3.Connection, url: str) -> int | None:
-    """The id of the item stored under canonical `url`, or that `url` is an alias of."""
-    row = conn.execute(
-        "SELECT id FROM items WHERE url = ? UNION ALL SELECT item_id FROM item_aliases WHERE url = ? LIMIT 1",
-        (url, url),
-    ).fetchone()
-    return None if row is None else int(row[0])
-
-
 def list_items(
     conn: sqlite3.Connection, *, brief: str | None = None, status: str | None = None
 ) -> list[StoredItem]:
@@ -283,12 +273,3 @@ def triaged_on(conn: sqlite3.Connection, *, brief: str, night: dt.date) -> list[
         f" AND b.night = ? AND b.status IN ({marks}))"
     )
     return _stored(conn, [clause], [brief, night.isoformat(), *TRIAGED])
-
-
-def get_items(conn: sqlite3.Connection, ids: Iterable[int]) -> list[CandidateItem]:
-    wanted = list(ids)
-    if not wanted:
-        return []
-    marks = ",".join("?" * len(wanted))
-    rows = conn.execute(f"SELECT * FROM items WHERE id IN ({marks}) ORDER BY id", wanted)
-    return [_candidate(row) for row in rows]
