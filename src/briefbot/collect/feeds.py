@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from briefbot.collect._dates import parse_timestamp
 from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json

@@ -137,7 +137,12 @@ class GuardedBackend(AsyncNetworkBackend):
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options=None):  # type: ignore[no-untyped-def]
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> AsyncNetworkStream:
         raise httpcore2.ConnectError("unix sockets are not allowed for fetched URLs")
 
     async def sleep(self, seconds: float) -> None:

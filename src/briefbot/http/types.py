@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from briefbot.errors import FetchError
+from briefbot.models import StrictModel
 
 
 class FetchStatusError(FetchError):
@@ -15,7 +14,7 @@ class FetchStatusError(FetchError):
         super().__init__(f"{url}: HTTP {status}")
 
 
-class Validators(BaseModel):
+class Validators(StrictModel):
     """What a conditional GET sends back: the response's ETag and Last-Modified."""
 
     etag: str | None = None
@@ -25,7 +24,7 @@ class Validators(BaseModel):
         return self.etag is None and self.last_modified is None
 
 
-class FetchResult(BaseModel):
+class FetchResult(StrictModel):
     """One fetched URL: the final response after redirects, with its decoded body."""
 
     url: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Sequence
 
 from briefbot.errors import NotFoundError, StoreError
 from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
@@ -244,7 +245,7 @@ def list_items(
     return _stored(conn, where, params)
 
 
-def _stored(conn: sqlite3.Connection, where: list[str], params: list[object]) -> list[StoredItem]:
+def _stored(conn: sqlite3.Connection, where: list[str], params: Sequence[object]) -> list[StoredItem]:
     condition = " WHERE " + " AND ".join(where) if where else ""
     rows = conn.execute(f"SELECT * FROM items{condition} ORDER BY published DESC, id DESC", params).fetchall()
     links: dict[int, dict[str, str]] = {}

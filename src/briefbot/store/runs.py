@@ -17,7 +17,8 @@ def start_run(conn: sqlite3.Connection, *, run_date: str, mode: str) -> int:
         "INSERT INTO runs (started_at, run_date, mode, status) VALUES (?, ?, ?, 'running')",
         (_now(), run_date, mode),
     )
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None  # an INSERT always sets it
+    return cur.lastrowid
 
 
 def interrupted_runs(conn: sqlite3.Connection) -> list[int]:
