@@ -225,7 +225,7 @@ Edit = Union[  # noqa: UP007 - the schema's anyOf, see above
     ReviseNarrativeParagraph,
 ]
 
-EDIT_TYPES: tuple[type[_Edit], ...] = Edit.__args__  # type: ignore[attr-defined]
+EDIT_TYPES: tuple[type[_Edit], ...] = Edit.__args__  # type: ignore[attr-defined]  # a Union alias, read at runtime
 
 
 class BatchItem(StrictModel):

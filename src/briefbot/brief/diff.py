@@ -20,7 +20,7 @@ import difflib
 import re
 from typing import Literal
 
-from diff_match_patch import diff_match_patch  # type: ignore[import-untyped]
+from diff_match_patch import diff_match_patch  # type: ignore[import-untyped]  # no stubs published
 from rich.text import Text
 
 from briefbot.brief.textformat import header_line, source_rest

@@ -45,6 +45,6 @@ def record_replay_options(*, replay_must_exist: bool = False) -> Callable[[F], F
             default=None,
             help="Write every HTTP exchange (feeds, search, pages, LLM) into this folder.",
         )(checked)
-        return checked  # type: ignore[return-value]
+        return checked  # type: ignore[return-value]  # click.option returns the same function, typed loosely
 
     return decorate

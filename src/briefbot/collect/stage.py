@@ -163,6 +163,7 @@ async def _run_job(
             job.validators = answer.validators
             return  # 304: nothing re-parsed
         fetched_at = _fetch_time(answer.headers, now)
+        # _Job holds it as `object`: pydantic cannot check a Protocol field; make_provider made it.
         provider: Provider | None = job.provider  # type: ignore[assignment]
         parse = provider.parse if provider is not None else parse_feed
         job.parsed = parse(

@@ -14,7 +14,7 @@ import re
 import trafilatura
 from htmldate import find_date
 from htmldate.utils import load_html as load_html_for_dates
-from lxml.html import HtmlElement  # type: ignore[import-untyped]
+from lxml.html import HtmlElement  # type: ignore[import-untyped]  # lxml ships no stubs
 from trafilatura.utils import decode_file, load_html
 
 from briefbot.errors import ExtractError

@@ -291,6 +291,7 @@ class ExtractPool:
             if stop is not None:
                 wait_for = min(wait_for, 0.25)
             for conn in wait(list(self._busy), timeout=wait_for):
+                # wait() is typed as returning any waitables; it returns the connections it was given.
                 yield self._collect(self._busy[conn])  # type: ignore[index]
             now = time.monotonic()
             for worker in [w for w in self._busy.values() if w.deadline <= now and not w.conn.poll()]:

@@ -244,7 +244,8 @@ def edit_warnings(
             cited += [item.title, item.publisher or "", item.text or ""]
             dates.append(item.published or "")
         else:
-            dates.append(base.source(int(marker)).date or "")  # type: ignore[union-attr]
+            source = base.source(int(marker))  # known: check_citations ran first
+            dates.append(source.date or "" if source is not None else "")
     plains = [EDIT_CITATION_RE.sub("", text) for _, text in text_fields(edit)]
     found_problems: list[str] = []
     for marker in dict.fromkeys(cites):

@@ -28,7 +28,7 @@ from briefbot.models import StrictModel
 from briefbot.pipeline.bookkeeping import Bookkeeping, Progress
 from briefbot.pipeline.brief import brief_stage
 from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting, page_store
-from briefbot.pipeline.report import BriefReport, RunReport
+from briefbot.pipeline.report import BriefReport, RunReport, RunStatus
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import runs as ledger
@@ -217,9 +217,9 @@ class Night:
         else:
             self._close(status="done", exit_code=0)
 
-    def _close(self, *, status: str, exit_code: int) -> None:
+    def _close(self, *, status: RunStatus, exit_code: int) -> None:
         r = self.report
-        r.status = status  # type: ignore[assignment]
+        r.status = status
         r.exit_code = exit_code
         r.finished_at = dt.datetime.now(dt.UTC)
         data = r.model_dump(mode="json")
