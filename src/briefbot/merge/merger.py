@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process, utils
 from briefbot.errors import MergeError
 from briefbot.merge.checks import (
     Rejected,
+    brief_known_figures,
     brief_texts,
     check_citations,
     check_date,
@@ -90,6 +91,7 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
     """Apply every acceptable edit of `batch` to `brief`; edits outside `accepted` (1-based) are left out."""
     items = _index_items(batch)
     names, words = vocabulary(brief_texts(brief))
+    brief_figures = brief_known_figures(brief)
     work = _Work(base=brief, run_date=run_date, items=items, known_names=names, known_words=words)
     work.url_numbers = {s.url: s.number for s in brief.sources if s.url}
     work.lists = {
@@ -117,7 +119,9 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
         try:
             check_lengths(edit)
             check_citations(cites, items=items, base=brief)
-            warnings = edit_warnings(edit, cites, items=items, base=brief, known=(names, words))
+            warnings = edit_warnings(
+                edit, cites, items=items, base=brief, known=(names, words), brief_figures=brief_figures
+            )
             _apply(work, number, edit)
         except Rejected as exc:
             verdicts.append(
