@@ -201,6 +201,7 @@ def edit_warnings(
     base: Brief,
     known: tuple[set[str], set[str]],
     brief_figures: KnownFigures | None = None,
+    item_figures: dict[str, KnownFigures] | None = None,
 ) -> list[str]:
     """What the editor should check: names and figures no cited item or the brief mentions,
     instruction-like text in a cited item, a timeline date no cited item carries."""
@@ -228,7 +229,18 @@ def edit_warnings(
     if names:
         found_problems.append(f"names found neither in the cited items nor in the brief: {', '.join(names)}")
     brief_side = brief_figures if brief_figures is not None else brief_known_figures(base)
-    unsupported = unknown_figures(plains, known=known_figures([*cited, *dates]) | brief_side)
+    seen = brief_side
+    for marker in dict.fromkeys(m for m in cites if m.startswith("new:")):
+        if item_figures is None or marker not in item_figures:
+            item = items[marker]
+            found = known_figures([item.title, item.publisher or "", item.text or "", item.published or ""])
+            if item_figures is None:
+                seen |= found
+                continue
+            item_figures[marker] = found
+        seen |= item_figures[marker]
+    seen |= known_figures(dates)  # existing sources' dates
+    unsupported = unknown_figures(plains, known=seen)
     if unsupported:
         found_problems.append(
             f"figures found neither in the cited items nor in the brief: {', '.join(unsupported)}"

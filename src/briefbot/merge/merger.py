@@ -26,6 +26,7 @@ from briefbot.merge.checks import (
     markers,
     vocabulary,
 )
+from briefbot.merge.figures import KnownFigures
 from briefbot.merge.proposal import EDITOR_REJECTED, EditVerdict, Proposal
 from briefbot.models import (
     CITATION_RE,
@@ -92,6 +93,7 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
     items = _index_items(batch)
     names, words = vocabulary(brief_texts(brief))
     brief_figures = brief_known_figures(brief)
+    item_figures: dict[str, KnownFigures] = {}  # each cited item's figures, read once per merge
     work = _Work(base=brief, run_date=run_date, items=items, known_names=names, known_words=words)
     work.url_numbers = {s.url: s.number for s in brief.sources if s.url}
     work.lists = {
@@ -120,7 +122,13 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
             check_lengths(edit)
             check_citations(cites, items=items, base=brief)
             warnings = edit_warnings(
-                edit, cites, items=items, base=brief, known=(names, words), brief_figures=brief_figures
+                edit,
+                cites,
+                items=items,
+                base=brief,
+                known=(names, words),
+                brief_figures=brief_figures,
+                item_figures=item_figures,
             )
             _apply(work, number, edit)
         except Rejected as exc:
