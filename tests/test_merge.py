@@ -238,7 +238,7 @@ def test_whats_new_major_first_with_citations_and_fault_line_sentence():
         ),
         run_date=RUN_DATE,
     )
-    expected = f"Status moves [6][1]. A question on NVIDIA money [5]. {NO_NEW_FAULT_LINES}"
+    expected = f"Status moves [1][6]. A question on NVIDIA money [5]. {NO_NEW_FAULT_LINES}"
     assert proposal.whats_new.paragraphs == [expected]
     assert proposal.candidate.whats_new.version == 8
     assert proposal.candidate.status == "active"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # A timeline date is a full day, a month or a year, as a reader writes it.
 PARTIAL_DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
@@ -41,6 +41,14 @@ def date_sort_key(value: str) -> tuple[int, int, int]:
     while len(parts) < 3:
         parts.append(99)
     return (parts[0], parts[1], parts[2])
+
+
+def _missing_is_null(data: Any, name: str) -> Any:
+    """A field added to a strict schema is required there (strict mode wants every property), yet a
+    file written before it existed stays valid: a missing value reads as null."""
+    if isinstance(data, dict) and name not in data:
+        return {**data, name: None}
+    return data
 
 
 class StrictModel(BaseModel):
@@ -143,6 +151,15 @@ class AddTimelineEntry(_Edit):
     op: Literal["add_timeline_entry"]
     date: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
     text: str
+    after: int | None = Field(
+        description="1-based number of the existing timeline entry this one follows (where the story "
+        "groups it); null to place it after every entry of the same or an earlier date",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _after_optional(cls, data: Any) -> Any:
+        return _missing_is_null(data, "after")
 
 
 class ReviseTimelineEntry(_Edit):
@@ -240,15 +257,35 @@ class BatchItem(StrictModel):
     text: str | None
 
 
+WHATS_NEW_DESCRIPTION = (
+    "The What's new of the next version, 1-2 paragraphs, at most ~120 words: the news and why it "
+    "matters, not a list of edits; cite like the edits, at most 3 citations per sentence; when no "
+    "edit adds a tension, close with 'No new fault lines emerged this pass.'"
+)
+
+
 class EditList(StrictModel):
-    """The propose stage's structured output: the edits alone."""
+    """The propose stage's structured output: the edits and a draft What's new."""
 
     edits: list[Edit]
+    whats_new: list[str] | None = Field(description=WHATS_NEW_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whats_new_optional(cls, data: Any) -> Any:
+        return _missing_is_null(data, "whats_new")
 
 
 class EditBatch(StrictModel):
     items: list[BatchItem]
     edits: list[Edit]
+    # The proposer's What's new draft (paragraphs); null = the merger assembles one.
+    whats_new: list[str] | None = Field(description=WHATS_NEW_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whats_new_optional(cls, data: Any) -> Any:
+        return _missing_is_null(data, "whats_new")
 
 
 # --------------------------------------------------------------------------------------------

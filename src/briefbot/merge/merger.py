@@ -15,6 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz, process, utils
 
 from briefbot.errors import MergeError
+from briefbot.merge import whats_new
 from briefbot.merge.checks import (
     Rejected,
     brief_known_figures,
@@ -28,8 +29,8 @@ from briefbot.merge.checks import (
 )
 from briefbot.merge.figures import KnownFigures
 from briefbot.merge.proposal import EDITOR_REJECTED, EditVerdict, Proposal
+from briefbot.merge.whats_new import Summary
 from briefbot.models import (
-    CITATION_RE,
     EDIT_CITATION_RE,
     AddNarrativeParagraph,
     AddOpenQuestion,
@@ -55,12 +56,10 @@ from briefbot.models import (
     date_sort_key,
 )
 
-NO_NEW_FAULT_LINES = "No new fault lines emerged this pass."
 # The state of a candidate that is not yet published; `approve` publishes it as `closed`.
 CANDIDATE_STATE = "open"
 # Two timeline entries on one date whose texts are this similar (0-100) say the same thing.
 DUPLICATE_RATIO = 90.0
-_TRAILING_CITES_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+\s*$")
 
 
 @dataclass
@@ -110,7 +109,7 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
     }
 
     verdicts: list[EditVerdict] = []
-    lines: list[tuple[int, str]] = []  # (0 for major, 1 for minor, What's new sentence)
+    summaries: list[Summary] = []
     for number, edit in enumerate(batch.edits, 1):
         cites = markers(edit)
         if accepted is not None and number not in accepted:
@@ -130,7 +129,7 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
                 brief_figures=brief_figures,
                 item_figures=item_figures,
             )
-            _apply(work, number, edit)
+            warnings += _apply(work, number, edit)
         except Rejected as exc:
             verdicts.append(
                 EditVerdict(number=number, op=edit.op, status="rejected", reason=str(exc), cites=cites)
@@ -143,17 +142,24 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
                 number=number, op=edit.op, status="applied", warnings=warnings, cites=cites, sources=sources
             )
         )
-        lines.append((0 if edit.significance == "major" else 1, _whats_new_line(work, edit.summary, sources)))
+        summaries.append(Summary(edit.significance == "major", _map_text(work, edit.summary), sources))
         _map_applied(work, number)
 
-    candidate = _candidate(work, run_date=run_date, lines=lines)
+    outcome = None
+    if summaries:
+        outcome = whats_new.decide(
+            batch.whats_new, summaries, markers_to_sources=work.numbers, tension_added=work.tension_added
+        )
+    candidate = _candidate(work, run_date=run_date, outcome=outcome)
     return Proposal(
         base_version=brief.version,
         run_date=run_date,
         batch=batch,
         verdicts=verdicts,
         candidate=candidate,
-        whats_new=candidate.whats_new if lines else None,
+        whats_new=candidate.whats_new if outcome else None,
+        whats_new_origin=outcome.origin if outcome else None,
+        whats_new_note=outcome.note if outcome else None,
     )
 
 
@@ -207,7 +213,36 @@ def _perspective(work: _Work, actor: str) -> _Slot:
     raise Rejected(f"unknown actor {actor!r}{nearest}")
 
 
-def _apply(work: _Work, number: int, edit: Edit) -> None:
+def _timeline_position(slots: list[_Slot], edit: AddTimelineEntry) -> tuple[int, str | None]:
+    """Where a new entry goes: after the entry the proposer named, if the dates stay in order there;
+    otherwise after every entry dated at or before it. Existing entries are never reordered."""
+    sort_key = date_sort_key(edit.date)
+    by_date = 0
+    for i, slot in enumerate(slots):
+        if date_sort_key(slot.value.date) <= sort_key:
+            by_date = i + 1
+    if edit.after is None:
+        return by_date, None
+    anchor = next(
+        (i for i, s in enumerate(slots) if s.base_index == edit.after and s.retired_by is None), None
+    )
+    if anchor is None:
+        return by_date, f"after={edit.after}: there is no timeline entry {edit.after}; placed by date"
+    position = anchor + 1
+    while position < len(slots) and slots[position].base_index is None:
+        position += 1  # an entry another edit put after the same anchor stays first
+    follows = date_sort_key(slots[anchor].value.date) <= sort_key
+    precedes = position == len(slots) or sort_key <= date_sort_key(slots[position].value.date)
+    if follows and precedes:
+        return position, None
+    return by_date, (
+        f"after={edit.after}: {edit.date} does not fit between entry {edit.after} "
+        f"({slots[anchor].value.date}) and the next; placed by date"
+    )
+
+
+def _apply(work: _Work, number: int, edit: Edit) -> list[str]:
+    """Apply one edit to the work in progress; the warnings it earned on the way (placement)."""
     lists = work.lists
     if isinstance(edit, AddTimelineEntry):
         check_date(edit.date, work.run_date)
@@ -221,12 +256,9 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
                     else f"the entry added by edit {slot.changed_by}"
                 )
                 raise Rejected(f"duplicates timeline {where} ({entry.date}, {ratio:.0f}% similar)")
-        sort_key = date_sort_key(edit.date)
-        position = 0
-        for i, slot in enumerate(lists["timeline"]):
-            if date_sort_key(slot.value.date) <= sort_key:
-                position = i + 1
+        position, warning = _timeline_position(lists["timeline"], edit)
         lists["timeline"].insert(position, _Slot(None, TimelineEntry(date=edit.date, text=edit.text), number))
+        return [warning] if warning else []
     elif isinstance(edit, ReviseTimelineEntry):
         slot = _slot(work, "timeline", edit.index, "timeline entry")
         slot.value, slot.changed_by = slot.value.model_copy(update={"text": edit.text}), number
@@ -266,6 +298,7 @@ def _apply(work: _Work, number: int, edit: Edit) -> None:
         work.sections[edit.section] = (text, number)
     else:  # pragma: no cover - the Edit union is closed
         raise MergeError(f"unknown edit op {edit.op!r}")
+    return []
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -336,34 +369,19 @@ def _map_applied(work: _Work, number: int) -> None:
             work.sections[name] = (mapped, by)
 
 
-def _whats_new_line(work: _Work, summary: str, sources: list[int]) -> str:
-    """The summary as one What's new sentence, ending with those of its edit's citations it lacks."""
-    text = _map_text(work, summary)
-    inline = {int(n) for n in CITATION_RE.findall(text)}
-    missing = "".join(f"[{n}]" for n in sources if n not in inline)
-    if not missing:
-        return text if text.endswith((".", "!", "?")) else f"{text}."
-    # Citations already closing the summary stay next to the added ones: "... [3][5]."
-    text = text.rstrip(".").rstrip()
-    return f"{text} {missing}." if not _TRAILING_CITES_RE.search(text) else f"{text}{missing}."
-
-
-def _candidate(work: _Work, *, run_date: dt.date, lines: list[tuple[int, str]]) -> Brief:
+def _candidate(work: _Work, *, run_date: dt.date, outcome: whats_new.Outcome | None) -> Brief:
     base = work.base
     lists = {key: [s.value for s in slots if s.retired_by is None] for key, slots in work.lists.items()}
-    whats_new = base.whats_new
-    if lines:
-        ordered = [text for _, text in sorted(lines, key=lambda pair: pair[0])]
-        if not work.tension_added:
-            ordered.append(NO_NEW_FAULT_LINES)
-        whats_new = WhatsNew(version=base.version + 1, paragraphs=[" ".join(ordered)])
+    news = base.whats_new
+    if outcome is not None:
+        news = WhatsNew(version=base.version + 1, paragraphs=outcome.paragraphs)
     return base.model_copy(
         update={
             "state": CANDIDATE_STATE,
             "version": base.version + 1,
             "date": run_date,
             "item_count": base.item_count + len(work.new_sources),
-            "whats_new": whats_new,
+            "whats_new": news,
             "what": work.sections["what"][0],
             "why_it_matters": work.sections["why_it_matters"][0],
             "status": work.sections["status"][0],

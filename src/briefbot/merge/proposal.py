@@ -43,8 +43,11 @@ class Proposal(StrictModel):
     batch: EditBatch
     verdicts: list[EditVerdict]
     candidate: Brief
-    # What's new as the merger assembled it from the applied edits' summaries.
+    # What's new as the merger made it: the proposer's draft if it passed, else assembled.
     whats_new: WhatsNew | None
+    # Which ("draft" or "assembled") and why (the draft's fault, if it had one).
+    whats_new_origin: Literal["draft", "assembled"] | None = None
+    whats_new_note: str | None = None
     # The editor's replacement What's new, if any; it wins over the assembled one.
     whats_new_override: list[str] | None = None
     # Incremented on every change, so two editors cannot silently overwrite each other.

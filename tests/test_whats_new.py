@@ -1,0 +1,154 @@
+"""The What's new: the proposer's draft judged by the merger, else a compact assembly; and the
+proposer's timeline placement (`after`) honoured only where the date order stays valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
+from briefbot.merge import NO_NEW_FAULT_LINES, merge
+from briefbot.merge.whats_new import MAX_MARKERS, MAX_SENTENCES, MAX_WORDS, Summary, assemble, sentences
+from briefbot.models import CITATION_RE, EditBatch
+
+
+def drafted(edits: list[dict[str, Any]], draft: list[str] | None, **kw: Any) -> EditBatch:
+    data = batch(edits, **kw).model_dump()
+    data["whats_new"] = draft
+    return EditBatch.model_validate(data)
+
+
+TWO_EDITS = [
+    edit("add_open_question", text="Will NVIDIA pay [new:1]?", summary="A question on NVIDIA money [new:1]."),
+    edit(
+        "add_timeline_entry",
+        date="2026-05-28",
+        text="Mistral AI joins the coalition [new:2]",
+        summary="Mistral AI joins [new:2].",
+        significance="major",
+    ),
+]
+
+
+def test_a_good_draft_is_used_with_its_markers_mapped_and_the_fault_line_closing_it() -> None:
+    draft = ["Mistral AI joined NVIDIA's coalition [new:2], and the money question is open [new:1]."]
+    proposal = merge(small_brief(), drafted(TWO_EDITS, draft), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "draft"
+    # new:1 -> 5 and new:2 -> 6 in order of first citation by the applied edits.
+    assert proposal.whats_new.paragraphs == [
+        f"Mistral AI joined NVIDIA's coalition [6], and the money question is open [5]. {NO_NEW_FAULT_LINES}"
+    ]
+
+
+def test_a_draft_citing_an_existing_source_no_applied_edit_cites_falls_back() -> None:
+    draft = ["Mistral AI joined [new:2]; CAISI still disagrees [1]."]
+    proposal = merge(small_brief(), drafted(TWO_EDITS, draft), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled"
+    assert "[1]" in proposal.whats_new_note and "no applied edit cites" in proposal.whats_new_note
+
+
+def test_a_draft_citing_an_unknown_item_falls_back() -> None:
+    proposal = merge(small_brief(), drafted(TWO_EDITS, ["Something happened [new:9]."]), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled"
+    assert "[new:9]" in proposal.whats_new_note
+
+
+def test_the_editor_rejecting_the_edit_a_draft_leans_on_unseats_the_draft() -> None:
+    draft = ["Mistral AI joined NVIDIA's coalition [new:2]."]
+    batch_ = drafted(TWO_EDITS, draft)
+    assert merge(small_brief(), batch_, run_date=RUN_DATE).whats_new_origin == "draft"
+    after_decision = merge(small_brief(), batch_, run_date=RUN_DATE, accepted={1})
+    assert after_decision.whats_new_origin == "assembled"
+    assert "[new:2]" in after_decision.whats_new_note
+    assert after_decision.whats_new.paragraphs == [f"A question on NVIDIA money [5]. {NO_NEW_FAULT_LINES}"]
+
+
+def test_too_long_too_many_markers_or_a_false_fault_line_claim_fall_back() -> None:
+    long = ["Mistral AI joined [new:2]. " + "word " * MAX_WORDS]
+    assert "words" in merge(small_brief(), drafted(TWO_EDITS, long), run_date=RUN_DATE).whats_new_note
+    crowded = ["Mistral AI joined [new:2][new:1][new:2][new:1]."]
+    note = merge(small_brief(), drafted(TWO_EDITS, crowded), run_date=RUN_DATE).whats_new_note
+    assert f"at most {MAX_MARKERS}" in note
+    tension = [*TWO_EDITS, edit("add_tension", text="NVIDIA and Mistral AI disagree [new:2]")]
+    claim = [f"Mistral AI joined [new:2]. {NO_NEW_FAULT_LINES}"]
+    proposal = merge(small_brief(), drafted(tension, claim), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled" and "adds a tension" in proposal.whats_new_note
+    assert NO_NEW_FAULT_LINES not in proposal.whats_new.paragraphs[0]
+
+
+def test_no_draft_is_assembled_and_says_so() -> None:
+    proposal = merge(small_brief(), batch(TWO_EDITS), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled"
+    assert proposal.whats_new_note == "the proposer wrote no What's new draft"
+    assert proposal.whats_new.paragraphs == [
+        f"Mistral AI joins [6]. A question on NVIDIA money [5]. {NO_NEW_FAULT_LINES}"
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.integers(1, 60), min_size=0, max_size=12)),
+        min_size=1,
+        max_size=16,
+    )
+)
+def test_the_assembly_is_compact_whatever_the_edits(summaries: list[tuple[bool, list[int]]]) -> None:
+    made = [
+        Summary(major, "Something moved " + "".join(f"[{n}]" for n in cites[:5]) + ".", cites)
+        for major, cites in summaries
+    ]
+    (paragraph,) = assemble(made, tension_added=False)
+    parts = sentences(paragraph)
+    assert parts[-1] == NO_NEW_FAULT_LINES
+    assert len(parts) <= MAX_SENTENCES + 1
+    for sentence in parts:
+        cited = [int(n) for n in CITATION_RE.findall(sentence)]
+        assert len(cited) <= MAX_MARKERS and cited == sorted(set(cited))
+    majors = [m for m, _ in summaries]
+    if any(majors):
+        assert len(parts) - 1 == min(MAX_SENTENCES, len(summaries))
+
+
+# -- timeline placement ------------------------------------------------------------------------------
+
+
+def _timeline(edits: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[Any]]:
+    story = item(1, published="2026-05-20", text="GLM-5.2 follows GLM-5.1 on SWE-Bench Pro.")
+    proposal = merge(small_brief(), batch(edits, [story]), run_date=RUN_DATE)
+    return [(e.date, e.text) for e in proposal.candidate.timeline], proposal.verdicts
+
+
+def test_after_places_the_entry_beside_its_anchor_when_the_dates_allow() -> None:
+    entry = edit("add_timeline_entry", date="2026-05", text="GLM-5.2 follows [new:1]", after=4)
+    timeline, verdicts = _timeline([entry])
+    assert timeline[4] == ("2026-05", "GLM-5.2 follows [5]")
+    assert timeline[3][1].startswith("GLM-5.1") and timeline[5][1].startswith("NVIDIA")
+    assert verdicts[0].warnings == []
+
+
+def test_without_after_the_entry_goes_after_every_entry_of_its_date() -> None:
+    timeline, _ = _timeline([edit("add_timeline_entry", date="2026-05", text="GLM-5.2 follows [new:1]")])
+    assert timeline[-1] == ("2026-05", "GLM-5.2 follows [5]")
+
+
+def test_an_after_that_breaks_the_date_order_is_ignored_with_a_warning() -> None:
+    entry = edit("add_timeline_entry", date="2026-05", text="GLM-5.2 follows [new:1]", after=1)
+    timeline, verdicts = _timeline([entry])
+    assert timeline[-1] == ("2026-05", "GLM-5.2 follows [5]")
+    assert verdicts[0].status == "applied"
+    assert verdicts[0].warnings == [
+        "after=1: 2026-05 does not fit between entry 1 (2026-04-11) and the next; placed by date"
+    ]
+    _, missing = _timeline([{**entry, "after": 40}])
+    assert missing[0].warnings == ["after=40: there is no timeline entry 40; placed by date"]
+
+
+def test_existing_entries_are_never_reordered() -> None:
+    before = [(e.date, e.text) for e in small_brief().timeline]
+    for after in (None, 1, 2, 3, 4, 5):
+        entry = edit("add_timeline_entry", date="2026-05", text="GLM-5.2 follows [new:1]", after=after)
+        timeline, _ = _timeline([entry])
+        assert [t for t in timeline if not t[1].startswith("GLM-5.2")] == before
