@@ -84,12 +84,16 @@ class Source(StrictModel):
     number: int = Field(ge=1)
     title: str
     publisher: str | None = None
+    # The date the source line shows. The seed shows a feed item's date and, as a rule, not a
+    # search find's ("Title — reactive:<slug>"), whose date is kept in `published` instead.
     date: str | None = None
     # `feed:<name>` for a feed item, `reactive:<brief-slug>` for a search find.
     origin: str | None = None
     url: str | None = None
+    # When the item was published, as far as briefbot knows: in JSON, HTML and the review cards.
+    published: str | None = None
 
-    @field_validator("date")
+    @field_validator("date", "published")
     @classmethod
     def _date(cls, value: str | None) -> str | None:
         return None if value is None else check_partial_date(value)

@@ -315,14 +315,17 @@ def _assign(work: _Work, marker: str) -> int:
     number = work.url_numbers.get(item.url)
     if number is None:
         number = work.base.next_source_number() + len(work.new_sources)
+        published = _valid_date(item.published)
+        found_by_search = (item.origin or "").startswith("reactive:")
         work.new_sources.append(
             Source(
                 number=number,
                 title=item.title,
                 publisher=item.publisher,
-                date=_valid_date(item.published),
+                date=None if found_by_search else published,
                 origin=item.origin,
                 url=item.url,
+                published=published,
             )
         )
         work.url_numbers[item.url] = number
