@@ -71,6 +71,9 @@ def test_too_long_too_many_markers_or_a_false_fault_line_claim_fall_back() -> No
     crowded = ["Mistral AI joined [new:2][new:1][new:2][new:1]."]
     note = merge(small_brief(), drafted(TWO_EDITS, crowded), run_date=RUN_DATE).whats_new_note
     assert f"at most {MAX_MARKERS}" in note
+    # Two groups of markers in one sentence are fine (the seed's own What's new does this).
+    spread = ["Mistral AI joined [new:2][new:1] and NVIDIA pays [new:1][new:2]."]
+    assert merge(small_brief(), drafted(TWO_EDITS, spread), run_date=RUN_DATE).whats_new_origin == "draft"
     tension = [*TWO_EDITS, edit("add_tension", text="NVIDIA and Mistral AI disagree [new:2]")]
     claim = [f"Mistral AI joined [new:2]. {NO_NEW_FAULT_LINES}"]
     proposal = merge(small_brief(), drafted(tension, claim), run_date=RUN_DATE)

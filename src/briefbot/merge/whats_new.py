@@ -7,7 +7,9 @@ like the edits). The merger is still the judge, and deterministically: the draft
   an edit can therefore unseat a draft that leaned on it);
 - it is at most `MAX_WORDS` words (citation markers not counted) in at most `MAX_PARAGRAPHS`
   paragraphs;
-- no sentence carries more than `MAX_MARKERS` citation markers;
+- no citation carries more than `MAX_MARKERS` sources at once (`[1][2][3]`, not the 15-marker runs of
+  an assembly of every summary). Counted per run of adjacent markers, not per sentence: the seed's
+  own What's new, the standard a draft aims at, cites [12][13][14] and then [10] in one sentence;
 - it keeps the fault-line rule: when no edit adds a tension it closes with `NO_NEW_FAULT_LINES`
   (appended when the draft leaves it out), and when one does, it does not say there was none.
 
@@ -78,10 +80,10 @@ def judge_draft(
     if words > MAX_WORDS:
         return None, f"the What's new draft has {words} words (at most {MAX_WORDS})"
     for paragraph in paragraphs:
-        for sentence in sentences(paragraph):
-            count = len(EDIT_CITATION_RE.findall(sentence))
+        for group in _MARKERS_RE.findall(paragraph):
+            count = len(EDIT_CITATION_RE.findall(group))
             if count > MAX_MARKERS:
-                return None, f"a What's new sentence carries {count} citations (at most {MAX_MARKERS})"
+                return None, f"a What's new citation carries {count} sources at once (at most {MAX_MARKERS})"
     mapped = []
     for paragraph in paragraphs:
         unresolved: list[str] = []
