@@ -84,7 +84,7 @@ def test_edit_review_decide_whats_new_approve(root: Path):
     assert [e["verdict"] for e in report["edits"]] == ["applied", "applied", "rejected", "applied"]
     assert report["edits"][0]["cited"][0]["url"] == "https://news.example/1"
     assert report["whats_new"] == [
-        "NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [6][4]."
+        "NVIDIA detailed coalition funding [5]. A new fault line [6]. Question on durability [4][6]."
     ]
     assert (
         "~ header: [-closed-] {+open+} · [-v7-] {+v8+} · [-2026-05-24-] {+2026-05-31+} · [-118-] {+120+} items"
