@@ -84,7 +84,10 @@ async def propose(
     settings = client.settings
     if not kept:
         return ProposeResult(
-            batch=EditBatch(items=[], edits=[]), stats=CallStats(), items_offered=0, items_sent=0
+            batch=EditBatch(items=[], edits=[], whats_new=None),
+            stats=CallStats(),
+            items_offered=0,
+            items_sent=0,
         )
     budget = int(settings.propose_token_budget * settings.chars_per_token)
     chosen, truncated = budget_items(kept, budget_chars=budget)
@@ -103,7 +106,7 @@ async def propose(
     # The batch carries the items' full text: the merger checks names in edits against it.
     items: list[BatchItem] = [triaged.item for triaged, _ in chosen]
     return ProposeResult(
-        batch=EditBatch(items=items, edits=result.value.edits),
+        batch=EditBatch(items=items, edits=result.value.edits, whats_new=result.value.whats_new),
         stats=result.stats,
         items_offered=len(kept),
         items_sent=len(chosen),
