@@ -192,6 +192,21 @@ def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: E
     assert _titled(merged, merged.whats_new.paragraphs) == _titled(v7, v7.whats_new.paragraphs)
 
 
+def test_without_a_draft_the_demo_night_is_assembled_compactly(v6: Brief, batch: EditBatch) -> None:
+    """The 16 summaries of the demo night, assembled: at most ~120 words, no sentence over 3 markers."""
+    from briefbot.merge import merge
+    from briefbot.merge.whats_new import MAX_SENTENCES, sentences, word_count
+
+    proposal = merge(v6, batch.model_copy(update={"whats_new": None}), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled"
+    paragraphs = proposal.whats_new.paragraphs
+    assert word_count(paragraphs) <= 120
+    parts = [s for p in paragraphs for s in sentences(p)]
+    assert len(parts) <= MAX_SENTENCES + 1
+    assert all(len(re.findall(r"\[\d+\]", s)) <= 3 for s in parts)
+    assert parts[-1] == "No new fault lines emerged this pass."
+
+
 def test_the_editors_whats_new_makes_it_the_seeds(
     seed_text: str, v6: Brief, v7: Brief, batch: EditBatch
 ) -> None:

@@ -204,3 +204,33 @@ def test_decide_takes_ranges_and_refuses_a_backwards_one(root: Path):
     assert "4 applied" in out
     bad = run(root, "decide", SLUG, "--accept", "4-1", code=2)
     assert "not a comma-separated list of edit numbers or ranges" in bad.output
+
+
+def test_whats_new_from_stdin_and_from_the_editor(root: Path, tmp_path: Path) -> None:
+    run(root, "edit", SLUG, "--from", str(root / "batch.json"), "--date", RUN_DATE.isoformat())
+    out = run(root, "review", SLUG).output
+    # The batch has no draft, so the merger assembled it and says why.
+    assert "What's new (assembled: the proposer wrote no What's new draft):" in out
+
+    result = CliRunner().invoke(
+        main, ["--root", str(root), "whats-new", SLUG, "--set", "-"], input="From stdin [5].\n\nSecond.\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert _pending(root).whats_new_override == ["From stdin [5].", "Second."]
+
+    # $EDITOR is a real program: a script that rewrites the file it is given, as an editor would.
+    editor = tmp_path / "fake-editor.sh"
+    editor.write_text(
+        '#!/bin/sh\ngrep -q "From stdin" "$1" && printf "Edited in the editor [5].\\n" > "$1"\n'
+    )
+    editor.chmod(0o755)
+    result = CliRunner(env={"EDITOR": str(editor), "VISUAL": str(editor)}).invoke(
+        main, ["--root", str(root), "whats-new", SLUG, "--edit"]
+    )
+    assert result.exit_code == 0, result.output
+    assert _pending(root).whats_new_override == ["Edited in the editor [5]."]
+    assert "(the editor's)" in run(root, "review", SLUG).output
+
+    # Neither or both sources is a usage error that changes nothing.
+    run(root, "whats-new", SLUG, code=2)
+    assert _pending(root).whats_new_override == ["Edited in the editor [5]."]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,9 @@ def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
         "edits": edits,
         "whats_new": final.whats_new.paragraphs if final.whats_new else [],
         "whats_new_edited": proposal.whats_new_override is not None,
+        # Whose What's new the merger kept: the proposer's draft, or its own compact assembly, and why.
+        "whats_new_origin": proposal.whats_new_origin,
+        "whats_new_note": proposal.whats_new_note,
         "diff": diff_plain(diff_briefs(base, final)),
     }
 
@@ -180,8 +184,15 @@ def review_cmd(slug: str, as_json: bool) -> None:
                 str(x) for x in (cited["title"], cited["publisher"], cited["date"], cited["url"]) if x
             )
             console.print(Text(f"   [{cited['marker']}] {what or '(unknown)'}", style="dim"))
-    edited = " (edited)" if report["whats_new_edited"] else ""
-    console.print(Text(f"\nWhat's new{edited}:", style="bold"))
+    if report["whats_new_edited"]:
+        origin = " (the editor's)"
+    elif report["whats_new_origin"] == "draft":
+        origin = " (the proposer's draft, checked)"
+    elif report["whats_new_origin"] == "assembled":
+        origin = f" (assembled: {report['whats_new_note']})"
+    else:
+        origin = ""
+    console.print(Text(f"\nWhat's new{origin}:", style="bold"))
     for paragraph in report["whats_new"] or ["(nothing applied)"]:
         console.print(Text(f"  {paragraph}"))
     console.print(Text("\nChanges:", style="bold"))
@@ -214,16 +225,36 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None
 @click.option(
     "--set",
     "text_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File with the new What's new.",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="File with the new What's new; '-' reads it from standard input.",
 )
-def whats_new_cmd(slug: str, text_file: Path) -> None:
-    """Replace the assembled What's new of SLUG's pending proposal with the editor's text."""
-    try:
-        text = text_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise click.FileError(str(text_file), hint=exc.strerror or str(exc)) from None
+@click.option(
+    "--edit", "in_editor", is_flag=True, help="Write it in $EDITOR, starting from the current text."
+)
+def whats_new_cmd(slug: str, text_file: Path | None, in_editor: bool) -> None:
+    """Replace the What's new of SLUG's pending proposal with the editor's text.
+
+    Paragraphs are separated by a blank line. If later decisions change which edits are applied,
+    the editor's text is cleared, because it would describe other edits.
+    """
+    if (text_file is None) == (not in_editor):
+        raise click.UsageError("give one of --set FILE, --set - or --edit")
+    if in_editor:
+        current = flow.pending(project(), slug).final_brief().whats_new
+        start = "\n\n".join(current.paragraphs) + "\n" if current else ""
+        edited = click.edit(start, extension=".txt", require_save=True)
+        if edited is None or not edited.strip():
+            click.echo("What's new unchanged (the editor was closed without saving, or left it empty)")
+            return
+        text = edited
+    elif str(text_file) == "-":
+        text = sys.stdin.read()
+    else:
+        assert text_file is not None
+        try:
+            text = text_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.FileError(str(text_file), hint=exc.strerror or str(exc)) from None
     proposal = flow.set_whats_new(project(), slug, text, now=_now())
     click.echo(
         f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)"
