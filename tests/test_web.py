@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+import _merge_briefs as mb
 from _web_data import NOW, SLUG, XSS_TITLE, make_project
 from briefbot.cli import main
 from briefbot.errors import ConfigError
+from briefbot.merge import merge as merge_batch
 from briefbot.project import Project
+from briefbot.review import make_proposal
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import check_bind, create_app
 from briefbot.web.security import CONTENT_SECURITY_POLICY
@@ -331,3 +335,14 @@ def test_brief_page_links_citations_like_render(client: TestClient, project: Pro
     assert '<span class="cite missing" title="no such source">[99]</span>' in html
     assert "#source-99" not in html
     assert " · 1 item · " in html
+
+
+def test_the_proposal_page_says_whose_whats_new_it_is(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.publish("gap", mb.small_brief())
+    made = mb.batch([mb.edit("add_open_question", text="Will NVIDIA pay [new:1]?")])
+    assert merge_batch(mb.small_brief(), made, run_date=mb.RUN_DATE).whats_new_origin == "assembled"
+    make_proposal(project, "gap", made, run_date=mb.RUN_DATE, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    with TestClient(create_app(project)) as client:
+        page = client.get("/b/gap/proposal").text
+    assert "Assembled by the merger: the proposer wrote no What&#39;s new draft." in page
