@@ -12,18 +12,31 @@ import click
 from briefbot.cli import (
     brief_cmds,
     collect_cmds,
+    doctor_cmds,
     extract_cmds,
     llm_cmds,
     prompts_cmds,
     review_cmds,
     run_cmds,
+    status_cmds,
     web_cmds,
 )
 from briefbot.cli.logs import configure as configure_logging
 from briefbot.errors import BriefbotError
 from briefbot.project import Project
 
-_AREAS = (brief_cmds, review_cmds, collect_cmds, extract_cmds, llm_cmds, prompts_cmds, run_cmds, web_cmds)
+_AREAS = (
+    brief_cmds,
+    review_cmds,
+    collect_cmds,
+    extract_cmds,
+    llm_cmds,
+    prompts_cmds,
+    run_cmds,
+    status_cmds,
+    doctor_cmds,
+    web_cmds,
+)
 
 
 # The machine's own failures: a full or read-only disk, a quota. Atomic writes and SQLite
