@@ -22,3 +22,17 @@ def test_a_search_find_renders_like_the_seed_and_a_feed_item_keeps_its_date() ->
     by_number = {s.number: s for s in proposal.candidate.sources}
     assert (by_number[5].date, by_number[5].published) == (None, "2026-05-27")
     assert (by_number[6].date, by_number[6].published) == ("2026-05-28", "2026-05-28")
+
+
+def test_the_html_shows_a_search_finds_publication_date() -> None:
+    from briefbot.brief.render import render
+
+    found = item(1, origin="reactive:open-model-capability-gap", publisher=None, published="2026-05-27")
+    proposal = merge(
+        small_brief(),
+        batch([edit("add_tension", text="Story one [new:1] disagrees")], [found]),
+        run_date=RUN_DATE,
+    )
+    html = render(proposal.candidate, "html")
+    line = next(ln for ln in html.splitlines() if 'id="source-5"' in ln)
+    assert "reactive:open-model-capability-gap (2026-05-27)" in line

@@ -173,7 +173,7 @@ def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
                     marker,
                     source.title,
                     source.label,
-                    source.date,
+                    source.date or source.published,
                     source.url,
                     None,
                     False,
