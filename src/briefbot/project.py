@@ -5,6 +5,7 @@ Published versions are immutable JSON files written atomically; publishing over 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -52,14 +53,17 @@ class Project:
 
     def brief_dir(self, slug: str) -> Path:
         if not re.match(SLUG_PATTERN, slug):
-            raise NotFoundError(f"invalid brief slug {slug!r}: use lowercase letters, digits and '-'")
+            hint = _did_you_mean(slug, self.slugs())
+            raise NotFoundError(f"invalid brief slug {slug!r}: use lowercase letters, digits and '-'{hint}")
         return self.briefs_dir / slug
 
     def versions_dir(self, slug: str) -> Path:
         return self.brief_dir(slug) / "versions"
 
     def proposals_dir(self, slug: str) -> Path:
-        return self.brief_dir(slug) / "proposals"
+        # Proposals belong to an existing brief; taking the proposal lock would otherwise create
+        # the folder of a mistyped slug and with it a phantom brief.
+        return self.require_brief(slug) / "proposals"
 
     def brief_config_file(self, slug: str) -> Path:
         return self.brief_dir(slug) / "brief.yaml"
@@ -73,11 +77,28 @@ class Project:
         )
 
     def versions(self, slug: str) -> list[int]:
-        directory = self.versions_dir(slug)
+        """The published version numbers, oldest first; `unknown_brief` if there is no such brief."""
+        directory = self.require_brief(slug) / "versions"
         if not directory.is_dir():
             return []
         found = (_VERSION_FILE.match(p.name) for p in directory.iterdir())
         return sorted(int(m.group(1)) for m in found if m)
+
+    def unknown_brief(self, slug: str) -> NotFoundError:
+        """The error for a slug that names no brief: the nearest names, then every brief, so a typo
+        is fixed from the message alone."""
+        known = self.slugs()
+        if not known:
+            return NotFoundError(f"no brief {slug!r}: there are no briefs under {self.briefs_dir} yet")
+        hint = _did_you_mean(slug, known) or ";"
+        return NotFoundError(f"no brief {slug!r}{hint} briefs: {', '.join(known)}")
+
+    def require_brief(self, slug: str) -> Path:
+        """The brief's folder; `unknown_brief` when there is none."""
+        directory = self.brief_dir(slug)
+        if not directory.is_dir():
+            raise self.unknown_brief(slug)
+        return directory
 
     def latest_version(self, slug: str) -> int:
         versions = self.versions(slug)
@@ -113,3 +134,11 @@ class Project:
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return path
+
+
+def _did_you_mean(slug: str, known: list[str]) -> str:
+    """` — did you mean 'x'?` (or 'x' or 'y') for the names close to `slug`, else nothing."""
+    close = difflib.get_close_matches(slug.lower(), known, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " — did you mean " + " or ".join(repr(name) for name in close) + "?"
