@@ -43,6 +43,30 @@ _FOLDED_HEADINGS = {h.casefold() for h in HEADINGS.values()} | {"status", "statu
 _DATE = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"
 _DATE_SUFFIX_RE = re.compile(rf"^(.*) \(({_DATE})\)$")
 
+# Every import and render error ends with a link to the part of the format's description it is about.
+FORMAT_DOC = "docs/format.md"
+DOC_ANCHORS: dict[str, str] = {
+    "file": "file-layout",
+    "header": "header-line",
+    "sections": "sections",
+    "whats_new": "paragraph-sections",
+    "what": "paragraph-sections",
+    "why_it_matters": "paragraph-sections",
+    "narrative": "paragraph-sections",
+    "open_questions": "open-questions",
+    "timeline": "timeline",
+    "perspectives": "perspectives",
+    "tensions": "tensions",
+    "status": "status",
+    "sources": "sources",
+    "canonical": "canonical-form",
+}
+
+
+def doc_link(part: str) -> str:
+    """Where docs/format.md describes `part` (a key of DOC_ANCHORS)."""
+    return f"{FORMAT_DOC}#{DOC_ANCHORS[part]}"
+
 
 # --------------------------------------------------------------------------------------------
 # Shared line rules (the renderer checks with the same functions the parser uses)
@@ -116,7 +140,10 @@ class _Writer:
         self.lines: list[str] = []
 
     def fail(self, field: str, problem: str) -> FormatError:
-        return FormatError(f"cannot write {field} in the text format: {problem}", line=len(self.lines) + 1)
+        return FormatError(
+            f"cannot write {field} in the text format: {problem} (see {doc_link('canonical')})",
+            line=len(self.lines) + 1,
+        )
 
     def text(self, field: str, value: str, *, prefix: str = "", free: bool = False) -> None:
         """Emit `prefix + value`; `free` lines may not read as a heading (they sit where one could)."""

@@ -44,6 +44,7 @@ from briefbot.brief._lines import (
     SEP,
     STATUS,
     _clip,
+    doc_link,
     free_line_problem,
     header_line,
     heading_key,
@@ -85,6 +86,7 @@ class _Cursor:
     lines: list[str]
     path: str | None
     pos: int = 0  # 0-based index of the next line
+    part: str = "file"  # what is being read, for the link to its description (DOC_ANCHORS)
 
     @property
     def lineno(self) -> int:
@@ -96,8 +98,9 @@ class _Cursor:
     def peek(self) -> str | None:
         return None if self.at_end() else self.lines[self.pos]
 
-    def error(self, message: str, *, line: int | None = None) -> FormatError:
-        return FormatError(message, line=line or self.lineno, path=self.path)
+    def error(self, message: str, *, line: int | None = None, part: str | None = None) -> FormatError:
+        link = doc_link(part or self.part)
+        return FormatError(f"{message} (see {link})", line=line or self.lineno, path=self.path)
 
     def expected(self, what: str) -> FormatError:
         line = self.peek()
@@ -140,9 +143,11 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
     cursor.blank("the site name")
     fields["title"] = cursor.take("the brief's title")
     cursor.blank("the title")
+    cursor.part = "header"
     fields.update(_header(cursor))
     done: list[str] = []
     while not cursor.at_end():
+        cursor.part = "sections"
         cursor.blank("the previous section (sections are separated by one blank line)")
         start = cursor.lineno
         line = cursor.take("a section heading")
@@ -158,8 +163,11 @@ def parse_text(text: str, *, path: str | None = None) -> Brief:
                 line=start,
             )
         done.append(key)
+        cursor.part = key
         fields[key] = _section(cursor, key, line, start)
+    cursor.part = "header"  # what the model checks here beyond the line rules is the header's
     brief = _build(cursor, Brief, fields, line=5)
+    cursor.part = "canonical"
     _check_round_trip(cursor, brief, text)
     return brief
 
@@ -391,7 +399,9 @@ def _check_round_trip(cursor: _Cursor, brief: Brief, text: str) -> None:
     try:
         rendered = render_text(brief)
     except FormatError as exc:
-        raise cursor.error(str(exc).split(": ", 1)[1], line=exc.line) from None
+        # The renderer's own message, without its location and link (the cursor adds both).
+        message = str(exc).split(": ", 1)[1].removesuffix(f" (see {doc_link('canonical')})")
+        raise cursor.error(message, line=exc.line) from None
     if rendered == text:
         return
     expected = rendered.split("\n")
