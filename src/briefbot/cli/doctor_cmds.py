@@ -1,7 +1,236 @@
-"""(Being built: issue 15.) Commands of this area register themselves in COMMANDS."""
+"""`briefbot doctor`: is this project ready for a night? Each check one line, ok or FAIL and why.
+
+The checks use the night's own code paths, so a pass means the night will get that far: the
+config through `load_config`, the LLM endpoint through the real `LLMClient` (one tiny structured
+call per configured model, logged in the call log like any call), the search providers through the
+project's HTTP client and `fetch` (its address rule included), the state folder with an atomic write.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+import os
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+
 import click
 
-COMMANDS: list[click.Command] = []
+from briefbot._fs import atomic_write
+from briefbot.cli._common import project
+from briefbot.collect.search import make_provider
+from briefbot.config import Config, FeedsFile, http_settings, load_config, load_feeds_file
+from briefbot.errors import BriefbotError
+from briefbot.http import HttpSettings, fetch, make_client
+from briefbot.llm import LLMClient, LLMSettings
+from briefbot.llm.ping import ping
+from briefbot.llm.settings import KEY_VAR
+from briefbot.project import Project
+from briefbot.store import connect
+
+# A check answers within this, whatever the night's own timeout: a hanging endpoint is the finding.
+_LLM_TIMEOUT = 30.0
+_SEARCH_QUERY = "briefbot"
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class _Loaded:
+    """What the config check could read; None where it could not."""
+
+    feeds: FeedsFile | None = None
+    llm: LLMSettings | None = None
+    http: HttpSettings | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    # A config error lists one problem a line; a check's reason is one line.
+    return "; ".join(line for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+
+
+# -- the checks ---------------------------------------------------------------------------------
+def check_state(proj: Project) -> Check:
+    """The state folder takes an atomic write (made if missing, as a night makes it)."""
+    state = proj.state_dir
+    if not proj.root.is_dir():
+        return Check("state", False, f"{proj.root}: the project folder does not exist")
+    if state.exists() and not state.is_dir():
+        return Check(
+            "state",
+            False,
+            f"{state}: is a file, not a folder; move it away so briefbot can keep its state there",
+        )
+    probe = state / f".doctor-{os.getpid()}.tmp"
+    try:
+        atomic_write(probe, "briefbot doctor: a write test, removed at once\n")
+        probe.unlink()
+    except OSError as exc:
+        return Check("state", False, f"{exc.filename or state}: cannot write: {exc.strerror or exc}")
+    return Check("state", True, f"{state} is writable")
+
+
+def check_config(proj: Project) -> tuple[list[Check], _Loaded]:
+    """feeds.yaml (with its `llm:` and `http:` sections) and every brief.yaml, each brief on its own
+    so that every broken file is named, not just the first."""
+    loaded = _Loaded()
+    if not proj.feeds_file.is_file():
+        return [
+            Check("config", False, f"{proj.feeds_file}: not found (is {proj.root} a briefbot project?)")
+        ], loaded
+    try:
+        feeds = load_feeds_file(proj.feeds_file)
+        loaded.llm = LLMSettings.load(feeds.llm, source=str(proj.feeds_file), require_key=False)
+        loaded.http = http_settings(Config(feeds=feeds, briefs={}), proj)
+    except BriefbotError as exc:
+        return [Check("config", False, _one_line(exc))], loaded
+    loaded.feeds = feeds
+    failed: list[Check] = []
+    slugs = [slug for slug in proj.slugs() if proj.brief_config_file(slug).exists()]
+    for slug in slugs:
+        try:
+            load_config(proj, only=slug)
+        except BriefbotError as exc:
+            failed.append(Check("config", False, _one_line(exc)))
+    if failed:
+        return failed, loaded
+    return [Check("config", True, f"{proj.feeds_file.name} and {len(slugs)} brief.yaml file(s) load")], loaded
+
+
+def check_key(settings: LLMSettings | None) -> Check:
+    """Whether the key is set; its value is never read out, let alone printed."""
+    if settings is None:
+        state = "set" if os.environ.get(KEY_VAR, "").strip() else "missing"
+        return Check(
+            "key",
+            state == "set",
+            f"{KEY_VAR} {state} (whether the endpoint needs it is unknown: the config does not load)",
+        )
+    if settings.key_set:
+        return Check("key", True, f"{KEY_VAR} set")
+    if settings.key_needed:
+        why = "llm.api_key_required is true" if settings.api_key_required else "it is api.openai.com"
+        return Check("key", False, f"{KEY_VAR} missing: the endpoint {settings.endpoint} needs it ({why})")
+    return Check(
+        "key",
+        True,
+        f"{KEY_VAR} missing, not needed: {settings.endpoint} is not api.openai.com "
+        "(set llm.api_key_required: true if it does need one)",
+    )
+
+
+async def check_llm(
+    settings: LLMSettings | None, http: HttpSettings | None, conn: sqlite3.Connection
+) -> list[Check]:
+    """One tiny structured call per distinct configured model, through the night's own client."""
+    if settings is None:
+        return [Check("llm", False, "not tried: the config does not load")]
+    roles: dict[str, list[str]] = {}
+    roles.setdefault(settings.triage_model, []).append("triage")
+    roles.setdefault(settings.propose_model, []).append("propose")
+    names = {model: "llm " + "+".join(stages) for model, stages in roles.items()}
+    if settings.key_needed and not settings.key_set:
+        return [Check(name, False, f"not tried: {KEY_VAR} missing") for name in names.values()]
+    # One attempt and a short timeout: the doctor reports a failing endpoint, it does not wait it out.
+    quick = settings.model_copy(update={"retry_attempts": 1, "timeout": min(settings.timeout, _LLM_TIMEOUT)})
+    checks = []
+    async with LLMClient(quick, conn=conn, http_settings=http) as llm:
+        for model, name in names.items():
+            started = time.monotonic()
+            try:
+                await ping(llm, model=model, now=dt.datetime.now(dt.UTC))
+            except BriefbotError as exc:
+                checks.append(Check(name, False, f"{model} at {settings.endpoint}: {_one_line(exc)}"))
+                continue
+            ms = int((time.monotonic() - started) * 1000)
+            checks.append(
+                Check(name, True, f"{model} at {settings.endpoint} answered a structured call in {ms} ms")
+            )
+    return checks
+
+
+async def check_search(feeds: FeedsFile | None, http: HttpSettings | None) -> list[Check]:
+    """One query to each enabled search provider, through `fetch` and the provider's own parser."""
+    if feeds is None or http is None:
+        return [Check("search", False, "not tried: the config does not load")]
+    providers = feeds.enabled_providers()
+    if not providers:
+        return [Check("search", True, "no search provider enabled")]
+    checks = []
+    async with make_client(http) as client:
+        for config in providers:
+            provider = make_provider(config)
+            url = provider.request_url(_SEARCH_QUERY)
+            name = f"search {config.name}"
+            try:
+                result = await fetch(client, url)
+                parsed = provider.parse(
+                    result.body,
+                    url=result.final_url,
+                    headers=result.headers,
+                    origin="reactive:doctor",  # the shape of a search origin; nothing is stored
+                    fetched_at=dt.datetime.now(dt.UTC),
+                )
+            except (BriefbotError, ValueError) as exc:  # ValueError: an item the parser cannot use
+                checks.append(Check(name, False, _one_line(exc)))
+                continue
+            checks.append(Check(name, True, f"{url}: HTTP {result.status}, {parsed.entries} result(s)"))
+    return checks
+
+
+def run_checks(proj: Project) -> list[Check]:
+    """Every check, in the order a night needs them."""
+    checks = [check_state(proj)]
+    config_checks, loaded = check_config(proj)
+    checks += config_checks
+    checks.append(check_key(loaded.llm))
+    # The doctor's calls are logged where the night's are; a state folder that takes no write
+    # still lets the endpoint be checked, with the log kept in memory.
+    try:
+        conn = connect(proj.state_db if checks[0].ok else ":memory:")
+    except BriefbotError as exc:  # a state database that cannot be opened or migrated
+        checks.append(Check("state", False, _one_line(exc)))
+        conn = connect(":memory:")
+    try:
+        checks += asyncio.run(check_llm(loaded.llm, loaded.http, conn))
+    finally:
+        conn.close()
+    checks += asyncio.run(check_search(loaded.feeds, loaded.http))
+    return checks
+
+
+# -- the command --------------------------------------------------------------------------------
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON document.")
+def doctor_cmd(as_json: bool) -> None:
+    """Check that this project is ready for a night: config valid, API key present (never printed),
+    the LLM endpoint answering each configured model (one tiny structured call each, logged with
+    `briefbot calls`), every enabled search provider answering, the state folder writable.
+
+    Each check is one line, `ok` or `FAIL` and the reason, naming the file, model or URL.
+    Exit status: 0 every check passed, 1 at least one failed (an unreadable config included: it
+    is a FAIL line like any other, and the checks that need it say "not tried").
+    """
+    checks = run_checks(project())
+    passed = all(c.ok for c in checks)
+    if as_json:
+        click.echo(json.dumps({"ok": passed, "checks": [asdict(c) for c in checks]}, indent=2))
+    else:
+        width = max(len(c.check) for c in checks)
+        for c in checks:
+            click.echo(f"{'ok' if c.ok else 'FAIL':<4}  {c.check:<{width}}  {c.detail}")
+        failed = sum(not c.ok for c in checks)
+        click.echo(f"{len(checks)} checks, {failed} failed" if failed else f"{len(checks)} checks, all ok")
+    click.get_current_context().exit(0 if passed else 1)
+
+
+COMMANDS: list[click.Command] = [doctor_cmd]
+
+__all__ = ["COMMANDS", "Check", "doctor_cmd", "run_checks"]

@@ -4,7 +4,8 @@ One call = one logical request (stage, brief, messages, output model). It is ans
 cache when an earlier identical request succeeded; otherwise it is sent with tenacity as the only
 retry owner (the SDK gets `max_retries=0`). An answer that is refused, cut off, filtered, or fails
 validation gets one re-ask quoting the problem; a second failure is an `LLMError`. Every exchange
-is written to `llm_calls` before its answer is used.
+is written to `llm_calls` before its answer is used. A client for an endpoint that needs a key it
+does not have is refused when made (`ConfigError` naming OPENAI_API_KEY), before any request.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ class LLMClient:
         http_settings: HttpSettings | None = None,
         prompts: Prompts | None = None,
     ) -> None:
+        settings.require_key()  # before any client exists: a missing key never reaches the network
         self.settings = settings
         self.conn = conn
         self.prompts = prompts or Prompts(settings.prompts_dir)

@@ -2,6 +2,11 @@
 
 Loaded from the `llm:` mapping of the project config (feeds.yaml) and then the environment, which
 wins. The API key is a secret and only ever comes from the environment (`OPENAI_API_KEY`).
+
+Which endpoints need the key: api.openai.com (the default) always does; any other `base_url` (a
+local Ollama, llama.cpp) may go without one unless `api_key_required: true` says it cannot. A
+needed key that is missing is a `ConfigError` naming the variable, raised by `load` and again by
+the client before any request, so a night without its key stops before it sends anything.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
 
@@ -54,6 +60,9 @@ ENV_VARS: dict[str, str] = {
     "BRIEFBOT_LLM_TIMEOUT": "timeout",
     "BRIEFBOT_LLM_MAX_CONCURRENCY": "max_concurrency",
 }
+KEY_VAR = "OPENAI_API_KEY"
+DEFAULT_ENDPOINT = "https://api.openai.com/v1"  # the SDK's own default, when base_url is None
+_KEYED_HOST = "api.openai.com"
 
 
 class LLMSettings(StrictModel):
@@ -63,6 +72,10 @@ class LLMSettings(StrictModel):
         default=None, description="OpenAI-compatible endpoint; None = api.openai.com"
     )
     api_key: SecretStr | None = None
+    api_key_required: bool = Field(
+        default=False,
+        description="the endpoint needs OPENAI_API_KEY even though it is not api.openai.com",
+    )
     triage_model: str = "gpt-4.1-mini"
     propose_model: str = "gpt-4.1"
     timeout: float = Field(default=120.0, gt=0, description="seconds per HTTP attempt")
@@ -91,6 +104,29 @@ class LLMSettings(StrictModel):
     def price(self, model: str) -> ModelPrice | None:
         return self.prices.get(model)
 
+    # -- the key -------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or DEFAULT_ENDPOINT
+
+    @property
+    def key_set(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value().strip())
+
+    @property
+    def key_needed(self) -> bool:
+        """api.openai.com always needs the key; another endpoint only when configured to."""
+        return self.api_key_required or urlsplit(self.endpoint).hostname == _KEYED_HOST
+
+    def require_key(self) -> None:
+        """A `ConfigError` naming the variable (never a value) when a needed key is missing."""
+        if self.key_needed and not self.key_set:
+            why = "llm.api_key_required is true" if self.api_key_required else "it is api.openai.com"
+            raise ConfigError(
+                f"{KEY_VAR} is not set, and the LLM endpoint {self.endpoint} needs it ({why}): "
+                f"export {KEY_VAR} before running; no LLM request was made"
+            )
+
     @classmethod
     def load(
         cls,
@@ -98,8 +134,12 @@ class LLMSettings(StrictModel):
         *,
         env: Mapping[str, str] | None = None,
         source: str = "feeds.yaml",
+        require_key: bool = True,
     ) -> LLMSettings:
-        """Settings from the config's `llm:` mapping, then the environment (which wins)."""
+        """Settings from the config's `llm:` mapping, then the environment (which wins).
+
+        A key the endpoint needs but the environment lacks is a `ConfigError` here, before anything
+        else is done; `require_key=False` is for `briefbot doctor`, which reports it as a check."""
         values: dict[str, Any] = dict(mapping or {})
         if "api_key" in values:
             raise ConfigError(f"{source}: llm.api_key: keep the key out of files; set OPENAI_API_KEY instead")
@@ -109,9 +149,12 @@ class LLMSettings(StrictModel):
             if environ.get(var):
                 values[field] = environ[var]
         try:
-            return cls.model_validate({**values, "prices": prices})
+            settings = cls.model_validate({**values, "prices": prices})
         except ValidationError as exc:
             problems = "; ".join(
                 f"llm.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise ConfigError(f"{source} / environment: {problems}") from None
+        if require_key:
+            settings.require_key()
+        return settings
