@@ -28,7 +28,9 @@ def read_brief_file(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise FormatError(f"not valid UTF-8 (byte {exc.start})", line=line, path=str(path)) from None
+        raise FormatError(
+            f"not valid UTF-8 (byte {exc.start}; see docs/format.md#file-layout)", line=line, path=str(path)
+        ) from None
 
 
 class _VersionType(click.ParamType):

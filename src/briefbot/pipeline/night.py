@@ -94,6 +94,7 @@ class Night:
         active = config.active_briefs()
         unknown = [s for s in self.options.briefs if s not in config.briefs]
         if unknown:
+            self.project.require_brief(unknown[0])  # a mistyped slug: the nearest briefs and the list
             raise NotFoundError(f"no brief {unknown[0]!r} in {self.project.briefs_dir} (with a brief.yaml)")
         slugs = [s for s in active if not self.options.briefs or s in self.options.briefs]
         http = http_settings(
