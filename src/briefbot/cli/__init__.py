@@ -14,7 +14,9 @@ from briefbot.cli import (
     collect_cmds,
     doctor_cmds,
     extract_cmds,
+    feeds_cmds,
     llm_cmds,
+    project_cmds,
     prompts_cmds,
     review_cmds,
     run_cmds,
@@ -26,6 +28,8 @@ from briefbot.errors import BriefbotError
 from briefbot.project import Project
 
 _AREAS = (
+    project_cmds,
+    feeds_cmds,
     brief_cmds,
     review_cmds,
     collect_cmds,
