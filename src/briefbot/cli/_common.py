@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
+from briefbot.errors import BriefbotError
 from briefbot.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,6 +24,58 @@ def project(ctx: click.Context | None = None) -> Project:
     obj = context.find_root().obj
     assert isinstance(obj, Project)
     return obj
+
+
+# Exit status of the commands that do a night's work (`run`, `collect`, `extract`, `propose`).
+EXIT_DONE, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+
+# Piped output is read by programs and grep, not by eyes: a line as long as its content, never
+# rich's default of 80 columns, which folds a cell mid-word ("partia l").
+_PIPED_WIDTH = 10_000
+
+
+def exit_status(*, done: int, failed: int) -> int:
+    """0 when nothing failed, 1 when some parts failed and others worked, 2 when every part
+    failed (nothing could be done). `done` and `failed` count the parts: sources, pages, batches."""
+    if not failed:
+        return EXIT_DONE
+    return EXIT_PARTIAL if done else EXIT_ERROR
+
+
+def json_logs(ctx: click.Context | None = None) -> bool:
+    """Whether `--log-format json` was given: then stdout carries no human tables, and stderr
+    nothing but JSON lines."""
+    context = ctx or click.get_current_context()
+    return context.find_root().params.get("log_format") == "json"
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console for tables: the terminal's width on a terminal; piped, no wrapping at all
+    (COLUMNS still wins when set)."""
+    out = Console(stderr=stderr)
+    if out.is_terminal or os.environ.get("COLUMNS"):
+        return out
+    return Console(stderr=stderr, width=_PIPED_WIDTH)
+
+
+def errors_as_json_logs(func: F) -> F:
+    """With `--log-format json`, a typed failure that ends the command (exit 2) is a JSON log line
+    too, not the bare "error: ..." text: a scheduler's log stays one JSON object a line."""
+
+    @functools.wraps(func)
+    def logged(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BriefbotError as exc:
+            if not json_logs():
+                raise
+            name = click.get_current_context().info_name
+            logging.getLogger("briefbot.cli").error(
+                "%s: %s", name, exc, extra={"event": "error", "command": name, "exit_code": EXIT_ERROR}
+            )
+            raise SystemExit(EXIT_ERROR) from None
+
+    return logged  # type: ignore[return-value]  # functools.wraps keeps the signature
 
 
 def record_replay_options(*, replay_must_exist: bool = False) -> Callable[[F], F]:

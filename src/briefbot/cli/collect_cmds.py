@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import click
@@ -17,7 +18,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from briefbot.cli._common import project, record_replay_options
+from briefbot.cli._common import (
+    console,
+    errors_as_json_logs,
+    exit_status,
+    json_logs,
+    project,
+    record_replay_options,
+)
 from briefbot.collect.stage import (
     DEFAULT_CONCURRENCY,
     CollectReport,
@@ -28,9 +36,12 @@ from briefbot.collect.stage import (
 from briefbot.config import Config, http_settings, load_config
 from briefbot.errors import NotFoundError
 from briefbot.http import HttpSettings, make_client
+from briefbot.pipeline.report import FailureSummary
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
+
+log = logging.getLogger(__name__)
 
 
 async def _collect(
@@ -67,6 +78,11 @@ async def _collect(
         conn.close()
 
 
+def failure_lines(report: CollectReport) -> list[str]:
+    """Each failed source as the night names it: "<kind> <label>: <errors>"."""
+    return [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in report.failed]
+
+
 def report_table(report: CollectReport) -> Table:
     table = Table(title="collect", show_lines=False)
     table.add_column("feed / provider", overflow="fold")
@@ -94,24 +110,50 @@ def report_table(report: CollectReport) -> Table:
     help="Fetches in flight at once (per-host limits still apply).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+@errors_as_json_logs
 def collect_cmd(
     slug: str | None, record: Path | None, replay: Path | None, concurrency: int, as_json: bool
 ) -> None:
-    """Fetch feeds and run each brief's searches into deduplicated candidate items."""
+    """Fetch feeds and run each brief's searches into deduplicated candidate items.
+
+    Exit status: 0 every feed and search answered (or there was none), 1 some failed and the
+    others were collected, 2 every one failed.
+    """
     proj = project()
     config = load_config(proj)
     if slug is not None and slug not in config.briefs:
         raise NotFoundError(f"no brief {slug!r}: {proj.brief_config_file(slug)} does not exist")
     settings = http_settings(config, proj, record=record, replay=replay)
-    console = Console(stderr=True)
+    quiet = as_json or json_logs()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as progress:
         report = asyncio.run(
             _collect(config, proj, settings, slug=slug, concurrency=concurrency, progress=progress)
         )
+    code = exit_status(done=len(report.sources) - len(report.failed), failed=len(report.failed))
+    ctx = click.get_current_context()
+    if json_logs():
+        log.log(
+            logging.INFO if code == 0 else logging.WARNING if code == 1 else logging.ERROR,
+            "collect: %s new, %s duplicate, %s of %s sources failed",
+            report.new,
+            report.duplicate,
+            len(report.failed),
+            len(report.sources),
+            extra={
+                "event": "collect_finished",
+                "exit_code": code,
+                "sources": len(report.sources),
+                "new": report.new,
+                "duplicate": report.duplicate,
+                "failures": FailureSummary.of(failure_lines(report)).model_dump(),
+            },
+        )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
-        return
+        ctx.exit(code)
+    if json_logs():
+        ctx.exit(code)
     if not report.sources:
         if slug is not None and not config.briefs[slug].active:
             click.echo(
@@ -120,12 +162,14 @@ def collect_cmd(
         else:
             click.echo("nothing to collect: no enabled feeds read by an active brief, and no searches")
         return
-    out = Console()
+    out = console()
     out.print(report_table(report))
     failed = len(report.failed)
     out.print(
-        f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed"
+        f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed",
+        soft_wrap=True,
     )
+    ctx.exit(code)
 
 
 @click.command("items")
@@ -158,7 +202,7 @@ def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: 
         table.add_row(
             str(item.id), item.published.strftime("%Y-%m-%d %H:%M"), item.origin, item.title, briefs
         )
-    Console().print(table)
+    console().print(table)
 
 
 COMMANDS: list[click.Command] = [collect_cmd, items_cmd]

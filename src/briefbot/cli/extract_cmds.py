@@ -7,6 +7,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from briefbot.cli._common import project, record_replay_options
+from briefbot.cli._common import (
+    console,
+    errors_as_json_logs,
+    exit_status,
+    json_logs,
+    project,
+    record_replay_options,
+)
 from briefbot.config import http_settings, load_config
 from briefbot.errors import BriefbotError, ExtractError, NotFoundError
 from briefbot.extract.document import MAX_INPUT_BYTES, extract_document
@@ -30,8 +38,11 @@ from briefbot.extract.stage import DEFAULT_CONCURRENCY, ExtractReport
 from briefbot.http import HttpSettings, fetch, make_client
 from briefbot.models import Document
 from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting, page_store
+from briefbot.pipeline.report import FailureSummary, failures_renderable
 from briefbot.project import Project
 from briefbot.store import connect
+
+log = logging.getLogger(__name__)
 
 _JSON_FIELDS = ("url", "title", "author", "date", "sitename", "language", "text")
 
@@ -121,7 +132,10 @@ def _extract_given(
                 )
         except BriefbotError as exc:
             # One bad page is reported and skipped; the others still print.
-            click.echo(f"error: {exc}", err=True)
+            if json_logs():
+                log.error("page %s failed: %s", target, exc, extra={"event": "page_failed", "target": target})
+            else:
+                click.echo(f"error: {exc}", err=True)
             failures += 1
             continue
         _emit(document, as_json=as_json)
@@ -150,7 +164,8 @@ def _extract_pending(
     as_json: bool,
     record: Path | None,
     replay: Path | None,
-) -> None:
+) -> int:
+    """The night's extract stage on the pending items; the exit status."""
     proj = project()
     if slug is not None:
         proj.brief_dir(slug)  # validates the slug
@@ -165,15 +180,15 @@ def _extract_pending(
                 + (f" of {slug}" if slug else "")
                 + " is at status new"
             )
-            return
-        console = Console(stderr=True)
+            return 0
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        quiet = as_json or json_logs()
+        with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as progress:
             task = progress.add_task("extracting", total=len(waiting))
 
             async def run() -> ExtractTally:
@@ -190,22 +205,38 @@ def _extract_pending(
                         concurrency=concurrency,
                     )
 
-            report = asyncio.run(run()).report
+            tally = asyncio.run(run())
     finally:
         conn.close()
+    report = tally.report
+    # A page that failed still leaves the feed's summary as its document; the stage did nothing
+    # of its own when every page failed.
+    code = exit_status(done=report.extracted + report.fallback, failed=report.failed)
+    if json_logs():
+        log.log(
+            logging.INFO if code == 0 else logging.WARNING if code == 1 else logging.ERROR,
+            "extract: %s extracted, %s on the feed summary, %s failed",
+            report.extracted,
+            report.fallback,
+            report.failed,
+            extra={
+                "event": "extract_finished",
+                "exit_code": code,
+                "extracted": report.extracted,
+                "fallback": report.fallback,
+                "failed": report.failed,
+                "pages_fetched": tally.pages_fetched,
+                "failures": FailureSummary.of(tally.failures).model_dump(),
+            },
+        )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
-        return
-    out = Console()
-    out.print(_report_table(report))
-    for entry in report.outcomes:
-        if entry.outcome == "failed":
-            # The reason names the URL (or stored file) already.
-            out.print(
-                f"[red]failed[/red] item {entry.item_id}: {entry.reason}",
-                soft_wrap=True,
-                highlight=False,
-            )
+    elif not json_logs():
+        out = console()
+        out.print(_report_table(report))
+        # The reasons name the URL (or stored file) already.
+        out.print(*failures_renderable(tally.failures, listed="all in `briefbot extract --json`"))
+    return code
 
 
 @click.command("extract")
@@ -248,6 +279,7 @@ def _extract_pending(
     help="Page fetches in flight at once (per-host limits still apply).",
 )
 @record_replay_options()
+@errors_as_json_logs
 def extract_cmd(
     targets: tuple[str, ...],
     url: str | None,
@@ -264,6 +296,9 @@ def extract_cmd(
     With FILE_OR_URL arguments, print a document for each page (a file may be gzip). Without,
     run the night's extract stage: every collected item still at status `new` gets a stored
     document (its page fetched and extracted, or one stored earlier reused).
+
+    Exit status: 0 every page extracted (or nothing to do), 1 some pages failed (their items
+    keep the feed's summary), 2 every page failed.
     """
     if targets:
         if slug is not None:
@@ -277,16 +312,15 @@ def extract_cmd(
             record=record,
             replay=replay,
         )
-        if failures:
+        if failures and not json_logs():
             click.echo(
                 f"{failures} of {len(targets)} page(s) failed ({time.monotonic() - started:.1f}s)",
                 err=True,
             )
-            raise SystemExit(1)
-        return
+        click.get_current_context().exit(exit_status(done=len(targets) - failures, failed=failures))
     if url is not None:
         raise click.UsageError("--url needs a FILE")
-    _extract_pending(
+    code = _extract_pending(
         slug,
         workers=workers,
         timeout=timeout,
@@ -295,6 +329,7 @@ def extract_cmd(
         record=record,
         replay=replay,
     )
+    click.get_current_context().exit(code)
 
 
 COMMANDS: list[click.Command] = [extract_cmd]

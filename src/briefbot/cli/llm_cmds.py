@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from briefbot import store
-from briefbot.cli._common import project
+from briefbot.cli._common import EXIT_DONE, EXIT_PARTIAL, errors_as_json_logs, project
 from briefbot.config import format_loc, load_brief_config, load_feeds_file
 from briefbot.errors import ConfigError, FormatError, ReviewError
 from briefbot.http import HttpSettings
@@ -91,8 +91,14 @@ def _stats_line(stats: CallStats) -> str:
     "--date", "run_date", type=_DATE, default=None, help="Run date (YYYY-MM-DD; default: today, UTC)."
 )
 @click.option("--replace", is_flag=True, help="Replace an existing pending proposal.")
+@errors_as_json_logs
 def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, replace: bool) -> None:
-    """Triage ITEMS for SLUG, ask the LLM for edits, merge them, and leave a pending proposal."""
+    """Triage ITEMS for SLUG, ask the LLM for edits, merge them, and leave a pending proposal.
+
+    Exit status: 0 done (edits the merger rejected are its verdicts, not failures), 1 partial
+    (some triage batches failed; the others' items went on), 2 nothing could be done (every
+    triage batch failed, the propose call failed, or the input was refused).
+    """
     root = project()
     brief = root.load(slug)
     items = read_items(items_file)
@@ -130,10 +136,12 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
             conn.close()
 
     triaged, proposed = asyncio.run(run())
+    code = EXIT_PARTIAL if triaged.failures else EXIT_DONE
+    ctx = click.get_current_context()
     _echo_report(len(items), triaged, proposed)
     if proposed is None or not proposed.batch.edits:
         click.echo("no edits proposed: no proposal written")
-        return
+        ctx.exit(code)
     merged = merge_step(
         root,
         brief,
@@ -150,9 +158,10 @@ def propose_cmd(slug: str, items_file: Path, run_date: dt.datetime | None, repla
     if merged.proposal is None:
         click.echo("no edit could be applied: no proposal written")
         _echo_verdicts(merged.trial)
-        return
+        ctx.exit(code)
     _echo_verdicts(merged.proposal)
     click.echo(f"pending proposal: {ProposalStore(root, slug).pending_path} (see `briefbot review {slug}`)")
+    ctx.exit(code)
 
 
 def _echo_report(items_in: int, triaged: TriageResult, proposed: ProposeResult | None) -> None:

@@ -1,10 +1,15 @@
-"""Logging for the CLI: human text by default, one JSON object a line with `--log-format json`."""
+"""Logging for the CLI: human text by default, one JSON object a line with `--log-format json`.
+
+With JSON, stderr carries nothing but JSON lines: the handler also takes other libraries'
+warnings (through the root logger), which would otherwise reach stderr as bare text.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import sys
 
 from rich.logging import RichHandler
 
@@ -26,12 +31,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the `sys.stderr` of the moment, not the one at setup (a test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # not setStream: it flushes the old stream, maybe closed by now
+        super().emit(record)
+
+
 def configure(*, fmt: str, verbose: bool) -> None:
     root = logging.getLogger("briefbot")
     root.handlers.clear()
+    # The handler this function put on the root logger before, if any (one per process).
+    others = logging.getLogger()
+    others.handlers = [h for h in others.handlers if not isinstance(h, _StderrHandler)]
     if fmt == "json":
-        handler: logging.Handler = logging.StreamHandler()
+        handler: logging.Handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
+        other = _StderrHandler()
+        other.setFormatter(JsonFormatter())
+        other.setLevel(logging.WARNING)
+        others.addHandler(other)
     else:
         handler = RichHandler(show_path=False, markup=False, rich_tracebacks=False)
     root.addHandler(handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from briefbot.cli._common import project, record_replay_options
+from briefbot.cli._common import console, errors_as_json_logs, json_logs, project, record_replay_options
 from briefbot.cli.demo import (
     DEMO_DATE,
     DEMO_SLUG,
@@ -31,16 +32,18 @@ from briefbot.cli.review_cmds import review_cmd
 from briefbot.errors import StoreError
 from briefbot.llm import LLMSettings
 from briefbot.pipeline.night import RunOptions, run_night
-from briefbot.pipeline.report import RunReport, report_renderable, runs_table
+from briefbot.pipeline.report import FailureSummary, RunReport, report_renderable, runs_table
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import runs as ledger
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+log = logging.getLogger(__name__)
 
 
-def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
-    """Run the night with a progress bar per stage on stderr; print the closing report."""
+def _execute(proj: Project, options: RunOptions, out: Console | None) -> RunReport:
+    """Run the night with a progress bar per stage on stderr (none with JSON logs); print the
+    closing report on `out` (None: print nothing)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -48,6 +51,7 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=json_logs(),
     ) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -67,9 +71,49 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
         except OSError as exc:
             where = exc.filename or proj.root
             raise StoreError(f"cannot write {where}: {exc.strerror or exc}") from exc
-    console.print(report_renderable(report))
-    console.print(f"report: {proj.state_dir / 'runs' / str(report.run_id) / 'report.json'}")
+    path = proj.state_dir / "runs" / str(report.run_id) / "report.json"
+    if out is not None:
+        out.print(report_renderable(report))
+        out.print(f"report: {path}", soft_wrap=True)
+    if json_logs():
+        _log_finished(report, path)
     return report
+
+
+def _log_finished(report: RunReport, path: Path) -> None:
+    """One JSON log line closing the night, in place of the tables: the scheduler's record of it."""
+    summary = FailureSummary.of(report.failures)
+    level = (
+        logging.INFO if report.exit_code == 0 else logging.WARNING if report.exit_code == 1 else logging.ERROR
+    )
+    log.log(
+        level,
+        "run %s %s: exit %s, %s new items, %s pages, %s LLM calls, %s failures",
+        report.run_id,
+        report.status,
+        report.exit_code,
+        report.collected,
+        report.pages_fetched,
+        report.llm.calls,
+        summary.total,
+        extra={
+            "event": "run_finished",
+            "run_id": report.run_id,
+            "run_date": report.run_date.isoformat(),
+            "mode": report.mode,
+            "status": report.status,
+            "exit_code": report.exit_code,
+            "sources_checked": report.sources_checked,
+            "collected": report.collected,
+            "pages_fetched": report.pages_fetched,
+            "extracted": report.extracted,
+            "llm_calls": report.llm.calls,
+            "cost_usd": report.llm.cost_usd,
+            "proposals": [b.proposal for b in report.briefs if b.proposal],
+            "failures": summary.model_dump(),
+            "report": str(path),
+        },
+    )
 
 
 @click.command("run")
@@ -87,22 +131,33 @@ def _execute(proj: Project, options: RunOptions, console: Console) -> RunReport:
     default=None,
     help="Run date YYYY-MM-DD (default: today, UTC).",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report (report.json) on stdout as one JSON document."
+)
+@errors_as_json_logs
 def run_cmd(
     briefs: tuple[str, ...],
     record: Path | None,
     replay: Path | None,
     run_date: dt.datetime | None,
+    as_json: bool,
 ) -> None:
     """Collect, extract, triage, propose and merge for every active brief, leaving one pending proposal each.
 
-    Exit status: 0 done (or idle), 1 done with some feeds, pages or calls failed, 2 nothing could be done.
+    Exit status: 0 done (or idle), 1 partial (some feeds, pages or calls failed, the rest went
+    on), 2 nothing could be done (every feed and search failed, or an error stopped the run).
+    With --log-format json, stdout stays empty (or holds --json's document) and the night's
+    summary is one JSON log line on stderr.
     """
     clock = dt.datetime.now(dt.UTC)
     day = run_date.date() if run_date else clock.date()
     # A replay re-enacts a past night: its clock is that night's, so proposals come out byte-identical.
     now = dt.datetime.combine(day, dt.time(), dt.UTC) if replay else clock
     options = RunOptions(briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay)
-    report = _execute(project(), options, Console())
+    out = None if as_json or json_logs() else console()
+    report = _execute(project(), options, out)
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
     click.get_current_context().exit(report.exit_code)
 
 
@@ -124,7 +179,7 @@ def runs_cmd(as_json: bool, limit: int) -> None:
     if as_json:
         click.echo(json.dumps(runs, indent=2, sort_keys=True))
     else:
-        Console().print(runs_table(runs))
+        console().print(runs_table(runs))
 
 
 @click.command("demo")
@@ -149,7 +204,7 @@ def demo_cmd(ctx: click.Context, root: Path) -> None:
         replay_dir=recording,
         llm=settings,
     )
-    report = _execute(proj, options, Console())
+    report = _execute(proj, options, console())
     if report.exit_code == 2:
         ctx.exit(2)
     # The recorded night has failures on purpose (a page that times out, one that is gone, a

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from rich.console import Group
@@ -84,6 +87,83 @@ class RunReport(StrictModel):
         return self.status == "idle"
 
 
+# How many failures of each kind the printed report names; report.json keeps them all.
+EXAMPLES_PER_KIND = 3
+
+_URL = re.compile(r"https?://[^\s'\"<>()]+")
+_KIND = re.compile(r"^([a-z][a-z_-]*)\b")
+
+
+class FailureGroup(StrictModel):
+    kind: str  # feed, search, page, triage, propose, ...: the failure's first word
+    host: str  # of the first URL it names; "-" when it names none
+    count: int
+
+
+class FailureSummary(StrictModel):
+    """A night's failures grouped for reading: counts per kind and host, a few examples per kind."""
+
+    total: int
+    kinds: dict[str, int]
+    groups: list[FailureGroup]
+    examples: list[str]
+    more: int  # failures not among the examples
+
+    @classmethod
+    def of(cls, failures: list[str], *, per_kind: int = EXAMPLES_PER_KIND) -> FailureSummary:
+        kinds: Counter[str] = Counter()
+        groups: Counter[tuple[str, str]] = Counter()
+        examples: list[str] = []
+        for failure in failures:
+            kind = failure_kind(failure)
+            kinds[kind] += 1
+            groups[(kind, failure_host(failure))] += 1
+            if kinds[kind] <= per_kind:
+                examples.append(failure)
+        return cls(
+            total=len(failures),
+            kinds=dict(kinds.most_common()),
+            groups=[FailureGroup(kind=k, host=h, count=n) for (k, h), n in groups.most_common()],
+            examples=examples,
+            more=len(failures) - len(examples),
+        )
+
+
+def failure_kind(failure: str) -> str:
+    """`feed`, `page`, `triage`...: failures are written "<kind> <name>: <reason>" by the stages."""
+    match = _KIND.match(failure)
+    return match.group(1) if match else "other"
+
+
+def failure_host(failure: str) -> str:
+    match = _URL.search(failure)
+    host = urlsplit(match.group(0)).hostname if match else None
+    return host or "-"
+
+
+def failures_renderable(
+    failures: list[str], *, listed: str = "every failure is listed in report.json"
+) -> list[Table | Text]:
+    """Counts per kind and host, then the first few failures of each kind and how many more."""
+    if not failures:
+        return []
+    summary = FailureSummary.of(failures)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summary.kinds.items())
+    parts: list[Table | Text] = []
+    if summary.more or len(summary.groups) > 1:
+        table = Table(title=f"failures: {summary.total} ({kinds})", title_justify="left")
+        table.add_column("kind")
+        table.add_column("host")
+        table.add_column("failed", justify="right")
+        for group in summary.groups:
+            table.add_row(group.kind, group.host, str(group.count))
+        parts.append(table)
+    parts += [Text(f"failed: {failure}", style="red") for failure in summary.examples]
+    if summary.more:
+        parts.append(Text(f"... and {summary.more} more ({listed})", style="red"))
+    return parts
+
+
 def _money(value: float, unpriced: int) -> str:
     text = f"${value:.4f}"
     return text + (f" (+{unpriced} unpriced)" if unpriced else "")
@@ -151,8 +231,7 @@ def report_renderable(report: RunReport) -> Group:
         parts.append(Text(note))
     for warning in (w for b in report.briefs for w in b.warnings):
         parts.append(Text(f"warning: {warning}", style="yellow"))
-    for failure in report.failures:
-        parts.append(Text(f"failed: {failure}", style="red"))
+    parts += failures_renderable(report.failures)
     return Group(*parts)
 
 
