@@ -8,7 +8,8 @@ import json
 
 from click.testing import CliRunner, Result
 
-from _openai_server import OpenAIServer
+from _merge_briefs import item, small_brief
+from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_items
 from _pipeline_world import (  # noqa: F401 - world is a fixture
     DATE,
     World,
@@ -102,3 +103,59 @@ def test_a_night_where_every_source_fails_exits_2(tmp_path, world: World) -> Non
     report = json.loads(result.stdout)
     assert (report["status"], report["exit_code"]) == ("failed", 2)
     assert len(llm.requests) == 0
+
+
+def _propose_root(tmp_path, base_url: str, name: str) -> Project:
+    project = Project(tmp_path / name)
+    project.publish("gap", small_brief())
+    project.feeds_file.write_text(
+        "llm:\n"
+        f"  base_url: {base_url}\n"
+        "  triage_model: cheap-1\n  propose_model: strong-1\n  timeout: 2\n  triage_batch_size: 1\n"
+        "  retry_attempts: 2\n  retry_wait_initial: 0.01\n  retry_wait_max: 0.2\n",
+        encoding="utf-8",
+    )
+    return project
+
+
+def _cite_first(request: Request) -> list[dict]:
+    ref = fenced_items(request.user)[0][0]
+    return [
+        {
+            "op": "add_timeline_entry",
+            "date": "2026-05-28",
+            "significance": "major",
+            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
+            "summary": f"Mistral AI and NVIDIA news [{ref}].",
+        }
+    ]
+
+
+def _propose(project: Project, tmp_path, refs: list[int]) -> Result:
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([item(k) for k in refs]), encoding="utf-8")
+    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "", "BRIEFBOT_ROOT": None}
+    return CliRunner().invoke(
+        main,
+        ["--root", str(project.root), "propose", "gap", "--items", str(path), "--date", "2026-05-31"],
+        env=env,
+    )
+
+
+def test_propose_exits_1_when_a_triage_batch_failed_and_2_when_all_did(tmp_path) -> None:
+    model = briefbot_model(edits=_cite_first)
+
+    def respond(request: Request, index: int) -> Reply:
+        # The batch holding new:2 is refused (a 400 is not retried); new:1's goes through.
+        if request.body["model"] == "cheap-1" and "ref=new:2>" in request.user:
+            return Reply.error(400, "scripted refusal")
+        return model(request, index)
+
+    with OpenAIServer(respond) as server:
+        project = _propose_root(tmp_path, server.base_url, "partial")
+        partial = _propose(project, tmp_path, [1, 2])
+        assert partial.exit_code == 1, partial.output
+        assert "failed: triage of new:2" in partial.output and "edits: 1 applied" in partial.output
+        failed = _propose(_propose_root(tmp_path, server.base_url, "failed"), tmp_path, [2])
+        assert failed.exit_code == 2, failed.output
+        assert "failed for every batch" in failed.output
