@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 from pydantic import TypeAdapter, ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from briefbot import store
-from briefbot.cli._common import EXIT_DONE, EXIT_PARTIAL, errors_as_json_logs, project
+from briefbot.cli._common import EXIT_DONE, EXIT_PARTIAL, console, errors_as_json_logs, project
 from briefbot.config import format_loc, load_brief_config, load_feeds_file
 from briefbot.errors import ConfigError, FormatError, ReviewError
 from briefbot.http import HttpSettings
@@ -244,7 +243,7 @@ def calls_cmd(slug: str | None, limit: int, as_json: bool) -> None:
             _num(row.latency_ms),
             "" if row.cost_usd is None else f"{row.cost_usd:.4f}",
         )
-    Console(width=160).print(table)
+    console().print(table)
 
 
 def _num(value: int | None) -> str:
