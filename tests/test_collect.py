@@ -353,7 +353,7 @@ def test_cli_collect_and_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         )
         runner = CliRunner()
         result = runner.invoke(main, ["--root", str(tmp_path), "collect"])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == 1, result.output  # partial: one of two sources failed
         assert "1 new, 0 duplicate, 1 of 2 sources failed" in result.output
         assert "HTTP 500" in result.output
         again = runner.invoke(main, ["--root", str(tmp_path), "collect", "--brief", "demo", "--json"])
