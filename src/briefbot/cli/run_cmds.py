@@ -32,6 +32,7 @@ from briefbot.cli.review_cmds import review_cmd
 from briefbot.errors import StoreError
 from briefbot.llm import LLMSettings
 from briefbot.pipeline.night import RunOptions, run_night
+from briefbot.pipeline.notify import notify_night
 from briefbot.pipeline.report import FailureSummary, RunReport, report_renderable, runs_table
 from briefbot.project import Project
 from briefbot.store import connect
@@ -156,9 +157,19 @@ def run_cmd(
     options = RunOptions(briefs=list(briefs), run_date=day, now=now, record_dir=record, replay_dir=replay)
     out = None if as_json or json_logs() else console()
     report = _execute(project(), options, out)
+    _notify(report)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     click.get_current_context().exit(report.exit_code)
+
+
+def _notify(report: RunReport) -> None:
+    """Tell the editors (BRIEFBOT_NOTIFY) which proposals wait; a failed notifier is a warning only."""
+    outcome = notify_night(report)
+    if outcome.sent:
+        log.info("notified: %s", ", ".join(dict.fromkeys(outcome.sent)), extra={"event": "notified"})
+    for failure in outcome.failures:
+        log.warning("%s", failure, extra={"event": "notify_failed"})
 
 
 @click.command("runs")
