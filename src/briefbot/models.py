@@ -108,7 +108,8 @@ class Brief(StrictModel):
     site: str = "The Information Machine"
     title: str
     state: str = Field(pattern=r"^[A-Za-z][A-Za-z -]*$")
-    version: int = Field(ge=1)
+    # 0 is the skeleton of a brief not yet drafted (project.empty_brief); published versions start at 1.
+    version: int = Field(ge=0)
     date: dt.date
     item_count: int = Field(ge=0)
     # The header of the text format ends with a `history` link; kept so the round trip is exact.

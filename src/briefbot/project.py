@@ -1,10 +1,13 @@
 """The project root on disk: `feeds.yaml`, `briefs/<slug>/versions/vNNNN.json`, proposals, state.
 
 Published versions are immutable JSON files written atomically; publishing over one is refused.
+A brief with no published version has a v0 skeleton (`skeleton.json`, written by `briefbot new`):
+its title and nothing else, the base a first draft is merged into.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -12,12 +15,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from briefbot._fs import atomic_create
+from briefbot._fs import atomic_create, atomic_write
 from briefbot.brief.render import brief_json
-from briefbot.errors import NotFoundError, StoreError, VersionExistsError
+from briefbot.errors import ConfigError, NotFoundError, StoreError, VersionExistsError
 from briefbot.models import SLUG_PATTERN, Brief
 
 _VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
+SKELETON_FILE = "skeleton.json"
+# The state a skeleton shows; it is never published (the merger's candidate is `open`).
+SKELETON_STATE = "draft"
+# A skeleton written by hand or lost carries no date of its own; the candidate takes the run date.
+_SKELETON_DATE = dt.date(1970, 1, 1)
 
 
 def version_filename(version: int) -> str:
@@ -68,6 +76,26 @@ class Project:
     def brief_config_file(self, slug: str) -> Path:
         return self.brief_dir(slug) / "brief.yaml"
 
+    @property
+    def prompts_dir(self) -> Path:
+        return self.root / "prompts"
+
+    # -- is this a project? ----------------------------------------------------------------
+    def is_project(self) -> bool:
+        """A project root is a folder with a `feeds.yaml` (`briefbot init` writes one)."""
+        return self.feeds_file.is_file()
+
+    def require_project(self) -> None:
+        """Refuse a root that is not a project, naming `briefbot init`."""
+        if not self.root.is_dir():
+            raise ConfigError(
+                f"{self.root}: no such folder; create a project there with `briefbot init {self.root}`"
+            )
+        if not self.is_project():
+            raise ConfigError(
+                f"{self.root}: not a briefbot project (no feeds.yaml); create one with `briefbot init {self.root}`"
+            )
+
     # -- versions ------------------------------------------------------------------------
     def slugs(self) -> list[str]:
         if not self.briefs_dir.is_dir():
@@ -109,7 +137,39 @@ class Project:
     def version_path(self, slug: str, version: int) -> Path:
         return self.versions_dir(slug) / version_filename(version)
 
+    # -- the v0 skeleton of a brief not yet drafted ------------------------------------------
+    def skeleton_path(self, slug: str) -> Path:
+        return self.brief_dir(slug) / SKELETON_FILE
+
+    def skeleton(self, slug: str) -> Brief:
+        """The empty version 0 a first draft is merged into: the stored one, else one titled after the slug."""
+        path = self.require_brief(slug) / SKELETON_FILE
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            title = slug.replace("-", " ").capitalize()
+            return empty_brief(title, date=_SKELETON_DATE)
+        try:
+            return Brief.model_validate_json(raw)
+        except ValidationError as exc:
+            raise StoreError(f"{path}: not a valid brief skeleton: {exc}") from exc
+
+    def write_skeleton(self, slug: str, brief: Brief) -> Path:
+        if brief.version != 0:
+            raise StoreError(f"a skeleton is version 0, not {brief.version}")
+        path = self.brief_dir(slug) / SKELETON_FILE
+        atomic_write(path, brief_json(brief))
+        return path
+
+    def current(self, slug: str) -> Brief:
+        """The latest published version, or the v0 skeleton when none is published yet."""
+        versions = self.versions(slug)
+        return self.load(slug, versions[-1]) if versions else self.skeleton(slug)
+
     def load(self, slug: str, version: int | None = None) -> Brief:
+        """A published version (the latest by default); version 0 is the brief's skeleton."""
+        if version == 0:
+            return self.skeleton(slug)
         number = self.latest_version(slug) if version is None else version
         path = self.version_path(slug, number)
         try:
@@ -134,6 +194,11 @@ class Project:
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return path
+
+
+def empty_brief(title: str, *, date: dt.date) -> Brief:
+    """A v0 skeleton: a title, no content, no sources."""
+    return Brief(title=title, state=SKELETON_STATE, version=0, date=date, item_count=0, history_link=True)
 
 
 def _did_you_mean(slug: str, known: list[str]) -> str:

@@ -1,5 +1,8 @@
 """Propose: one call per brief to the strong model, from the triaged items to an edit batch.
 
+A brief with no published version is drafted instead (`draft`): the same call and the same typed
+edits, asked to fill every section of its empty v0 skeleton from the items, with its own prompt.
+
 The brief comes first (stable, so the provider's prompt cache serves it), then the kept items, most
 relevant first, their text cut to a token budget. The answer is an `EditList`; with the items shown
 it becomes the `EditBatch` the merger turns into a proposal.
@@ -12,6 +15,7 @@ import datetime as dt
 from pydantic import Field
 
 from briefbot.brief.textformat import render_text
+from briefbot.errors import BriefbotError
 from briefbot.llm import CallStats, LLMClient
 from briefbot.models import BatchItem, Brief, EditBatch, EditList, StrictModel
 from briefbot.triage import TriagedItem
@@ -19,6 +23,12 @@ from briefbot.untrusted import FencedItem, fence
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
 MIN_ITEM_CHARS = 300
+# A first version drafted from fewer relevant items than this would be a summary of one article.
+DRAFT_MIN_ITEMS = 3
+
+
+class TooFewItemsError(BriefbotError):
+    """A draft asked for with fewer relevant items than the minimum."""
 
 
 class ProposeResult(StrictModel):
@@ -71,6 +81,15 @@ def _fenced(triaged: TriagedItem, text: str) -> FencedItem:
     return fence(item.ref, fields, text)
 
 
+def check_draft_items(slug: str, kept: int, *, minimum: int) -> None:
+    """Refuse a draft from fewer than `minimum` relevant items, naming both counts."""
+    if kept < minimum:
+        raise TooFewItemsError(
+            f"brief {slug!r} not drafted: {kept} relevant item(s) collected, a first version needs at "
+            f"least {minimum}; add feeds or queries to its brief.yaml, or wait for more news"
+        )
+
+
 async def propose(
     client: LLMClient,
     brief: Brief,
@@ -80,8 +99,11 @@ async def propose(
     run_date: dt.date,
     scope: str | None = None,
 ) -> ProposeResult:
-    """Ask for edits to `brief` from `kept` (relevant first). Nothing kept, no call, no edits."""
+    """Ask for edits to `brief` from `kept` (relevant first). Nothing kept, no call, no edits.
+
+    A brief at version 0 (its skeleton) is drafted: the `draft` prompt asks for every section."""
     settings = client.settings
+    stage = "draft" if brief.version == 0 else "propose"
     if not kept:
         return ProposeResult(
             batch=EditBatch(items=[], edits=[], whats_new=None),
@@ -92,17 +114,21 @@ async def propose(
     budget = int(settings.propose_token_budget * settings.chars_per_token)
     chosen, truncated = budget_items(kept, budget_chars=budget)
     shown = [_fenced(triaged, text) for triaged, text in chosen]
-    prompt = client.prompts.render(
-        "propose",
-        brief=brief,
-        brief_text=brief_text(brief),
-        items=shown,
-        scope=scope,
-        run_date=run_date.isoformat(),
-    )
-    result = await client.structured(
-        prompt, EditList, stage="propose", brief=slug, model=settings.propose_model
-    )
+    if stage == "draft":
+        # The skeleton has no text to show: a reader's rendering of it would be a bare header.
+        prompt = client.prompts.render(
+            "draft", brief=brief, items=shown, scope=scope, run_date=run_date.isoformat()
+        )
+    else:
+        prompt = client.prompts.render(
+            "propose",
+            brief=brief,
+            brief_text=brief_text(brief),
+            items=shown,
+            scope=scope,
+            run_date=run_date.isoformat(),
+        )
+    result = await client.structured(prompt, EditList, stage=stage, brief=slug, model=settings.propose_model)
     # The batch carries the items' full text: the merger checks names in edits against it.
     items: list[BatchItem] = [triaged.item for triaged, _ in chosen]
     return ProposeResult(

@@ -86,7 +86,8 @@ def read_batch(raw: str | bytes, *, path: str) -> EditBatch:
 
 
 def _require_latest(project: Project, slug: str, proposal: Proposal) -> None:
-    latest = project.latest_version(slug)
+    versions = project.versions(slug)
+    latest = versions[-1] if versions else 0  # 0: none published, a first draft's base
     if latest != proposal.base_version:
         raise ReviewError(
             f"brief {slug!r} moved on to v{latest} since this proposal was made from v{proposal.base_version}; "
@@ -108,7 +109,8 @@ def make_proposal(
     replace: bool = False,
     expected_revision: int | None = None,
 ) -> Proposal:
-    """Merge `batch` into the latest version of `slug` and store the result as the pending proposal.
+    """Merge `batch` into the latest version of `slug` (its v0 skeleton when none is published: a
+    first draft) and store the result as the pending proposal.
 
     `expected_revision` is the revision of the pending proposal the caller based its batch on (0:
     none): if an editor changed or closed it meanwhile, nothing is written (`StaleProposalError`)."""
@@ -120,7 +122,7 @@ def make_proposal(
                 f"brief {slug!r} already has a pending proposal (v{pending.candidate.version}, made {pending.created_at}); "
                 "approve or discard it, or pass --replace"
             )
-        base = project.load(slug)
+        base = project.current(slug)
         proposal = merge(base, batch, run_date=run_date).model_copy(
             # The revision continues from the replaced proposal so a stale editor cannot overwrite this one.
             update={
@@ -252,7 +254,7 @@ def discard(
 
 
 def pending(project: Project, slug: str) -> Proposal:
-    project.load(slug)  # an unknown brief is reported as such, not as "no proposal"
+    project.require_brief(slug)  # an unknown brief is reported as such, not as "no proposal"
     proposal = ProposalStore(project, slug).load()
     if proposal is None:
         raise NotFoundError(

@@ -3,6 +3,10 @@
 No clock, no I/O: the run date is an argument, and identical input gives byte-identical output.
 Indexes in edits are the positions a reader sees in the *base* brief, so several edits in one batch
 can address the same brief without counting each other's insertions.
+
+A first draft is a batch merged into a brief's v0 skeleton: the same checks, plus one of its own,
+since nothing in the brief vouches for a draft's text yet: every sentence it writes cites (the
+status line and open questions excepted, which are a label and questions, not claims).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from briefbot.merge.checks import (
     check_lengths,
     edit_warnings,
     markers,
+    text_fields,
     vocabulary,
 )
 from briefbot.merge.figures import KnownFigures
@@ -120,6 +125,8 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
         try:
             check_lengths(edit)
             check_citations(cites, items=items, base=brief)
+            if brief.version == 0:
+                check_draft_sentences(edit)
             warnings = edit_warnings(
                 edit,
                 cites,
@@ -173,6 +180,44 @@ def _index_items(batch: EditBatch) -> dict[str, BatchItem]:
             raise MergeError(f"items[{position}].ref: {item.ref!r} is used by two batch items")
         items[item.ref] = item
     return items
+
+
+def check_draft_sentences(edit: Edit) -> None:
+    """Reject a draft's edit with a sentence that cites nothing (see the module's docstring)."""
+    if isinstance(edit, AddOpenQuestion) or (isinstance(edit, ReviseSection) and edit.section == "status"):
+        return
+    for key, text in text_fields(edit):
+        if key == "actor":
+            continue
+        for paragraph in _paragraphs(text):
+            for sentence in _cited_sentences(paragraph):
+                if not EDIT_CITATION_RE.search(sentence):
+                    short = sentence if len(sentence) <= 80 else sentence[:77] + "..."
+                    raise Rejected(
+                        f"a first draft cites every sentence; this {key} has one without: {short!r}"
+                    )
+
+
+# A sentence ends at . ! or ? (and the citations right after it) before a space and a capital.
+_SENTENCE_END_RE = re.compile(r"[.!?]((?:\s*\[(?:new:\d+|\d+)\])*)\s+(?=[A-Z0-9\"“‘(])")
+# Fewer words than this is an abbreviation's tail ("U.S."), not a sentence: it joins the next.
+_MIN_SENTENCE_WORDS = 4
+
+
+def _cited_sentences(paragraph: str) -> list[str]:
+    """The paragraph's sentences, each keeping the citations that follow its full stop."""
+    out: list[str] = []
+    start, pending = 0, ""
+    for match in _SENTENCE_END_RE.finditer(paragraph):
+        piece = pending + paragraph[start : match.end(1) if match.group(1) else match.start() + 1]
+        start = match.end()
+        if len(piece.split()) < _MIN_SENTENCE_WORDS:
+            pending = piece + " "
+            continue
+        out.append(piece)
+        pending = ""
+    out.append(pending + paragraph[start:])
+    return [s for s in out if s.strip()]
 
 
 def _bare(text: str) -> str:

@@ -38,7 +38,7 @@ class Proposal(StrictModel):
 
     slug: str | None = None
     state: Literal["pending", "approved", "discarded"] = "pending"
-    base_version: int = Field(ge=1)
+    base_version: int = Field(ge=0)  # 0: a first draft, merged into the brief's v0 skeleton
     run_date: dt.date
     batch: EditBatch
     verdicts: list[EditVerdict]

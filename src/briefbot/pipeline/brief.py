@@ -7,6 +7,11 @@ bookkeeping is `Bookkeeping.stage`'s.
 
 Item statuses are written last, in one transaction, after the proposal file: a run killed before
 that redoes the brief, its finished LLM calls answered from the call cache.
+
+A brief with a brief.yaml and no published version is drafted, not skipped: its base is the v0
+skeleton, the propose step asks for a first version (`propose.propose` picks the draft prompt) and
+the merger judges those edits as it judges any. With fewer relevant items than `draft_min_items`
+nothing is asked and the items stay `extracted`, weighed again beside the next night's.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from briefbot.pipeline.bookkeeping import Bookkeeping
 from briefbot.pipeline.items import already_sourced, batch_items, is_sourced, row_id
 from briefbot.pipeline.report import BriefReport
 from briefbot.project import Project
-from briefbot.propose import ProposeResult, propose
+from briefbot.propose import DRAFT_MIN_ITEMS, ProposeResult, TooFewItemsError, check_draft_items, propose
 from briefbot.review import make_proposal
 from briefbot.store import items as item_store
 from briefbot.store import transaction
@@ -184,7 +189,8 @@ async def propose_step(
     out: BriefReport,
     book: Bookkeeping,
 ) -> ProposeResult | None:
-    """Ask for edits from the kept items. None: the call failed, recorded as for triage."""
+    """Ask for edits from the kept items (a first version when `brief` is the v0 skeleton). None: the
+    call failed, recorded as for triage."""
     with book.stage("propose", slug, label=slug, recover=True) as stage:
         proposed = await propose(llm, brief, kept, slug=slug, run_date=run_date, scope=scope)
         out.llm.add(proposed.stats)
@@ -281,6 +287,7 @@ async def brief_stage(
     book: Bookkeeping,
     run_date: dt.date,
     now: dt.datetime,
+    draft_min_items: int = DRAFT_MIN_ITEMS,
 ) -> BriefReport:
     """Triage, propose and merge tonight's items of the brief `out.slug`; returns `out`, filled.
 
@@ -288,7 +295,7 @@ async def brief_stage(
     so a night stopped mid-way still shows how far each brief got.
     """
     slug = out.slug
-    brief = project.load(slug)
+    brief = project.current(slug)  # the v0 skeleton of a brief not drafted yet
     store = ProposalStore(project, slug)
     pending = store.load()
     excerpt = llm.settings.triage_excerpt_chars + 1
@@ -301,6 +308,14 @@ async def brief_stage(
     if triaged is None:
         return out
     kept = _full_text(conn, triaged.kept(), tonight.ids)
+    if brief.version == 0 and kept:
+        try:
+            check_draft_items(slug, out.relevant, minimum=draft_min_items)
+        except TooFewItemsError as exc:
+            # Not a failure of the night: the brief waits for news. Its items stay `extracted`.
+            out.note = str(exc)
+            book.note(out.note)
+            return out
     proposal: Proposal | None = None
     if kept:
         proposed = await propose_step(
