@@ -29,6 +29,7 @@ from briefbot.models import CandidateItem, StrictModel
 from briefbot.project import Project
 from briefbot.store import items as store
 from briefbot.store import transaction
+from briefbot.store.feed_health import FeedFetch, record_fetches
 from briefbot.store.http_cache import load_validators, save_validators
 
 # Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
@@ -219,7 +220,23 @@ def _store(
                 )
                 if new_id is not None:
                     new_ids.append(new_id)
+        # Feed health: every feed's outcome, failures included, in the same transaction as its items.
+        record_fetches(
+            conn, [_fetch_outcome(job.report) for job in jobs if job.report.kind == "feed"], now=now
+        )
     return new_ids
+
+
+def _fetch_outcome(report: SourceReport) -> FeedFetch:
+    return FeedFetch(
+        feed=report.name,
+        url=report.url,
+        status=report.status,
+        not_modified=report.not_modified,
+        entries=report.entries,
+        new=report.new,
+        error="; ".join(report.errors) or None,
+    )
 
 
 def _database_file(conn: sqlite3.Connection) -> str:

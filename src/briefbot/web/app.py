@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from briefbot.errors import BriefbotError, NotFoundError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
-from briefbot.web import pages, review_pages
+from briefbot.web import health, pages, review_pages
 from briefbot.web.context import WebContext, context, message
 from briefbot.web.security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
 from briefbot.web.templating import STATIC_DIR, environment
@@ -34,8 +34,15 @@ def _version_number(raw: str) -> int:
 
 async def index(request: Request) -> Response:
     web = context(request)
-    html = pages.index_page(web.env, web.links, web.project, proposal_link=web.links.proposal)
+    html = pages.index_page(
+        web.env, web.links, web.project, proposal_link=web.links.proposal, feeds_link="/feeds"
+    )
     return HTMLResponse(html)
+
+
+def feeds_health(request: Request) -> Response:
+    web = context(request)
+    return HTMLResponse(health.feeds_page(web.env, web.links, web.project, now=web.clock()))
 
 
 def _proposal_link(web: WebContext, slug: str) -> str | None:
@@ -123,6 +130,7 @@ def create_app(
     who decides and approves in the archived proposal; `clock` is the only source of time."""
     routes = [
         Route("/", index),
+        Route("/feeds", feeds_health),
         Route("/b/{slug}", brief_latest),
         Route("/b/{slug}/v/{version}", brief_version),
         Route("/b/{slug}/history", history),

@@ -31,8 +31,10 @@ def index_page(
     project: Project,
     *,
     proposal_link: Callable[[str], str] | None = None,
+    feeds_link: str | None = None,
 ) -> str:
-    """Every brief with its latest version; with `proposal_link(slug)`, its pending proposal too."""
+    """Every brief with its latest version; with `proposal_link(slug)`, its pending proposal too;
+    with `feeds_link`, a link to the feed-health page (the server has one, the static site not)."""
     rows = []
     for slug in project.slugs():
         versions = project.versions(slug)
@@ -62,6 +64,7 @@ def index_page(
         site_name=SITE_NAME,
         rows=rows,
         show_proposals=proposal_link is not None,
+        feeds_link=feeds_link,
     )
 
 

@@ -1,0 +1,254 @@
+"""`briefbot feeds`: add/remove keep feeds.yaml's comments and loadability; check reports every
+kind of failure against real local servers; list shows the health collect records.
+
+All feeds.yaml files here are synthetic, written by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from _collect_servers import FeedServer, Route, rss
+from briefbot.cli import main
+from briefbot.collect.stage import collect
+from briefbot.config import load_config, load_feeds_file
+from briefbot.http import HttpSettings, make_client
+from briefbot.project import Project
+from briefbot.store import connect
+
+COMMENTED = """\
+# Our feeds. This comment must survive every edit.
+feeds:
+  # the first one
+  - name: alpha
+    url: https://alpha.example/feed
+    tags: [ai]
+  # the second one, read by nothing yet
+  - name: beta
+    url: https://beta.example/feed
+search: []   # no providers
+http:
+  allow_private_networks: true
+"""
+
+
+def invoke(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--root", str(root), "feeds", *args], env={"COLUMNS": "250"})
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "feeds.yaml").write_text(COMMENTED, encoding="utf-8")
+    return tmp_path
+
+
+def names(root: Path) -> list[str]:
+    return [f.name for f in load_feeds_file(root / "feeds.yaml").feeds]
+
+
+def test_add_appends_in_style_and_keeps_comments(root: Path) -> None:
+    result = invoke(root, "add", "gamma", "https://gamma.example/rss?x=1", "--tag", "ai", "--tag", "yes")
+    assert result.exit_code == 0, result.output
+    text = (root / "feeds.yaml").read_text()
+    assert text.startswith(COMMENTED.split("search:")[0])  # everything before the new entry as it was
+    assert "  - name: gamma\n    url: https://gamma.example/rss?x=1\n    tags: [ai, 'yes']\n" in text
+    assert "# the second one" in text and "search: []   # no providers" in text
+    feeds = load_feeds_file(root / "feeds.yaml").feeds
+    assert [(f.name, f.tags) for f in feeds][-1] == ("gamma", ["ai", "yes"])
+    # A name YAML would read as a boolean is quoted, so the file still loads with it as a string.
+    assert invoke(root, "add", "true", "https://t.example/f", "--disabled").exit_code == 0
+    assert names(root) == ["alpha", "beta", "gamma", "true"]
+    assert load_feeds_file(root / "feeds.yaml").feeds[-1].enabled is False
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "message"),
+    [
+        ("alpha", "https://new.example/feed", "a feed named 'alpha' exists already"),
+        ("other", "https://alpha.example/feed", "is already the feed 'alpha'"),
+        ("other", "ftp://alpha.example/feed", "not an http(s) URL"),
+        ("other", "https:///nohost", "not an http(s) URL"),
+        ("-bad name", "https://x.example/f", "should match pattern"),
+    ],
+)
+def test_add_refuses_invalid_and_duplicate(root: Path, name: str, url: str, message: str) -> None:
+    result = invoke(root, "add", "--", name, url) if name.startswith("-") else invoke(root, "add", name, url)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert (root / "feeds.yaml").read_text() == COMMENTED
+
+
+def test_add_to_a_missing_or_flow_style_file(tmp_path: Path) -> None:
+    assert invoke(tmp_path, "add", "one", "https://one.example/f").exit_code == 0
+    assert names(tmp_path) == ["one"]
+    (tmp_path / "feeds.yaml").write_text("# flow\nfeeds: [{name: a, url: 'https://a.example/f'}]\n")
+    result = invoke(tmp_path, "add", "b", "https://b.example/f")
+    assert result.exit_code == 0, result.output
+    assert "comments were not kept" in result.output
+    assert names(tmp_path) == ["a", "b"]
+
+
+def test_remove_cuts_one_entry_and_keeps_the_rest(root: Path) -> None:
+    result = invoke(root, "remove", "alpha")
+    assert result.exit_code == 0, result.output
+    text = (root / "feeds.yaml").read_text()
+    assert "alpha" not in text.replace("# the first one\n", "")
+    assert "# the second one, read by nothing yet\n  - name: beta" in text
+    assert names(root) == ["beta"]
+    missing = invoke(root, "remove", "alpha")
+    assert missing.exit_code == 2 and "no feed named 'alpha'" in missing.output
+
+
+def test_remove_refuses_a_feed_a_brief_selects(root: Path) -> None:
+    for slug, selection in (("by-name", "{names: [beta]}"), ("by-tag", "{tags: [ai]}")):
+        (root / "briefs" / slug).mkdir(parents=True)
+        (root / "briefs" / slug / "brief.yaml").write_text(f"scope: s\nfeeds: {selection}\n")
+    for name, slug in (("beta", "by-name"), ("alpha", "by-tag")):
+        result = invoke(root, "remove", name)
+        assert result.exit_code == 2 and slug in result.output
+    assert (root / "feeds.yaml").read_text() == COMMENTED
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _project(root: Path, feeds: dict[str, str], *, private: bool = True) -> None:
+    lines = ["feeds:"] + [f"  - name: '{n}'\n    url: {u}" for n, u in feeds.items()]
+    lines.append(f"http:\n  allow_private_networks: {'true' if private else 'false'}\n  max_retries: 0")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "feeds.yaml").write_text("\n".join(lines) + "\n")
+
+
+GOOD = rss([("A story", "https://news.example/1", "words"), ("Another", "https://news.example/2", "more")])
+ROUTES = {
+    "/ok": Route(body=GOOD, headers={"Content-Type": "application/rss+xml"}),
+    "/gone": Route(body=b"gone", status=410),
+    "/500": Route(body=b"boom", status=500),
+    "/html": Route(body=b"<!doctype html><html><body><p>a page</p></body></html>"),
+    "/slow": Route(body=GOOD, delay=3.0),
+}
+
+
+def test_check_reports_every_failure_kind_and_exit_1(tmp_path: Path) -> None:
+    with FeedServer(ROUTES) as server:
+        feeds = {n: server.url(f"/{n}") for n in ("ok", "gone", "500", "html", "slow")}
+        feeds["refused"] = f"http://127.0.0.1:{_closed_port()}/feed"
+        _project(tmp_path, feeds)
+        result = invoke(tmp_path, "check", "--timeout", "0.5", "--json")
+        table = invoke(tmp_path, "check", "ok", "gone", "html")
+    assert result.exit_code == 1, result.output
+    by = {r["name"]: r for r in json.loads(result.output)["feeds"]}
+    assert (by["ok"]["outcome"], by["ok"]["status"], by["ok"]["entries"]) == ("ok", 200, 2)
+    assert (by["gone"]["outcome"], by["gone"]["status"], by["gone"]["detail"]) == ("http", 410, "HTTP 410")
+    assert (by["500"]["outcome"], by["500"]["status"]) == ("http", 500)
+    assert by["html"]["outcome"] == "parse" and "not a feed" in by["html"]["detail"]
+    assert by["slow"]["outcome"] == "timeout" and "0.5" in by["slow"]["detail"]
+    assert by["refused"]["outcome"] == "network"
+    assert table.exit_code == 1
+    assert (
+        "HTTP error" in table.output and "parse error" in table.output and "1 of 3 feeds ok" in table.output
+    )
+
+
+def test_check_blocked_address_and_none_reachable_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", raising=False)
+    with FeedServer(ROUTES) as server:
+        _project(tmp_path, {"local": server.url("/ok")}, private=False)
+        result = invoke(tmp_path, "check", "--json")
+        assert server.seen == []  # refused before any request reached the server
+    assert result.exit_code == 2
+    (only,) = json.loads(result.output)["feeds"]
+    assert only["outcome"] == "blocked" and "127.0.0.1" in only["detail"]
+
+
+def test_check_all_ok_exit_0_and_disabled_skipped(tmp_path: Path) -> None:
+    with FeedServer(ROUTES) as server:
+        _project(tmp_path, {"ok": server.url("/ok"), "off": server.url("/gone")})
+        text = (tmp_path / "feeds.yaml").read_text().replace("/gone\n", "/gone\n    enabled: false\n")
+        (tmp_path / "feeds.yaml").write_text(text)
+        result = invoke(tmp_path, "check")
+        everything = invoke(tmp_path, "check", "--all")
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 feeds ok" in result.output
+    assert everything.exit_code == 1
+
+
+def test_check_unreadable_config_or_unknown_name(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: [unclosed\n")
+    result = invoke(tmp_path, "check")
+    assert result.exit_code == 2 and "YAML syntax error" in result.output
+    (tmp_path / "feeds.yaml").write_text("http:\n  no_such_setting: 1\n")
+    result = invoke(tmp_path, "check")
+    assert result.exit_code == 2 and "http.no_such_setting" in result.output
+    _project(tmp_path, {"a": "https://a.example/f"})
+    result = invoke(tmp_path, "check", "nope")
+    assert result.exit_code == 2 and "no feed named 'nope'" in result.output
+
+
+def test_list_shows_the_health_collect_recorded(tmp_path: Path) -> None:
+    with FeedServer({"/ok": Route(body=GOOD), "/bad": Route(status=500)}) as server:
+        _project(tmp_path, {"good": server.url("/ok"), "bad": server.url("/bad"), "new": server.url("/ok")})
+        text = (tmp_path / "feeds.yaml").read_text().replace("/ok\n", "/ok\n    tags: [t]\n", 1)
+        text = text.replace("  - name: 'new'", "  - name: new\n    enabled: false")
+        (tmp_path / "feeds.yaml").write_text(text)
+        project = Project(tmp_path)
+        config = load_config(project)
+
+        async def night() -> None:
+            conn = connect(project.state_db)
+            try:
+                async with make_client(HttpSettings(allow_private_networks=True, max_retries=0)) as client:
+                    await collect(config, client=client, conn=conn)
+            finally:
+                conn.close()
+
+        asyncio.run(night())
+        asyncio.run(night())  # the second night is a 304 for the good feed
+    listed = invoke(tmp_path, "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = {r["name"]: r for r in json.loads(listed.output)["feeds"]}
+    good, bad, new = rows["good"]["health"], rows["bad"]["health"], rows["new"]["health"]
+    assert rows["good"]["tags"] == ["t"] and rows["new"]["enabled"] is False
+    assert (good["fetches"], good["new_in_window"], good["not_modified_rate"], good["last_error"]) == (
+        2,
+        2,
+        0.5,
+        None,
+    )
+    assert good["last_success"] is not None
+    assert bad["last_success"] is None and "HTTP 500" in bad["last_error"]
+    assert (new["fetches"], new["last_success"]) == (0, None)
+    table = invoke(tmp_path, "list")
+    assert table.exit_code == 0
+    for cell in ("good", "yes", "no", "never", "HTTP 500", "50%"):
+        assert cell in table.output
+
+
+def test_list_without_state_database_or_feeds(tmp_path: Path) -> None:
+    assert "no feeds" in invoke(tmp_path, "list").output
+    _project(tmp_path, {"a": "https://a.example/f"})
+    result = invoke(tmp_path, "list", "--json")
+    assert json.loads(result.output)["feeds"][0]["health"]["last_success"] is None
+    assert not Project(tmp_path).state_db.exists()  # reading health creates nothing
+
+
+def test_add_and_remove_in_an_unindented_list(tmp_path: Path) -> None:
+    text = "feeds:\n- name: a  # first\n  url: https://a.example/f\n- name: b\n  url: https://b.example/f\nllm: {}\n"
+    (tmp_path / "feeds.yaml").write_text(text)
+    assert invoke(tmp_path, "add", "c", "https://c.example/f").exit_code == 0
+    assert (tmp_path / "feeds.yaml").read_text() == text.replace(
+        "llm:", "- name: c\n  url: https://c.example/f\nllm:"
+    )
+    assert invoke(tmp_path, "remove", "b").exit_code == 0
+    assert names(tmp_path) == ["a", "c"]
+    assert "# first" in (tmp_path / "feeds.yaml").read_text()

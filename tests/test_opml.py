@@ -1,0 +1,138 @@
+"""OPML: read with listparser (tests/fixtures/opml/synthetic.opml is synthetic, written for these
+tests), names derived from titles, `feeds import` / `feeds export` round trip through feeds.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from briefbot.cli import main
+from briefbot.collect.feeds import FeedParseError
+from briefbot.collect.opml import read_opml, slugify, unique_name, write_opml
+from briefbot.config import NAME_PATTERN, FeedConfig, load_feeds_file
+
+SYNTHETIC = Path(__file__).parent / "fixtures" / "opml" / "synthetic.opml"
+
+
+def invoke(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--root", str(root), "feeds", *args])
+
+
+def test_read_keeps_http_feeds_and_reports_the_rest() -> None:
+    listing = read_opml(SYNTHETIC.read_bytes(), source="synthetic.opml")
+    assert [(f.title, f.url) for f in listing.feeds] == [
+        ("Interconnects", "https://www.interconnects.ai/feed"),
+        ("Ça & Là — Café Ünïcode", "https://cafe.example/feed.xml"),
+        ("Interconnects", "https://mirror.example/interconnects.xml"),
+        ("★★★", "https://stars.example/rss"),
+    ]
+    assert listing.feeds[0].tags == ["open-models", "ai"]
+    # listparser itself lists a URL once (the second "cafe" outline is gone before we see it).
+    assert sorted(listing.skipped) == [
+        "file:///etc/passwd: not an http(s) feed URL",
+        "javascript:alert(1): not an http(s) feed URL",
+    ]
+
+
+@pytest.mark.parametrize("data", [b"", b"not xml at all <<", b"<html><body><p>hi</p></body></html>"])
+def test_not_opml_is_a_typed_error(data: bytes) -> None:
+    with pytest.raises(FeedParseError, match="x.opml: not an OPML subscription list"):
+        read_opml(data, source="x.opml")
+
+
+def test_read_refuses_a_str() -> None:
+    with pytest.raises(TypeError):
+        read_opml("https://example.com/list.opml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "taken", "name"),
+    [
+        ("Interconnects", "https://a.example/", set(), "interconnects"),
+        ("Interconnects", "https://a.example/", {"interconnects"}, "interconnects-2"),
+        ("Interconnects", "https://a.example/", {"interconnects", "interconnects-2"}, "interconnects-3"),
+        ("Ça & Là — Café", "https://a.example/", set(), "ca-la-cafe"),
+        ("★★★", "https://stars.example/rss", set(), "stars-example"),
+        ("", "https://x.example/", {"x-example"}, "x-example-2"),
+    ],
+)
+def test_names_are_slugs_unique_and_valid(title: str, url: str, taken: set[str], name: str) -> None:
+    got = unique_name(title, url, taken)
+    assert got == name
+    FeedConfig(name=got, url=url)  # matches NAME_PATTERN
+    assert NAME_PATTERN.startswith("^")
+
+
+def test_slugify_is_bounded() -> None:
+    assert len(slugify("word " * 40)) <= 60
+    assert not slugify("word " * 40).endswith("-")
+
+
+def test_import_adds_skips_and_reports(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text(
+        "# kept\nfeeds:\n  - name: interconnects\n    url: https://www.interconnects.ai/feed\n"
+    )
+    result = invoke(tmp_path, "import", str(SYNTHETIC), "--tag", "imported")
+    assert result.exit_code == 0, result.output
+    assert "skipped https://www.interconnects.ai/feed: already the feed 'interconnects'" in result.output
+    assert "skipped javascript:alert(1): not an http(s) feed URL" in result.output
+    assert "3 added, 3 skipped" in result.output
+    text = (tmp_path / "feeds.yaml").read_text()
+    assert text.startswith("# kept\n")
+    feeds = load_feeds_file(tmp_path / "feeds.yaml").feeds
+    assert [(f.name, f.url, f.tags) for f in feeds] == [
+        ("interconnects", "https://www.interconnects.ai/feed", []),
+        ("ca-la-cafe-unicode", "https://cafe.example/feed.xml", ["ai", "imported"]),
+        ("interconnects-2", "https://mirror.example/interconnects.xml", ["ai", "imported"]),
+        ("stars-example", "https://stars.example/rss", ["imported"]),
+    ]
+    again = invoke(tmp_path, "import", str(SYNTHETIC))
+    assert again.exit_code == 0 and "0 added, 6 skipped" in again.output
+    assert (tmp_path / "feeds.yaml").read_text() == text
+
+
+def test_import_of_a_file_that_is_not_opml_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "x.opml").write_bytes(b"<<< nope")
+    result = invoke(tmp_path, "import", str(tmp_path / "x.opml"))
+    assert result.exit_code == 2 and "not an OPML subscription list" in result.output
+    assert not (tmp_path / "feeds.yaml").exists()
+
+
+def test_export_then_import_round_trips(tmp_path: Path) -> None:
+    source, target = tmp_path / "a", tmp_path / "b"
+    source.mkdir()
+    (source / "feeds.yaml").write_text(
+        "feeds:\n"
+        "  - name: one\n    url: https://one.example/feed?a=1&b=2\n    tags: [ai, news]\n"
+        "  - name: two\n    url: 'https://two.example/\"quoted\"<x>'\n    enabled: false\n"
+    )
+    assert invoke(source, "export", str(tmp_path / "out.opml")).exit_code == 0
+    data = (tmp_path / "out.opml").read_bytes()
+    assert b'<opml version="2.0">' in data and b"a=1&amp;b=2" in data
+    listing = read_opml(data)
+    assert [(f.title, f.url, f.tags) for f in listing.feeds] == [
+        ("one", "https://one.example/feed?a=1&b=2", ["ai", "news"]),
+        ("two", 'https://two.example/"quoted"<x>', []),
+    ]
+    stdout = invoke(source, "export", "-")
+
+    def undated(text: str) -> list[str]:
+        return [line for line in text.splitlines() if "<dateCreated>" not in line]
+
+    assert stdout.exit_code == 0 and undated(stdout.output) == undated(data.decode())
+    assert invoke(target, "import", str(tmp_path / "out.opml")).exit_code == 0
+    assert [(f.name, f.url, f.tags) for f in load_feeds_file(target / "feeds.yaml").feeds] == [
+        ("one", "https://one.example/feed?a=1&b=2", ["ai", "news"]),
+        ("two", 'https://two.example/"quoted"<x>', []),
+    ]
+
+
+def test_write_opml_escapes_and_dates() -> None:
+    now = dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC)
+    text = write_opml([FeedConfig(name="a", url="https://a.example/?q=<b>&c")], title="T & <U>", now=now)
+    assert "<title>T &amp; &lt;U&gt;</title>" in text
+    assert "<dateCreated>Sun, 29 Nov 2026 16:00:00 GMT</dateCreated>" in text
+    assert 'xmlUrl="https://a.example/?q=&lt;b&gt;&amp;c"' in text
