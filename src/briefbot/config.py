@@ -29,6 +29,9 @@ Beside it, an optional `prompts/` folder holds the project's own prompt template
     queries: ["open-weight model benchmark gap"]
     feeds: {tags: [ai]}          # or {names: [...]}; omitted = every enabled feed
     active: true
+    fresh_days: 7                # items published before the latest version's date minus this
+    draft_fresh_days: 30         #   are stored as `stale`, never weighed; before a first version,
+                                 #   the window is this many days before the run date
 """
 
 from __future__ import annotations
@@ -171,6 +174,11 @@ class BriefConfig(_Model):
     queries: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     feeds: FeedSelection = Field(default_factory=FeedSelection)
     active: bool = True
+    # Only fresh news is weighed: an item published before the latest version's date minus
+    # `fresh_days` (before a first version: the run date minus `draft_fresh_days`) is stored as
+    # `stale` and never triaged, so a feed's backlog seen for the first time is not news.
+    fresh_days: int = Field(default=7, ge=0, le=3650, strict=True)
+    draft_fresh_days: int = Field(default=30, ge=0, le=3650, strict=True)
 
     @field_validator("scope")
     @classmethod

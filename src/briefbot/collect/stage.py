@@ -4,6 +4,11 @@ Fetching (the slow part) runs with bounded concurrency; parsing happens as each 
 dedupe and storage then run in the fixed order of the job list, so the same answers always
 produce the same items (record/replay relies on it). A failing feed or search is recorded in its
 report and never stops the others.
+
+Only fresh news is weighed: an item published before its brief's cutoff (the latest version's
+date minus the brief's `fresh_days`; before a first version, the run date minus
+`draft_fresh_days`) is stored, so dedupe knows it, but linked to the brief as `stale`, which no
+later stage takes. An item dated only by its fetch time is always weighed.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ class SourceReport(StrictModel):
     status: int | None = None  # HTTP status; None when no answer arrived
     not_modified: bool = False
     entries: int = 0
-    new: int = 0
+    new: int = 0  # stored for the first time, to be weighed
+    stale: int = 0  # stored for the first time, too old for every brief it is a candidate of
     duplicate: int = 0
     errors: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -65,10 +71,17 @@ class SourceReport(StrictModel):
 class CollectReport(StrictModel):
     sources: list[SourceReport]
     new_item_ids: list[int]
+    # Per brief: candidates stored as `stale` by this collection, at link time (a source's new
+    # item, or a copy of a stored one) or by the sweep of its never-triaged items (`mark_stale`).
+    stale_by_brief: dict[str, int] = Field(default_factory=dict)
 
     @property
     def new(self) -> int:
         return sum(s.new for s in self.sources)
+
+    @property
+    def stale(self) -> int:
+        return sum(s.stale for s in self.sources)
 
     @property
     def duplicate(self) -> int:
@@ -125,14 +138,23 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
     return jobs
 
 
-def source_urls(project: Project, slugs: list[str]) -> dict[str, set[str]]:
-    """Canonical URLs already among each brief's sources (latest published version)."""
-    found: dict[str, set[str]] = {}
+class Sourced(StrictModel):
+    """What a brief's latest published version holds that collect needs: its sources' canonical
+    URLs (a found item among them is not the brief's candidate) and its date (the freshness
+    cutoff counts back from it). An empty one for a brief with no version yet."""
+
+    urls: frozenset[str] = frozenset()
+    version_date: dt.date | None = None
+
+
+def source_urls(project: Project, slugs: list[str]) -> dict[str, Sourced]:
+    """Each brief's sources' canonical URLs and its version date (latest published version)."""
+    found: dict[str, Sourced] = {}
     for slug in slugs:
         try:
             brief = project.load(slug)
         except NotFoundError:
-            found[slug] = set()
+            found[slug] = Sourced()
             continue
         urls = set()
         for source in brief.sources:
@@ -141,8 +163,34 @@ def source_urls(project: Project, slugs: list[str]) -> dict[str, set[str]]:
                     urls.add(canonical_url(source.url))
                 except ValueError:
                     pass  # a source URL that is not http(s) cannot collide with a found item
-        found[slug] = urls
+        found[slug] = Sourced(urls=frozenset(urls), version_date=brief.date)
     return found
+
+
+def fresh_since(
+    config: Config, sourced: Mapping[str, Sourced], *, night: dt.date | None
+) -> dict[str, dt.datetime]:
+    """Each brief's freshness cutoff (midnight UTC): items published before it are `stale`.
+
+    The latest version's date minus the brief's `fresh_days`; for a brief with no version yet,
+    the run date minus `draft_fresh_days`, so a first draft weighs only the last weeks' news.
+    Without a run date (`briefbot collect`) such a brief has no cutoff yet: its items wait at
+    `new` and the night's collection sweeps the old ones (`mark_stale`) before anything is weighed.
+    A brief absent from `sourced` has no cutoff.
+    """
+    cutoffs: dict[str, dt.datetime] = {}
+    for slug, held in sourced.items():
+        brief = config.briefs.get(slug)
+        if brief is None:
+            continue
+        if held.version_date is not None:
+            day = held.version_date - dt.timedelta(days=brief.fresh_days)
+        elif night is not None:
+            day = night - dt.timedelta(days=brief.draft_fresh_days)
+        else:
+            continue
+        cutoffs[slug] = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return cutoffs
 
 
 def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetime:
@@ -196,7 +244,9 @@ def _store(
     jobs: list[_Job],
     conn: sqlite3.Connection,
     *,
-    sourced: Mapping[str, set[str]],
+    sourced: Mapping[str, Sourced],
+    cutoffs: Mapping[str, dt.datetime],
+    stale: dict[str, int],
     night: dt.date | None,
     now: dt.datetime,
 ) -> list[int]:
@@ -216,10 +266,24 @@ def _store(
                 continue
             for item in job.parsed.items:
                 new_id = _store_item(
-                    item, job, conn, deduper=deduper, sourced=sourced, ranks=ranks, night=night, now=now
+                    item,
+                    job,
+                    conn,
+                    deduper=deduper,
+                    sourced=sourced,
+                    cutoffs=cutoffs,
+                    stale=stale,
+                    ranks=ranks,
+                    night=night,
+                    now=now,
                 )
                 if new_id is not None:
                     new_ids.append(new_id)
+        # Items of earlier collections no triage has weighed yet, now older than the cutoff.
+        for slug, cutoff in cutoffs.items():
+            swept = store.mark_stale(conn, slug, fresh_since=cutoff, now=now)
+            if swept:
+                stale[slug] = stale.get(slug, 0) + swept
         # Feed health: every feed's outcome, failures included, in the same transaction as its items.
         record_fetches(
             conn, [_fetch_outcome(job.report) for job in jobs if job.report.kind == "feed"], now=now
@@ -250,12 +314,28 @@ def _store_item(
     conn: sqlite3.Connection,
     *,
     deduper: Deduper,
-    sourced: Mapping[str, set[str]],
+    sourced: Mapping[str, Sourced],
+    cutoffs: Mapping[str, dt.datetime],
+    stale: dict[str, int],
     ranks: Mapping[str, int],
     night: dt.date | None,
     now: dt.datetime,
 ) -> int | None:
-    briefs = [slug for slug in job.briefs if item.url not in sourced.get(slug, set())]
+    briefs = [slug for slug in job.briefs if slug not in sourced or item.url not in sourced[slug].urls]
+
+    def link(item_id: int) -> bool:
+        """Make the stored item a candidate of `briefs`, `stale` for those whose cutoff its stored
+        date is before; True when it is stale for every one of them."""
+        weighed = False
+        for slug in briefs:
+            cutoff = cutoffs.get(slug)
+            old = cutoff is not None and store.too_old(conn, item_id, fresh_since=cutoff)
+            status = store.STALE if old else store.NEW
+            if store.link_brief(conn, item_id, slug, status=status, now=now) and old:
+                stale[slug] = stale.get(slug, 0) + 1
+            weighed = weighed or not old
+        return bool(briefs) and not weighed
+
     match = deduper.check(item)
     if match is not None:
         job.report.duplicate += 1
@@ -270,16 +350,17 @@ def _store_item(
             elif match.reason != "url":
                 store.add_alias(conn, item.url, match.item_id, reason=match.reason, now=now)
             # A copy found for another brief still makes the stored item that brief's candidate.
-            for slug in briefs:
-                store.link_brief(conn, match.item_id, slug, now=now)
+            link(match.item_id)
         return None
     item_id = store.insert_item(conn, item, now=now)
     deduper.add(KnownItem.of(item, item_id=item_id))
-    for slug in briefs:
-        store.link_brief(conn, item_id, slug, now=now)
+    too_old = link(item_id)
     if job.briefs and not briefs:
         # Already one of every target brief's sources: kept as known, but nobody's candidate.
         job.report.duplicate += 1
+        return None
+    if too_old:
+        job.report.stale += 1
         return None
     job.report.new += 1
     return item_id
@@ -290,7 +371,7 @@ async def collect(
     *,
     client: httpx2.AsyncClient,
     conn: sqlite3.Connection,
-    sourced: Mapping[str, set[str]] | None = None,
+    sourced: Mapping[str, Sourced] | None = None,
     only: str | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     now: dt.datetime | None = None,
@@ -301,9 +382,12 @@ async def collect(
     """Collect every feed and search of `config` (or those of brief `only`) into the store.
 
     `client` comes from `briefbot.http.client.make_client` (safety rules, caps, record/replay); `conn` is
-    the state database (validators and items). `sourced` maps a brief to the canonical URLs
-    already among its sources (see `source_urls`). `night` is the run date of a nightly run: a
-    better copy of an item that run's night already triaged may still replace it (`adopt_copy`).
+    the state database (validators and items). `sourced` maps a brief to what its latest version
+    holds (see `source_urls`): its sources, which found items are not candidates for, and its
+    date, from which its freshness cutoff counts (`fresh_since`; a brief absent from it has none).
+    `night` is the run date of a nightly run: a better copy of an item that run's night already
+    triaged may still replace it (`adopt_copy`), and a brief with no version counts its
+    freshness window back from it.
 
     A failed fetch or parse is that source's error in the report; a replay miss raises
     `ReplayMissError` (nothing stored), and a database failure `StoreError`.
@@ -330,10 +414,22 @@ async def collect(
     if missed is not None:
         raise missed
     database = _database_file(conn)  # asked now: after a disk error the connection may not answer
+    held = sourced or {}
+    stale: dict[str, int] = {}
     try:
-        new_ids = _store(jobs, conn, sourced=sourced or {}, night=night, now=clock)
+        new_ids = _store(
+            jobs,
+            conn,
+            sourced=held,
+            cutoffs=fresh_since(config, held, night=night),
+            stale=stale,
+            night=night,
+            now=clock,
+        )
     except sqlite3.Error as exc:
         code = getattr(exc, "sqlite_errorname", None)
         cause = f"{exc} ({code})" if code else str(exc)
         raise StoreError(f"storing collected items in {database} failed: {cause}") from exc
-    return CollectReport(sources=[job.report for job in jobs], new_item_ids=new_ids)
+    return CollectReport(
+        sources=[job.report for job in jobs], new_item_ids=new_ids, stale_by_brief=dict(sorted(stale.items()))
+    )

@@ -61,6 +61,8 @@ def extract_queue(conn: sqlite3.Connection, *, brief: str | None = None) -> list
     The status, not the want of a document, is the hand-off between stages: an item of an
     earlier night newly linked to another brief has a document already but is still `new` for
     that brief, and triage (which takes `extracted`) would never see it if extract passed it by.
+    A `stale` item (too old for the brief, see `collect.stage`) is not taken: its page is never
+    fetched, and it never reaches triage.
     """
     return item_store.list_items(conn, brief=brief, status=item_store.NEW)
 

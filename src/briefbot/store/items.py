@@ -1,8 +1,9 @@
 """SQL for collected items (migrations 0110_items.sql, 0111_items_fetch_time.sql,
 0112_item_briefs_night.sql): each item stored once, linked to briefs.
 
-`item_briefs.status` is the hand-off between stages: collect inserts `new`; extract, triage and
-propose move it along with `set_status`.
+`item_briefs.status` is the hand-off between stages: collect inserts `new` (or `stale`: too old
+for the brief to weigh, stored and never triaged); extract, triage and propose move it along with
+`set_status`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from briefbot.errors import NotFoundError, StoreError
 from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
 
 NEW = "new"
+# Published too long before the brief's latest version (or, before a first version, the run date):
+# kept so it is known to dedupe, never extracted or triaged. Set only at link time or by
+# `mark_stale`, never by a later stage.
+STALE = "stale"
 # The statuses triage leaves an item in (for one brief).
 TRIAGED = ("relevant", "background", "irrelevant", "proposed")
 
@@ -137,7 +142,8 @@ def adopt_copy(
         )
         return True
     links = conn.execute("SELECT status, night FROM item_briefs WHERE item_id = ?", (item_id,)).fetchall()
-    if not all(st in (NEW, "extracted") or (st in TRIAGED and tonight and n == tonight) for st, n in links):
+    waiting = (NEW, "extracted", STALE)
+    if not all(st in waiting or (st in TRIAGED and tonight and n == tonight) for st, n in links):
         return False
     if conn.execute("SELECT 1 FROM items WHERE url = ?", (item.url,)).fetchone():
         return False  # the copy's URL is another stored item: two items, not one to rename
@@ -151,9 +157,10 @@ def adopt_copy(
         (row[0], item_id, "copy", stamp),
     )
     conn.execute("DELETE FROM documents WHERE item_id = ?", (item_id,))
+    # A stale link stays stale: a copy of old news is old news.
     conn.execute(
-        "UPDATE item_briefs SET status = ?, updated_at = ? WHERE item_id = ? AND status != 'sourced'",
-        (NEW, stamp, item_id),
+        "UPDATE item_briefs SET status = ?, updated_at = ? WHERE item_id = ? AND status NOT IN ('sourced', ?)",
+        (NEW, stamp, item_id, STALE),
     )
     return True
 
@@ -169,14 +176,49 @@ def add_alias(
     )
 
 
-def link_brief(conn: sqlite3.Connection, item_id: int, slug: str, *, now: dt.datetime | None = None) -> bool:
-    """Make the item a candidate for brief `slug`; True if it was not one already."""
+# An item is too old to weigh when it has a real date (not only its fetch time) before the cutoff.
+# Both sides are UTC ISO 8601 strings (`_iso`), which compare as the instants they name.
+_TOO_OLD = "published_is_fetch_time = 0 AND published < ?"
+
+
+def link_brief(
+    conn: sqlite3.Connection, item_id: int, slug: str, *, status: str = NEW, now: dt.datetime | None = None
+) -> bool:
+    """Make the item a candidate for brief `slug` at `status` (`new`, or `stale`); True if it was
+    not one already (an existing link is left as it is)."""
     stamp = _now(now)
     cursor = conn.execute(
         "INSERT OR IGNORE INTO item_briefs (item_id, brief, status, added_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-        (item_id, slug, NEW, stamp, stamp),
+        (item_id, slug, status, stamp, stamp),
     )
     return cursor.rowcount > 0
+
+
+def too_old(conn: sqlite3.Connection, item_id: int, *, fresh_since: dt.datetime) -> bool:
+    """True when the stored item has a real date (not only its fetch time) before `fresh_since`."""
+    row = conn.execute(
+        f"SELECT 1 FROM items WHERE id = ? AND {_TOO_OLD}", (item_id, _iso(fresh_since))
+    ).fetchone()
+    return row is not None
+
+
+def mark_stale(
+    conn: sqlite3.Connection, slug: str, *, fresh_since: dt.datetime, now: dt.datetime | None = None
+) -> int:
+    """Candidates of `slug` never triaged (`new` or `extracted`, no triage night) and published
+    before `fresh_since` become `stale`; returns how many.
+
+    Catches what link time could not: items collected before the brief's latest version was
+    published (or before this rule existed) that no triage has weighed yet. An item a triage has
+    decided, tonight's included (a rerun weighs them again), keeps its status.
+    """
+    cursor = conn.execute(
+        "UPDATE item_briefs SET status = ?, updated_at = ?"
+        " WHERE brief = ? AND status IN (?, 'extracted') AND night IS NULL"
+        f" AND item_id IN (SELECT id FROM items WHERE {_TOO_OLD})",
+        (STALE, _now(now), slug, NEW, _iso(fresh_since)),
+    )
+    return cursor.rowcount
 
 
 def set_status(
