@@ -252,3 +252,21 @@ def test_add_and_remove_in_an_unindented_list(tmp_path: Path) -> None:
     assert invoke(tmp_path, "remove", "b").exit_code == 0
     assert names(tmp_path) == ["a", "c"]
     assert "# first" in (tmp_path / "feeds.yaml").read_text()
+
+
+def test_check_with_json_logs_writes_only_json_lines_on_stderr(tmp_path: Path) -> None:
+    with FeedServer(ROUTES) as server:
+        _project(tmp_path, {"ok": server.url("/ok"), "gone": server.url("/gone")})
+        result = CliRunner().invoke(main, ["--root", str(tmp_path), "--log-format", "json", "feeds", "check"])
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(line.get("event"), line.get("feed"), line.get("outcome")) for line in lines] == [
+        ("feed_check", "gone", "http"),
+        ("feeds_checked", None, None),
+    ]
+    assert (lines[1]["failed"], lines[1]["exit_code"]) == (1, 1)
+    (tmp_path / "feeds.yaml").write_text("feeds: [unclosed\n")
+    broken = CliRunner().invoke(main, ["--root", str(tmp_path), "--log-format", "json", "feeds", "check"])
+    assert broken.exit_code == 2 and broken.stdout == ""
+    assert "YAML syntax error" in json.loads(broken.stderr.splitlines()[-1])["message"]

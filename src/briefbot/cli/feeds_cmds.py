@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from briefbot._fs import atomic_write
-from briefbot.cli._common import EXIT_DONE, EXIT_ERROR, EXIT_PARTIAL, console, project
+from briefbot.cli._common import (
+    EXIT_DONE,
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    console,
+    errors_as_json_logs,
+    json_logs,
+    project,
+)
 from briefbot.cli._feeds_file import add_feeds, remove_feed
 from briefbot.collect.feeds import FeedParseError, parse_feed
 from briefbot.collect.opml import read_opml, unique_name, write_opml
@@ -37,6 +46,8 @@ from briefbot.errors import BlockedAddressError, ConfigError, FetchError
 from briefbot.http import FetchStatusError, HttpSettings, fetch, make_client
 from briefbot.project import Project
 from briefbot.store.feed_health import HEALTH_WINDOW, FeedHealth, read_feed_health
+
+log = logging.getLogger(__name__)
 
 
 @click.group("feeds")
@@ -249,6 +260,7 @@ _LABELS = {
     help="Seconds per fetch (default: the HTTP settings').",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@errors_as_json_logs
 def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, as_json: bool) -> None:
     """Fetch each enabled feed (or those NAMES) once, now, and parse it: ok, HTTP status, parse error,
     blocked address, timeout or network error. The state database is not touched.
@@ -263,12 +275,8 @@ def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, a
             settings = settings.model_copy(
                 update={"connect_timeout": timeout, "read_timeout": timeout, "total_timeout": timeout}
             )
-    except ValidationError as exc:
-        click.echo(f"error: {describe_error(exc, proj.feeds_file, prefix=('http',))}", err=True)
-        sys.exit(EXIT_ERROR)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+    except ValidationError as exc:  # an unreadable feeds.yaml is a ConfigError: exit 2 either way
+        raise ConfigError(describe_error(exc, proj.feeds_file, prefix=("http",))) from None
     known = {f.name: f for f in configured.feeds}
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -279,7 +287,30 @@ def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, a
         return
     results = asyncio.run(_check_all(chosen, settings))
     failed = [r for r in results if r.outcome != "ok"]
-    if as_json:
+    code = EXIT_DONE if not failed else EXIT_ERROR if len(failed) == len(results) else EXIT_PARTIAL
+    if json_logs() and not as_json:
+        # A scheduled check: one JSON line a failing feed and a summary on stderr, nothing on stdout.
+        for r in failed:
+            log.warning(
+                "feeds check: %s: %s",
+                r.name,
+                r.detail,
+                extra={
+                    "event": "feed_check",
+                    "feed": r.name,
+                    "url": r.url,
+                    "outcome": r.outcome,
+                    "status": r.status,
+                },
+            )
+        log.log(
+            logging.INFO if code == EXIT_DONE else logging.WARNING if code == EXIT_PARTIAL else logging.ERROR,
+            "feeds check: %s of %s feeds ok",
+            len(results) - len(failed),
+            len(results),
+            extra={"event": "feeds_checked", "feeds": len(results), "failed": len(failed), "exit_code": code},
+        )
+    elif as_json:
         click.echo(json.dumps({"feeds": [r.model_dump() for r in results]}, indent=2))
     else:
         table = Table(title="feeds check")
@@ -289,9 +320,7 @@ def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, a
             table.add_row(escape(r.name), _LABELS[r.outcome], escape(r.detail))
         console().print(table)
         click.echo(f"{len(results) - len(failed)} of {len(results)} feeds ok")
-    if not failed:
-        sys.exit(EXIT_DONE)
-    sys.exit(EXIT_ERROR if len(failed) == len(results) else EXIT_PARTIAL)
+    sys.exit(code)
 
 
 # -- OPML --------------------------------------------------------------------------------------
