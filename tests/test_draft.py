@@ -189,6 +189,13 @@ def test_init_new_night_drafts_v1_then_approve_then_next_night(tmp_path: Path, w
         assert candidate["whats_new"]["version"] == 1
         assert proposal["whats_new_origin"] == "draft"
 
+        status = json.loads(_cli(project.root, None, "status", "--json").output)
+        assert [(b["slug"], b["version"], b["next"]) for b in status["briefs"]] == [(SLUG, None, "review")]
+        result = _cli(project.root, None, "review", SLUG)
+        assert result.exit_code == 0 and "Lab Alpha" in result.output, result.output
+        result = _cli(project.root, None, "decide", SLUG, "--accept", "1-8")
+        assert result.exit_code == 0, result.output
+
         result = _cli(project.root, None, "approve", SLUG, "--by", "editor")
         assert result.exit_code == 0, result.output
         assert project.versions(SLUG) == [1]
