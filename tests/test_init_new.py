@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from briefbot.cli import main
 from briefbot.config import load_config
+from briefbot.errors import StoreError
 from briefbot.project import SKELETON_FILE, Project
 
 
@@ -145,3 +146,14 @@ def test_new_and_draft_refuse_a_root_that_is_not_a_project(tmp_path: Path) -> No
     result = _cli(tmp_path / "missing", "new", "h", "--title", "T", "--scope", "S.")
     assert result.exit_code == 2 and "no such folder" in result.output
     assert not (tmp_path / "missing").exists() and not (tmp_path / "briefs").exists()
+
+
+def test_a_hand_written_brief_yaml_gets_a_skeleton_titled_after_its_slug(project: Project) -> None:
+    (project.briefs_dir / "harbour-dispute").mkdir()
+    (project.brief_config_file("harbour-dispute")).write_text("scope: S.\n", encoding="utf-8")
+    skeleton = project.current("harbour-dispute")
+    assert (skeleton.version, skeleton.title, skeleton.state) == (0, "Harbour dispute", "draft")
+    assert project.load("harbour-dispute", 0) == skeleton
+    (project.brief_dir("harbour-dispute") / SKELETON_FILE).write_text("{}", encoding="utf-8")
+    with pytest.raises(StoreError, match="not a valid brief skeleton"):
+        project.skeleton("harbour-dispute")
