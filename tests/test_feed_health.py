@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from briefbot.errors import StoreError
 from briefbot.project import Project
 from briefbot.store import connect
-from briefbot.store.feed_health import FeedFetch, feed_health, read_feed_health, record_fetches
+from briefbot.store.feed_health import FeedFetch, FeedHealth, feed_health, read_feed_health, record_fetches
 from briefbot.web import create_app
 from briefbot.web.security import CONTENT_SECURITY_POLICY
 
@@ -122,3 +122,10 @@ def test_feeds_page_with_a_broken_feeds_file_says_so(tmp_path: Path) -> None:
         page = client.get("/feeds")
     assert page.status_code == 400 and "YAML syntax error" in page.text
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_error_is_shown_without_the_feeds_own_url() -> None:
+    health = FeedHealth(feed="a", last_error="https://a.example/f: HTTP 500")
+    assert health.error_without("https://a.example/f") == "HTTP 500"
+    assert health.error_without("https://b.example/f") == "https://a.example/f: HTTP 500"
+    assert FeedHealth(feed="a").error_without("https://a.example/f") is None

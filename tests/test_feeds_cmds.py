@@ -156,6 +156,7 @@ def test_check_reports_every_failure_kind_and_exit_1(tmp_path: Path) -> None:
     assert (
         "HTTP error" in table.output and "parse error" in table.output and "1 of 3 feeds ok" in table.output
     )
+    assert "2 entries" in table.output
 
 
 def test_check_blocked_address_and_none_reachable_exit_2(

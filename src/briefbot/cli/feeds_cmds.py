@@ -96,7 +96,7 @@ def list_cmd(as_json: bool) -> None:
     table.add_column(f"304 ({days} d)", justify="right")
     for feed in configured.feeds:
         h = health[feed.name]
-        error = "" if h.last_error is None else f"{_ago(h.last_error_at, now)}: {h.last_error}"
+        error = "" if h.last_error is None else f"{_ago(h.last_error_at, now)}: {h.error_without(feed.url)}"
         table.add_row(
             escape(feed.name),
             escape(feed.url),
@@ -216,7 +216,7 @@ async def _check_one(client: httpx2.AsyncClient, feed: FeedConfig) -> CheckResul
             fetched_at=dt.datetime.now(dt.UTC),
         )
         result.entries = parsed.entries
-        result.detail = f"{parsed.entries} entries" + (
+        result.detail = f"{parsed.entries} {'entry' if parsed.entries == 1 else 'entries'}" + (
             f", {len(parsed.warnings)} warning(s)" if parsed.warnings else ""
         )
     except FetchStatusError as exc:

@@ -50,6 +50,12 @@ class FeedHealth(BaseModel):
     def failing(self) -> bool:
         return self.last_error is not None
 
+    def error_without(self, url: str) -> str | None:
+        """The last error without its leading `url: ` (the feed's own URL, shown beside it)."""
+        if self.last_error is None:
+            return None
+        return self.last_error.removeprefix(f"{url}: ")
+
 
 def record_fetches(conn: sqlite3.Connection, fetches: list[FeedFetch], *, now: dt.datetime) -> None:
     """Store the outcome of each feed fetch; the caller holds the transaction."""

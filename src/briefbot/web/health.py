@@ -26,6 +26,7 @@ def feeds_page(env: jinja2.Environment, links: Links, project: Project, *, now: 
             "tags": ", ".join(feed.tags),
             "enabled": feed.enabled,
             "health": health[feed.name],
+            "error": health[feed.name].error_without(feed.url),
             "rate": _percent(health[feed.name].not_modified_rate),
         }
         for feed in configured.feeds
