@@ -46,6 +46,8 @@ feeds: []
 GITIGNORE = """\
 # briefbot's state: the database, fetched pages, run reports, LLM call cache.
 .briefbot/
+# the proposal store's lock file
+briefs/*/proposals/.lock
 """
 
 PROMPTS_README = """\
