@@ -32,7 +32,8 @@ def project(tmp_path: Path) -> Project:
 def test_init_scaffolds_a_valid_empty_project(project: Project) -> None:
     root = project.root
     assert project.is_project() and project.briefs_dir.is_dir()
-    assert (root / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == ".briefbot/"
+    ignored = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".briefbot/" in ignored and "briefs/*/proposals/.lock" in ignored
     assert "overrides" in (root / "prompts" / "README").read_text(encoding="utf-8")
     feeds = project.feeds_file.read_text(encoding="utf-8")
     assert "# feeds:" in feeds and "#   - name: example" in feeds  # a commented example
