@@ -91,7 +91,9 @@ def list_cmd(as_json: bool) -> None:
         return
     days = HEALTH_WINDOW.days
     table = Table(title="feeds")
-    for column in ("name", "url", "tags", "enabled", "last success", "last error", f"new ({days} d)"):
+    table.add_column("name", no_wrap=True)
+    table.add_column("url", overflow="fold")  # shown whole: it is what you would paste
+    for column in ("tags", "enabled", "last success", "last error", f"new ({days} d)"):
         table.add_column(column)
     table.add_column(f"304 ({days} d)", justify="right")
     for feed in configured.feeds:
@@ -317,7 +319,7 @@ def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, a
         for column in ("name", "result", "detail"):
             table.add_column(column)
         for r in results:
-            table.add_row(escape(r.name), _LABELS[r.outcome], escape(r.detail))
+            table.add_row(escape(r.name), _LABELS[r.outcome], escape(r.detail.removeprefix(f"{r.url}: ")))
         console().print(table)
         click.echo(f"{len(results) - len(failed)} of {len(results)} feeds ok")
     sys.exit(code)
