@@ -23,7 +23,7 @@ from briefbot.collect.stage import CollectReport, Sourced, collect, fresh_since,
 from briefbot.config import load_config
 from briefbot.errors import ConfigError
 from briefbot.http import HttpSettings, make_client
-from briefbot.models import CandidateItem
+from briefbot.models import Brief, CandidateItem
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
@@ -87,6 +87,8 @@ def test_a_backlog_from_2008_is_stored_stale_and_never_triaged(tmp_path: Path, w
         UNDATED[0]: "relevant",
     }
     assert report["pages_fetched"] == 3  # a stale item's page is not even fetched
+    assert (report["collected"], report["stale"], report["briefs"][0]["stale"]) == (3, 1, 1)
+    assert "3 new, 1 stale (too old to weigh), 0 duplicates" in output
 
 
 def test_fresh_days_in_brief_yaml_moves_the_cutoff(tmp_path: Path, world: World) -> None:
@@ -113,6 +115,7 @@ def test_a_partial_night_keeps_old_news_out(tmp_path: Path, world: World) -> Non
     assert any(f.startswith("feed broken:") for f in report["failures"])
     assert [script.weighed(s) for s in STORIES] == [0, 1, 1, 1], script.triaged
     assert statuses(project)[RETRO[0]] == "stale"
+    assert (report["stale"], report["briefs"][0]["stale"]) == (1, 1)
 
 
 def test_after_a_failing_night_the_rerun_weighs_the_fresh_items_only(tmp_path: Path, world: World) -> None:
@@ -124,6 +127,7 @@ def test_after_a_failing_night_the_rerun_weighs_the_fresh_items_only(tmp_path: P
         code, report, output = run_night(project, llm)
         assert code != 0 and report["status"] in ("failed", "partial"), output
         assert script.triaged == []
+        assert (report["stale"], report["briefs"][0]["stale"]) == (1, 1)
         waiting = statuses(project)
         assert waiting[RETRO[0]] == "stale"
         assert {waiting[s[0]] for s in (LAST_WEEK, TODAY, UNDATED)} == {"extracted"}
@@ -133,6 +137,7 @@ def test_after_a_failing_night_the_rerun_weighs_the_fresh_items_only(tmp_path: P
     assert report["status"] == "done", output
     assert [script.weighed(s) for s in STORIES] == [0, 1, 1, 1], script.triaged
     assert statuses(project)[RETRO[0]] == "stale"
+    assert report["stale"] == 0  # counted once, on the night that collected it
 
 
 # -- the collect stage alone ---------------------------------------------------------------------
@@ -305,3 +310,18 @@ def test_a_bad_window_is_a_config_error_naming_file_and_key(tmp_path: Path, line
         load_config(project)
     assert str(caught.value).startswith(f"{project.brief_config_file('draft')}: {key}: ")
     assert problem in str(caught.value)
+
+
+def test_briefbot_collect_counts_stale_items(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from briefbot.cli import main
+
+    with FeedServer({"/f": Route(body=rss(DRAFT_STORIES))}) as server:
+        project = _project(tmp_path, server.url("/f"), brief="scope: s\n")
+        project.publish("draft", Brief(title="T", state="open", version=1, date="2026-05-23", item_count=0))
+        result = CliRunner().invoke(
+            main, ["--root", str(project.root), "collect"], env={"BRIEFBOT_ALLOW_PRIVATE_NETWORKS": "1"}
+        )
+    assert result.exit_code == 0, result.output
+    assert "2 new, 2 stale, 0 duplicate, 0 of 1 sources failed" in result.output

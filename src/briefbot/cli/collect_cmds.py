@@ -88,6 +88,10 @@ def report_table(report: CollectReport) -> Table:
     table.add_column("feed / provider", overflow="fold")
     table.add_column("HTTP", justify="right")
     table.add_column("new", justify="right")
+    # Only when some source's items were too old to weigh, so the usual table stays as it was.
+    with_stale = report.stale > 0
+    if with_stale:
+        table.add_column("stale", justify="right")
     table.add_column("duplicate", justify="right")
     table.add_column("errors", overflow="fold")
     for source in report.sources:
@@ -95,7 +99,8 @@ def report_table(report: CollectReport) -> Table:
         errors = "; ".join(source.errors)
         if not errors and source.warnings:
             errors = f"[yellow]{len(source.warnings)} warning(s)[/yellow]"
-        table.add_row(source.label, status, str(source.new), str(source.duplicate), errors)
+        stale = [str(source.stale)] if with_stale else []
+        table.add_row(source.label, status, str(source.new), *stale, str(source.duplicate), errors)
     return table
 
 
@@ -145,6 +150,7 @@ def collect_cmd(
                 "exit_code": code,
                 "sources": len(report.sources),
                 "new": report.new,
+                "stale": report.stale,
                 "duplicate": report.duplicate,
                 "failures": FailureSummary.of(failure_lines(report)).model_dump(),
             },
@@ -166,7 +172,8 @@ def collect_cmd(
     out.print(report_table(report))
     failed = len(report.failed)
     out.print(
-        f"{report.new} new, {report.duplicate} duplicate, {failed} of {len(report.sources)} sources failed",
+        f"{report.new} new, {f'{report.stale} stale, ' if report.stale else ''}{report.duplicate} duplicate, "
+        f"{failed} of {len(report.sources)} sources failed",
         soft_wrap=True,
     )
     ctx.exit(code)

@@ -166,10 +166,12 @@ class Night:
                 r.sources_checked += len(rep.sources)
                 r.not_modified += sum(1 for s in rep.sources if s.not_modified)
                 r.collected += rep.new
+                r.stale += rep.stale
                 r.duplicates += rep.duplicate
                 r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
             stage.counts = {
                 "new": r.collected,
+                "stale": r.stale,
                 "duplicates": r.duplicates,
                 "sources": r.sources_checked,
                 "failed": sum(len(rep.failed) for rep in reports),
@@ -203,6 +205,7 @@ class Night:
         r = self.report
         for b in r.briefs:
             r.llm.add(b.llm)
+            b.stale = sum(rep.stale_by_brief.get(b.slug, 0) for rep in collected)
         sources = [s for rep in collected for s in rep.sources]
         all_sources_failed = bool(sources) and all(s.errors for s in sources)
         worked = (

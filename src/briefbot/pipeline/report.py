@@ -47,6 +47,7 @@ class BriefReport(StrictModel):
     slug: str
     candidates: int = 0  # items offered to triage
     excluded: int = 0  # already among the brief's sources (by URL or title)
+    stale: int = 0  # collected tonight but published before the brief's freshness cutoff: not weighed
     relevant: int = 0
     background: int = 0
     irrelevant: int = 0
@@ -71,7 +72,8 @@ class RunReport(StrictModel):
     resumed: list[int] = Field(default_factory=list, description="interrupted runs this one took over from")
     sources_checked: int = 0  # feeds and searches asked
     not_modified: int = 0  # of which answered 304
-    collected: int = 0  # new items stored
+    collected: int = 0  # new items stored, to be weighed
+    stale: int = 0  # new items stored too old for every brief they are candidates of: not weighed
     duplicates: int = 0
     pages_fetched: int = 0
     extracted: int = 0  # items with a document (page text or the summary fallback)
@@ -182,7 +184,8 @@ def report_renderable(report: RunReport) -> Group:
         "feeds/searches asked",
         f"{report.sources_checked} ({report.not_modified} not modified)",
     )
-    head.add_row("items collected", f"{report.collected} new, {report.duplicates} duplicates")
+    stale = f"{report.stale} stale (too old to weigh), " if report.stale else ""
+    head.add_row("items collected", f"{report.collected} new, {stale}{report.duplicates} duplicates")
     head.add_row(
         "pages",
         f"{report.pages_fetched} fetched, {report.extracted} extracted "
@@ -208,12 +211,23 @@ def report_renderable(report: RunReport) -> Group:
     if report.briefs:
         briefs = Table(title="briefs", title_justify="left")
         briefs.add_column("brief", overflow="fold")
-        for name in ("items", "relevant", "backgr.", "irrel.", "applied", "rejected"):
+        # The stale column only on a night that set items aside, so the usual table stays as it was.
+        with_stale = any(b.stale for b in report.briefs)
+        for name in (
+            "items",
+            *(["stale"] if with_stale else []),
+            "relevant",
+            "backgr.",
+            "irrel.",
+            "applied",
+            "rejected",
+        ):
             briefs.add_column(name, justify="right")
         for b in report.briefs:
             briefs.add_row(
                 b.slug,
                 str(b.candidates),
+                *([str(b.stale)] if with_stale else []),
                 str(b.relevant),
                 str(b.background),
                 str(b.irrelevant),
