@@ -294,3 +294,13 @@ def test_the_merger_judges_a_draft_as_any_batch() -> None:
     assert drafted.base_version == 0 and drafted.verdicts[0].status == "rejected"
     published = skeleton.model_copy(update={"version": 1, "state": "closed"})
     assert merge(published, batch, run_date=dt.date(2026, 5, 24)).verdicts[0].status == "applied"
+
+
+def test_a_briefs_own_minimum_in_brief_yaml_refuses_the_nights_draft(tmp_path: Path, world: World) -> None:
+    with OpenAIServer(responder()) as llm:
+        project = _start(tmp_path, world)
+        config = project.root / "briefs" / SLUG / "brief.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + "draft_min_items: 5\n", encoding="utf-8")
+        result = _cli(project.root, llm, "run", "--date", NIGHT1)
+        assert "3 relevant item(s) collected, a first version needs at least 5" in result.output
+        assert not (project.proposals_dir(SLUG) / "pending.json").exists()

@@ -179,6 +179,8 @@ class BriefConfig(_Model):
     # `stale` and never triaged, so a feed's backlog seen for the first time is not news.
     fresh_days: int = Field(default=7, ge=0, le=3650, strict=True)
     draft_fresh_days: int = Field(default=30, ge=0, le=3650, strict=True)
+    # A first version is drafted from at least this many relevant items, never from one or two.
+    draft_min_items: int = Field(default=3, ge=1, le=1000, strict=True)
 
     @field_validator("scope")
     @classmethod

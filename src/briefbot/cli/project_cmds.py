@@ -145,12 +145,11 @@ def new_cmd(slug: str, title: str, scope: str, queries: tuple[str, ...], feeds: 
 @click.option(
     "--min-items",
     type=click.IntRange(min=1),
-    default=DRAFT_MIN_ITEMS,
-    show_default=True,
-    help="Refuse to draft from fewer relevant items than this.",
+    default=None,
+    help=f"Refuse to draft from fewer relevant items than this (default: brief.yaml's draft_min_items, {DRAFT_MIN_ITEMS}).",
 )
 def draft_cmd(
-    slug: str, record: Path | None, replay: Path | None, run_date: dt.datetime | None, min_items: int
+    slug: str, record: Path | None, replay: Path | None, run_date: dt.datetime | None, min_items: int | None
 ) -> None:
     """Draft v1 of SLUG now: a night for this brief only (collect, extract, triage, draft, merge).
 

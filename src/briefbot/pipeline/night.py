@@ -30,7 +30,6 @@ from briefbot.pipeline.brief import brief_stage
 from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting, page_store
 from briefbot.pipeline.report import BriefReport, RunReport, RunStatus
 from briefbot.project import Project
-from briefbot.propose import DRAFT_MIN_ITEMS
 from briefbot.store import connect
 from briefbot.store import runs as ledger
 from briefbot.store.lock import RunLock
@@ -45,8 +44,9 @@ class RunOptions(StrictModel):
     record_dir: Path | None = None
     replay_dir: Path | None = None
     llm: LLMSettings | None = None  # None = feeds.yaml's `llm:` plus the environment
-    # A brief with no published version is drafted from at least this many relevant items.
-    draft_min_items: int = Field(default=DRAFT_MIN_ITEMS, ge=1)
+    # A brief with no published version is drafted from at least this many relevant items
+    # (None: each brief's own `draft_min_items` in brief.yaml).
+    draft_min_items: int | None = Field(default=None, ge=1)
 
     @property
     def mode(self) -> Literal["live", "record", "replay"]:
@@ -128,7 +128,8 @@ class Night:
                             book=self.book,
                             run_date=self.options.run_date,
                             now=self.options.now,
-                            draft_min_items=self.options.draft_min_items,
+                            draft_min_items=self.options.draft_min_items
+                            or config.briefs[out.slug].draft_min_items,
                         )
                         for out in briefs
                     )
