@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,7 +147,7 @@ def test_check_reports_every_failure_kind_and_exit_1(tmp_path: Path) -> None:
         result = invoke(tmp_path, "check", "--timeout", "0.5", "--json")
         table = invoke(tmp_path, "check", "ok", "gone", "html")
     assert result.exit_code == 1, result.output
-    by = {r["name"]: r for r in json.loads(result.output)["feeds"]}
+    by = {r["name"]: r for r in json.loads(result.stdout)["feeds"]}
     assert (by["ok"]["outcome"], by["ok"]["status"], by["ok"]["entries"]) == ("ok", 200, 2)
     assert (by["gone"]["outcome"], by["gone"]["status"], by["gone"]["detail"]) == ("http", 410, "HTTP 410")
     assert (by["500"]["outcome"], by["500"]["status"]) == ("http", 500)
@@ -168,7 +170,7 @@ def test_check_blocked_address_and_none_reachable_exit_2(
         result = invoke(tmp_path, "check", "--json")
         assert server.seen == []  # refused before any request reached the server
     assert result.exit_code == 2
-    (only,) = json.loads(result.output)["feeds"]
+    (only,) = json.loads(result.stdout)["feeds"]
     assert only["outcome"] == "blocked" and "127.0.0.1" in only["detail"]
 
 
@@ -217,7 +219,7 @@ def test_list_shows_the_health_collect_recorded(tmp_path: Path) -> None:
         asyncio.run(night())  # the second night is a 304 for the good feed
     listed = invoke(tmp_path, "list", "--json")
     assert listed.exit_code == 0, listed.output
-    rows = {r["name"]: r for r in json.loads(listed.output)["feeds"]}
+    rows = {r["name"]: r for r in json.loads(listed.stdout)["feeds"]}
     good, bad, new = rows["good"]["health"], rows["bad"]["health"], rows["new"]["health"]
     assert rows["good"]["tags"] == ["t"] and rows["new"]["enabled"] is False
     assert (good["fetches"], good["new_in_window"], good["not_modified_rate"], good["last_error"]) == (
@@ -239,7 +241,7 @@ def test_list_without_state_database_or_feeds(tmp_path: Path) -> None:
     assert "no feeds" in invoke(tmp_path, "list").output
     _project(tmp_path, {"a": "https://a.example/f"})
     result = invoke(tmp_path, "list", "--json")
-    assert json.loads(result.output)["feeds"][0]["health"]["last_success"] is None
+    assert json.loads(result.stdout)["feeds"][0]["health"]["last_success"] is None
     assert not Project(tmp_path).state_db.exists()  # reading health creates nothing
 
 
@@ -256,10 +258,23 @@ def test_add_and_remove_in_an_unindented_list(tmp_path: Path) -> None:
 
 
 def test_check_with_json_logs_writes_only_json_lines_on_stderr(tmp_path: Path) -> None:
+    # A real process, as a scheduler runs it: its stderr holds nothing but what briefbot wrote.
+    def check() -> subprocess.CompletedProcess[str]:
+        command = [
+            sys.executable,
+            "-c",
+            "from briefbot.cli import main; main()",
+            "--root",
+            str(tmp_path),
+            "--log-format",
+            "json",
+        ]
+        return subprocess.run([*command, "feeds", "check"], capture_output=True, text=True, timeout=60)
+
     with FeedServer(ROUTES) as server:
         _project(tmp_path, {"ok": server.url("/ok"), "gone": server.url("/gone")})
-        result = CliRunner().invoke(main, ["--root", str(tmp_path), "--log-format", "json", "feeds", "check"])
-    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+        result = check()
+    assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert [(line.get("event"), line.get("feed"), line.get("outcome")) for line in lines] == [
@@ -268,6 +283,15 @@ def test_check_with_json_logs_writes_only_json_lines_on_stderr(tmp_path: Path) -
     ]
     assert (lines[1]["failed"], lines[1]["exit_code"]) == (1, 1)
     (tmp_path / "feeds.yaml").write_text("feeds: [unclosed\n")
-    broken = CliRunner().invoke(main, ["--root", str(tmp_path), "--log-format", "json", "feeds", "check"])
-    assert broken.exit_code == 2 and broken.stdout == ""
-    assert "YAML syntax error" in json.loads(broken.stderr.splitlines()[-1])["message"]
+    broken = check()
+    assert broken.returncode == 2 and broken.stdout == ""
+    (line,) = broken.stderr.splitlines()
+    assert "YAML syntax error" in json.loads(line)["message"]
+
+
+def test_add_to_an_empty_flow_list_rewrites_rather_than_adding_a_second_key(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []  # none yet\nllm: {}\n")
+    result = invoke(tmp_path, "add", "a", "https://a.example/f")
+    assert result.exit_code == 0 and "comments were not kept" in result.output
+    text = (tmp_path / "feeds.yaml").read_text()
+    assert text.count("feeds:") == 1 and names(tmp_path) == ["a"]

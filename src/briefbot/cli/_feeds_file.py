@@ -60,6 +60,8 @@ def _feeds_block(lines: list[str]) -> tuple[int, int] | None:
 def _text_with(text: str, feed: FeedConfig) -> str:
     lines = text.splitlines()
     block = _feeds_block(lines)
+    if block is None and re.search(r"(?m)^feeds\s*:", text):
+        return text  # a flow-style `feeds: [...]`: left to the re-dump (a second key would shadow it)
     if block is None:
         body = "\n".join(lines).rstrip("\n")
         prefix = body + "\n" if body else ""
