@@ -289,9 +289,23 @@ def test_check_with_json_logs_writes_only_json_lines_on_stderr(tmp_path: Path) -
     assert "YAML syntax error" in json.loads(line)["message"]
 
 
-def test_add_to_an_empty_flow_list_rewrites_rather_than_adding_a_second_key(tmp_path: Path) -> None:
-    (tmp_path / "feeds.yaml").write_text("feeds: []  # none yet\nllm: {}\n")
-    result = invoke(tmp_path, "add", "a", "https://a.example/f")
+def test_add_to_an_empty_flow_list_keeps_the_comments(tmp_path: Path) -> None:
+    # The shape `briefbot init` writes: commented examples, then `feeds: []`.
+    text = "# feeds:\n#   - name: example\nfeeds: []  # none yet\n\n# http: {}\nllm: {}\n"
+    (tmp_path / "feeds.yaml").write_text(text)
+    assert invoke(tmp_path, "add", "a", "https://a.example/f").exit_code == 0
+    assert invoke(tmp_path, "add", "b", "https://b.example/f", "--tag", "x").exit_code == 0
+    assert (tmp_path / "feeds.yaml").read_text() == text.replace(
+        "feeds: []  # none yet\n",
+        "feeds:  # none yet\n  - name: a\n    url: https://a.example/f\n"
+        "  - name: b\n    url: https://b.example/f\n    tags: [x]\n",
+    )
+    assert names(tmp_path) == ["a", "b"]
+
+
+def test_add_to_a_flow_list_with_entries_rewrites_rather_than_adding_a_second_key(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: [{name: a, url: 'https://a.example/f'}]\nllm: {}\n")
+    result = invoke(tmp_path, "add", "b", "https://b.example/f")
     assert result.exit_code == 0 and "comments were not kept" in result.output
-    text = (tmp_path / "feeds.yaml").read_text()
-    assert text.count("feeds:") == 1 and names(tmp_path) == ["a"]
+    assert (tmp_path / "feeds.yaml").read_text().count("feeds:") == 1
+    assert names(tmp_path) == ["a", "b"]

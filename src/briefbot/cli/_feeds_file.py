@@ -23,6 +23,7 @@ from briefbot.errors import ConfigError
 _TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
 _FEEDS_KEY = re.compile(r"^feeds\s*:\s*(#.*)?$")
 _ENTRY = re.compile(r"^(\s*)-\s")
+_EMPTY_FEEDS = re.compile(r"^feeds\s*:\s*\[\s*\]\s*(#.*)?$")
 
 
 def _scalar(value: Any) -> str:
@@ -60,6 +61,12 @@ def _feeds_block(lines: list[str]) -> tuple[int, int] | None:
 def _text_with(text: str, feed: FeedConfig) -> str:
     lines = text.splitlines()
     block = _feeds_block(lines)
+    empty = next(((i, m) for i, line in enumerate(lines) if (m := _EMPTY_FEEDS.match(line))), None)
+    if block is None and empty is not None:
+        # `feeds: []` (as `briefbot init` writes it) becomes a block list; its comment stays.
+        at, comment = empty[0], empty[1].group(1) or ""
+        head = "feeds:" + (f"  {comment}" if comment else "")
+        return "\n".join([*lines[:at], head, *_entry_lines(feed, "  "), *lines[at + 1 :]]) + "\n"
     if block is None and re.search(r"(?m)^feeds\s*:", text):
         return text  # a flow-style `feeds: [...]`: left to the re-dump (a second key would shadow it)
     if block is None:
