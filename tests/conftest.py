@@ -31,3 +31,13 @@ def corpora(request: pytest.FixtureRequest) -> Path:
     if not CORPORA.is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA} (../shared/corpora/ is absent)")
     return CORPORA
+
+
+def as_project(root: Path) -> Path:
+    """Make `root` a briefbot project as `briefbot init` would (a feeds.yaml with no feeds): every
+    command but init and demo refuses a folder that is not one."""
+    root.mkdir(parents=True, exist_ok=True)
+    feeds = root / "feeds.yaml"
+    if not feeds.exists():
+        feeds.write_text("feeds: []\n", encoding="utf-8")
+    return root

@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from briefbot.cli import main
+from conftest import as_project
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "briefs"
 SLUG = "open-model-capability-gap"
 
 
 def run(root: Path, *args: str):
-    result = CliRunner().invoke(main, ["--root", str(root), *args], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["--root", str(as_project(root)), *args], catch_exceptions=False)
     return result
 
 
@@ -92,7 +93,7 @@ def test_import_of_malformed_file_names_line_and_writes_nothing(
     result = run(root, "import", str(bad), "--slug", "b")
     assert result.exit_code == 2
     assert f"{bad}:{line}: " in result.stderr and message in result.stderr
-    assert _tree(root) == []
+    assert _tree(root) == ["feeds.yaml"]  # the project as it was: nothing written
 
 
 def test_render_formats_versions_and_output_file(tmp_path: Path) -> None:

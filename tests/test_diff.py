@@ -29,7 +29,7 @@ from briefbot.brief.diff import (
 )
 from briefbot.brief.textformat import parse_text
 from briefbot.cli import main
-from conftest import REPO, SEED
+from conftest import REPO, SEED, as_project
 
 GOLDEN = Path(__file__).parent / "golden"
 V6 = REPO / "fixtures" / "demo" / "v6.txt"
@@ -206,7 +206,9 @@ def test_the_demo_diff_matches_the_golden_file() -> None:
 
 def test_briefbot_diff_prints_the_golden_file(tmp_path: Path) -> None:
     def run(*args: str) -> str:
-        result = CliRunner().invoke(main, ["--root", str(tmp_path), *args], catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, ["--root", str(as_project(tmp_path)), *args], catch_exceptions=False
+        )
         assert result.exit_code == 0, result.output
         return result.stdout
 

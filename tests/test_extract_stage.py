@@ -20,6 +20,7 @@ from briefbot.models import CandidateItem
 from briefbot.store import connect
 from briefbot.store import items as item_store
 from briefbot.store.documents import PageStore, get_documents, outcome_counts
+from conftest import as_project
 
 PDF = b"%PDF-1.5\n" + b"1 0 obj <<>> endobj\n" * 50
 WALL = b"<html><head><title>Wall</title></head><body><div>Please subscribe</div></body></html>"
@@ -102,7 +103,7 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     runner = CliRunner()
     result = runner.invoke(
         main,
-        ["--root", str(tmp_path), "extract", "--brief", "harbour", "--workers", "1"],
+        ["--root", str(as_project(tmp_path)), "extract", "--brief", "harbour", "--workers", "1"],
     )
     assert result.exit_code == 1, result.output  # partial: one page of four failed
     assert "extracted" in result.output and "fallback" in result.output
@@ -110,7 +111,7 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     conn = connect(tmp_path / ".briefbot" / "state.db")
     assert outcome_counts(conn) == {"extracted": 1, "fallback": 2, "failed": 1}
     conn.close()
-    again = runner.invoke(main, ["--root", str(tmp_path), "extract"])
+    again = runner.invoke(main, ["--root", str(as_project(tmp_path)), "extract"])
     assert again.exit_code == 0 and "nothing to extract" in again.output
     assert len(httpserver.log) == 4  # the second run fetched nothing
 
@@ -124,11 +125,13 @@ def test_cli_extract_takes_the_items_the_night_takes(httpserver: HTTPServer, tmp
     [article] = _store_items(conn, {"article": urls["article"]})
     conn.close()
     runner = CliRunner()
-    assert runner.invoke(main, ["--root", str(tmp_path), "extract"]).exit_code == 0
+    assert runner.invoke(main, ["--root", str(as_project(tmp_path)), "extract"]).exit_code == 0
     conn = connect(tmp_path / ".briefbot" / "state.db")
     item_store.link_brief(conn, article.id, "estuary")
     conn.close()
-    again = runner.invoke(main, ["--root", str(tmp_path), "extract", "--brief", "estuary", "--json"])
+    again = runner.invoke(
+        main, ["--root", str(as_project(tmp_path)), "extract", "--brief", "estuary", "--json"]
+    )
     assert again.exit_code == 0, again.output
     assert '"extracted": 1' in again.output and len(httpserver.log) == 1  # the page once, the first time
     conn = connect(tmp_path / ".briefbot" / "state.db")
@@ -142,7 +145,7 @@ def test_cli_extracts_a_url(httpserver: HTTPServer, tmp_path, monkeypatch, path)
     monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")
     _serve(httpserver)
     result = CliRunner().invoke(
-        main, ["--root", str(tmp_path), "extract", httpserver.url_for(path), "--json"]
+        main, ["--root", str(as_project(tmp_path)), "extract", httpserver.url_for(path), "--json"]
     )
     assert result.exit_code == 0, result.output
     assert '"date": "2024-03-05"' in result.output and "SCRIPTSECRET" not in result.output

@@ -86,6 +86,11 @@ def test_add_refuses_invalid_and_duplicate(root: Path, name: str, url: str, mess
 
 
 def test_add_to_a_missing_or_flow_style_file(tmp_path: Path) -> None:
+    # No feeds.yaml: not a project, and the error says how to make one; nothing is written.
+    refused = invoke(tmp_path, "add", "one", "https://one.example/f")
+    assert refused.exit_code == 2 and "briefbot init" in refused.output
+    assert not (tmp_path / "feeds.yaml").exists()
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
     assert invoke(tmp_path, "add", "one", "https://one.example/f").exit_code == 0
     assert names(tmp_path) == ["one"]
     (tmp_path / "feeds.yaml").write_text("# flow\nfeeds: [{name: a, url: 'https://a.example/f'}]\n")

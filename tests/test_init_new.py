@@ -158,3 +158,17 @@ def test_a_hand_written_brief_yaml_gets_a_skeleton_titled_after_its_slug(project
     (project.brief_dir("harbour-dispute") / SKELETON_FILE).write_text("{}", encoding="utf-8")
     with pytest.raises(StoreError, match="not a valid brief skeleton"):
         project.skeleton("harbour-dispute")
+
+
+def test_commands_refuse_a_root_that_is_not_a_project_and_create_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    for args in (["run"], ["collect"], ["status"], ["render", "x"], ["feeds", "list"], ["review", "x"]):
+        result = CliRunner().invoke(main, ["--root", str(missing), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert "briefbot init" in result.output, (args, result.output)
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["--root", str(empty), "run"])
+    assert result.exit_code == 2 and "not a briefbot project (no feeds.yaml)" in result.output
+    assert list(empty.iterdir()) == []

@@ -13,12 +13,13 @@ from briefbot.cli import main
 from briefbot.collect.feeds import FeedParseError
 from briefbot.collect.opml import read_opml, slugify, unique_name, write_opml
 from briefbot.config import NAME_PATTERN, FeedConfig, load_feeds_file
+from conftest import as_project
 
 SYNTHETIC = Path(__file__).parent / "fixtures" / "opml" / "synthetic.opml"
 
 
 def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--root", str(root), "feeds", *args])
+    return CliRunner().invoke(main, ["--root", str(as_project(root)), "feeds", *args])
 
 
 def test_read_keeps_http_feeds_and_reports_the_rest() -> None:
@@ -98,7 +99,7 @@ def test_import_of_a_file_that_is_not_opml_changes_nothing(tmp_path: Path) -> No
     (tmp_path / "x.opml").write_bytes(b"<<< nope")
     result = invoke(tmp_path, "import", str(tmp_path / "x.opml"))
     assert result.exit_code == 2 and "not an OPML subscription list" in result.output
-    assert not (tmp_path / "feeds.yaml").exists()
+    assert (tmp_path / "feeds.yaml").read_text() == "feeds: []\n"  # as the test's project had it
 
 
 def test_export_then_import_round_trips(tmp_path: Path) -> None:

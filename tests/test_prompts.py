@@ -20,6 +20,7 @@ from briefbot.models import BatchItem
 from briefbot.store import connect
 from briefbot.store.llm_calls import list_calls
 from briefbot.triage import triage
+from conftest import as_project
 
 BUILTIN_FILES = "builtin:triage.system.j2,builtin:triage.user.j2,builtin:_fence.j2,builtin:_data_rule.j2"
 HOUSE_RULE = "House rule: a vendor's own benchmark claim is background until someone else repeats it."
@@ -130,7 +131,9 @@ def test_an_unknown_template_is_an_llm_error(tmp_path: Path) -> None:
 
 
 def cli(root: Path, *args: str) -> Any:
-    return CliRunner().invoke(main, ["--root", str(root), "prompts", *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        main, ["--root", str(as_project(root)), "prompts", *args], catch_exceptions=False
+    )
 
 
 def test_prompts_list_says_where_each_template_comes_from(tmp_path: Path) -> None:
@@ -158,7 +161,7 @@ def test_prompts_show_prints_the_template_that_will_be_used(tmp_path: Path) -> N
     assert cli(tmp_path, "show", "triage.system").output == "Mine.\n"  # the suffix may be left off
     assert cli(tmp_path, "show", "triage.system.j2", "--builtin").output == packaged
 
-    missing = CliRunner().invoke(main, ["--root", str(tmp_path), "prompts", "show", "nope.j2"])
+    missing = CliRunner().invoke(main, ["--root", str(as_project(tmp_path)), "prompts", "show", "nope.j2"])
     assert missing.exit_code == 2
     assert "error: no prompt template 'nope.j2'" in missing.output
 

@@ -22,6 +22,7 @@ from briefbot.project import Project
 from briefbot.propose import ProposeResult, budget_items, propose
 from briefbot.store import connect
 from briefbot.triage import TriagedItem
+from conftest import as_project
 
 SLUG = "gap"
 
@@ -162,7 +163,7 @@ def test_irrelevant_items_never_reach_the_proposer(tmp_path: Path) -> None:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Project:
-    project = Project(tmp_path / "root")
+    project = Project(as_project(tmp_path / "root"))
     project.publish(SLUG, small_brief())
     return project
 

@@ -17,6 +17,7 @@ from briefbot.merge import merge
 from briefbot.merge.proposal import Proposal
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
+from conftest import as_project
 
 SLUG = "gap"
 NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
@@ -47,7 +48,7 @@ def _edits() -> list[dict]:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    Project(tmp_path).publish(SLUG, small_brief())
+    Project(as_project(tmp_path)).publish(SLUG, small_brief())
     (tmp_path / "batch.json").write_text(batch(_edits()).model_dump_json(indent=2), encoding="utf-8")
     return tmp_path
 

@@ -21,6 +21,7 @@ from briefbot import review
 from briefbot.merge.proposal import StaleProposalError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
+from conftest import as_project
 
 SLUG = "gap"
 NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
@@ -47,7 +48,7 @@ def _batch():
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    proj = Project(tmp_path)
+    proj = Project(as_project(tmp_path))
     proj.publish(SLUG, small_brief())
     review.make_proposal(proj, SLUG, _batch(), run_date=RUN_DATE, now=NOW)
     return proj

@@ -15,6 +15,7 @@ from briefbot.cli import main
 from briefbot.project import Project
 from briefbot.store import connect, transaction
 from briefbot.store.runs import finish_run, start_run
+from conftest import as_project
 
 NOW = dt.datetime.now(dt.UTC)
 SCOPE = "scope: How far open-weight models trail closed ones.\n"
@@ -32,7 +33,7 @@ def _edits() -> list[dict]:
 
 
 def run(root: Path, *args: str, code: int = 0):
-    result = CliRunner().invoke(main, ["--root", str(root), *args])
+    result = CliRunner().invoke(main, ["--root", str(as_project(root)), *args])
     assert result.exit_code == code, result.output + result.stderr
     return result
 
@@ -56,7 +57,7 @@ def _proposal(project: Project, slug: str, *, days_old: int = 2) -> None:
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """Four briefs, one in each state: published and idle, drafted, under review, decided."""
-    project = Project(tmp_path)
+    project = Project(as_project(tmp_path))
     project.publish("idle", small_brief())
     (tmp_path / "briefs" / "harbour").mkdir(parents=True)
     project.brief_config_file("harbour").write_text(SCOPE, encoding="utf-8")

@@ -22,6 +22,7 @@ from briefbot.store.proposals import ProposalStore
 from briefbot.web import check_bind, create_app
 from briefbot.web.security import CONTENT_SECURITY_POLICY
 from briefbot.web.site import build_site
+from conftest import as_project
 
 PROPOSAL = f"/b/{SLUG}/proposal"
 
@@ -254,7 +255,7 @@ def test_bind_rule() -> None:
 def test_cli_serve_refuses_a_public_host_without_token(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
-        ["--root", str(tmp_path), "serve", "--host", "0.0.0.0"],
+        ["--root", str(as_project(tmp_path)), "serve", "--host", "0.0.0.0"],
         env={"BRIEFBOT_TOKEN": ""},
     )
     assert result.exit_code == 2
@@ -275,7 +276,7 @@ def test_access_token_is_required_when_set(project: Project) -> None:
 
 def test_static_site(tmp_path: Path, project: Project) -> None:
     out = tmp_path / "site"
-    result = CliRunner().invoke(main, ["--root", str(project.root), "site", str(out)])
+    result = CliRunner().invoke(main, ["--root", str(as_project(project.root)), "site", str(out)])
     assert result.exit_code == 0, result.output
     assert "wrote 6 pages and 1 feeds" in result.output
     version = (out / "b" / SLUG / "v7.html").read_text()
@@ -338,7 +339,7 @@ def test_brief_page_links_citations_like_render(client: TestClient, project: Pro
 
 
 def test_the_proposal_page_says_whose_whats_new_it_is(tmp_path: Path) -> None:
-    project = Project(tmp_path)
+    project = Project(as_project(tmp_path))
     project.publish("gap", mb.small_brief())
     made = mb.batch([mb.edit("add_open_question", text="Will NVIDIA pay [new:1]?")])
     assert merge_batch(mb.small_brief(), made, run_date=mb.RUN_DATE).whats_new_origin == "assembled"

@@ -18,11 +18,15 @@ from briefbot.project import Project
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def project(ctx: click.Context | None = None) -> Project:
-    """The Project chosen by the global `--root` option."""
+def project(ctx: click.Context | None = None, *, require: bool = True) -> Project:
+    """The Project chosen by the global `--root` option; a root that is not a project (no
+    feeds.yaml) is refused with an error naming `briefbot init`, unless `require` is False
+    (init and demo make one)."""
     context = ctx or click.get_current_context()
     obj = context.find_root().obj
     assert isinstance(obj, Project)
+    if require:
+        obj.require_project()
     return obj
 
 

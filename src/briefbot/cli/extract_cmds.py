@@ -308,7 +308,7 @@ def extract_cmd(
             targets,
             url=url,
             as_json=as_json,
-            proj=project(),
+            proj=project(require=False),  # pages given by name: no project state is touched
             record=record,
             replay=replay,
         )

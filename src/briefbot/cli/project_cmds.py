@@ -63,7 +63,7 @@ def init_cmd(directory: Path | None) -> None:
 
     Refuses a folder that already is a project (it has a feeds.yaml); never overwrites a file.
     """
-    proj = Project(directory) if directory is not None else project()
+    proj = Project(directory) if directory is not None else project(require=False)
     if proj.is_project():
         raise ConfigError(
             f"{proj.root} already is a briefbot project ({proj.feeds_file} exists); nothing changed"
