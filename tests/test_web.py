@@ -347,3 +347,35 @@ def test_the_proposal_page_says_whose_whats_new_it_is(tmp_path: Path) -> None:
     with TestClient(create_app(project)) as client:
         page = client.get("/b/gap/proposal").text
     assert "Assembled by the merger: the proposer wrote no What&#39;s new draft." in page
+
+
+def test_the_pending_proposals_feed_lists_what_waits_for_review(client: TestClient, project: Project) -> None:
+    body = client.get("/proposals.atom")
+    assert body.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(body.content)
+    assert not feed.bozo and feed.feed.title == "Proposals waiting for review"
+    (entry,) = feed.entries
+    assert entry.link.endswith(f"/b/{SLUG}/proposal")
+    assert re.search(r"v\d+ proposed, \d+ of \d+ edits applied", entry.title)
+    # A decision raises the revision: the entry's id changes, so a feed reader shows it anew.
+    page = client.get(PROPOSAL).text
+    decided = client.post(f"{PROPOSAL}/decide", data={**decide_form(page, 1), "decision": "reject"})
+    assert decided.status_code in (200, 303)
+    (again,) = feedparser.parse(client.get("/proposals.atom").content).entries
+    assert again.id != entry.id
+
+
+def test_a_first_draft_is_on_the_index_and_its_proposal_page_opens(tmp_path: Path) -> None:
+    project = Project(as_project(tmp_path))
+    (tmp_path / "briefs" / "fresh").mkdir(parents=True)
+    project.brief_config_file("fresh").write_text("scope: A new story.\n", encoding="utf-8")
+    skeleton = project.skeleton("fresh")
+    made = mb.batch([mb.edit("add_open_question", text="Who will pay [new:1]?")])
+    make_proposal(project, "fresh", made, run_date=mb.RUN_DATE, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    with TestClient(create_app(project)) as client:
+        index = client.get("/").text
+        assert skeleton.title in index and "none yet" in index and "/b/fresh/proposal" in index
+        page = client.get("/b/fresh/proposal")
+        assert page.status_code == 200 and "Who will pay" in page.text
+        feed = feedparser.parse(client.get("/proposals.atom").content)
+        assert [e.link.rsplit("/b/", 1)[1] for e in feed.entries] == ["fresh/proposal"]

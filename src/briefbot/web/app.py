@@ -18,6 +18,7 @@ from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import health, pages, review_pages
 from briefbot.web.context import WebContext, context, message
+from briefbot.web.feed import pending_feed as atom_pending_feed
 from briefbot.web.security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
 from briefbot.web.templating import STATIC_DIR, environment
 
@@ -96,6 +97,26 @@ def feed(request: Request) -> Response:
     )
 
 
+def pending_feed(request: Request) -> Response:
+    """The Atom feed of proposals waiting for review (editors only: it sits with the proposal pages)."""
+    web = context(request)
+    base = str(request.base_url).rstrip("/")
+    pending = [
+        p if p.slug else p.model_copy(update={"slug": slug})
+        for slug in web.project.slugs()
+        if (p := ProposalStore(web.project, slug).load()) is not None
+    ]
+    return Response(
+        atom_pending_feed(
+            pending,
+            feed_url=f"{base}/proposals.atom",
+            proposal_url={p.slug or "": base + web.links.proposal(p.slug or "") for p in pending},
+            updated=web.clock(),
+        ),
+        media_type="application/atom+xml",
+    )
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 
@@ -131,6 +152,7 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/feeds", feeds_health),
+        Route("/proposals.atom", pending_feed),
         Route("/b/{slug}", brief_latest),
         Route("/b/{slug}/v/{version}", brief_version),
         Route("/b/{slug}/history", history),

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from markupsafe import escape
 
+from briefbot.merge.proposal import Proposal
 from briefbot.models import Brief
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -86,4 +87,49 @@ def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dic
             type="text/html",
         )
         sub(entry, "content", whats_new_html(brief), type="html")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def pending_feed(
+    proposals: list[Proposal], *, feed_url: str, proposal_url: dict[str, str], updated: dt.datetime
+) -> bytes:
+    """Atom XML of the proposals waiting for an editor, one entry per brief, newest first: what an
+    editor subscribes to in a feed reader instead of (or beside) mail."""
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    def stamp(proposal: Proposal) -> str:
+        when = proposal.updated_at or proposal.created_at
+        return (
+            when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else _timestamp(proposal.run_date)
+        )
+
+    sub(feed, "id", entry_id("pending-proposals"))
+    sub(feed, "title", "Proposals waiting for review")
+    sub(feed, "updated", updated.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    sub(feed, "link", rel="self", href=feed_url, type="application/atom+xml")
+    author = sub(feed, "author")
+    sub(author, "name", "briefbot")
+    sub(feed, "generator", "briefbot")
+    for proposal in sorted(proposals, key=stamp, reverse=True):
+        slug = proposal.slug or ""
+        entry = sub(feed, "entry")
+        # A new entry per revision, so a feed reader shows a remade or decided proposal again.
+        sub(entry, "id", entry_id(f"{slug}/proposal/v{proposal.candidate.version}/r{proposal.revision}"))
+        applied = len(proposal.applied())
+        sub(
+            entry,
+            "title",
+            f"{proposal.candidate.title}: v{proposal.candidate.version} proposed, "
+            f"{applied} of {len(proposal.verdicts)} edits applied",
+        )
+        sub(entry, "updated", stamp(proposal))
+        sub(entry, "link", rel="alternate", href=proposal_url[slug], type="text/html")
+        sub(entry, "content", whats_new_html(proposal.final_brief()), type="html")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -38,15 +38,16 @@ def index_page(
     rows = []
     for slug in project.slugs():
         versions = project.versions(slug)
-        if not versions:
+        # A brief with no version yet is listed only where its first draft can be reviewed.
+        if not versions and (proposal_link is None or ProposalStore(project, slug).load() is None):
             continue
-        brief = project.load(slug, versions[-1])
+        brief = project.load(slug, versions[-1]) if versions else project.skeleton(slug)
         row: dict[str, Any] = {
             "slug": slug,
             "title": brief.title,
-            "version": brief.version,
-            "date": brief.date.isoformat(),
-            "item_count": brief.item_count,
+            "version": brief.version if versions else None,
+            "date": brief.date.isoformat() if versions else None,
+            "item_count": brief.item_count if versions else None,
             "proposal": None,
         }
         if proposal_link is not None:

@@ -47,7 +47,7 @@ def proposal_page(request: Request) -> Response:
         whats_new_text=_whats_new_text(proposal),
         whats_new_edited=proposal.whats_new_override is not None,
         preview=diff_briefs(base, proposal.final_brief()),
-        latest=web.project.latest_version(slug),
+        latest=(web.project.versions(slug) or [0])[-1],  # 0: a first draft, nothing published yet
     )
 
 
