@@ -20,7 +20,7 @@ from _chaos_runs import (
     versions_digest,
 )
 from _llm_server import LLMServer
-from _world import RUN_DATE, World, write_root
+from _world import BRIEFBOT, RUN_DATE, World, write_root
 from _world_server import WorldServer
 
 
@@ -133,7 +133,7 @@ def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]
     env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key")
     handle = open(log, "wb")  # noqa: SIM115 - closed by finish()
     proc = subprocess.Popen(
-        ["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+        [BRIEFBOT, "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
         stdout=handle,
         stderr=subprocess.STDOUT,
         env=env,

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from _llm_server import LLMServer
-from _world import RUN_DATE, SLUGS
+from _world import BRIEFBOT, RUN_DATE, SLUGS
 
 # Short HTTP timeouts so a "timeout" fault costs a second, and fast LLM retries.
 HTTP = {"read_timeout": 1.0, "total_timeout": 2.0, "connect_timeout": 2.0}
@@ -69,7 +69,7 @@ def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.
     )
     log = open(root.parent / f"{root.name}.log", "ab")  # noqa: SIM115 - closed by finish()
     proc = subprocess.Popen(
-        ["briefbot", "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
+        [BRIEFBOT, "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import random
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
@@ -33,6 +34,8 @@ from briefbot.models import Brief
 
 SEED_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "seed" / "open-model-capability-gap-v7.txt"
 RUN_DATE = dt.date(2026, 6, 1)
+# The briefbot of the Python running the bench (its venv), not whichever one PATH finds first.
+BRIEFBOT = str(Path(sys.executable).parent / "briefbot")
 FEED_SIZE = 100
 RELEVANT_MARK = "Bench relevance marker: RELEVANT to the brief."
 IRRELEVANT_MARK = "Bench relevance marker: off topic."

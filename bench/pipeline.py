@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _llm_server import LLMServer
 from _world import (
     BASELINE_MODEL,
+    BRIEFBOT,
     RUN_DATE,
     SLUGS,
     World,
@@ -110,7 +111,7 @@ def run_briefbot(
         with open(workdir / f"run-{world.n}.log", "wb") as log:
             proc = subprocess.Popen(
                 [
-                    "briefbot",
+                    BRIEFBOT,
                     "--root",
                     str(root),
                     "run",

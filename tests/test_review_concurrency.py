@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,7 +106,7 @@ def test_another_process_waits_for_the_lock(project: Project) -> None:
     with store.guard():
         proc = subprocess.Popen(
             [
-                shutil.which("briefbot") or "briefbot",
+                str(Path(sys.executable).parent / "briefbot"),  # this venv's, not PATH's
                 "--root",
                 str(project.root),
                 "decide",
