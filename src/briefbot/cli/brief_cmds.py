@@ -147,7 +147,8 @@ def diff_cmd(slug: str, old: int, new: int, context: bool, colour: bool | None, 
     if colour is None:
         colour = sys.stdout.isatty()
     if colour:
-        Console(force_terminal=True, highlight=False, soft_wrap=True).print(
+        # --color means colour even where TERM says otherwise (TERM=dumb, a pager that keeps escapes).
+        Console(force_terminal=True, color_system="standard", highlight=False, soft_wrap=True).print(
             diff_rich(diff, context=context), end=""
         )
     else:
