@@ -28,6 +28,14 @@ def _timestamp(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
+def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """An Atom element under `parent`; ElementTree escapes `text` and the attributes."""
+    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
 def whats_new_html(brief: Brief) -> str:
     """What's new as escaped HTML paragraphs (the XML layer escapes it once more, as Atom `type="html"` wants)."""
     if brief.whats_new is None:
@@ -47,12 +55,6 @@ def atom_feed(slug: str, briefs: list[Brief], *, feed_url: str, version_url: dic
     latest = ordered[0]
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-        if text is not None:
-            element.text = text
-        return element
 
     sub(feed, "id", entry_id(slug))
     sub(feed, "title", latest.title)
@@ -97,12 +99,6 @@ def pending_feed(
     editor subscribes to in a feed reader instead of (or beside) mail."""
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-        if text is not None:
-            element.text = text
-        return element
 
     def stamp(proposal: Proposal) -> str:
         when = proposal.updated_at or proposal.created_at
