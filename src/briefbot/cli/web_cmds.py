@@ -11,6 +11,7 @@ import uvicorn
 
 from briefbot.cli._common import project
 from briefbot.web import check_bind, create_app
+from briefbot.web.security import allowed_hosts
 from briefbot.web.site import build_site
 
 COMMANDS: list[click.Command] = []
@@ -38,19 +39,34 @@ COMMANDS: list[click.Command] = []
     "Env BRIEFBOT_TOKEN.",
 )
 @click.option(
+    "--allowed-host",
+    "extra_hosts",
+    metavar="NAME",
+    multiple=True,
+    help="A host name (or address) clients use to reach the server, besides the address listened on "
+    "and localhost; repeatable. Requests naming any other host are refused (DNS rebinding).",
+)
+@click.option(
     "--by",
     default=None,
     help="Name recorded for decisions and approvals (default: the OS user).",
 )
-def serve(host: str, port: int, token: str | None, by: str | None) -> None:
+def serve(host: str, port: int, token: str | None, extra_hosts: tuple[str, ...], by: str | None) -> None:
     """Serve the editor's review page and the published briefs over HTTP."""
     check_bind(host, token)
-    app = create_app(project(), token=token, approver=by or getpass.getuser())
+    hosts = allowed_hosts(host, extra_hosts)
+    app = create_app(project(), token=token, approver=by or getpass.getuser(), allowed_hosts=hosts)
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"briefbot: serving {project().root.resolve()} on http://{shown}:{port}/"
         + ("?token=…" if token else "")
     )
+    if host.strip("[]") in ("0.0.0.0", "::") and not extra_hosts:
+        click.echo(
+            "briefbot: requests must name one of "
+            + ", ".join(sorted(hosts))
+            + "; add --allowed-host NAME for each name clients use to reach this machine"
+        )
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 

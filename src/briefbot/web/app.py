@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +19,12 @@ from briefbot.store.proposals import ProposalStore
 from briefbot.web import health, pages, review_pages
 from briefbot.web.context import WebContext, context, message
 from briefbot.web.feed import pending_feed as atom_pending_feed
-from briefbot.web.security import AccessTokenMiddleware, Csrf, SecurityHeadersMiddleware
+from briefbot.web.security import (
+    AccessTokenMiddleware,
+    Csrf,
+    HostCheckMiddleware,
+    SecurityHeadersMiddleware,
+)
 from briefbot.web.templating import STATIC_DIR, environment
 
 
@@ -146,9 +151,12 @@ def create_app(
     csrf_secret: bytes | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     approver: str = "editor",
+    allowed_hosts: Collection[str] | None = None,
 ) -> Starlette:
     """The web app over `project`. `token`, when set, is required on every request; `approver` names
-    who decides and approves in the archived proposal; `clock` is the only source of time."""
+    who decides and approves in the archived proposal; `clock` is the only source of time.
+    `allowed_hosts` are the names a request's Host may carry (see `security.allowed_hosts`); None
+    accepts any, which only an app called in-process may do: `briefbot serve` always passes them."""
     routes = [
         Route("/", index),
         Route("/feeds", feeds_health),
@@ -165,6 +173,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(HostCheckMiddleware, allowed=allowed_hosts),
             Middleware(AccessTokenMiddleware, token=token),
         ],
         exception_handlers={
