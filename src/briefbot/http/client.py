@@ -13,7 +13,8 @@ API (stable):
 
 `fetch` raises `FetchError` (timeout, network, size cap, too many redirects, non-http scheme),
 `FetchStatusError` (a FetchError with `.status`, for a final status >= 400), `BlockedAddressError`
-(a non-public address, naming URL and address) and `ReplayMissError` (replay lacks the request).
+(an address the client's policy refuses, naming URL, address and reason) and `ReplayMissError`
+(replay lacks the request).
 Validators persist in SQLite through `briefbot.store.http_cache` (`load_validators`,
 `save_validators`): the caller loads them, passes them to fetch(), and saves what it returns.
 
@@ -23,10 +24,14 @@ Transport chain, top to bottom (the client itself never follows redirects; fetch
 Per-host politeness (at most `per_host_concurrency` in flight, `per_host_min_interval` between
 starts) is applied by fetch() per hop through the client's HostGates, so use fetch() for fetched
 URLs; `total_timeout` bounds each hop from the moment its host slot is free.
-`trusted=True` skips the public-address rule and the raw size cap but keeps record/replay, so a
-local LLM server (Ollama on localhost) works without lifting the rule for fetched URLs, and LLM
-exchanges are recorded and replayed like everything else. Retries of 429/503 live in fetch() only:
-the LLM client owns its own retries (one retry owner per call).
+Address policies (`briefbot.http.net.AddressPolicy`, reasons in that module's docstring): fetched
+URLs reach public addresses only; `allow_private_networks` adds private networks but never
+link-local. `trusted=True` skips the public-address rule and the raw size cap but keeps
+record/replay, so a local LLM server (Ollama on localhost) works without lifting the rule for
+fetched URLs, and LLM exchanges are recorded and replayed like everything else. Cloud metadata
+addresses (169.254.169.254, fd00:ec2::254, ... in any IPv6 form) are refused by every client
+whatever the settings, the trusted one and `allow_addresses` included. Retries of 429/503 live in
+fetch() only: the LLM client owns its own retries (one retry owner per call).
 
 Record/replay (`HttpSettings(record_dir=DIR)` / `replay_dir=DIR`, exclusive): one JSON file per
 exchange plus its raw body file, named `<fingerprint>-<seq>` (see `briefbot.http.record`). The fingerprint
@@ -52,7 +57,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from briefbot.errors import FetchError
 from briefbot.http.decode import BoundedDecoder
-from briefbot.http.net import HostGates, NetworkTransport
+from briefbot.http.net import AddressPolicy, HostGates, NetworkTransport
 from briefbot.http.record import RecordingTransport, ReplayTransport
 from briefbot.http.retry import retry_after_seconds
 from briefbot.http.settings import HttpSettings
@@ -95,8 +100,14 @@ def make_client(settings: HttpSettings | None = None, *, trusted: bool = False) 
     if settings.replay_dir is not None:
         transport = ReplayTransport(settings.replay_dir)
     else:
+        if trusted:
+            policy = AddressPolicy.TRUSTED
+        elif settings.allow_private_networks:
+            policy = AddressPolicy.PRIVATE
+        else:
+            policy = AddressPolicy.PUBLIC
         transport = NetworkTransport(
-            guarded=not (trusted or settings.allow_private_networks),
+            policy=policy,
             allowed=settings.allowed_pairs(),
             max_connections=settings.max_connections,
             raw_cap=None if trusted else settings.max_bytes,

@@ -1,13 +1,33 @@
-"""The network end of the HTTP chain: public-address rule at connect time, raw cap; host gates.
+"""The network end of the HTTP chain: address rules at connect time, raw cap; host gates.
 
 Why at connect time: checking a URL's host before the request leaves a gap (DNS rebinding: the name
 resolves to a public address for the check and to 127.0.0.1 for the connection). Here the backend
-resolves the name itself, refuses if ANY resolved address is non-public, and connects to the very
+resolves the name itself, refuses if ANY resolved address is refused, and connects to the very
 IP it checked. Every new connection (so every redirect hop to a new host) passes through it.
+
+Three policies, one per kind of client (`AddressPolicy`):
+- PUBLIC, fetched URLs by default: public unicast addresses only.
+- PRIVATE, fetched URLs with `allow_private_networks` (feeds on your own network): loopback, RFC 1918,
+  unique local IPv6 and carrier-grade NAT open up (Tailscale lives in 100.64.0.0/10), but
+  link-local (169.254.0.0/16, fe80::/10) stays closed. Link-local is where clouds put their control
+  plane, and not only at the addresses listed below (AWS DNS at 169.254.169.253, time at
+  169.254.169.123, credential agents at 169.254.170.x, whatever a provider adds next), while no one
+  serves a feed there: a self-assigned address means DHCP failed, and fe80:: needs an interface
+  scope that URLs do not carry.
+- TRUSTED, the configured LLM endpoint: any address (a local Ollama on loopback) except the cloud
+  metadata addresses. The endpoint is configuration, but what it answers is not: the openai SDK
+  follows redirects, and a 302/303 turns its POST into a GET, which is all instance metadata
+  needs to hand out credentials. No LLM is ever served from a metadata address, so refusing them
+  costs nothing.
+
+The metadata addresses (`_METADATA`) are refused under every policy, in every form that carries
+them (IPv4-mapped, 6to4, NAT64, IPv4-compatible), and the test-only `allowed` exceptions cannot
+exempt them: no setting reopens them.
 """
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import math
 import socket
@@ -25,13 +45,44 @@ from briefbot.errors import BlockedAddressError, FetchError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# Instance metadata and credential endpoints, refused whatever the policy (see the module docstring).
+_METADATA: dict[IPAddress, str] = {
+    ipaddress.ip_address("169.254.169.254"): "AWS, GCP, Azure, Oracle, DigitalOcean, OpenStack",
+    ipaddress.ip_address("169.254.170.2"): "AWS ECS task credentials",
+    ipaddress.ip_address("169.254.170.23"): "AWS EKS Pod Identity",
+    ipaddress.ip_address("fd00:ec2::254"): "AWS, IPv6",
+    ipaddress.ip_address("fd00:ec2::23"): "AWS EKS Pod Identity, IPv6",
+    ipaddress.ip_address("100.100.100.200"): "Alibaba Cloud",
+    ipaddress.ip_address("168.63.129.16"): "Azure WireServer",
+    ipaddress.ip_address("192.0.0.192"): "Oracle Cloud Classic",
+}
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
-def blocked_reason(address: str | IPAddress) -> str | None:
-    """Why `address` may not be connected to, or None when it is a public unicast address."""
+class AddressPolicy(enum.Enum):
+    """Which addresses a client may connect to (see the module docstring)."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+    TRUSTED = "trusted"
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address | None, str]:
+    """The IPv4 address an IPv6 form smuggles, and the form's name; (None, "") for plain IPv6."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, "IPv4-mapped"
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "6to4"
+    if any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(ip.packed[-4:]), "NAT64"
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
+        return ipaddress.IPv4Address(ip.packed[-4:]), "IPv4-compatible"
+    return None, ""
+
+
+def blocked_reason(address: str | IPAddress, *, policy: AddressPolicy = AddressPolicy.PUBLIC) -> str | None:
+    """Why `address` may not be connected to under `policy`, or None when it may."""
     try:
         ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     except ValueError:
@@ -39,31 +90,26 @@ def blocked_reason(address: str | IPAddress) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address):
         ip = ipaddress.IPv6Address(ip.packed)  # drop a %scope suffix: it changes nothing here
         # Forms that smuggle an IPv4 address inside IPv6: judge the IPv4 address they carry.
-        embedded: ipaddress.IPv4Address | None = None
-        kind = ""
-        if ip.ipv4_mapped is not None:
-            embedded, kind = ip.ipv4_mapped, "IPv4-mapped"
-        elif ip.sixtofour is not None:
-            embedded, kind = ip.sixtofour, "6to4"
-        elif any(ip in net for net in _NAT64):
-            embedded, kind = ipaddress.IPv4Address(ip.packed[-4:]), "NAT64"
-        elif ip in _IPV4_COMPATIBLE and int(ip) > 1:
-            embedded, kind = ipaddress.IPv4Address(ip.packed[-4:]), "IPv4-compatible"
+        embedded, kind = _carried_ipv4(ip)
         if embedded is not None:
-            inner = blocked_reason(embedded)
+            inner = blocked_reason(embedded, policy=policy)
             if inner is not None:
                 return f"{kind} form of {embedded} ({inner})"
-            if kind == "IPv4-compatible":
+            if kind == "IPv4-compatible" and policy is AddressPolicy.PUBLIC:
                 return "IPv4-compatible IPv6 (deprecated, reserved)"
             return None
     if ip in _METADATA:
-        return "cloud metadata address"
+        return f"cloud metadata address, refused whatever the settings: {_METADATA[ip]}"
+    if policy is AddressPolicy.TRUSTED:
+        return None
+    if ip.is_link_local:
+        return "link-local"
+    if policy is AddressPolicy.PRIVATE:
+        return None
     if ip.is_unspecified:
         return "unspecified address"
     if ip.is_loopback:
         return "loopback"
-    if ip.is_link_local:
-        return "link-local"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "carrier-grade NAT (100.64.0.0/10)"
     if ip.is_multicast:
@@ -79,6 +125,11 @@ def blocked_reason(address: str | IPAddress) -> str | None:
     return None
 
 
+def is_metadata(address: str | IPAddress) -> bool:
+    """True for a cloud metadata address in any form: the one refusal nothing exempts."""
+    return blocked_reason(address, policy=AddressPolicy.TRUSTED) is not None
+
+
 class ConnectBlocked(BlockedAddressError):
     """Raised inside the connection pool; the transport re-raises it naming the URL."""
 
@@ -90,8 +141,11 @@ class ConnectBlocked(BlockedAddressError):
 class GuardedBackend(AsyncNetworkBackend):
     """Resolve, check every address, connect only to a checked IP (no DNS-rebinding gap)."""
 
-    def __init__(self, *, allowed: Iterable[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self, *, policy: AddressPolicy = AddressPolicy.PUBLIC, allowed: Iterable[tuple[str, int]] = ()
+    ) -> None:
         self._inner = httpcore2.AnyIOBackend()
+        self._policy = policy
         # Test-only exceptions ("ip:port" of a local server); never set in production config.
         self._allowed = {(str(ipaddress.ip_address(ip)), int(port)) for ip, port in allowed}
 
@@ -121,11 +175,14 @@ class GuardedBackend(AsyncNetworkBackend):
         addresses = await self._resolve(host, port, timeout)
         if not addresses:
             raise httpcore2.ConnectError(f"{host} resolves to no address")
-        # Refuse if any address is non-public: a name mixing public and private answers is hostile.
+        # Refuse if any address is refused: a name mixing public and private answers is hostile.
         for address in addresses:
-            reason = blocked_reason(address)
-            if reason is not None and (address, port) not in self._allowed:
-                raise ConnectBlocked(host, address, reason)
+            reason = blocked_reason(address, policy=self._policy)
+            if reason is None:
+                continue
+            if (address, port) in self._allowed and not is_metadata(address):
+                continue
+            raise ConnectBlocked(host, address, reason)
         last: Exception | None = None
         for address in addresses:
             try:
@@ -173,12 +230,17 @@ class _CappedStream(httpx2.AsyncByteStream):
 
 
 class NetworkTransport(httpx2.AsyncBaseTransport):
-    """httpx2's transport over a connection pool whose backend enforces the public-address rule."""
+    """httpx2's transport over a connection pool whose backend enforces an `AddressPolicy`."""
 
     def __init__(
-        self, *, guarded: bool, allowed: Iterable[tuple[str, int]], max_connections: int, raw_cap: int | None
+        self,
+        *,
+        policy: AddressPolicy,
+        allowed: Iterable[tuple[str, int]],
+        max_connections: int,
+        raw_cap: int | None,
     ) -> None:
-        backend: AsyncNetworkBackend | None = GuardedBackend(allowed=allowed) if guarded else None
+        backend = GuardedBackend(policy=policy, allowed=allowed)
         # httpx2's transport takes no network backend, so the pool is built here with the same
         # TLS context and handed to it; the transport keeps request/exception mapping.
         self._transport = httpx2.AsyncHTTPTransport(trust_env=False)
