@@ -6,7 +6,13 @@ proposal is made by `review.make_proposal` from an edit batch built from the sha
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from briefbot import review
 from briefbot.brief.textformat import parse_text
@@ -90,3 +96,28 @@ def make_project(root: Path, seed_text: str) -> Project:
     project.publish(SLUG, parse_text(seed_text))
     review.make_proposal(project, SLUG, batch(), run_date=RUN_DATE, now=NOW)
     return project
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """`app` under a real uvicorn on a free loopback port, as `briefbot serve` runs it; yields the port."""
+    import uvicorn  # the server package, only for the tests that need a real one
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", server_header=False)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+        sock.close()

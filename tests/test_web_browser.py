@@ -7,16 +7,13 @@ every page go to artifacts/screenshots/ for CI to keep.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from _web_data import NOW, SLUG, XSS_TITLE, make_project
+from _web_data import NOW, SLUG, XSS_TITLE, make_project, serving
 from briefbot.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,28 +41,10 @@ playwright_sync = pytest.importorskip(
 
 @pytest.fixture
 def server(tmp_path: Path, seed_text: str) -> Iterator[tuple[str, object]]:
-    import uvicorn
-
     project = make_project(tmp_path / "root", seed_text)
     app = create_app(project, clock=lambda: NOW, approver="browser-editor")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", server_header=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(app) as port:
         yield f"http://127.0.0.1:{port}", project
-    finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture

@@ -10,9 +10,6 @@ send them.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from _web_data import NOW, SLUG, make_project
+from _web_data import NOW, SLUG, make_project, serving
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.project import Project
@@ -51,24 +48,8 @@ def project(tmp_path: Path, seed_text: str) -> Project:
 def server(project: Project) -> Iterator[tuple[str, int]]:
     """The app as `briefbot serve` builds it, under uvicorn on a free loopback port."""
     app = create_app(project, clock=lambda: NOW, allowed_hosts=allowed_hosts("127.0.0.1"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", server_header=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(app) as port:
         yield f"http://127.0.0.1:{port}", port
-    finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def test_rebound_host_gets_no_page_no_token_and_cannot_approve(
