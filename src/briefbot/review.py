@@ -130,13 +130,19 @@ def _batch_errors(data: Any, exc: ValidationError) -> list[str]:
     return messages
 
 
-def read_batch(raw: str | bytes, *, path: str) -> EditBatch:
-    """Parse an edit batch; a malformed one is a MergeError naming the file and the JSON path."""
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+def check_batch_size(size: int, *, path: str) -> None:
+    """Refuse a batch over MAX_BATCH_BYTES; callers with a file check its size before reading it."""
     if size > MAX_BATCH_BYTES:
         raise MergeError(
             f"{path}: {size:,} bytes; an edit batch may be at most {MAX_BATCH_BYTES:,} bytes (split it)"
         )
+
+
+def read_batch(raw: str | bytes, *, path: str) -> EditBatch:
+    """Parse an edit batch; a malformed one is a MergeError naming the file and the JSON path."""
+    check_batch_size(
+        len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass")), path=path
+    )
     try:
         data = json.loads(raw, parse_int=_parse_int)
     except json.JSONDecodeError as exc:

@@ -141,6 +141,8 @@ def _echo_summary(proposal: Proposal) -> None:
 def edit_cmd(slug: str, source: Path, replace: bool, run_date: dt.datetime | None) -> None:
     """Merge an edit batch into the latest version of SLUG and store it as the pending proposal."""
     try:
+        # The size first: a file far over the limit is refused without being read into memory.
+        flow.check_batch_size(source.stat().st_size, path=str(source))
         raw = source.read_bytes()
     except OSError as exc:
         raise click.FileError(str(source), hint=exc.strerror or str(exc)) from None
