@@ -17,7 +17,13 @@ from briefbot.errors import BriefbotError, NotFoundError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import health, pages, review_pages
-from briefbot.web.context import WebContext, context, message
+from briefbot.web.context import (
+    PageNotFound,
+    WebContext,
+    context,
+    message,
+    published_or_404,
+)
 from briefbot.web.feed import pending_feed as atom_pending_feed
 from briefbot.web.security import (
     AccessTokenMiddleware,
@@ -32,7 +38,7 @@ def _version_number(raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise NotFoundError(f"{raw!r} is not a version number") from None
+        raise PageNotFound(f"“{raw}” is not a version number.") from None
 
 
 # -- published pages ---------------------------------------------------------------------------
@@ -58,6 +64,7 @@ def _proposal_link(web: WebContext, slug: str) -> str | None:
 def brief_latest(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
+    published_or_404(web.project, slug)
     return HTMLResponse(
         pages.version_page(
             web.env,
@@ -72,13 +79,14 @@ def brief_latest(request: Request) -> Response:
 def brief_version(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    version = _version_number(request.path_params["version"])
+    version = published_or_404(web.project, slug, _version_number(request.path_params["version"]))
     return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, version))
 
 
 def history(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
+    published_or_404(web.project, slug)
     return HTMLResponse(
         pages.history_page(web.env, web.links, web.project, slug, compare_form=f"/b/{slug}/diff")
     )
@@ -87,14 +95,15 @@ def history(request: Request) -> Response:
 def diff(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    a = _version_number(request.query_params.get("a", ""))
-    b = _version_number(request.query_params.get("b", ""))
+    a = published_or_404(web.project, slug, _version_number(request.query_params.get("a", "")))
+    b = published_or_404(web.project, slug, _version_number(request.query_params.get("b", "")))
     return HTMLResponse(pages.diff_page(web.env, web.links, web.project, slug, a, b))
 
 
 def feed(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
+    published_or_404(web.project, slug)
     base = str(request.base_url).rstrip("/")
     return Response(
         pages.feed_xml(web.project, slug, web.links, base_url=base),
@@ -126,7 +135,11 @@ def pending_feed(request: Request) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return message(request, "Not found", str(exc), status_code=404, back="/")
+    # The core's NotFoundError is worded for the CLI (files, commands); only a PageNotFound,
+    # worded for a browser, is shown as it is.
+    if isinstance(exc, PageNotFound):
+        return message(request, "Not found", str(exc), status_code=404, link=exc.link, back=None)
+    return message(request, "Not found", "There is no page at this address.", status_code=404, back="/")
 
 
 async def _briefbot_error(request: Request, exc: Exception) -> Response:
@@ -135,6 +148,8 @@ async def _briefbot_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return message(request, "Not found", "There is no page at this address.", status_code=404, back="/")
     return message(
         request,
         f"{exc.status_code}",

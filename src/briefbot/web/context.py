@@ -16,10 +16,20 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from briefbot.errors import NotFoundError
 from briefbot.project import Project
 from briefbot.web import pages
 from briefbot.web.security import Csrf
 from briefbot.web.templating import ServerLinks
+
+
+class PageNotFound(NotFoundError):
+    """A 404 worded for a browser user: the core's NotFoundError speaks to the CLI user (it names
+    files under the project folder and commands to run), which a web page must not show."""
+
+    def __init__(self, text: str, *, link: tuple[str, str] | None = None) -> None:
+        super().__init__(text)
+        self.link = link  # (href, label): where to go instead
 
 
 @dataclass
@@ -60,6 +70,7 @@ def render(request: Request, template: str, *, status_code: int = 200, **values:
 def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:
     values.setdefault("retry", None)
     values.setdefault("back", None)
+    values.setdefault("link", None)
     return render(
         request,
         "message.html.j2",
@@ -68,3 +79,26 @@ def message(request: Request, title: str, text: str, *, status_code: int, **valu
         text=text,
         **values,
     )
+
+
+def brief_or_404(project: Project, slug: str) -> None:
+    """Refuse a slug that names no brief, in a browser's words (the core's error names the folder)."""
+    if slug not in project.slugs():
+        raise PageNotFound(f"There is no brief called “{slug}”.", link=("/", "All briefs"))
+
+
+def published_or_404(project: Project, slug: str, version: int | None = None) -> int:
+    """The version asked for (the latest when None), checked to exist; a 404 for a browser if not."""
+    brief_or_404(project, slug)
+    versions = project.versions(slug)
+    if not versions:
+        raise PageNotFound(f"The brief “{slug}” has no published version yet.", link=("/", "All briefs"))
+    if version is None:
+        return versions[-1]
+    if version not in versions:
+        known = ", ".join(f"v{v}" for v in versions)
+        raise PageNotFound(
+            f"The brief “{slug}” has no version {version}; its published versions are {known}.",
+            link=(f"/b/{slug}", "The latest version"),
+        )
+    return version

@@ -18,11 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from briefbot import review
-from briefbot.errors import NotFoundError, ReviewError
+from briefbot.errors import ReviewError
 from briefbot.merge.proposal import Proposal, StaleProposalError
+from briefbot.store.proposals import ProposalStore
 from briefbot.web._diff import diff_briefs
 from briefbot.web.cards import edit_cards
-from briefbot.web.context import context, message, render
+from briefbot.web.context import PageNotFound, WebContext, brief_or_404, context, message, render
 from briefbot.web.security import CSRF_FIELD
 
 
@@ -31,10 +32,40 @@ def _whats_new_text(proposal: Proposal) -> str:
     return "\n\n".join(brief.whats_new.paragraphs) if brief.whats_new else ""
 
 
+def no_pending(web: WebContext, slug: str) -> PageNotFound:
+    """The 404 of a proposal page with nothing pending, saying what became of the last proposal:
+    the browser user is sent to the version it published, or to the brief, never to a command."""
+    last = ProposalStore(web.project, slug).last_closed()
+    if last is not None and last.state == "approved" and last.published_version is not None:
+        version = last.published_version
+        return PageNotFound(
+            f"This proposal was approved by {last.closed_by or 'an editor'} and published as "
+            f"v{version}; no newer proposal is waiting for review.",
+            link=(web.links.version(slug, version), f"Read v{version}"),
+        )
+    if last is not None and last.state == "discarded":
+        return PageNotFound(
+            f"The last proposal (v{last.candidate.version}) was discarded by "
+            f"{last.closed_by or 'an editor'}; no proposal is waiting for review.",
+            link=(web.links.brief(slug), "The published brief"),
+        )
+    return PageNotFound(
+        f"The brief “{slug}” has no proposal waiting for review.", link=(web.links.index(), "All briefs")
+    )
+
+
+def _pending(web: WebContext, slug: str) -> Proposal:
+    brief_or_404(web.project, slug)
+    proposal = ProposalStore(web.project, slug).load()
+    if proposal is None:
+        raise no_pending(web, slug)
+    return proposal
+
+
 def proposal_page(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    proposal = review.pending(web.project, slug)
+    proposal = _pending(web, slug)
     base = web.project.load(slug, proposal.base_version)
     return render(
         request,
@@ -110,10 +141,10 @@ def _expected(submitted: int | None) -> int:
     return -1 if submitted is None else submitted
 
 
-def _stale_current(stale: StaleProposalError) -> Proposal:
+def _stale_current(web: WebContext, slug: str, stale: StaleProposalError) -> Proposal:
     """The proposal a stale request met; none left means it was closed: say so as a 404 would."""
     if stale.current is None:
-        raise NotFoundError(str(stale))
+        raise no_pending(web, slug)
     return stale.current
 
 
@@ -142,7 +173,7 @@ async def _apply(
         try:
             return act(_expected(submitted))
         except StaleProposalError as stale:
-            current = _stale_current(stale)
+            current = _stale_current(context(request), slug, stale)
             return _stale(request, slug, asked, submitted, current, retry=retry(current) if retry else None)
 
     result = await run_in_threadpool(run)
