@@ -40,6 +40,7 @@ from briefbot.pipeline.report import FailureSummary
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import items as item_store
+from briefbot.store.lock import RUN_LOCK_FILE, RunLock
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,11 @@ def collect_cmd(
 ) -> None:
     """Fetch feeds and run each brief's searches into deduplicated candidate items.
 
+    Takes the project's run lock: while `briefbot run` or another collect holds it, this one
+    refuses at once, naming the holder's PID and command.
+
     Exit status: 0 every feed and search answered (or there was none), 1 some failed and the
-    others were collected, 2 every one failed.
+    others were collected, 2 every one failed or another run holds the lock.
     """
     proj = project()
     config = load_config(proj)
@@ -131,7 +135,12 @@ def collect_cmd(
     settings = http_settings(config, proj, record=record, replay=replay)
     quiet = as_json or json_logs()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as progress:
+    # The night's lock: a second collect, or one during a night, would fetch everything again and
+    # then store the same items twice. Refused at once (exit 2), before any fetch or store write.
+    with (
+        RunLock(proj.state_dir / RUN_LOCK_FILE, command="collect"),
+        Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as progress,
+    ):
         report = asyncio.run(
             _collect(config, proj, settings, slug=slug, concurrency=concurrency, progress=progress)
         )

@@ -32,7 +32,7 @@ from briefbot.pipeline.report import BriefReport, RunReport, RunStatus
 from briefbot.project import Project
 from briefbot.store import connect
 from briefbot.store import runs as ledger
-from briefbot.store.lock import RunLock
+from briefbot.store.lock import RUN_LOCK_FILE, RunLock
 
 
 class RunOptions(StrictModel):
@@ -241,7 +241,7 @@ class Night:
 
 async def run_night(project: Project, options: RunOptions, *, progress: Progress | None = None) -> RunReport:
     """One nightly run under the project's run lock (LockedError if another run holds it)."""
-    with RunLock(project.state_dir / "run.lock"):
+    with RunLock(project.state_dir / RUN_LOCK_FILE, command="run"):
         night = Night(project, options, progress)
         try:
             return await night.run()

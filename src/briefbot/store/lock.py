@@ -36,12 +36,18 @@ def flocked(path: Path, *, wait: bool = True) -> Iterator[int]:
         os.close(fd)
 
 
-class RunLock:
-    """`run.lock`, taken without waiting: a second run is refused with `LockedError` naming the PID
-    of the run in progress, which the holder writes into the file."""
+# The project's run lock, in its state folder: `run` and `collect` each hold it while they work.
+RUN_LOCK_FILE = "run.lock"
 
-    def __init__(self, path: Path) -> None:
+
+class RunLock:
+    """`run.lock`, taken without waiting: a second run (`briefbot run` or `briefbot collect`) is
+    refused with `LockedError` naming the PID and the command of the one in progress, which the
+    holder writes into the file (`<pid> <command>`)."""
+
+    def __init__(self, path: Path, *, command: str | None = None) -> None:
         self.path = path
+        self.command = command
         self._held: ExitStack | None = None
 
     def __enter__(self) -> RunLock:
@@ -50,10 +56,11 @@ class RunLock:
                 fd = stack.enter_context(flocked(self.path, wait=False))
             except BlockingIOError:
                 raise LockedError(
-                    f"another briefbot run (pid {self._holder()}) holds {self.path}; wait for it to finish"
+                    f"another briefbot run ({self._holder()}) holds {self.path}; wait for it to finish"
                 ) from None
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            stamp = f"{os.getpid()} {self.command}" if self.command else str(os.getpid())
+            os.pwrite(fd, f"{stamp}\n".encode(), 0)
             self._held = stack.pop_all()
         return self
 
@@ -65,7 +72,14 @@ class RunLock:
             held.close()
 
     def _holder(self) -> str:
+        """`pid 123, briefbot collect` from the file; what a holder wrote is only ever shown, so a
+        file someone else wrote (or one being written right now) gives `pid unknown`."""
         try:
-            return self.path.read_bytes()[:64].decode("ascii", "replace").strip() or "unknown"
+            text = self.path.read_bytes()[:64].decode("ascii", "replace")
         except OSError:
-            return "unknown"
+            text = ""
+        pid, _, command = text.strip().partition(" ")
+        if not pid.isdigit():
+            return "pid unknown"
+        command = command.strip()
+        return f"pid {pid}, briefbot {command}" if command.isidentifier() else f"pid {pid}"
