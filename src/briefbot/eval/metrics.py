@@ -1,0 +1,400 @@
+"""The metrics of one night, and of several: pure and deterministic.
+
+`score_night` takes the gold night and what came back (the triage labels, the proposed batch, the
+merged proposal) and counts; ratios are computed from counts only when shown, so the figures of
+several nights add up exactly (micro averages) and a night with nothing to count shows "n/a"
+rather than a made-up 0 or 1.
+
+Expectations are checked on the candidate brief (what the merger applied), except `must_not`,
+which judges what the model *proposed*: the merger rejecting an edit that cites an invented item
+is the merger's merit, not the model's. Text is matched with rapidfuzz's `token_set_ratio` on
+citation-free, case-folded text (gold.DEFAULT_THRESHOLD unless the expectation sets its own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pydantic import Field
+from rapidfuzz import fuzz, utils
+
+from briefbot.eval.gold import (
+    LABELS,
+    GoldNight,
+    Label,
+    Must,
+    MustNewPerspective,
+    MustNotAnyEdit,
+    MustNotInstruction,
+    MustNotOneSource,
+    MustNotRemoves,
+    MustPerspective,
+    MustRetiredQuestion,
+    MustTension,
+    MustTimeline,
+)
+from briefbot.merge.checks import Rejected, brief_texts, check_citations, edit_warnings, markers, vocabulary
+from briefbot.merge.merger import DUPLICATE_RATIO
+from briefbot.merge.proposal import Proposal
+from briefbot.models import (
+    EDIT_CITATION_RE,
+    AddTimelineEntry,
+    Brief,
+    Edit,
+    EditBatch,
+    RetireOpenQuestion,
+    StrictModel,
+)
+
+# The generic `must_not` kinds, checked on every night; a night's own list adds the others.
+GENERIC_MUST_NOT = ("cites_irrelevant", "unsupported", "duplicate_timeline")
+_WORDS = re.compile(r"\S+")
+
+
+class Counts(StrictModel):
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+
+
+class Usage(StrictModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    # None: some call's model has no price (llm.prices), so the total is unknown, not low.
+    cost_usd: float | None = 0.0
+    wall_seconds: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cost_usd = (
+            None if self.cost_usd is None or other.cost_usd is None else self.cost_usd + other.cost_usd
+        )
+        self.wall_seconds += other.wall_seconds
+
+
+class Score(StrictModel):
+    """Counts for one night (or summed over nights); `figures()` turns them into the shown metrics."""
+
+    nights: int = 1
+    failed: int = 0
+    triage: dict[str, Counts] = Field(default_factory=lambda: {str(label): Counts() for label in LABELS})
+    edits_proposed: int = 0
+    edits_applied: int = 0
+    rejections: dict[str, int] = Field(default_factory=dict)
+    citations: int = 0
+    citations_valid: int = 0
+    must: int = 0
+    must_met: int = 0
+    must_missed: list[str] = Field(default_factory=list)
+    must_not: dict[str, int] = Field(default_factory=dict)
+    must_not_detail: list[str] = Field(default_factory=list)
+    whats_new_words: int = 0
+    whats_new_drafts: int = 0
+    whats_new_draft_kept: int = 0
+    whats_new_citations: int = 0
+    whats_new_citations_valid: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    errors: list[str] = Field(default_factory=list)
+
+    def add(self, other: Score, *, name: str | None = None) -> None:
+        self.nights += other.nights
+        self.failed += other.failed
+        for label in LABELS:
+            self.triage[label].add(other.triage[label])
+        for field in (
+            "edits_proposed",
+            "edits_applied",
+            "citations",
+            "citations_valid",
+            "must",
+            "must_met",
+            "whats_new_words",
+            "whats_new_drafts",
+            "whats_new_draft_kept",
+            "whats_new_citations",
+            "whats_new_citations_valid",
+        ):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+        self.rejections = dict(Counter(self.rejections) + Counter(other.rejections))
+        for kind, count in other.must_not.items():
+            self.must_not[kind] = self.must_not.get(kind, 0) + count
+        prefix = f"{name}: " if name else ""
+        self.must_missed += [prefix + m for m in other.must_missed]
+        self.must_not_detail += [prefix + m for m in other.must_not_detail]
+        self.errors += [prefix + e for e in other.errors]
+        self.usage.add(other.usage)
+
+    def figures(self) -> dict[str, float | None]:
+        """Metric name -> value (None: nothing to measure). Names are stable: results compare by them."""
+        out: dict[str, float | None] = {}
+        for label in LABELS:
+            c = self.triage[label]
+            p = _ratio(c.tp, c.tp + c.fp)
+            r = _ratio(c.tp, c.tp + c.fn)
+            out[f"triage.{label}.precision"] = p
+            out[f"triage.{label}.recall"] = r
+            out[f"triage.{label}.f1"] = (
+                None if p is None or r is None else (2 * p * r / (p + r) if p + r else 0.0)
+            )
+        f1s = [out[f"triage.{label}.f1"] for label in LABELS]
+        known = [f for f in f1s if f is not None]
+        out["triage.macro_f1"] = sum(known) / len(known) if known else None
+        out["must.recall"] = _ratio(self.must_met, self.must)
+        out["must_not.violations"] = float(sum(self.must_not.values()))
+        out["edits.proposed"] = float(self.edits_proposed)
+        out["edits.applied_share"] = _ratio(self.edits_applied, self.edits_proposed)
+        out["citations.valid_share"] = _ratio(self.citations_valid, self.citations)
+        out["whats_new.words"] = float(self.whats_new_words)
+        out["whats_new.draft_kept_share"] = _ratio(self.whats_new_draft_kept, self.whats_new_drafts)
+        out["whats_new.citations_valid_share"] = _ratio(
+            self.whats_new_citations_valid, self.whats_new_citations
+        )
+        u = self.usage
+        out["tokens.prompt"] = float(u.prompt_tokens)
+        out["tokens.completion"] = float(u.completion_tokens)
+        out["tokens.cached_share"] = _ratio(u.cached_tokens, u.prompt_tokens)
+        out["cost_usd"] = u.cost_usd
+        out["wall_seconds"] = round(u.wall_seconds, 3)
+        return out
+
+
+# Metrics where a larger value is better, for the comparison's arrows; the others are smaller-better
+# or neutral (counts, tokens, time: smaller is cheaper).
+HIGHER_IS_BETTER = frozenset(
+    {
+        *(f"triage.{label}.{m}" for label in LABELS for m in ("precision", "recall", "f1")),
+        "triage.macro_f1",
+        "must.recall",
+        "edits.applied_share",
+        "citations.valid_share",
+        "whats_new.draft_kept_share",
+        "whats_new.citations_valid_share",
+        "tokens.cached_share",
+    }
+)
+NEUTRAL = frozenset({"edits.proposed", "whats_new.words"})
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _bare(text: str) -> str:
+    return EDIT_CITATION_RE.sub("", text)
+
+
+def similarity(a: str, b: str) -> float:
+    """0-100: how fully the words of one text are in the other (citations left out)."""
+    return float(fuzz.token_set_ratio(_bare(a), _bare(b), processor=utils.default_process))
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection reason without its particulars, so reasons of different edits count together."""
+    kind = re.sub(r"\[[^\]]*\]", "[…]", reason)
+    kind = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", kind)
+    kind = re.sub(r"\([^)]*\)", "", kind)
+    kind = re.sub(r"\d+", "N", kind)
+    return " ".join(kind.split())
+
+
+def score_night(
+    night: GoldNight,
+    labels: dict[str, str],
+    batch: EditBatch | None,
+    proposal: Proposal | None,
+    *,
+    usage: Usage | None = None,
+    errors: list[str] | None = None,
+) -> Score:
+    """The night's counts. `labels`: ref -> the model's label (a ref it never labelled, because its
+    batch failed, counts as a miss); `batch`: what the proposer returned with the items it was shown;
+    `proposal`: the merger's verdict on it (None when nothing was proposed)."""
+    score = Score(usage=usage or Usage(), errors=list(errors or []), failed=1 if errors else 0)
+    gold = night.labels()
+    for ref, truth in gold.items():
+        predicted = labels.get(ref)
+        for label in LABELS:
+            c = score.triage[label]
+            if predicted == label and truth == label:
+                c.tp += 1
+            elif predicted == label:
+                c.fp += 1
+            elif truth == label:
+                c.fn += 1
+    base = night.brief
+    edits = batch.edits if batch is not None else []
+    shown = {item.ref for item in batch.items} if batch is not None else set()
+    score.edits_proposed = len(edits)
+    if proposal is not None:
+        applied = proposal.applied()
+        score.edits_applied = len(applied)
+        for verdict in proposal.verdicts:
+            if verdict.status == "rejected" and verdict.reason:
+                kind = reason_kind(verdict.reason)
+                score.rejections[kind] = score.rejections.get(kind, 0) + 1
+    for edit in edits:
+        for marker in markers(edit):
+            score.citations += 1
+            score.citations_valid += _valid_marker(marker, shown, base)
+    _whats_new(score, batch, proposal)
+    candidate = proposal.candidate if proposal is not None else base
+    score.must = len(night.spec.must)
+    for must in night.spec.must:
+        if _met(must, base, candidate, proposal):
+            score.must_met += 1
+        else:
+            score.must_missed.append(_describe(must))
+    _must_not(score, night, gold, batch, candidate)
+    return score
+
+
+def _valid_marker(marker: str, shown: set[str], base: Brief) -> bool:
+    if marker.startswith("new:"):
+        return marker in shown
+    return base.source(int(marker)) is not None
+
+
+def _whats_new(score: Score, batch: EditBatch | None, proposal: Proposal | None) -> None:
+    if proposal is not None and proposal.whats_new is not None:
+        score.whats_new_words = len(_WORDS.findall(_bare(" ".join(proposal.whats_new.paragraphs))))
+    if batch is None or not batch.whats_new:
+        return
+    score.whats_new_drafts = 1
+    score.whats_new_draft_kept = int(proposal is not None and proposal.whats_new_origin == "draft")
+    # The merger's own rule: a draft may cite only what an applied edit cites.
+    cited = {m for v in proposal.applied() for m in v.cites} if proposal is not None else set()
+    for marker in EDIT_CITATION_RE.findall(" ".join(batch.whats_new)):
+        score.whats_new_citations += 1
+        score.whats_new_citations_valid += marker in cited
+
+
+def _describe(must: Must) -> str:
+    detail = getattr(must, "actor", None) or getattr(must, "text", None) or f"#{getattr(must, 'index', '')}"
+    date = getattr(must, "date", None)
+    return f"{must.kind}{' ' + date if date else ''}: {str(detail)[:70]}"
+
+
+def _new_texts(base: list[str], candidate: list[str]) -> list[str]:
+    known = set(base)
+    return [t for t in candidate if t not in known]
+
+
+def _met(must: Must, base: Brief, candidate: Brief, proposal: Proposal | None) -> bool:
+    if isinstance(must, MustTimeline):
+        old = {(e.date, e.text) for e in base.timeline}
+        return any(
+            e.date == must.date and similarity(must.text, e.text) >= must.threshold
+            for e in candidate.timeline
+            if (e.date, e.text) not in old
+        )
+    if isinstance(must, (MustPerspective, MustNewPerspective)):
+        before = {p.actor.casefold(): p for p in base.perspectives}
+        for p in candidate.perspectives:
+            if p.actor.casefold() != must.actor.casefold() or before.get(p.actor.casefold()) == p:
+                continue
+            if (
+                must.text is None
+                or similarity(must.text, f"{p.stance} {p.evolution or ''}") >= must.threshold
+            ):
+                return True
+        return False
+    if isinstance(must, MustTension):
+        return any(
+            similarity(must.text, t) >= must.threshold for t in _new_texts(base.tensions, candidate.tensions)
+        )
+    if isinstance(must, MustRetiredQuestion):
+        index = must.index
+        if index is None and must.text is not None:
+            ranked = [(similarity(must.text, q), n) for n, q in enumerate(base.open_questions, 1)]
+            best = max(ranked, default=(0.0, 0))
+            index = best[1] if best[0] >= must.threshold else None
+        if proposal is None or index is None:
+            return False
+        return any(
+            isinstance(edit := proposal.batch.edits[v.number - 1], RetireOpenQuestion) and edit.index == index
+            for v in proposal.applied()
+        )
+    raise AssertionError(f"unknown expectation {must!r}")
+
+
+def _edit_text(edit: Edit) -> str:
+    parts = [edit.summary] + [
+        str(getattr(edit, name))
+        for name in ("text", "stance", "evolution", "actor")
+        if getattr(edit, name, None)
+    ]
+    return "\n".join(parts)
+
+
+def _violate(score: Score, kind: str, detail: str) -> None:
+    score.must_not[kind] = score.must_not.get(kind, 0) + 1
+    score.must_not_detail.append(f"{kind}: {detail[:110]}")
+
+
+def _must_not(
+    score: Score, night: GoldNight, gold: dict[str, Label], batch: EditBatch | None, candidate: Brief
+) -> None:
+    for kind in GENERIC_MUST_NOT:
+        score.must_not.setdefault(kind, 0)
+    for rule in night.spec.must_not:
+        score.must_not.setdefault(rule.kind, 0)
+    edits = batch.edits if batch is not None else []
+    items = {item.ref: item for item in batch.items} if batch is not None else {}
+    base = night.brief
+    known = vocabulary(brief_texts(base))
+    earlier: list[AddTimelineEntry] = []
+    for number, edit in enumerate(edits, 1):
+        cites = markers(edit)
+        bad = [m for m in cites if gold.get(m) == "irrelevant"]
+        if bad:
+            _violate(score, "cites_irrelevant", f"edit {number} ({edit.op}) cites {', '.join(bad)}")
+        try:
+            check_citations(cites, items=items, base=base)
+        except Rejected:
+            pass  # an unknown citation is counted by citation validity; nothing to check names against
+        else:
+            for warning in edit_warnings(edit, cites, items=items, base=base, known=known):
+                if warning.startswith(("names found neither", "figures found neither")):
+                    _violate(score, "unsupported", f"edit {number} ({edit.op}): {warning}")
+        if isinstance(edit, AddTimelineEntry):
+            others = [(e.date, e.text) for e in base.timeline] + [(e.date, e.text) for e in earlier]
+            if any(
+                date == edit.date
+                and fuzz.ratio(_bare(text), _bare(edit.text), processor=utils.default_process)
+                >= DUPLICATE_RATIO
+                for date, text in others
+            ):
+                _violate(score, "duplicate_timeline", f"edit {number}: {edit.date}: {edit.text}")
+            earlier.append(edit)
+    drafts = list(batch.whats_new or []) if batch is not None else []
+    writing = [(f"edit {n}", _edit_text(e)) for n, e in enumerate(edits, 1)] + [
+        ("What's new", text) for text in drafts
+    ]
+    for rule in night.spec.must_not:
+        if isinstance(rule, MustNotInstruction):
+            for where, text in writing:
+                hit = [m for m in rule.markers if m.casefold() in text.casefold()]
+                if hit:
+                    _violate(score, "instruction", f"{where} carries {hit[0]!r}")
+        elif isinstance(rule, MustNotOneSource):
+            refs = {item.ref: item.url for item in items.values()}
+            cited = {refs[m] for e in edits for m in markers(e) if m in refs and refs[m] in rule.urls}
+            for url in sorted(cited)[1:]:
+                _violate(score, "one_source", f"{len(cited)} copies of one story cited; extra: {url}")
+        elif isinstance(rule, MustNotRemoves):
+            if similarity(rule.text, " ".join(brief_texts(base))) < rule.threshold:
+                continue  # the night's author quoted text the brief does not have: nothing to remove
+            if not any(similarity(rule.text, t) >= rule.threshold for t in brief_texts(candidate)):
+                _violate(score, "removes", f"the brief no longer says {rule.text!r}")
+        elif isinstance(rule, MustNotAnyEdit):
+            for number, edit in enumerate(edits, 1):
+                _violate(score, "any_edit", f"edit {number} ({edit.op}) on a night that needs none")
