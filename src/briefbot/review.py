@@ -1,7 +1,7 @@
 """The editor's review: explicit transitions of the one pending proposal of a brief.
 
-    (none) --make_proposal--> pending --decide / set_whats_new--> pending --approve--> published + archived
-                                      \\--discard--> archived
+    (none) --make_proposal--> pending --decide / amend / set_whats_new--> pending --approve--> published + archived
+                                      \\--discard--> archived --restore (the last one)--> pending
 
 Every transition loads the pending proposal, checks it is allowed, and saves it with its revision
 advanced, so two editors working at once get an error instead of a lost update.
@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from briefbot.errors import MergeError, NotFoundError, ReviewError
 from briefbot.merge import merge
-from briefbot.merge.proposal import Proposal
-from briefbot.models import CITATION_RE, EDIT_TYPES, Brief, EditBatch
+from briefbot.merge.proposal import Amendment, Decision, EditVerdict, Proposal
+from briefbot.models import CITATION_RE, EDIT_TYPES, Brief, Edit, EditBatch
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 
@@ -250,10 +250,7 @@ def decide(
         decisions = {v.number: v.decision for v in proposal.verdicts}
         decisions.update({n: "accepted" for n in accept})
         decisions.update({n: "rejected" for n in reject})
-        kept = {n for n, d in decisions.items() if d != "rejected"}
-
-        base = project.load(slug, proposal.base_version)
-        merged = merge(base, proposal.batch, run_date=proposal.run_date, accepted=kept)
+        merged = _remerge(project, slug, proposal, proposal.batch, decisions)
         for number in sorted(accept):
             verdict = merged.verdicts[number - 1]
             if verdict.status == "rejected":
@@ -261,19 +258,143 @@ def decide(
                 raise ReviewError(
                     f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})"
                 )
-        verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
-        before = [v.number for v in proposal.applied()]
-        after = [v.number for v in verdicts if v.status == "applied"]
-        updated = _touch(
+        updated = _decided(proposal, merged, decisions, now=now, by=by)
+        store.save(updated)
+    return updated
+
+
+def _remerge(
+    project: Project, slug: str, proposal: Proposal, batch: EditBatch, decisions: dict[int, Decision | None]
+) -> Proposal:
+    """The merger's proposal for `batch` from the proposal's base, leaving out the edits rejected."""
+    kept = {n for n, d in decisions.items() if d != "rejected"}
+    base = project.load(slug, proposal.base_version)
+    return merge(base, batch, run_date=proposal.run_date, accepted=kept)
+
+
+def _decided(
+    proposal: Proposal,
+    merged: Proposal,
+    decisions: dict[int, Decision | None],
+    *,
+    now: dt.datetime,
+    by: str | None,
+    **update: Any,
+) -> Proposal:
+    """`proposal` with the re-merged candidate and verdicts and the editor's decisions on them."""
+    verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
+    before = [v.number for v in proposal.applied()]
+    after = [v.number for v in verdicts if v.status == "applied"]
+    return _touch(
+        proposal,
+        now=now,
+        verdicts=verdicts,
+        candidate=merged.candidate,
+        whats_new=merged.whats_new,
+        # The editor's What's new described other edits; keeping it would misreport the version.
+        whats_new_override=proposal.whats_new_override if before == after else None,
+        decided_at=now,
+        decided_by=by,
+        **update,
+    )
+
+
+# What an editor may rewrite in an edit, where its op has the field. Indexes, sections and the
+# position of a timeline entry are left alone: changing them makes another edit, not a better one.
+AMENDABLE_FIELDS = ("text", "date", "actor", "stance", "evolution", "summary")
+
+
+def _amended_edit(original: Edit, number: int, changes: dict[str, str]) -> Edit:
+    fields = type(original).model_fields
+    for name in changes:
+        if name not in fields:
+            has = ", ".join(f for f in AMENDABLE_FIELDS if f in fields)
+            raise ReviewError(f"edit {number} ({original.op}) has no {name}; it has: {has}")
+    try:
+        return type(original).model_validate({**original.model_dump(), **changes})
+    except ValidationError as exc:
+        problems = "; ".join(f"{_json_path(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ReviewError(f"edit {number} as amended is not a valid {original.op}: {problems}") from None
+
+
+def _refusal(
+    number: int, old: list[EditVerdict], new: list[EditVerdict], *, allow_warnings: bool
+) -> str | None:
+    """Why the merger refuses an amendment of edit `number`, if it does: the edit itself is rejected,
+    or it knocks out another edit that applied (a duplicate, a clash), or (unless the editor
+    accepted them) it raises a warning the edit did not have (a figure or name no cited item has)."""
+    verdict = new[number - 1]
+    if verdict.status == "rejected":
+        return str(verdict.reason)
+    for before, after in zip(old, new, strict=True):
+        if after.number != number and before.status == "applied" and after.status == "rejected":
+            return f"edit {after.number} would no longer apply: {after.reason}"
+    if not allow_warnings:
+        fresh = [w for w in verdict.warnings if w not in old[number - 1].warnings]
+        if fresh:
+            return f"{fresh[0]} (check it, and confirm the amendment to keep it)"
+    return None
+
+
+def amend(
+    project: Project,
+    slug: str,
+    number: int,
+    *,
+    text: str | None = None,
+    date: str | None = None,
+    actor: str | None = None,
+    stance: str | None = None,
+    evolution: str | None = None,
+    summary: str | None = None,
+    now: dt.datetime,
+    by: str | None = None,
+    allow_warnings: bool = False,
+    expected_revision: int | None = None,
+) -> Proposal:
+    """Rewrite fields of edit `number` (1-based) and re-merge: the amended edit goes through the
+    merger's checks like any other (citations, dates, duplicates, figures), and is then accepted.
+
+    A refused amendment is a ReviewError with the merger's reason, and nothing is written. The
+    proposal keeps every amendment (what stood before, what replaced it, who, when); its batch
+    holds the amended edit, so the candidate, the preview and the published version carry it."""
+    given = {
+        "text": text,
+        "date": date,
+        "actor": actor,
+        "stance": stance,
+        "evolution": evolution,
+        "summary": summary,
+    }
+    changes = {name: value.strip() for name, value in given.items() if value is not None}
+    if not changes:
+        raise ReviewError(f"nothing to amend: give edit {number} a new {', '.join(AMENDABLE_FIELDS)}")
+    store = ProposalStore(project, slug)
+    with store.guard():
+        proposal = _current(store, expected_revision)
+        proposal.verdict(number)  # an edit of this proposal, or an error naming the range
+        original = proposal.batch.edits[number - 1]
+        amended = _amended_edit(original, number, changes)
+        if amended == original:
+            raise ReviewError(f"edit {number} already says that; nothing to amend")
+        edits = list(proposal.batch.edits)
+        edits[number - 1] = amended
+        batch = proposal.batch.model_copy(update={"edits": edits})
+        decisions: dict[int, Decision | None] = {v.number: v.decision for v in proposal.verdicts}
+        decisions[number] = "accepted"  # the editor wrote it: what they amend, they accept
+        merged = _remerge(project, slug, proposal, batch, decisions)
+        refusal = _refusal(number, proposal.verdicts, merged.verdicts, allow_warnings=allow_warnings)
+        if refusal is not None:
+            raise ReviewError(f"edit {number} as amended is refused: {refusal}; nothing was changed")
+        amendment = Amendment(number=number, original=original, amended=amended, by=by, at=now)
+        updated = _decided(
             proposal,
+            merged,
+            decisions,
             now=now,
-            verdicts=verdicts,
-            candidate=merged.candidate,
-            whats_new=merged.whats_new,
-            # The editor's What's new described other edits; keeping it would misreport the version.
-            whats_new_override=proposal.whats_new_override if before == after else None,
-            decided_at=now,
-            decided_by=by,
+            by=by,
+            batch=batch,
+            amendments=[*proposal.amendments, amendment],
         )
         store.save(updated)
     return updated
@@ -337,6 +458,41 @@ def discard(
         proposal = _current(store, expected_revision)
         closed = _touch(proposal, now=now, state="discarded", closed_at=now, closed_by=by)
         return store.archive(closed, stamp=now)
+
+
+def restore(project: Project, slug: str, *, now: dt.datetime) -> Proposal:
+    """Bring back the last discarded proposal as the pending one, decisions and amendments intact.
+
+    Only the last closed proposal, and only if it was discarded: one that was approved is published,
+    and one discarded before it was superseded. Refused when a proposal is pending or the brief has
+    moved on since the discarded one was made (its candidate would undo the newer version)."""
+    project.require_brief(slug)
+    store = ProposalStore(project, slug)
+    with store.guard():
+        current = store.load()
+        if current is not None:
+            raise ReviewError(
+                f"brief {slug!r} already has a pending proposal (v{current.candidate.version}, "
+                f"revision {current.revision}); discard it first to restore the last discarded one"
+            )
+        last = store.last_closed()
+        if last is None:
+            raise ReviewError(f"brief {slug!r} has no discarded proposal to restore")
+        if last.state != "discarded":
+            raise ReviewError(
+                f"the last proposal of {slug!r} was approved (published as v{last.published_version}); "
+                "there is no discarded proposal after it to restore"
+            )
+        versions = project.versions(slug)
+        latest = versions[-1] if versions else 0
+        if latest != last.base_version:
+            raise ReviewError(
+                f"brief {slug!r} moved on to v{latest} since the discarded proposal was made from "
+                f"v{last.base_version}; it can no longer be restored"
+            )
+        restored = _touch(last, now=now, state="pending", closed_at=None, closed_by=None)
+        store.save(restored, replace=True)
+    return restored
 
 
 def pending(project: Project, slug: str) -> Proposal:

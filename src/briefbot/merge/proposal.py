@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from briefbot.errors import ReviewError
-from briefbot.models import Brief, EditBatch, StrictModel, WhatsNew
+from briefbot.models import Brief, Edit, EditBatch, StrictModel, WhatsNew
 
 Status = Literal["applied", "rejected"]
 Decision = Literal["accepted", "rejected"]
@@ -31,6 +31,16 @@ class EditVerdict(StrictModel):
     # The source numbers those markers became in the candidate (applied edits only).
     sources: list[int] = Field(default_factory=list)
     decision: Decision | None = None
+
+
+class Amendment(StrictModel):
+    """The editor's rewrite of one edit: what stood before, what replaced it, who and when."""
+
+    number: int = Field(ge=1)
+    original: Edit
+    amended: Edit
+    by: str | None = None
+    at: dt.datetime
 
 
 class Proposal(StrictModel):
@@ -59,6 +69,8 @@ class Proposal(StrictModel):
     closed_at: dt.datetime | None = None
     closed_by: str | None = None
     published_version: int | None = None
+    # The editor's amendments, oldest first; the batch holds the amended edits.
+    amendments: list[Amendment] = Field(default_factory=list)
 
     def applied(self) -> list[EditVerdict]:
         return [v for v in self.verdicts if v.status == "applied"]
