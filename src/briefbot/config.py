@@ -17,6 +17,9 @@ and what is wrong, or, for YAML syntax errors, the file and 1-based line.
       - type: rss_search
         name: gnews
         url_template: https://news.example.com/rss/search?q={query}
+    collect:           # at most this many items from one source in one run, the newest
+      max_entries_per_feed: 200
+      max_results_per_search: 50
     http:              # passed to the HTTP client settings (allow_private_networks, ...)
       allow_private_networks: false
     llm: {}            # owned by the LLM stage; kept as an opaque mapping here
@@ -125,12 +128,25 @@ class RssSearchProvider(_Model):
 
 SearchProvider = Annotated[SearxngProvider | RssSearchProvider, Field(discriminator="type")]
 
+# A feed's whole archive, or a firehose, seen at once is not a night's news: 100,000 entries from
+# one feed would swamp dedupe, extraction and triage. The cut keeps the newest.
+DEFAULT_MAX_ENTRIES_PER_FEED = 200
+DEFAULT_MAX_RESULTS_PER_SEARCH = 50
+
+
+class CollectSettings(_Model):
+    """`collect:` in feeds.yaml: how much one source may add in one run (the newest first)."""
+
+    max_entries_per_feed: int = Field(default=DEFAULT_MAX_ENTRIES_PER_FEED, ge=1, le=100_000, strict=True)
+    max_results_per_search: int = Field(default=DEFAULT_MAX_RESULTS_PER_SEARCH, ge=1, le=10_000, strict=True)
+
 
 class FeedsFile(_Model):
     """The whole of `feeds.yaml`."""
 
     feeds: list[FeedConfig] = Field(default_factory=list)
     search: list[SearchProvider] = Field(default_factory=list)
+    collect: CollectSettings = Field(default_factory=CollectSettings)
     # Settings for the HTTP client factory; validated by `briefbot.http.client` when the client is made.
     http: dict[str, Any] = Field(default_factory=dict)
     # Owned by the LLM stage, which validates it; opaque here.

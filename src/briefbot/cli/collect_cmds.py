@@ -25,6 +25,7 @@ from briefbot.cli._common import (
     json_logs,
     project,
     record_replay_options,
+    shown,
 )
 from briefbot.collect.stage import (
     DEFAULT_CONCURRENCY,
@@ -94,6 +95,10 @@ def report_table(report: CollectReport) -> Table:
     if with_stale:
         table.add_column("stale", justify="right")
     table.add_column("duplicate", justify="right")
+    # Likewise only when the per-run limit left some source's oldest entries out.
+    with_left = report.left > 0
+    if with_left:
+        table.add_column("left", justify="right")
     table.add_column("errors", overflow="fold")
     for source in report.sources:
         status = "-" if source.status is None else str(source.status)
@@ -101,7 +106,8 @@ def report_table(report: CollectReport) -> Table:
         if not errors and source.warnings:
             errors = f"[yellow]{len(source.warnings)} warning(s)[/yellow]"
         stale = [str(source.stale)] if with_stale else []
-        table.add_row(source.label, status, str(source.new), *stale, str(source.duplicate), errors)
+        left = [str(source.left)] if with_left else []
+        table.add_row(source.label, status, str(source.new), *stale, str(source.duplicate), *left, errors)
     return table
 
 
@@ -125,8 +131,12 @@ def collect_cmd(
     Takes the project's run lock: while `briefbot run` or another collect holds it, this one
     refuses at once, naming the holder's PID and command.
 
-    Exit status: 0 every feed and search answered (or there was none), 1 some failed and the
-    others were collected, 2 every one failed or another run holds the lock.
+    A feed adds at most `collect.max_entries_per_feed` items a run and a search at most
+    `collect.max_results_per_search` (feeds.yaml; the newest), and the report says what was left.
+
+    Exit status: 0 every feed and search answered (or there was none; entries left by those limits
+    are no failure), 1 some failed and the others were collected, 2 every one failed or another run
+    holds the lock.
     """
     proj = project()
     config = load_config(proj)
@@ -161,6 +171,8 @@ def collect_cmd(
                 "new": report.new,
                 "stale": report.stale,
                 "duplicate": report.duplicate,
+                "left": report.left,
+                "notes": report.notes,
                 "failures": FailureSummary.of(failure_lines(report)).model_dump(),
             },
         )
@@ -185,6 +197,8 @@ def collect_cmd(
         f"{failed} of {len(report.sources)} sources failed",
         soft_wrap=True,
     )
+    for note in report.notes:  # what the per-run limits left out: no failure, the exit status stays
+        out.print(note, soft_wrap=True, markup=False, highlight=False)
     ctx.exit(code)
 
 
@@ -216,7 +230,11 @@ def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: 
         item = entry.item
         briefs = ", ".join(f"{b}:{s}" for b, s in entry.briefs.items())
         table.add_row(
-            str(item.id), item.published.strftime("%Y-%m-%d %H:%M"), item.origin, item.title, briefs
+            str(item.id),
+            item.published.strftime("%Y-%m-%d %H:%M"),
+            shown(item.origin),
+            shown(item.title),
+            briefs,
         )
     console().print(table)
 

@@ -123,6 +123,22 @@ def parse_feed(
     )
 
 
+def newest(items: list[CandidateItem], limit: int) -> list[CandidateItem]:
+    """At most `limit` of `items`: the newest by their own dates, then undated ones in feed order
+    (feeds list newest first by custom, and an undated item's date is only its fetch time).
+
+    The kept items stay in the order the source gave them, so storage order, and so item ids,
+    do not depend on the cut.
+    """
+    if len(items) <= limit:
+        return items
+    ranked = sorted(
+        range(len(items)),
+        key=lambda i: (items[i].published_is_fetch_time, -items[i].published.timestamp(), i),
+    )
+    return [items[i] for i in sorted(ranked[:limit])]
+
+
 def _get(entry: dict[str, Any], key: str) -> Any:
     # dict.get, not FeedParserDict's: its legacy key mapping (updated_parsed -> published_parsed)
     # emits a DeprecationWarning and would blur the published -> updated fallback.

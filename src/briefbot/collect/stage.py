@@ -25,7 +25,7 @@ from pydantic import ConfigDict, Field
 
 from briefbot.collect._dates import parse_timestamp
 from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
-from briefbot.collect.feeds import ParsedFeed, parse_feed
+from briefbot.collect.feeds import ParsedFeed, newest, parse_feed
 from briefbot.collect.search import Provider, make_provider
 from briefbot.config import Config
 from briefbot.errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
@@ -59,6 +59,9 @@ class SourceReport(StrictModel):
     new: int = 0  # stored for the first time, to be weighed
     stale: int = 0  # stored for the first time, too old for every brief it is a candidate of
     duplicate: int = 0
+    # Items over the per-run limit (`limit`, feeds.yaml `collect:`), left out: the oldest ones.
+    left: int = 0
+    limit: int | None = None
     errors: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0
@@ -66,6 +69,21 @@ class SourceReport(StrictModel):
     @property
     def label(self) -> str:
         return self.name if self.kind == "feed" else f"{self.name} [{self.brief}] {self.query!r}"
+
+    @property
+    def note(self) -> str | None:
+        """What the per-run limit left out, as the reports say it; None when nothing was."""
+        if not self.left or self.limit is None:
+            return None
+        what, key = (
+            ("entries", "max_entries_per_feed")
+            if self.kind == "feed"
+            else ("results", "max_results_per_search")
+        )
+        return (
+            f"{self.kind} {self.label}: took {self.limit:,} of {self.limit + self.left:,} {what}, "
+            f"the newest (feeds.yaml collect.{key}: {self.limit})"
+        )
 
 
 class CollectReport(StrictModel):
@@ -91,6 +109,15 @@ class CollectReport(StrictModel):
     def failed(self) -> list[SourceReport]:
         return [s for s in self.sources if s.errors]
 
+    @property
+    def left(self) -> int:
+        return sum(s.left for s in self.sources)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per source the per-run limit cut; a cut is no failure (exit status unchanged)."""
+        return [note for s in self.sources if (note := s.note) is not None]
+
 
 class _Job(StrictModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -98,6 +125,7 @@ class _Job(StrictModel):
     report: SourceReport
     origin: str
     briefs: list[str]  # the briefs found items become candidates for
+    limit: int  # at most this many items taken from the answer (the newest)
     provider: object | None = None  # a search Provider; None for a feed
     parsed: ParsedFeed | None = None
     # Kept until the items are stored, so a crash in between never turns into a 304 that hides them.
@@ -122,7 +150,14 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
             report = SourceReport(kind="feed", name=feed.name, url=feed.url)
             # Items go to every brief reading the feed, not only `only`: the feed's validators are
             # shared, so a brief skipped now would never see these items after the next 304.
-            jobs.append(_Job(report=report, origin=f"feed:{feed.name}", briefs=readers[feed.name]))
+            jobs.append(
+                _Job(
+                    report=report,
+                    origin=f"feed:{feed.name}",
+                    briefs=readers[feed.name],
+                    limit=config.feeds.collect.max_entries_per_feed,
+                )
+            )
     for slug in active:
         for provider_config in config.feeds.enabled_providers():
             provider = make_provider(provider_config)
@@ -134,7 +169,15 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
                     query=query,
                     url=provider.request_url(query),
                 )
-                jobs.append(_Job(report=report, origin=f"reactive:{slug}", briefs=[slug], provider=provider))
+                jobs.append(
+                    _Job(
+                        report=report,
+                        origin=f"reactive:{slug}",
+                        briefs=[slug],
+                        provider=provider,
+                        limit=config.feeds.collect.max_results_per_search,
+                    )
+                )
     return jobs
 
 
@@ -215,16 +258,21 @@ async def _run_job(
         # _Job holds it as `object`: pydantic cannot check a Protocol field; make_provider made it.
         provider: Provider | None = job.provider  # type: ignore[assignment]
         parse = provider.parse if provider is not None else parse_feed
-        job.parsed = parse(
+        parsed = parse(
             answer.body,
             url=answer.final_url,
             headers=answer.headers,
             origin=job.origin,
             fetched_at=fetched_at,
         )
+        kept = newest(parsed.items, job.limit)
+        if len(kept) < len(parsed.items):
+            report.left, report.limit = len(parsed.items) - len(kept), job.limit
+            parsed = parsed.model_copy(update={"items": kept})
+        job.parsed = parsed
         job.validators = answer.validators
-        report.entries = job.parsed.entries
-        report.warnings.extend(job.parsed.warnings)
+        report.entries = parsed.entries
+        report.warnings.extend(parsed.warnings)
     except FetchStatusError as exc:
         report.status = exc.status
         report.errors.append(str(exc))

@@ -170,6 +170,7 @@ class Night:
                 r.stale += rep.stale
                 r.duplicates += rep.duplicate
                 r.failures += [f"{s.kind} {s.label}: {'; '.join(s.errors)}" for s in rep.failed]
+                r.notes += rep.notes  # entries the per-run limits left out
             stage.counts = {
                 "new": r.collected,
                 "stale": r.stale,
