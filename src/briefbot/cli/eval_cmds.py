@@ -176,7 +176,7 @@ def _num(value: float | None) -> str:
     nargs=2,
     metavar="A B",
     default=None,
-    help="Compare two saved results (path, file name or its prefix in .briefbot/eval/) instead of running.",
+    help="Compare two saved results (a path, or part of a file name in .briefbot/eval/: its fingerprint) instead of running.",
 )
 @errors_as_json_logs
 def eval_cmd(

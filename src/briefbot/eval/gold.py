@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from briefbot.brief.textformat import parse_text
 from briefbot.config import describe_error
@@ -58,6 +58,12 @@ class MustTimeline(_Expect):
     kind: Literal["timeline"]
     date: str = Field(pattern=PARTIAL_DATE_PATTERN)
     text: str
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _yaml_date(cls, value: object) -> object:
+        # YAML reads an unquoted 2026-05-27 as a date; the night's author meant the text.
+        return value.isoformat() if isinstance(value, dt.date) else value
 
 
 class MustPerspective(_Expect):

@@ -76,11 +76,12 @@ def save(result: EvalResult, state_dir: Path) -> Path:
 
 
 def load(name: str, state_dir: Path) -> tuple[Path, EvalResult]:
-    """A saved result by path, by file name, or by a unique prefix of its name in .briefbot/eval/."""
+    """A saved result by path, or by a unique part of its file name in .briefbot/eval/ (its
+    timestamp's prefix or its fingerprint)."""
     folder = results_dir(state_dir)
     path = Path(name)
     if not path.is_file():
-        matches = sorted(folder.glob(f"{name}*.json")) if folder.is_dir() else []
+        matches = sorted(folder.glob(f"*{name}*.json")) if folder.is_dir() else []
         if len(matches) != 1:
             known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
             listed = ", ".join(known[-5:]) or "none saved yet"
