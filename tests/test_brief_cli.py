@@ -118,7 +118,7 @@ def test_history_and_diff(tmp_path: Path) -> None:
     run(tmp_path, "import", str(fixture), "--slug", "grid")
     changed = (
         fixture.read_text(encoding="utf-8")
-        .replace("v12 · 2025-11-03 · 57 items", "v13 · 2025-11-10 · 1 item")
+        .replace("v12 · 2025-11-03 · 57 items", "v13 · 2025-11-10 · 61 items")
         .replace("What's new in v12", "What's new in v13")
         .replace("Two regulators published", "Three regulators published")
         .replace("Status: active — contested", "Status: settled")
@@ -128,7 +128,7 @@ def test_history_and_diff(tmp_path: Path) -> None:
     history = run(tmp_path, "history", "grid").stdout.splitlines()
     assert history == [
         "v12\t2025-11-03\tactive\t57 items\tTwo regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
-        "v13\t2025-11-10\tactive\t1 item\tThree regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
+        "v13\t2025-11-10\tactive\t61 items\tThree regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
     ]
     diff = run(tmp_path, "diff", "grid", "12", "v13", "--no-color").stdout
     assert "[-Two-] {+Three+} regulators" in diff

@@ -98,7 +98,7 @@ def _replace(old: str, new: str):
 
 ERRORS = [
     ("crlf", lambda t: t.replace("\n", "\r\n", 1), "file-layout"),
-    ("plural", _replace("1 item ·", "1 items ·"), "header-line"),
+    ("plural", _replace("2 items ·", "2 item ·"), "header-line"),
     ("bad state", _replace("active · v2", "act1ve · v2"), "header-line"),
     ("out of order", _replace("Why it matters\n", "Narrative\n"), "sections"),
     (
@@ -146,7 +146,7 @@ def test_header_writes_item_or_items_and_reads_it_back(count: int, noun: str):
     ("wrong", "right"), [("1 items", "1 item"), ("2 item", "2 items"), ("0 item", "0 items")]
 )
 def test_header_refuses_the_wrong_noun_naming_the_right_one(wrong: str, right: str):
-    text = EXAMPLE.replace("1 item ·", f"{wrong} ·")
+    text = EXAMPLE.replace("2 items ·", f"{wrong} ·")
     with pytest.raises(FormatError) as caught:
         parse_text(text)
     assert caught.value.line == 5

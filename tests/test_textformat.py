@@ -83,7 +83,7 @@ def test_minimal_and_unlabelled_fixtures() -> None:
     minimal = parse_text(read(FIXTURES / "minimal_status_only.txt"))
     assert (minimal.item_count, minimal.history_link, minimal.status) == (1, False, "watching")
     unicode = parse_text(read(FIXTURES / "unicode_no_whats_new.txt"))
-    assert unicode.whats_new is None and unicode.item_count == 0
+    assert unicode.whats_new is None and unicode.item_count == 3
     assert unicode.sources[2] == Source(number=7, title="Undated, unlabelled source title")
 
 
@@ -292,7 +292,7 @@ def sources(draw) -> list[Source]:
         label = draw(st.none() | LABEL | st.from_regex(r"\A(feed|reactive):[a-z0-9-]{1,12}\Z"))
         title = draw(LINE if label is not None else LABEL)
         last = label if label is not None else title
-        if date is None and re.search(r" \(\d{4}(-\d{2}(-\d{2})?)?\)$", last):
+        if date is None and re.search(r"(?:^| )\(\d{4}(-\d{2}(-\d{2})?)?\)$", last):
             date = "2020"  # an undated label ending like a date would read as a date
         origin = label if label and label.startswith(("feed:", "reactive:")) else None
         found.append(

@@ -60,6 +60,7 @@ DOC_ANCHORS: dict[str, str] = {
     "status": "status",
     "sources": "sources",
     "canonical": "canonical-form",
+    "complete": "complete-briefs",
 }
 
 

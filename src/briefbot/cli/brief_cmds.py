@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from briefbot._fs import atomic_write
+from briefbot.brief.completeness import check_complete
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
 from briefbot.brief.render import FORMATS, render
 from briefbot.brief.textformat import parse_text
@@ -56,10 +57,14 @@ VERSION = _VersionType()
 def import_cmd(file: Path, slug: str) -> None:
     """Parse a text-format brief FILE and publish it as version N of SLUG (N from its header).
 
-    The file must be in the seed's text format exactly; a malformed file is reported with its line
-    number and nothing is written. Publishing over an existing version is refused.
+    The file must be in the seed's text format exactly, and whole: its Status line present, every
+    citation [n] a listed source, and the header's item count at least the number of sources (a
+    file cut short is refused). A refused file is reported with its line number and nothing is
+    written. Publishing over an existing version is refused.
     """
-    brief = parse_text(read_brief_file(file), path=str(file))
+    text = read_brief_file(file)
+    brief = parse_text(text, path=str(file))
+    check_complete(brief, text, path=str(file))
     path = project().publish(slug, brief)
     click.echo(f"imported {slug} v{brief.version} ({len(brief.sources)} sources) -> {path}", err=True)
 

@@ -1,0 +1,102 @@
+"""Hostile brief files through the real `briefbot import` (issue 17, items 2 and 10): a truncated
+brief and an oversized file are refused with exit 2, a message naming the file and line (or limit),
+no traceback, and nothing stored."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from briefbot.brief._lines import FORMAT_DOC
+from conftest import SEED, as_project
+
+BRIEFBOT = Path(sys.executable).parent / "briefbot"
+V6 = SEED.parents[1] / "demo" / "v6.txt"
+SLUG = "gap"
+# Twelve cuts from 5% to 97% of the text. Past the last cited source (97.8% of the seed) the file
+# holds only sources nobody cites, and a cut at a line's end there is a valid shorter brief: see
+# docs/format.md#complete-briefs.
+CUTS = [round(0.05 + k * (0.97 - 0.05) / 11, 3) for k in range(12)]
+
+
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
+    }
+
+
+def _import(root: Path, file: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BRIEFBOT), "--root", str(root), "import", str(file), "--slug", SLUG],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _refused(tmp_path: Path, content: bytes) -> str:
+    """Import `content`; assert a clean refusal that stored nothing; return stderr."""
+    root = as_project(tmp_path / "project")
+    brief = tmp_path / "brief.txt"
+    brief.write_bytes(content)
+    before = _files(root)
+    result = _import(root, brief)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith(f"error: {brief}"), result.stderr
+    assert _files(root) == before  # no version, no folder for the brief
+    return result.stderr
+
+
+@pytest.mark.parametrize("source", [SEED, V6], ids=["v7", "v6"])
+@pytest.mark.parametrize("fraction", CUTS)
+def test_a_truncated_brief_is_refused_naming_line_and_doc(tmp_path: Path, source: Path, fraction: float):
+    text = source.read_text(encoding="utf-8")
+    cut = text[: int(len(text) * fraction)]
+    stderr = _refused(tmp_path, cut.encode("utf-8"))
+    assert f"error: {tmp_path / 'brief.txt'}:" in stderr
+    assert f"{FORMAT_DOC}#" in stderr
+
+
+def test_each_completeness_rule_names_its_line(tmp_path: Path, seed_text: str):
+    # Cut before Status: the first citation of a source that is gone is not reached, Status is.
+    lines = seed_text.split("\n")
+    status_at = lines.index("Status: active and growing")
+    no_status = "\n".join(lines[: status_at - 1])
+    assert f":{status_at}: the file ends at line {status_at - 1} without the 'Status: ...' line" in (
+        _refused(tmp_path / "a", no_status.encode())
+    )
+    # Cut inside Sources, after [9]: the first citation of a later source is named (line 9, [12]).
+    sources_cut = seed_text[: seed_text.index("  10. [10] ")].removesuffix("\n")
+    stderr = _refused(tmp_path / "b", sources_cut.encode())
+    assert lines[8].startswith("GLM-5.1 topping SWE-Bench Pro and reaching #3 on Code Arena [12]")
+    assert ":9: cites [12], which the Sources list does not have (the file has sources 1-9)" in stderr
+    # More sources than items.
+    few = seed_text.replace("118 items", "41 items", 1)
+    stderr = _refused(tmp_path / "c", few.encode())
+    assert ":5: the header says 41 items but the brief lists 42 sources" in stderr
+    assert f"(see {FORMAT_DOC}#complete-briefs)" in stderr
+
+
+def test_the_whole_seed_still_imports(tmp_path: Path, seed_text: str):
+    root = as_project(tmp_path / "project")
+    brief = tmp_path / "brief.txt"
+    brief.write_bytes(seed_text.encode("utf-8"))
+    result = _import(root, brief)
+    assert result.returncode == 0, result.stderr
+    assert (root / "briefs" / SLUG / "versions" / "v0007.json").is_file()
+    assert "imported gap v7 (42 sources)" in result.stderr
+
+
+def test_the_format_docs_whole_brief_imports(tmp_path: Path):
+    doc = (SEED.parents[2] / FORMAT_DOC).read_text(encoding="utf-8")
+    example = doc.split("```brief\n", 1)[1].split("\n```", 1)[0]
+    root = as_project(tmp_path / "project")
+    brief = tmp_path / "brief.txt"
+    brief.write_text(example, encoding="utf-8")
+    result = _import(root, brief)
+    assert result.returncode == 0, result.stderr
