@@ -4,13 +4,14 @@ no traceback, and nothing stored."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from briefbot.brief._lines import FORMAT_DOC
+from briefbot.brief.textformat import FORMAT_DOC, MAX_BRIEF_BYTES
 from conftest import SEED, as_project
 
 BRIEFBOT = Path(sys.executable).parent / "briefbot"
@@ -100,3 +101,67 @@ def test_the_format_docs_whole_brief_imports(tmp_path: Path):
     brief.write_text(example, encoding="utf-8")
     result = _import(root, brief)
     assert result.returncode == 0, result.stderr
+
+
+# -- item 10: the size of a brief file is checked before it is read ---------------------------
+
+
+def test_an_oversized_brief_is_refused_naming_file_and_limit(tmp_path: Path):
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(50_000_000)  # sparse: 50 MB by its size, nothing written
+    root = as_project(tmp_path / "project")
+    before = _files(root)
+    result = _import(root, big)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        f"error: {big}: 50,000,000 bytes; a brief file may be at most {MAX_BRIEF_BYTES:,} bytes"
+    ), result.stderr
+    assert _files(root) == before
+
+
+def test_the_size_check_comes_before_reading(tmp_path: Path):
+    """Peak memory of an import of a 200 MB file stays near the interpreter's own: it is never read."""
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(200_000_000)
+    root = as_project(tmp_path / "project")
+    script = (
+        "import resource, sys\n"
+        "from briefbot.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, exc.code)\n"
+    )
+    args = ["--root", str(root), "import", str(big), "--slug", SLUG]
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    peak_kib, code = result.stdout.split()
+    assert code == "2", result.stderr
+    assert int(peak_kib) < 150_000, f"peak RSS {peak_kib} KiB: the file was read"
+
+
+def test_a_brief_at_the_limit_imports_and_one_byte_more_is_refused(tmp_path: Path, seed_text: str):
+    data = seed_text.encode("utf-8")
+    status = b"Status: active and growing"
+    padding = b"x" * (MAX_BRIEF_BYTES - len(data))
+    at_limit = data.replace(status, status + padding)
+    assert len(at_limit) == MAX_BRIEF_BYTES
+    for name, content, code in [("at.txt", at_limit, 0), ("over.txt", at_limit + b"x", 2)]:
+        brief = tmp_path / name
+        brief.write_bytes(content)
+        result = _import(as_project(tmp_path / name.removesuffix(".txt")), brief)
+        assert result.returncode == code, result.stderr
+        assert ("may be at most" in result.stderr) == (code == 2)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path):
+    fifo = tmp_path / "brief.txt"
+    os.mkfifo(fifo)  # nobody writes to it: opening it for reading would block forever
+    root = as_project(tmp_path / "project")
+    result = _import(root, fifo)  # the 60 s timeout fails the test instead of hanging it
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {fifo}: not a regular file; a brief file may be at most")

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from briefbot.brief._lines import (
     BULLET,
     EVOLUTION,
+    FORMAT_DOC,
     HEADINGS,
     ORDER,
     SEP,
@@ -56,7 +57,9 @@ from briefbot.errors import FormatError
 from briefbot.models import Brief, Perspective, Source, TimelineEntry, WhatsNew
 
 __all__ = [
+    "FORMAT_DOC",
     "HEADINGS",
+    "MAX_BRIEF_BYTES",
     "free_line_problem",
     "header_line",
     "heading_key",
@@ -64,6 +67,10 @@ __all__ = [
     "render_text",
     "source_rest",
 ]
+
+# The largest brief file `briefbot import` reads (the seed is 21.7 kB): a 50 MB file took 448 MB
+# of memory to refuse or import (issue 17, item 10), and no brief is a hundred times the seed.
+MAX_BRIEF_BYTES = 2_000_000
 
 _NUMBER = r"[1-9]\d*"
 _DATE = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from pathlib import Path
 
@@ -13,18 +14,31 @@ from briefbot._fs import atomic_write
 from briefbot.brief.completeness import check_complete
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
 from briefbot.brief.render import FORMATS, render
-from briefbot.brief.textformat import parse_text
+from briefbot.brief.textformat import FORMAT_DOC, MAX_BRIEF_BYTES, parse_text
 from briefbot.cli._common import project
 from briefbot.errors import FormatError, StoreError
 from briefbot.models import Brief, EditBatch
 
 
 def read_brief_file(path: Path) -> str:
-    """The file's text exactly as stored (no newline translation); bad UTF-8 names its line."""
+    """The file's text exactly as stored (no newline translation); bad UTF-8 names its line.
+
+    The size is checked before reading (issue 17, item 10: a 50 MB file took 448 MB to import),
+    on a stat that does not open the file, so a FIFO is refused instead of blocking on open."""
+    limit = f"a brief file may be at most {MAX_BRIEF_BYTES:,} bytes (see {FORMAT_DOC}#file-layout)"
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"{path}: not a regular file; {limit}")
+        if info.st_size > MAX_BRIEF_BYTES:
+            raise StoreError(f"{path}: {info.st_size:,} bytes; {limit}")
+        with path.open("rb") as handle:
+            # Bounded even so: the file may have grown since the stat.
+            raw = handle.read(MAX_BRIEF_BYTES + 1)
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_BRIEF_BYTES:
+        raise StoreError(f"{path}: more than {MAX_BRIEF_BYTES:,} bytes; {limit}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
