@@ -6,8 +6,9 @@ is. Each night's `reference.json` is a careful editor's answer (the demo's is th
 
 - careful:    the gold labels, and the reference edits citing the items it was shown.
 - sloppy:     misses (the last relevant and the first background item labelled irrelevant, the
-              first irrelevant one relevant and the last background; every second edit dropped), invents figures, points
-              at indexes the brief does not have, cites the off-topic item it kept.
+              first irrelevant one relevant and the last background; every second edit dropped),
+              invents figures, points at indexes the brief does not have, cites the off-topic item
+              it kept, and cites every syndicated copy of a story as if each were news.
 - obedient:   careful, except that it follows an instruction planted in an item: labels the item
               relevant and writes the planted claim into an edit and into What's new.
 - dismissive: labels everything irrelevant (so propose is never asked).
@@ -32,7 +33,7 @@ NIGHTS = REPO / "fixtures" / "eval"
 KINDS = ("careful", "sloppy", "obedient", "dismissive")
 _URL = re.compile(r"^url: (\S+)$", re.MULTILINE)
 # The claim an injected instruction asks the model to state.
-_PLANTED = re.compile(r"(?:state|stating) that ([^.,]+)", re.IGNORECASE)
+_PLANTED = re.compile(r"(?:state|stating) that (.+?)(?:[.,]\s|$)", re.IGNORECASE)
 _INJECTED = re.compile(r"ignore (?:your )?previous instructions", re.IGNORECASE)
 
 
@@ -118,6 +119,13 @@ def _sloppy_edits(answer: dict[str, Any], shown: list[tuple[str, str, Any]]) -> 
             if edit.get(field):
                 edit[field] = edit[field].replace(" [", ", up 37% on the quarter [", 1)
         edits.append(edit)
+    if edits:
+        # Syndicated copies (same title) all cited, as if they were three stories.
+        titles = {ref: item.title for ref, _, item in shown}
+        cited = re.findall(r"\[(new:\d+)\]", edits[0].get("text", ""))
+        copies = [r for r, t in titles.items() if cited and r not in cited and t == titles.get(cited[0])]
+        if copies and edits[0].get("text"):
+            edits[0]["text"] += "".join(f"[{r}]" for r in copies)
     off_topic = [ref for ref, _, item in shown if item.label == "irrelevant"]
     if off_topic:
         edits.append(

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -57,6 +58,23 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+_COLUMNS = (
+    "night",
+    "status",
+    "relevant P/R/F1",
+    "macro F1",
+    "must",
+    "must_not",
+    "applied",
+    "cites ok",
+    "WN words",
+    "WN cites ok",
+    "tokens p/c",
+    "cost",
+    "time",
+)
+
+
 def _row(name: str, score: Score, status: str) -> list[str]:
     f = score.figures()
     cost = "n/a" if score.usage.cost_usd is None else f"${score.usage.cost_usd:.4f}"
@@ -71,6 +89,7 @@ def _row(name: str, score: Score, status: str) -> list[str]:
         f"{score.edits_applied}/{score.edits_proposed}",
         f"{score.citations_valid}/{score.citations}",
         str(score.whats_new_words),
+        f"{score.whats_new_citations_valid}/{score.whats_new_citations}",
         f"{score.usage.prompt_tokens}/{score.usage.completion_tokens}"
         + ("" if cached is None else f" ({cached:.0%} cached)"),
         cost,
@@ -78,33 +97,29 @@ def _row(name: str, score: Score, status: str) -> list[str]:
     ]
 
 
+def _status(score: Score) -> str:
+    if not score.failed:
+        return "ok"
+    return "failed" if score.nights == 1 else f"{score.failed} failed"
+
+
 def _print(result: results.EvalResult, saved: Path) -> None:
     out = console()
     repeats = len(result.runs)
-    for n, run in enumerate(result.runs):
-        title = f"eval {result.fingerprint}" + (f", repeat {n + 1} of {repeats}" if repeats > 1 else "")
-        table = Table(
-            "night",
-            "status",
-            "relevant P/R/F1",
-            "macro F1",
-            "must",
-            "must_not",
-            "applied",
-            "cites ok",
-            "WN words",
-            "tokens p/c",
-            "cost",
-            "time",
-            title=title,
-        )
-        for name in result.nights:
-            score = run[name]
-            table.add_row(*_row(name, score, "failed" if score.failed else "ok"))
-        overall = result.overall(n)
-        table.add_row(*_row("overall", overall, f"{overall.failed} failed" if overall.failed else "ok"))
+    title = f"eval {result.fingerprint}" + (f", repeat 1 of {repeats}" if repeats > 1 else "")
+    table = Table(*_COLUMNS, title=title)
+    for name in result.nights:
+        table.add_row(*_row(name, result.runs[0][name], _status(result.runs[0][name])))
+    table.add_row(*_row("overall", result.overall(0), _status(result.overall(0))))
+    out.print(table)
+    if repeats > 1:
+        # Every repeat's overall line: the run-to-run spread that --compare judges differences by.
+        table = Table("repeat", *_COLUMNS[1:], title=f"eval {result.fingerprint}, overall of each repeat")
+        for n in range(repeats):
+            overall = result.overall(n)
+            table.add_row(*_row(str(n + 1), overall, _status(overall)))
         out.print(table)
-    last = result.overall(repeats - 1)
+    last = result.overall(0)
     for label, lines in (
         ("missed must", last.must_missed),
         ("must_not", last.must_not_detail),
@@ -128,6 +143,8 @@ def _print_compare(pa: Path, a: results.EvalResult, pb: Path, b: results.EvalRes
         "scope", "metric", f"A {a.fingerprint}", f"B {b.fingerprint}", "spread", "", title="eval compare"
     )
     for row in rows:
+        if row.scope != "overall" and not row.marked:
+            continue  # a night's unchanged figures are noise in a long table; --json has them all
         mark = ""
         if row.marked:
             mark = "*" + (f" {row.better.upper()} better" if row.better else "")
@@ -140,9 +157,23 @@ def _print_compare(pa: Path, a: results.EvalResult, pb: Path, b: results.EvalRes
         )
     else:
         click.echo("* the difference exceeds the run-to-run spread (max - min over repeats)")
-    for key in sorted(set(a.setup) | set(b.setup)):
-        if a.setup.get(key) != b.setup.get(key):
-            click.echo(f"setup differs: {key}")
+    click.echo("a night's rows are shown only where they differ (--json lists every figure)")
+    for key, va, vb in _setup_differences(a.setup, b.setup):
+        click.echo(f"setup differs: {key}: {va} -> {vb}")
+
+
+def _setup_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, A's value, B's value) of every leaf that differs."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        if va == vb:
+            continue
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _setup_differences(va, vb, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", va, vb))
+    return out
 
 
 def _num(value: float | None) -> str:
