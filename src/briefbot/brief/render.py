@@ -5,6 +5,10 @@ functions the web pages use): brief text is escaped first and only then are its 
 turned into links to `#source-n`, so no markup in a brief's text can take effect. No outside HTML is
 emitted (source URLs become `href`s only when they are http(s)), and the page carries a
 Content-Security-Policy that forbids scripts as a second line of defence.
+
+Every format comes out without terminal controls or bidi overrides (`untrusted.clean_text`): a
+brief quotes feeds and a model, and `render` is printed to the editor's terminal. The store already
+cleans what it keeps; this covers briefs made before it did, and whatever a model wrote.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import jinja2
 from briefbot.brief.html import html_filters, safe_url, source_numbers
 from briefbot.brief.textformat import header_line, render_text
 from briefbot.models import CITATION_RE, Brief
+from briefbot.untrusted import clean_text
 
 Format = Literal["text", "md", "html", "json"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "json")
@@ -56,14 +61,36 @@ def brief_json(brief: Brief) -> str:
 def render(brief: Brief, fmt: Format | str = "text") -> str:
     """The brief in `fmt`: `text`, `md`, `html` or `json`."""
     if fmt == "text":
-        return render_text(brief)
-    if fmt == "json":
-        return brief_json(brief)
-    if fmt == "md":
-        return render_markdown(brief)
-    if fmt == "html":
-        return render_html(brief)
-    raise ValueError(f"unknown render format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        out = render_text(brief)
+    elif fmt == "json":
+        out = brief_json(brief)
+    elif fmt == "md":
+        out = render_markdown(brief)
+    elif fmt == "html":
+        out = render_html(brief)
+    else:
+        raise ValueError(f"unknown render format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    # Ordinary text comes back unchanged (one scan), so the text format's round trip still holds.
+    return clean_text(out, multiline=True)
+
+
+def clean_brief(brief: Brief) -> Brief:
+    """`brief` with every text field cleaned of terminal controls and bidi overrides (for showing
+    it on a terminal, as `review` does with its diff); the same object when there was nothing to
+    clean."""
+    data = brief.model_dump()
+    cleaned = _clean_values(data)
+    return brief if cleaned == data else Brief.model_validate(cleaned)
+
+
+def _clean_values(value: object) -> object:
+    if isinstance(value, str):
+        return clean_text(value, multiline=True)
+    if isinstance(value, list):
+        return [_clean_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean_values(v) for k, v in value.items()}
+    return value
 
 
 def _context(brief: Brief) -> dict[str, object]:

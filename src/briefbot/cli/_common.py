@@ -11,9 +11,12 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from briefbot.errors import BriefbotError
 from briefbot.project import Project
+from briefbot.untrusted import clean_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +39,20 @@ EXIT_DONE, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 # Piped output is read by programs and grep, not by eyes: a line as long as its content, never
 # rich's default of 80 columns, which folds a cell mid-word ("partia l").
 _PIPED_WIDTH = 10_000
+
+
+def shown(value: object, *, multiline: bool = False, style: str = "") -> Text:
+    """Text we did not write (a feed's title, a page's words, a model's answer), ready for a rich
+    table cell or `print`: controls and bidi overrides removed (the store cleans what it stores;
+    this also covers rows stored before it did, and text that never went through the store), and a
+    `Text`, which rich never reads as markup, so `[bold]` or `[link=...]` in it is shown as written."""
+    return Text(clean_text(str(value), multiline=multiline), style=style)
+
+
+def shown_markup(value: object) -> str:
+    """`shown` for the inside of a rich markup string (a progress description): cleaned, then
+    escaped, so a `[/]` in a title neither styles nor breaks the line around it."""
+    return escape(clean_text(str(value), multiline=False))
 
 
 def exit_status(*, done: int, failed: int) -> int:

@@ -15,9 +15,11 @@ from rich.text import Text
 
 from briefbot import review as flow
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
-from briefbot.cli._common import project
+from briefbot.brief.render import clean_brief
+from briefbot.cli._common import project, shown
 from briefbot.merge.proposal import Proposal
 from briefbot.models import BatchItem, Brief
+from briefbot.untrusted import clean_text
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -117,9 +119,14 @@ def _echo_summary(proposal: Proposal) -> None:
     for verdict in proposal.verdicts:
         decision = f" [{verdict.decision}]" if verdict.decision else ""
         reason = f": {verdict.reason}" if verdict.reason else ""
-        click.echo(f"  {verdict.number:>2} {verdict.status:<8} {verdict.op}{decision}{reason}")
+        # A reason or warning may quote a model's edit or a feed's title.
+        click.echo(
+            clean_text(
+                f"  {verdict.number:>2} {verdict.status:<8} {verdict.op}{decision}{reason}", multiline=False
+            )
+        )
         for warning in verdict.warnings:
-            click.echo(f"       warning: {warning}")
+            click.echo(clean_text(f"       warning: {warning}", multiline=False))
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -176,16 +183,17 @@ def review_cmd(slug: str, as_json: bool) -> None:
         console.print(
             Text(f"\n{entry['number']}. {entry['op']} — {entry['verdict']}{decision}", style=f"bold {style}")
         )
-        console.print(Text(f"   {entry['edit']['summary']} ({entry['edit']['significance']})"))
+        # Everything below quotes what a model wrote or a feed said: printed through `shown`.
+        console.print(shown(f"   {entry['edit']['summary']} ({entry['edit']['significance']})"))
         if entry["reason"]:
-            console.print(Text(f"   reason: {entry['reason']}", style="red"))
+            console.print(shown(f"   reason: {entry['reason']}", style="red"))
         for warning in entry["warnings"]:
-            console.print(Text(f"   warning: {warning}", style="yellow"))
+            console.print(shown(f"   warning: {warning}", style="yellow"))
         for cited in entry["cited"]:
             what = " · ".join(
                 str(x) for x in (cited["title"], cited["publisher"], cited["date"], cited["url"]) if x
             )
-            console.print(Text(f"   [{cited['marker']}] {what or '(unknown)'}", style="dim"))
+            console.print(shown(f"   [{cited['marker']}] {what or '(unknown)'}", style="dim"))
     if report["whats_new_edited"]:
         origin = " (the editor's)"
     elif report["whats_new_origin"] == "draft":
@@ -194,11 +202,13 @@ def review_cmd(slug: str, as_json: bool) -> None:
         origin = f" (assembled: {report['whats_new_note']})"
     else:
         origin = ""
-    console.print(Text(f"\nWhat's new{origin}:", style="bold"))
+    console.print()
+    console.print(shown(f"What's new{origin}:", style="bold"))
     for paragraph in report["whats_new"] or ["(nothing applied)"]:
-        console.print(Text(f"  {paragraph}"))
+        console.print(shown(f"  {paragraph}"))
     console.print(Text("\nChanges:", style="bold"))
-    diff = diff_briefs(base, proposal.final_brief())
+    # The briefs' text came from feeds and a model: cleaned before the diff shows it.
+    diff = diff_briefs(clean_brief(base), clean_brief(proposal.final_brief()))
     # Without colour the word markers of the plain diff are the only way to see what changed.
     if console.is_terminal:
         console.print(diff_rich(diff), end="")

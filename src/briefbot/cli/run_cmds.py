@@ -20,7 +20,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from briefbot.cli._common import console, errors_as_json_logs, json_logs, project, record_replay_options
+from briefbot.cli._common import (
+    console,
+    errors_as_json_logs,
+    json_logs,
+    project,
+    record_replay_options,
+    shown_markup,
+)
 from briefbot.cli.demo import (
     DEMO_DATE,
     DEMO_SLUG,
@@ -62,7 +69,7 @@ def _execute(proj: Project, options: RunOptions, out: Console | None) -> RunRepo
             if total is not None:
                 bar.update(tasks[stage], total=total)
             else:
-                bar.update(tasks[stage], advance=1, description=f"{stage} [dim]{label[:40]}")
+                bar.update(tasks[stage], advance=1, description=f"{stage} [dim]{shown_markup(label[:40])}")
 
         try:
             report = asyncio.run(run_night(proj, options, progress=progress))

@@ -3,6 +3,9 @@
 A document row is written once per item as soon as its page is done, so an interrupted extract
 run resumes with the items that have none. Raw pages live by content hash under
 `.briefbot/pages/<sha256[:2]>/<sha256>`: the same bytes fetched twice are stored once.
+
+A document's fields are cleaned of terminal controls and bidi overrides as they are stored
+(`untrusted.clean_text`), like an item's; the raw page keeps its bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from briefbot._fs import atomic_write
 from briefbot.errors import StoreError
 from briefbot.models import Document
 from briefbot.store import transaction
+from briefbot.untrusted import clean_optional
 
 Outcome = Literal["extracted", "fallback", "failed"]
 _FIELDS = (
@@ -33,6 +37,8 @@ _FIELDS = (
     "raw_sha256",
     "content_type",
 )
+# The fields that may hold line breaks; every other text field is one line.
+_MULTILINE = frozenset({"text", "fallback_reason", "error"})
 
 
 class PageStore:
@@ -86,7 +92,7 @@ def save_document(conn: sqlite3.Connection, document: Document, *, now: dt.datet
     if document.item_id is None:
         raise StoreError(f"document for {document.url} has no item id to store it under")
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
-    values = [getattr(document, f) for f in _FIELDS]
+    values = [clean_optional(getattr(document, f), multiline=f in _MULTILINE) for f in _FIELDS]
     conn.execute(
         f"INSERT OR REPLACE INTO documents (item_id, url, outcome, {', '.join(_FIELDS)}, extracted_at)"
         f" VALUES (?, ?, ?, {', '.join('?' * len(_FIELDS))}, ?)",

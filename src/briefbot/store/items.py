@@ -4,6 +4,11 @@
 `item_briefs.status` is the hand-off between stages: collect inserts `new` (or `stale`: too old
 for the brief to weigh, stored and never triaged); extract, triage and propose move it along with
 `set_status`.
+
+What a feed or a search provider said about an item is cleaned of terminal controls and bidi
+overrides as it is stored (`untrusted.clean_text`): every command that later prints a title or a
+summary, and every brief made from them, gets it clean. URLs and GUIDs are stored as given: they are
+dedupe keys, and a changed key would no longer match the same item's next sighting.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Sequence
 
 from briefbot.errors import NotFoundError, StoreError
 from briefbot.models import CandidateItem, KnownItem, StrictModel, guid_key
+from briefbot.untrusted import clean_optional, clean_text
 
 NEW = "new"
 # Published too long before the brief's latest version (or, before a first version, the run date):
@@ -77,12 +83,12 @@ def _description(item: CandidateItem) -> tuple[object, ...]:
         item.link,
         item.guid,
         guid_key(item.guid, item.origin),
-        item.title,
-        item.summary,
+        clean_text(item.title, multiline=False),
+        clean_optional(item.summary, multiline=True),
         _iso(item.published),
         int(item.published_is_fetch_time),
         item.origin,
-        item.publisher,
+        clean_optional(item.publisher, multiline=False),
         item.content_hash,
     )
 
