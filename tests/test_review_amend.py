@@ -183,3 +183,12 @@ def test_restore_with_no_proposal_ever(tmp_path: Path) -> None:
     project.publish(SLUG, small_brief())
     with pytest.raises(ReviewError, match="no discarded proposal"):
         review.restore(project, SLUG, now=NOW)
+
+
+def test_reset_takes_a_decision_back(project: Project) -> None:
+    review.decide(project, SLUG, reject=[1], accept=[2], now=NOW, by="ada")
+    updated = review.decide(project, SLUG, reset=[1, 2], now=LATER, by="ada")
+    assert [v.decision for v in updated.verdicts[:2]] == [None, None]
+    assert updated.verdicts[0].status == "applied"  # the merger's verdict again
+    with pytest.raises(ReviewError, match="both decided and reset"):
+        review.decide(project, SLUG, accept=[1], reset=[1], now=LATER, by="ada")

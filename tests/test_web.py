@@ -179,7 +179,9 @@ def test_stale_revision_is_not_applied_and_not_lost(project: Project) -> None:
         )
         assert stale.status_code == 409 and ">My words [1].</textarea>" in stale.text
         # A stale approval is refused with no retry button: nobody publishes what they have not seen.
-        stale = ada.post(f"{PROPOSAL}/approve", data=form_of(ada_page, f"{PROPOSAL}/approve"))
+        stale = ada.post(
+            f"{PROPOSAL}/approve", data={**form_of(ada_page, f"{PROPOSAL}/approve"), "confirm": "yes"}
+        )
         assert stale.status_code == 409 and 'class="retry"' not in stale.text
         assert project.versions(SLUG) == [6, 7]
 
@@ -192,8 +194,10 @@ def test_approve_is_refused_when_nothing_is_applied(client: TestClient, project:
             data={**decide_form(page, number), "decision": "reject"},
         ).text
     assert "0 of 4</strong> edits applied" in page
-    assert re.search(r'class="approve" disabled', page)
-    response = client.post(f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve"))
+    assert re.search(r'class="approve"[^>]* disabled', page)
+    response = client.post(
+        f"{PROPOSAL}/approve", data={**form_of(page, f"{PROPOSAL}/approve"), "confirm": "yes"}
+    )
     assert response.status_code == 400 and "applies no edit" in response.text
     assert project.versions(SLUG) == [6, 7]
 
@@ -209,7 +213,9 @@ def test_review_to_published_version_and_feed(client: TestClient, project: Proje
         data={**form_of(page, f"{PROPOSAL}/whats-new"), "whats_new": text},
     ).text
     assert "(edited)" in page and "widens its lag estimate" in page
-    response = client.post(f"{PROPOSAL}/approve", data=form_of(page, f"{PROPOSAL}/approve"))
+    response = client.post(
+        f"{PROPOSAL}/approve", data={**form_of(page, f"{PROPOSAL}/approve"), "confirm": "yes"}
+    )
     assert response.url.path == f"/b/{SLUG}/v/8"
     assert project.versions(SLUG) == [6, 7, 8]
     assert ProposalStore(project, SLUG).load() is None
@@ -236,8 +242,8 @@ def test_diff_between_versions_marks_words(client: TestClient) -> None:
 
 def test_index_lists_briefs_and_pending_proposal(client: TestClient) -> None:
     html = client.get("/").text
-    assert f'href="/b/{SLUG}"' in html and "<td>v7</td>" in html and ">2026-05-24</td>" in html
-    assert "<td>118</td>" in html and "built-in method" not in html
+    assert f'href="/b/{SLUG}"' in html and ">v7</td>" in html and ">2026-05-24</td>" in html
+    assert 'data-label="Items">118</td>' in html and "built-in method" not in html
     assert "v8 proposed: 3 of 4 edits applied" in html
 
 
@@ -285,7 +291,7 @@ def test_static_site(tmp_path: Path, project: Project) -> None:
     index = (out / "index.html").read_text()
     assert f'href="b/{SLUG}/index.html"' in index and "proposed" not in index  # nothing unapproved
     history = (out / "b" / SLUG / "history.html").read_text()
-    assert "<td>113</td>" in history and "<td>118</td>" in history
+    assert 'data-label="Items">113</td>' in history and 'data-label="Items">118</td>' in history
     feed = feedparser.parse((out / "b" / SLUG / "feed.atom").read_bytes())
     assert not feed.bozo and len(feed.entries) == 2
     build_site(project, out, base_url="https://briefs.example.org")
@@ -295,7 +301,9 @@ def test_static_site(tmp_path: Path, project: Project) -> None:
 
 def test_discard_archives_the_proposal(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
-    response = client.post(f"{PROPOSAL}/discard", data=form_of(page, f"{PROPOSAL}/discard"))
+    response = client.post(
+        f"{PROPOSAL}/discard", data={**form_of(page, f"{PROPOSAL}/discard"), "confirm": "yes"}
+    )
     assert response.url.path == f"/b/{SLUG}"
     assert ProposalStore(project, SLUG).load() is None
     assert '"state": "discarded"' in ProposalStore(project, SLUG).archived()[0].read_text()
@@ -315,13 +323,14 @@ def test_outside_html_in_a_snippet_is_stripped_by_nh3() -> None:
 def test_cards_show_target_current_text_verdicts_and_items(client: TestClient) -> None:
     html = client.get(PROPOSAL).text
     card2 = html[html.index('id="edit-2"') : html.index('id="edit-3"')]
-    assert "Perspective of CAISI (NIST)" in card2 and "Consistent with prior evaluations" in card2
+    assert "Perspective: CAISI (NIST), evolution" in card2 and "Consistent with prior evaluations" in card2
     assert "names found neither in the cited items nor in the brief: Harnessgate" in card2
     assert "[new:2] → [44]" in card2 and 'href="https://example.org/caisi-reply"' in card2
     card4 = html[html.index('id="edit-4"') : html.index('id="whats-new"')]
     assert "Revise section" in card4 and "active and growing" in card4
     assert "cites [new:9], which is not an item of this batch" in card4
-    assert "Accept edit 4" not in card4  # the merger's rejection is not the editor's to overturn
+    assert 'value="accept"' not in card4  # the merger's rejection is not the editor's to overturn
+    assert 'value="reject"' not in card4 and "Amend" in card4  # amending is how to fix it
 
 
 def test_brief_page_links_citations_like_render(client: TestClient, project: Project) -> None:

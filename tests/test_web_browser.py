@@ -96,7 +96,7 @@ def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None
     shot(page, "03-proposal-after-reject")
 
     # Amend What's new.
-    page.get_by_label("What's new").fill(
+    page.get_by_role("textbox", name="What's new", exact=True).fill(
         "CAISI now says its harnesses were agentic, and the point is disputed [43][1]."
     )
     page.get_by_role("button", name="Save What's new").click()
@@ -105,9 +105,13 @@ def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None
     assert "harnesses were agentic, and the point is disputed" in page.locator("#preview").inner_text()
     shot(page, "04-proposal-whats-new")
 
-    # Approve: the new version is the brief's page.
+    # Approve, through the confirmation dialog: the new version is the brief's page, with a notice.
     page.get_by_role("button", name="Approve and publish v8").click()
-    page.wait_for_url(f"{base}/b/{SLUG}/v/8")
+    confirm = page.get_by_role("dialog", name="Publish v8?")
+    assert "2 of 4 edits applied" in confirm.inner_text()
+    confirm.get_by_role("button", name="Publish v8").click()
+    page.wait_for_url(f"{base}/b/{SLUG}/v/8?notice=published")
+    assert "Published v8" in page.locator("#notice").inner_text()
     assert page.locator(".whats-new h2").text_content() == "What's new in v8"
     assert "the point is disputed" in page.locator(".whats-new").inner_text()
     shot(page, "05-brief-v8")

@@ -66,7 +66,7 @@ def test_an_empty_project_404_does_not_name_its_folder(tmp_path: Path) -> None:
 def test_proposal_after_publishing_links_the_published_version(project: Project) -> None:
     with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as client:
         page = client.get(PROPOSAL).text
-        client.post(f"{PROPOSAL}/approve", data=_hidden(page, f"{PROPOSAL}/approve"))
+        client.post(f"{PROPOSAL}/approve", data={**_hidden(page, f"{PROPOSAL}/approve"), "confirm": "yes"})
         response = client.get(PROPOSAL)
     assert response.status_code == 404
     assert "approved by ada" in response.text and "published as v8" in response.text
@@ -77,7 +77,7 @@ def test_proposal_after_publishing_links_the_published_version(project: Project)
 def test_proposal_after_discarding_says_so_in_browser_terms(project: Project) -> None:
     with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as client:
         page = client.get(PROPOSAL).text
-        client.post(f"{PROPOSAL}/discard", data=_hidden(page, f"{PROPOSAL}/discard"))
+        client.post(f"{PROPOSAL}/discard", data={**_hidden(page, f"{PROPOSAL}/discard"), "confirm": "yes"})
         response = client.get(PROPOSAL)
     assert response.status_code == 404
     assert "discarded by ada" in response.text and f'href="/b/{SLUG}"' in response.text

@@ -234,22 +234,28 @@ def decide(
     *,
     accept: Iterable[int] = (),
     reject: Iterable[int] = (),
+    reset: Iterable[int] = (),
     now: dt.datetime,
     by: str | None = None,
     expected_revision: int | None = None,
 ) -> Proposal:
-    """Record the editor's decisions and re-merge the candidate from the edits not rejected."""
+    """Record the editor's decisions and re-merge the candidate from the edits not rejected.
+
+    `reset` takes a decision back (an undo): the edit is again as the merger left it, undecided."""
     store = ProposalStore(project, slug)
     with store.guard():
         proposal = _current(store, expected_revision)
-        accept, reject = set(accept), set(reject)
+        accept, reject, reset = set(accept), set(reject), set(reset)
         if accept & reject:
             raise ReviewError(f"edits {sorted(accept & reject)} are both accepted and rejected")
-        for number in accept | reject:
+        if (accept | reject) & reset:
+            raise ReviewError(f"edits {sorted((accept | reject) & reset)} are both decided and reset")
+        for number in accept | reject | reset:
             proposal.verdict(number)
-        decisions = {v.number: v.decision for v in proposal.verdicts}
+        decisions: dict[int, Decision | None] = {v.number: v.decision for v in proposal.verdicts}
         decisions.update({n: "accepted" for n in accept})
         decisions.update({n: "rejected" for n in reject})
+        decisions.update({n: None for n in reset})
         merged = _remerge(project, slug, proposal, proposal.batch, decisions)
         for number in sorted(accept):
             verdict = merged.verdicts[number - 1]
@@ -317,23 +323,32 @@ def _amended_edit(original: Edit, number: int, changes: dict[str, str]) -> Edit:
         raise ReviewError(f"edit {number} as amended is not a valid {original.op}: {problems}") from None
 
 
-def _refusal(
+class AmendmentWarningError(ReviewError):
+    """An amendment the merger would apply, but with a warning the edit did not have (a figure or a
+    name no cited item has, a date no cited item carries): the editor confirms it or rewrites it."""
+
+
+def _check_amendment(
     number: int, old: list[EditVerdict], new: list[EditVerdict], *, allow_warnings: bool
-) -> str | None:
-    """Why the merger refuses an amendment of edit `number`, if it does: the edit itself is rejected,
-    or it knocks out another edit that applied (a duplicate, a clash), or (unless the editor
-    accepted them) it raises a warning the edit did not have (a figure or name no cited item has)."""
+) -> None:
+    """Refuse an amendment of edit `number` the merger refuses: the edit itself is rejected, or it
+    knocks out another edit that applied (a duplicate, a clash), or (unless the editor allows it)
+    it raises a warning the edit did not have."""
     verdict = new[number - 1]
+    refused = f"edit {number} as amended is refused"
     if verdict.status == "rejected":
-        return str(verdict.reason)
+        raise ReviewError(f"{refused}: {verdict.reason}; nothing was changed")
     for before, after in zip(old, new, strict=True):
         if after.number != number and before.status == "applied" and after.status == "rejected":
-            return f"edit {after.number} would no longer apply: {after.reason}"
-    if not allow_warnings:
-        fresh = [w for w in verdict.warnings if w not in old[number - 1].warnings]
-        if fresh:
-            return f"{fresh[0]} (check it, and confirm the amendment to keep it)"
-    return None
+            raise ReviewError(
+                f"{refused}: edit {after.number} would no longer apply ({after.reason}); nothing was changed"
+            )
+    fresh = [w for w in verdict.warnings if w not in old[number - 1].warnings]
+    if fresh and not allow_warnings:
+        raise AmendmentWarningError(
+            f"{refused}: {'; '.join(fresh)}; nothing was changed "
+            "(check it, and confirm the amendment to keep it)"
+        )
 
 
 def amend(
@@ -383,9 +398,7 @@ def amend(
         decisions: dict[int, Decision | None] = {v.number: v.decision for v in proposal.verdicts}
         decisions[number] = "accepted"  # the editor wrote it: what they amend, they accept
         merged = _remerge(project, slug, proposal, batch, decisions)
-        refusal = _refusal(number, proposal.verdicts, merged.verdicts, allow_warnings=allow_warnings)
-        if refusal is not None:
-            raise ReviewError(f"edit {number} as amended is refused: {refusal}; nothing was changed")
+        _check_amendment(number, proposal.verdicts, merged.verdicts, allow_warnings=allow_warnings)
         amendment = Amendment(number=number, original=original, amended=amended, by=by, at=now)
         updated = _decided(
             proposal,

@@ -23,8 +23,10 @@ from briefbot.web.context import (
     context,
     message,
     published_or_404,
+    render_html,
 )
 from briefbot.web.feed import pending_feed as atom_pending_feed
+from briefbot.web.notices import Notice, NoticeForm, closed_notice
 from briefbot.web.security import (
     AccessTokenMiddleware,
     Csrf,
@@ -61,18 +63,33 @@ def _proposal_link(web: WebContext, slug: str) -> str | None:
     return web.links.proposal(slug) if ProposalStore(web.project, slug).load() is not None else None
 
 
+def _closed_notice(request: Request, web: WebContext, slug: str, version: int) -> Notice | None:
+    if "notice" not in request.query_params:
+        return None
+    notice = closed_notice(
+        request.query_params, ProposalStore(web.project, slug).last_closed(), version=version
+    )
+    if notice is not None and notice.text.startswith("The proposal") and _proposal_link(web, slug) is None:
+        notice.form = NoticeForm(f"{web.links.proposal(slug)}/restore", "Restore it", id="restore")
+    return notice
+
+
 def brief_latest(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
-    published_or_404(web.project, slug)
-    return HTMLResponse(
-        pages.version_page(
+    latest = published_or_404(web.project, slug)
+    notice = _closed_notice(request, web, slug, latest)
+    return render_html(
+        request,
+        lambda token: pages.version_page(
             web.env,
             web.links,
             web.project,
             slug,
             proposal_link=_proposal_link(web, slug),
-        )
+            notice=notice,
+            csrf_token=token,
+        ),
     )
 
 
@@ -80,7 +97,13 @@ def brief_version(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     version = published_or_404(web.project, slug, _version_number(request.path_params["version"]))
-    return HTMLResponse(pages.version_page(web.env, web.links, web.project, slug, version))
+    notice = _closed_notice(request, web, slug, version)
+    return render_html(
+        request,
+        lambda token: pages.version_page(
+            web.env, web.links, web.project, slug, version, notice=notice, csrf_token=token
+        ),
+    )
 
 
 def history(request: Request) -> Response:
@@ -138,7 +161,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     # The core's NotFoundError is worded for the CLI (files, commands); only a PageNotFound,
     # worded for a browser, is shown as it is.
     if isinstance(exc, PageNotFound):
-        return message(request, "Not found", str(exc), status_code=404, link=exc.link, back=None)
+        return message(
+            request, "Not found", str(exc), status_code=404, link=exc.link, retry=exc.retry, back=None
+        )
     return message(request, "Not found", "There is no page at this address.", status_code=404, back="/")
 
 

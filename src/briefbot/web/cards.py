@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from briefbot.merge.proposal import EDITOR_REJECTED, Proposal
+from briefbot.merge.proposal import EDITOR_REJECTED, Amendment, Proposal
 from briefbot.models import (
     AddNarrativeParagraph,
     AddOpenQuestion,
@@ -58,6 +58,23 @@ class CitedItem:
 
 
 @dataclass
+class AmendField:
+    """One field of an edit the editor may rewrite, as the amend form shows it."""
+
+    name: str
+    label: str
+    value: str
+    multiline: bool
+
+
+@dataclass
+class AmendNote:
+    by: str | None
+    at: str
+    original: list[tuple[str, str]]
+
+
+@dataclass
 class Card:
     number: int
     op: str
@@ -72,10 +89,28 @@ class Card:
     reason: str | None
     warnings: list[str]
     items: list[CitedItem] = field(default_factory=list)
+    amend_fields: list[AmendField] = field(default_factory=list)
+    amendments: list[AmendNote] = field(default_factory=list)
 
     @property
     def editor_rejected(self) -> bool:
         return self.reason == EDITOR_REJECTED
+
+    @property
+    def merger_rejected(self) -> bool:
+        return self.status == "rejected" and not self.editor_rejected
+
+    @property
+    def pending(self) -> bool:
+        """Applied by the merger and not yet decided by the editor: what is left to review."""
+        return self.status == "applied" and self.decision is None
+
+    @property
+    def state(self) -> str:
+        """One word for the filter and the keyboard: pending, accepted, rejected (by either)."""
+        if self.pending:
+            return "pending"
+        return "accepted" if self.status == "applied" else "rejected"
 
 
 def _at(values: list[str], index: int) -> str | None:
@@ -83,14 +118,16 @@ def _at(values: list[str], index: int) -> str | None:
 
 
 def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
-    """Where the edit lands, and the base text it would replace (None when it adds)."""
+    """Where the edit lands, in the reader's words ("Timeline, after entry 8", "Perspective:
+    Z.ai / GLM team, evolution"), and the base text it would replace (None when it adds)."""
     if isinstance(edit, AddTimelineEntry):
-        return f"Timeline, new entry dated {edit.date}", None
+        where = f"after entry {edit.after}" if edit.after is not None else "new entry"
+        return f"Timeline, {where}, dated {edit.date}", None
     if isinstance(edit, ReviseTimelineEntry):
         ok = 1 <= edit.index <= len(base.timeline)
         entry = base.timeline[edit.index - 1] if ok else None
         return (
-            f"Timeline entry {edit.index}",
+            f"Timeline, entry {edit.index}",
             f"{entry.date}: {entry.text}" if entry else None,
         )
     if isinstance(edit, UpdatePerspective):
@@ -98,17 +135,20 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
         current = None
         if found is not None:
             current = found.stance + (f" Evolution: {found.evolution}" if found.evolution else "")
-        return f"Perspective of {edit.actor}", current
+        changed = " and ".join(n for n in ("stance", "evolution") if getattr(edit, n) is not None)
+        return f"Perspective: {edit.actor}, {changed or 'unchanged'}", current
     if isinstance(edit, AddPerspective):
-        return f"New perspective: {edit.actor}", None
+        return f"Perspective: {edit.actor}, new", None
     if isinstance(edit, AddTension):
         return "Tensions, new", None
     if isinstance(edit, ReviseTension):
-        return f"Tension {edit.index}", _at(base.tensions, edit.index)
+        return f"Tensions, entry {edit.index}", _at(base.tensions, edit.index)
     if isinstance(edit, AddOpenQuestion):
         return "Open questions, new", None
-    if isinstance(edit, ReviseOpenQuestion | RetireOpenQuestion):
-        return f"Open question {edit.index}", _at(base.open_questions, edit.index)
+    if isinstance(edit, RetireOpenQuestion):
+        return f"Open questions, retire question {edit.index}", _at(base.open_questions, edit.index)
+    if isinstance(edit, ReviseOpenQuestion):
+        return f"Open questions, question {edit.index}", _at(base.open_questions, edit.index)
     if isinstance(edit, ReviseSection):
         if edit.section == "status":
             return "Status", base.status
@@ -116,7 +156,7 @@ def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
     if isinstance(edit, AddNarrativeParagraph):
         return "Narrative, new paragraph", None
     if isinstance(edit, ReviseNarrativeParagraph):
-        return f"Narrative paragraph {edit.index}", _at(base.narrative, edit.index)
+        return f"Narrative, paragraph {edit.index}", _at(base.narrative, edit.index)
     return edit.op, None
 
 
@@ -132,6 +172,34 @@ def _fields(edit: Edit) -> list[tuple[str, str]]:
         if value is not None:
             out.append((label, value))
     return out
+
+
+_AMENDABLE = (
+    ("date", "Date", False),
+    ("actor", "Actor", False),
+    ("text", "Text", True),
+    ("stance", "Stance", True),
+    ("evolution", "Evolution", True),
+    ("summary", "Summary line", True),
+)
+
+
+def _amend_fields(edit: Edit) -> list[AmendField]:
+    """The fields of this op the editor may rewrite (see `review.AMENDABLE_FIELDS`)."""
+    present = type(edit).model_fields
+    return [
+        AmendField(name, label, getattr(edit, name) or "", multiline)
+        for name, label, multiline in _AMENDABLE
+        if name in present
+    ]
+
+
+def _amend_notes(amendments: list[Amendment], number: int) -> list[AmendNote]:
+    return [
+        AmendNote(a.by, a.at.strftime("%Y-%m-%d %H:%M UTC"), _fields(a.original))
+        for a in amendments
+        if a.number == number
+    ]
 
 
 def _snippet(text: str | None) -> str | None:
@@ -202,6 +270,8 @@ def edit_cards(proposal: Proposal, base: Brief) -> list[Card]:
                 reason=verdict.reason,
                 warnings=list(verdict.warnings),
                 items=_items(proposal, base, verdict.cites, verdict.sources),
+                amend_fields=_amend_fields(edit),
+                amendments=_amend_notes(proposal.amendments, verdict.number),
             )
         )
     return cards

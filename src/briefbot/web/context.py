@@ -27,9 +27,12 @@ class PageNotFound(NotFoundError):
     """A 404 worded for a browser user: the core's NotFoundError speaks to the CLI user (it names
     files under the project folder and commands to run), which a web page must not show."""
 
-    def __init__(self, text: str, *, link: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, text: str, *, link: tuple[str, str] | None = None, retry: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(text)
         self.link = link  # (href, label): where to go instead
+        self.retry = retry  # a form to offer (see message.html.j2), e.g. restoring a discarded proposal
 
 
 @dataclass
@@ -48,23 +51,31 @@ def context(request: Request) -> WebContext:
     return request.app.state.web
 
 
-def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """Render a template with the CSRF token of this browser, issuing the browser an id if it has none."""
+def render_html(request: Request, build: Callable[[str], str], *, status_code: int = 200) -> HTMLResponse:
+    """`build(csrf_token)`'s page, with the CSRF token of this browser, issuing the browser an id
+    (its cookie) if it has none, so any form on the page can be posted."""
     web = context(request)
     browser_id = web.csrf.browser_id(request)
     fresh = browser_id is None
     if browser_id is None:
         browser_id = web.csrf.new_browser_id()
-    html = web.env.get_template(template).render(
-        links=web.links,
-        site_name=pages.SITE_NAME,
-        csrf_token=web.csrf.token_for(browser_id),
-        **values,
-    )
-    response = HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(build(web.csrf.token_for(browser_id)), status_code=status_code)
     if fresh:
         web.csrf.set_cookie(response, browser_id)
     return response
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """Render a template with the CSRF token of this browser (see `render_html`)."""
+    web = context(request)
+    values.setdefault("notice", None)
+    return render_html(
+        request,
+        lambda token: web.env.get_template(template).render(
+            links=web.links, site_name=pages.SITE_NAME, csrf_token=token, **values
+        ),
+        status_code=status_code,
+    )
 
 
 def message(request: Request, title: str, text: str, *, status_code: int, **values: Any) -> HTMLResponse:

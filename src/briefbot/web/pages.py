@@ -77,7 +77,10 @@ def version_page(
     version: int | None = None,
     *,
     proposal_link: str | None = None,
+    notice: Any = None,
+    csrf_token: str | None = None,
 ) -> str:
+    """A version's page; the server adds a `notice` (see `notices`) and the token its form needs."""
     versions = project.versions(slug)
     brief = project.load(slug, version)
     earlier = [v for v in versions if v < brief.version]
@@ -89,6 +92,8 @@ def version_page(
         latest=versions[-1],
         previous=earlier[-1] if earlier else None,
         proposal_link=proposal_link,
+        notice=notice,
+        csrf_token=csrf_token,
     )
 
 

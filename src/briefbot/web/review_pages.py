@@ -1,15 +1,22 @@
-"""The editor's proposal page and its state changes: decide, What's new, approve, discard.
+"""The editor's proposal page and its state changes: decide, amend, What's new, approve, discard,
+restore.
 
 Every POST carries the CSRF token and the proposal revision the editor was looking at. A POST made
 against an older revision is not applied: the editor gets a page saying what changed and what they
 asked for, with a button to apply it to the current revision, so no decision is silently lost or
 silently overwrites another editor's.
+
+Every action ends on a page with a notice of what changed (`notices`); a refused What's new or
+amendment comes back on the proposal page with the editor's text in its form and the reason beside
+it. Approve and discard ask for confirmation: the page's <dialog> (review.js), or without script a
+confirmation page, since a POST without `confirm=yes` only asks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -22,14 +29,66 @@ from briefbot.errors import ReviewError
 from briefbot.merge.proposal import Proposal, StaleProposalError
 from briefbot.store.proposals import ProposalStore
 from briefbot.web._diff import diff_briefs
-from briefbot.web.cards import edit_cards
+from briefbot.web.cards import Card, edit_cards
 from briefbot.web.context import PageNotFound, WebContext, brief_or_404, context, message, render
+from briefbot.web.notices import DECISIONS, Notice, proposal_notice
 from briefbot.web.security import CSRF_FIELD
+
+FILTERS = {
+    "all": "All",
+    "pending": "Undecided",
+    "applied": "Applied",
+    "rejected": "Rejected",
+    "warnings": "Warnings",
+}
+
+
+def _shown(card: Card, show: str) -> bool:
+    if show == "pending":
+        return card.pending
+    if show in ("applied", "rejected"):
+        return card.status == show
+    if show == "warnings":
+        return bool(card.warnings)
+    return True
+
+
+def _show(value: str | None) -> str:
+    return value if value in FILTERS else "all"
 
 
 def _whats_new_text(proposal: Proposal) -> str:
     brief = proposal.final_brief()
     return "\n\n".join(brief.whats_new.paragraphs) if brief.whats_new else ""
+
+
+def _whats_new_state(proposal: Proposal) -> str:
+    if proposal.whats_new_override is not None:
+        return "edited by the editor"
+    if proposal.whats_new_origin == "draft":
+        return "the proposer's draft"
+    if proposal.whats_new_origin == "assembled":
+        return "assembled by the merger"
+    return "none yet"
+
+
+def confirmation(proposal: Proposal, title: str, action: str) -> str:
+    """The question a confirmation asks: it names the version and the counts."""
+    applied = len(proposal.applied())
+    total = len(proposal.verdicts)
+    undecided = sum(1 for v in proposal.verdicts if v.status == "applied" and v.decision is None)
+    amended = len({a.number for a in proposal.amendments})
+    version = proposal.candidate.version
+    if action == "approve":
+        return (
+            f"Publish v{version} of “{title}” with {applied} of {total} edits applied "
+            f"({total - applied} rejected, {amended} amended, {undecided} applied without a decision)? "
+            "A published version cannot be changed."
+        )
+    return (
+        f"Discard the proposal for v{version} of “{title}” ({total} edits, {applied} applied, "
+        f"{amended} amended)? It is kept in the archive and can be restored."
+    )
 
 
 def no_pending(web: WebContext, slug: str) -> PageNotFound:
@@ -44,10 +103,19 @@ def no_pending(web: WebContext, slug: str) -> PageNotFound:
             link=(web.links.version(slug, version), f"Read v{version}"),
         )
     if last is not None and last.state == "discarded":
+        versions = web.project.versions(slug)
         return PageNotFound(
             f"The last proposal (v{last.candidate.version}) was discarded by "
             f"{last.closed_by or 'an editor'}; no proposal is waiting for review.",
-            link=(web.links.brief(slug), "The published brief"),
+            link=(web.links.brief(slug), "The published brief")
+            if versions
+            else (web.links.index(), "All briefs"),
+            retry={
+                "action": f"{web.links.proposal(slug)}/restore",
+                "fields": [],
+                "question": "It is kept in the archive, with its decisions.",
+                "label": f"Restore the proposal for v{last.candidate.version}",
+            },
         )
     return PageNotFound(
         f"The brief “{slug}” has no proposal waiting for review.", link=(web.links.index(), "All briefs")
@@ -62,24 +130,61 @@ def _pending(web: WebContext, slug: str) -> Proposal:
     return proposal
 
 
+def _page(
+    request: Request,
+    slug: str,
+    proposal: Proposal,
+    *,
+    show: str = "all",
+    status_code: int = 200,
+    notice: Notice | None = None,
+    whats_new_text: str | None = None,
+    whats_new_error: str | None = None,
+    amend: dict[str, Any] | None = None,
+) -> Response:
+    """The proposal page; after a refused form, with the editor's text back in it and the reason."""
+    web = context(request)
+    base = web.project.load(slug, proposal.base_version)
+    cards = edit_cards(proposal, base)
+    counts = {name: sum(1 for c in cards if _shown(c, name)) for name in FILTERS}
+    action = web.links.proposal(slug)
+    return render(
+        request,
+        "proposal.html.j2",
+        status_code=status_code,
+        slug=slug,
+        proposal=proposal,
+        base=base,
+        cards=[c for c in cards if _shown(c, show)],
+        total=len(cards),
+        counts=counts,
+        filters=FILTERS,
+        show=show,
+        applied=counts["applied"],
+        amended=len({a.number for a in proposal.amendments}),
+        whats_new_text=_whats_new_text(proposal) if whats_new_text is None else whats_new_text,
+        whats_new_error=whats_new_error,
+        whats_new_edited=proposal.whats_new_override is not None,
+        whats_new_state=_whats_new_state(proposal),
+        amend=amend,
+        confirm_approve=confirmation(proposal, base.title, "approve"),
+        confirm_discard=confirmation(proposal, base.title, "discard"),
+        notice=notice,
+        preview=diff_briefs(base, proposal.final_brief()),
+        latest=(web.project.versions(slug) or [0])[-1],  # 0: a first draft, nothing published yet
+        action=action,
+    )
+
+
 def proposal_page(request: Request) -> Response:
     web = context(request)
     slug = request.path_params["slug"]
     proposal = _pending(web, slug)
-    base = web.project.load(slug, proposal.base_version)
-    return render(
-        request,
-        "proposal.html.j2",
-        slug=slug,
-        proposal=proposal,
-        base=base,
-        cards=edit_cards(proposal, base),
-        applied=len(proposal.applied()),
-        whats_new_text=_whats_new_text(proposal),
-        whats_new_edited=proposal.whats_new_override is not None,
-        preview=diff_briefs(base, proposal.final_brief()),
-        latest=(web.project.versions(slug) or [0])[-1],  # 0: a first draft, nothing published yet
+    show = _show(request.query_params.get("show"))
+    notice = proposal_notice(
+        request.query_params, proposal, decide_action=f"{web.links.proposal(slug)}/decide", show=show
     )
+    return _page(request, slug, proposal, show=show, notice=notice)
 
 
 async def _checked_form(request: Request) -> FormData | Response:
@@ -154,16 +259,41 @@ def _decision_word(proposal: Proposal, number: int) -> str:
     return f"{verdict.status}{decided}"
 
 
+def _after(web: WebContext, slug: str, *, show: str, anchor: str | None = None, **query: Any) -> str:
+    """Where a POST sends the editor: the proposal page, its notice in the query, at `anchor`."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in query.items():
+        values = value if isinstance(value, list) else [value]
+        pairs.extend((key, str(v)) for v in values if v is not None)
+    if show != "all":
+        pairs.append(("show", show))
+    url = web.links.proposal(slug) + (f"?{urlencode(pairs)}" if pairs else "")
+    return url + (f"#{anchor}" if anchor else "")
+
+
+def _next_card(proposal: Proposal, number: int, show: str) -> str:
+    """The card after `number` the editor still sees (the filter applied to the changed proposal)."""
+    base_cards = edit_cards(proposal, proposal.candidate)  # targets do not matter, states do
+    visible = [c.number for c in base_cards if _shown(c, show)]
+    later = [n for n in visible if n > number]
+    if later:
+        return f"edit-{later[0]}"
+    earlier = [n for n in visible if n < number]
+    return f"edit-{earlier[-1]}" if earlier else "edits"
+
+
 async def _apply(
     request: Request,
     form: FormData,
     *,
     asked: str,
-    act: Callable[[int], str],
+    act: Callable[[int], str | Response],
     retry: Callable[[Proposal], dict[str, Any]] | None = None,
+    refused: Callable[[ReviewError], Response] | None = None,
 ) -> Response:
-    """Run `act(expected_revision)` (it returns where to go next) off the event loop; a proposal
-    that changed since the form was drawn gets the stale page, with a `retry` form if offered.
+    """Run `act(expected_revision)` (it returns where to go next, or a page) off the event loop; a
+    proposal that changed since the form was drawn gets the stale page, with a `retry` form if
+    offered; a ReviewError goes to `refused` when given (the form again, with the editor's text).
 
     The read-check-write itself is atomic under the proposal store's lock (`review`), across
     this server's threads and any other process."""
@@ -175,9 +305,27 @@ async def _apply(
         except StaleProposalError as stale:
             current = _stale_current(context(request), slug, stale)
             return _stale(request, slug, asked, submitted, current, retry=retry(current) if retry else None)
+        except ReviewError as exc:
+            if refused is None:
+                raise
+            return refused(exc)
 
     result = await run_in_threadpool(run)
     return result if isinstance(result, Response) else RedirectResponse(result, status_code=303)
+
+
+def _numbers(form: FormData) -> list[int]:
+    numbers = []
+    for raw in form.getlist("edit"):
+        try:
+            numbers.append(int(raw) if isinstance(raw, str) else -1)
+        except ValueError:
+            raise ReviewError(f"the form named no edit number ({raw!r})") from None
+    return numbers
+
+
+def _undo_word(decision: str | None) -> str:
+    return {"accepted": "accept", "rejected": "reject"}.get(decision or "", "reset")
 
 
 async def decide(request: Request) -> Response:
@@ -186,35 +334,118 @@ async def decide(request: Request) -> Response:
         return form
     slug, web = request.path_params["slug"], context(request)
     choice = _field(form, "decision")
-    try:
-        number = int(_field(form, "edit"))
-    except ValueError:
-        raise ReviewError("the form named no edit number") from None
-    if choice not in ("accept", "reject"):
-        raise ReviewError(f"decision must be accept or reject, not {choice!r}")
-    accept, reject = ([number], []) if choice == "accept" else ([], [number])
+    show = _show(_field(form, "show"))
+    numbers = _numbers(form)
+    if choice not in (*DECISIONS, "accept-remaining"):
+        raise ReviewError(f"decision must be accept, reject or reset, not {choice!r}")
+    if choice != "accept-remaining" and not numbers:
+        raise ReviewError("the form named no edit number")
 
     def act(expected: int) -> str:
-        review.decide(
+        before = ProposalStore(web.project, slug).require()
+        chosen = numbers
+        if choice == "accept-remaining":
+            chosen = [v.number for v in before.verdicts if v.status == "applied" and v.decision is None]
+            if not chosen:
+                raise ReviewError("no edit is left undecided")
+        for number in chosen:
+            before.verdict(number)  # in range, or the error says which edits there are
+        undo = {_undo_word(before.verdict(n).decision) for n in chosen}
+        kind = "accept" if choice == "accept-remaining" else choice
+        updated = review.decide(
             web.project,
             slug,
-            accept=accept,
-            reject=reject,
+            accept=chosen if kind == "accept" else [],
+            reject=chosen if kind == "reject" else [],
+            reset=chosen if kind == "reset" else [],
             now=web.clock(),
             by=web.approver,
             expected_revision=expected,
         )
-        return f"{web.links.proposal(slug)}#edit-{number}"
+        return _after(
+            web,
+            slug,
+            show=show,
+            anchor=_next_card(updated, max(chosen), show) if len(chosen) == 1 else "edits",
+            notice=kind,
+            edit=chosen,
+            # One undo puts every edit back as it was; mixed earlier states cannot share one button.
+            undo=undo.pop() if len(undo) == 1 else None,
+        )
+
+    def retry(current: Proposal) -> dict[str, Any]:
+        listed = ", ".join(str(n) for n in numbers) or "the remaining ones"
+        return {
+            "action": request.url.path,
+            "fields": [
+                *(("edit", str(n)) for n in numbers),
+                ("decision", choice),
+                ("show", show),
+                ("revision", str(current.revision)),
+            ],
+            "question": "; ".join(f"Edit {n} is now: {_decision_word(current, n)}." for n in numbers[:5]),
+            "label": f"{choice.replace('-', ' ').capitalize()} edit {listed} now",
+        }
+
+    asked = f"{choice.replace('-', ' ')} edit {', '.join(str(n) for n in numbers)}".strip()
+    return await _apply(request, form, asked=asked, act=act, retry=retry)
+
+
+async def amend(request: Request) -> Response:
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    slug, web = request.path_params["slug"], context(request)
+    show = _show(_field(form, "show"))
+    try:
+        number = int(_field(form, "edit"))
+    except ValueError:
+        raise ReviewError("the form named no edit number") from None
+    typed = {name: _field(form, name) for name in review.AMENDABLE_FIELDS if name in form}
+    allow = _field(form, "allow_warnings") == "yes"
+
+    def act(expected: int) -> str | Response:
+        current = ProposalStore(web.project, slug).require()
+        current.verdict(number)
+        edit = current.batch.edits[number - 1]
+        # Only what the editor changed is an amendment; the form sends every field back.
+        changes = {n: v for n, v in typed.items() if v.strip() != (getattr(edit, n, None) or "").strip()}
+        review.amend(
+            web.project,
+            slug,
+            number,
+            **changes,
+            now=web.clock(),
+            by=web.approver,
+            allow_warnings=allow,
+            expected_revision=expected,
+        )
+        return _after(web, slug, show=show, anchor=f"edit-{number}", notice="amended", edit=number)
+
+    def refused(exc: ReviewError) -> Response:
+        current = ProposalStore(web.project, slug).require()
+        state = {
+            "number": number,
+            "values": typed,
+            "error": str(exc),
+            "can_allow": isinstance(exc, review.AmendmentWarningError),
+        }
+        return _page(request, slug, current, show=show, status_code=400, amend=state)
 
     def retry(current: Proposal) -> dict[str, Any]:
         return {
             "action": request.url.path,
-            "fields": [("edit", str(number)), ("decision", choice), ("revision", str(current.revision))],
-            "question": f"Edit {number} is now: {_decision_word(current, number)}.",
-            "label": f"{choice.capitalize()} edit {number} now",
+            "fields": [
+                ("edit", str(number)),
+                ("show", show),
+                *typed.items(),
+                ("revision", str(current.revision)),
+            ],
+            "question": f"Edit {number} is now: {_decision_word(current, number)}. Your amendment is unchanged.",
+            "label": f"Amend edit {number} now",
         }
 
-    return await _apply(request, form, asked=f"{choice} edit {number}", act=act, retry=retry)
+    return await _apply(request, form, asked=f"amend edit {number}", act=act, retry=retry, refused=refused)
 
 
 async def whats_new(request: Request) -> Response:
@@ -223,10 +454,17 @@ async def whats_new(request: Request) -> Response:
         return form
     slug, web = request.path_params["slug"], context(request)
     text = _field(form, "whats_new")
+    show = _show(_field(form, "show"))
 
     def act(expected: int) -> str:
         review.set_whats_new(web.project, slug, text, now=web.clock(), expected_revision=expected)
-        return f"{web.links.proposal(slug)}#whats-new"
+        return _after(web, slug, show=show, anchor="whats-new", notice="whats-new")
+
+    def refused(exc: ReviewError) -> Response:
+        current = ProposalStore(web.project, slug).require()
+        return _page(
+            request, slug, current, show=show, status_code=400, whats_new_text=text, whats_new_error=str(exc)
+        )
 
     def retry(current: Proposal) -> dict[str, Any]:
         return {
@@ -237,7 +475,33 @@ async def whats_new(request: Request) -> Response:
             "label": "Save this What's new now",
         }
 
-    return await _apply(request, form, asked="your new What's new (kept below)", act=act, retry=retry)
+    return await _apply(
+        request, form, asked="your new What's new (kept below)", act=act, retry=retry, refused=refused
+    )
+
+
+def _confirm_page(request: Request, slug: str, proposal: Proposal, action: str) -> Response:
+    """Without script (no dialog), a POST without `confirm=yes` asks on a page of its own."""
+    web = context(request)
+    title = web.project.load(slug, proposal.base_version).title
+    label = (
+        f"Approve and publish v{proposal.candidate.version}"
+        if action == "approve"
+        else "Discard the proposal"
+    )
+    return message(
+        request,
+        "Publish this version?" if action == "approve" else "Discard this proposal?",
+        confirmation(proposal, title, action),
+        status_code=200,
+        retry={
+            "action": request.url.path,
+            "fields": [("revision", str(proposal.revision)), ("confirm", "yes")],
+            "question": "",
+            "label": label,
+        },
+        back=web.links.proposal(slug),
+    )
 
 
 async def approve(request: Request) -> Response:
@@ -245,12 +509,17 @@ async def approve(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     slug, web = request.path_params["slug"], context(request)
+    confirmed = _field(form, "confirm") == "yes"
 
-    def act(expected: int) -> str:
+    def act(expected: int) -> str | Response:
+        if not confirmed:
+            current = ProposalStore(web.project, slug).expect(expected)
+            if current is not None:
+                return _confirm_page(request, slug, current, "approve")
         brief, _, _ = review.approve(
             web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected
         )
-        return web.links.version(slug, brief.version)
+        return web.links.version(slug, brief.version) + "?notice=published"
 
     # Approving what the editor has not seen would publish unreviewed changes: no retry button.
     return await _apply(request, form, asked="approve", act=act)
@@ -261,18 +530,41 @@ async def discard(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     slug, web = request.path_params["slug"], context(request)
+    confirmed = _field(form, "confirm") == "yes"
 
-    def act(expected: int) -> str:
+    def act(expected: int) -> str | Response:
+        if not confirmed:
+            current = ProposalStore(web.project, slug).expect(expected)
+            if current is not None:
+                return _confirm_page(request, slug, current, "discard")
         review.discard(web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected)
-        return web.links.brief(slug)
+        if web.project.versions(slug):
+            return web.links.brief(slug) + "?notice=discarded"
+        return web.links.proposal(slug) + "?notice=discarded"
 
     return await _apply(request, form, asked="discard", act=act)
+
+
+async def restore(request: Request) -> Response:
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    slug, web = request.path_params["slug"], context(request)
+    brief_or_404(web.project, slug)
+
+    def run() -> str:
+        review.restore(web.project, slug, now=web.clock())
+        return _after(web, slug, show="all", notice="restored")
+
+    return RedirectResponse(await run_in_threadpool(run), status_code=303)
 
 
 ROUTES = [
     Route("/b/{slug}/proposal", proposal_page),
     Route("/b/{slug}/proposal/decide", decide, methods=["POST"]),
+    Route("/b/{slug}/proposal/amend", amend, methods=["POST"]),
     Route("/b/{slug}/proposal/whats-new", whats_new, methods=["POST"]),
     Route("/b/{slug}/proposal/approve", approve, methods=["POST"]),
     Route("/b/{slug}/proposal/discard", discard, methods=["POST"]),
+    Route("/b/{slug}/proposal/restore", restore, methods=["POST"]),
 ]

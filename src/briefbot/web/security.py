@@ -9,8 +9,8 @@
 - A POST from a browser must come from one of our own pages: its Origin (or Referer) names the host
   the request was sent to.
 - Every state change is a POST carrying a CSRF token bound to a per-browser cookie.
-- Every response carries a Content-Security-Policy that allows no inline script and nothing off-site,
-  so even a string that slipped past autoescaping could not run.
+- Every response carries a Content-Security-Policy that allows no inline script (only our static
+  files) and nothing off-site, so even a string that slipped past autoescaping could not run.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ CSRF_COOKIE = "briefbot_csrf"
 CSRF_FIELD = "csrf"
 
 CONTENT_SECURITY_POLICY = (
-    # No script at all: the pages work without it, so nothing injected could run either.
-    "default-src 'none'; style-src 'self'; img-src 'self'; "
+    # Script only from our own static files (the proposal page's keyboard and dialogs, review.js),
+    # never inline: every page works without it, and nothing injected into a page could run.
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _SECURITY_HEADERS = {

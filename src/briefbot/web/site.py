@@ -2,11 +2,13 @@
 
 Links are relative, so the directory can be served from any path (or opened from disk). Pending
 proposals are never part of the static site: it shows only what an editor has approved.
+
+Every file is replaced atomically (`_fs.atomic_write`): one that exists keeps its mode, a new one
+gets the umask's, and a path that is a symlink, FIFO or device is refused, not replaced.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from briefbot._fs import atomic_write
@@ -38,9 +40,9 @@ def build_site(project: Project, out_dir: Path, *, base_url: str = "") -> list[P
 
     put("index.html", pages.index_page(env, SiteLinks(0), project))
     for name in sorted(p.name for p in STATIC_DIR.iterdir() if p.is_file()):
-        (out_dir / "static").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(STATIC_DIR / name, out_dir / "static" / name)
-        written.append(out_dir / "static" / name)
+        # Through the same atomic write as the pages (not shutil.copyfile, which writes through a
+        # symlink and blocks on a FIFO): a target that is not a regular file is refused.
+        put(f"static/{name}", (STATIC_DIR / name).read_bytes())
     deep = SiteLinks(2)
     for slug in project.slugs():
         versions = project.versions(slug)
