@@ -17,7 +17,7 @@ from briefbot.config import describe_error, load_feeds_file
 from briefbot.errors import ConfigError
 from briefbot.eval import results
 from briefbot.eval.gold import builtin_folder, find_nights, load_night, select
-from briefbot.eval.metrics import Score
+from briefbot.eval.metrics import COUNTS, Score
 from briefbot.eval.runner import STAGE_SETTINGS, NightRun, fingerprint_of, run_night, setup_of
 from briefbot.http import HttpSettings
 from briefbot.llm import LLMSettings
@@ -88,13 +88,17 @@ def _row(name: str, score: Score, status: str) -> list[str]:
         str(sum(score.must_not.values())),
         f"{score.edits_applied}/{score.edits_proposed}",
         f"{score.citations_valid}/{score.citations}",
-        str(score.whats_new_words),
+        _words(f["whats_new.words"]),
         f"{score.whats_new_citations_valid}/{score.whats_new_citations}",
         f"{score.usage.prompt_tokens}/{score.usage.completion_tokens}"
         + ("" if cached is None else f" ({cached:.0%} cached)"),
         cost,
         f"{score.usage.wall_seconds:.1f}s",
     ]
+
+
+def _words(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
 
 
 def _status(score: Score) -> str:
@@ -148,7 +152,10 @@ def _print_compare(pa: Path, a: results.EvalResult, pb: Path, b: results.EvalRes
         mark = ""
         if row.marked:
             mark = "*" + (f" {row.better.upper()} better" if row.better else "")
-        table.add_row(row.scope, row.metric, _num(row.a), _num(row.b), _num(row.spread), mark)
+        whole = row.metric in COUNTS
+        table.add_row(
+            row.scope, row.metric, _num(row.a, whole), _num(row.b, whole), _num(row.spread, whole), mark
+        )
     out.print(table)
     click.echo(f"A: {pa} ({len(a.runs)} repeat(s)); B: {pb} ({len(b.runs)} repeat(s))")
     if len(a.runs) < 2 and len(b.runs) < 2:
@@ -176,10 +183,10 @@ def _setup_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -
     return out
 
 
-def _num(value: float | None) -> str:
+def _num(value: float | None, whole: bool = False) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 10 else f"{value:.3f}"
+    return f"{value:.1f}".removesuffix(".0") if whole else f"{value:.3f}"
 
 
 @click.command("eval")

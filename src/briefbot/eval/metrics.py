@@ -98,6 +98,7 @@ class Score(StrictModel):
     must_not: dict[str, int] = Field(default_factory=dict)
     must_not_detail: list[str] = Field(default_factory=list)
     whats_new_words: int = 0
+    whats_new_made: int = 0  # proposals that have a What's new (its words are averaged over them)
     whats_new_drafts: int = 0
     whats_new_draft_kept: int = 0
     whats_new_citations: int = 0
@@ -118,6 +119,7 @@ class Score(StrictModel):
             "must",
             "must_met",
             "whats_new_words",
+            "whats_new_made",
             "whats_new_drafts",
             "whats_new_draft_kept",
             "whats_new_citations",
@@ -153,7 +155,7 @@ class Score(StrictModel):
         out["edits.proposed"] = float(self.edits_proposed)
         out["edits.applied_share"] = _ratio(self.edits_applied, self.edits_proposed)
         out["citations.valid_share"] = _ratio(self.citations_valid, self.citations)
-        out["whats_new.words"] = float(self.whats_new_words)
+        out["whats_new.words"] = _ratio(self.whats_new_words, self.whats_new_made)
         out["whats_new.draft_kept_share"] = _ratio(self.whats_new_draft_kept, self.whats_new_drafts)
         out["whats_new.citations_valid_share"] = _ratio(
             self.whats_new_citations_valid, self.whats_new_citations
@@ -182,6 +184,8 @@ HIGHER_IS_BETTER = frozenset(
     }
 )
 NEUTRAL = frozenset({"edits.proposed", "whats_new.words"})
+# Metrics that count (shown as whole numbers); the others are shares, F1s, dollars and seconds.
+COUNTS = frozenset({"must_not.violations", "edits.proposed", "tokens.prompt", "tokens.completion"})
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -266,6 +270,7 @@ def _valid_marker(marker: str, shown: set[str], base: Brief) -> bool:
 def _whats_new(score: Score, batch: EditBatch | None, proposal: Proposal | None) -> None:
     if proposal is not None and proposal.whats_new is not None:
         score.whats_new_words = len(_WORDS.findall(_bare(" ".join(proposal.whats_new.paragraphs))))
+        score.whats_new_made = 1
     if batch is None or not batch.whats_new:
         return
     score.whats_new_drafts = 1
