@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from briefbot._fs import atomic_write
+from briefbot._fs import NotRegularFileError, atomic_write
 from briefbot.brief.completeness import check_complete
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
 from briefbot.brief.render import FORMATS, render
@@ -96,7 +96,11 @@ def import_cmd(file: Path, slug: str) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE instead of stdout.",
+    help=(
+        "Write to FILE instead of stdout, replacing it atomically: an existing file keeps its mode, "
+        "a new one gets the umask's (0644 with umask 022). A FILE that is a symlink, FIFO, device "
+        "or directory is refused (exit 2), never written through or replaced."
+    ),
 )
 def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) -> None:
     """Render a published version of SLUG as text (the seed's format), md, html or json.
@@ -113,6 +117,9 @@ def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) ->
         return
     try:
         atomic_write(output, data)
+    except NotRegularFileError as exc:
+        hint = "leave out -o and redirect stdout to write there"
+        raise StoreError(f"cannot write {output}: {exc.strerror} ({hint})") from exc
     except OSError as exc:
         raise StoreError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
