@@ -202,3 +202,18 @@ def test_two_concurrent_collects_one_collects_the_other_refuses(tmp_path: Path, 
     feed.release()
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 new, 40 duplicate" in again.stdout
+
+
+def test_extract_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: GatedFeed) -> None:
+    # `briefbot extract` (the pending items) writes the store as the night's extract stage does.
+    root = _project(tmp_path, feed.url)
+    night = _start(root, "run")
+    try:
+        assert feed.wait_arrivals(1), "the night never fetched the feed"
+        before = _state_files(root)
+        code, out, err = _finish(_start(root, "extract"), timeout=30)
+        _assert_refused(code, out, err, holder=night, command="run")
+        assert _state_files(root) == before, "the refused extract changed the state database"
+    finally:
+        night.kill()
+        night.communicate()

@@ -41,6 +41,7 @@ from briefbot.pipeline.items import ExtractTally, extract_queue, extract_waiting
 from briefbot.pipeline.report import FailureSummary, failures_renderable
 from briefbot.project import Project
 from briefbot.store import connect
+from briefbot.store.lock import RUN_LOCK_FILE, RunLock
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,24 @@ def _extract_pending(
     if slug is not None:
         proj.brief_dir(slug)  # validates the slug
     settings = _settings(proj, record=record, replay=replay)
+    # The night's lock, as `collect` takes it: an extract beside a night or another extract would
+    # fetch and extract the same pages twice. Refused at once (exit 2), before any fetch.
+    with RunLock(proj.state_dir / RUN_LOCK_FILE, command="extract"):
+        return _extract_locked(
+            proj, slug, settings, workers=workers, timeout=timeout, concurrency=concurrency, as_json=as_json
+        )
+
+
+def _extract_locked(
+    proj: Project,
+    slug: str | None,
+    settings: HttpSettings,
+    *,
+    workers: int | None,
+    timeout: float,
+    concurrency: int,
+    as_json: bool,
+) -> int:
     conn = connect(proj.state_db)
     try:
         # The night's extract stage, on the same items: those waiting at status `new`.
