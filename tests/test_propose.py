@@ -270,3 +270,23 @@ def test_cli_rerun_with_replace_is_answered_from_the_cache(root: Project, tmp_pa
     assert len(server.requests) == 2  # triage and propose, once
     assert "LLM calls: 0 (0 HTTP attempts, 2 answered from cache)" in second.output
     assert "estimated cost $0.0000" in second.output
+
+
+def test_control_characters_in_the_models_edits_are_cleaned(tmp_path: Path) -> None:
+    # A model that echoes what a page smuggled in: the edit text, its summary and the What's new
+    # reach a published brief, so terminal escapes and bidi overrides are removed like an item's.
+    def echoing(request: Request, index: int) -> Reply:
+        [edit] = timeline_edit(request)
+        edit["text"] = "\x1b]0;pwned\x07Mistral\x1b[2J and \u202e\x9b1mNVIDIA story " + edit["text"]
+        edit["summary"] = "news\x07 " + edit["summary"]
+        return Reply.json({"edits": [edit], "whats_new": ["Big\x1b[31m news [new:1]."]})
+
+    kept = [triaged(1, "relevant")]
+    with OpenAIServer(echoing) as server:
+        result = run_propose(server.base_url, tmp_path / "s.db", kept)
+    [edit] = result.batch.edits
+    assert edit.op == "add_timeline_entry"
+    for text in (edit.text, edit.summary, *(result.batch.whats_new or [])):
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c == "\u202e" for c in text), text
+    assert edit.text.startswith("Mistral and NVIDIA story Mistral AI")
+    assert result.batch.whats_new == ["Big news [new:1]."]

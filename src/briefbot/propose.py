@@ -11,6 +11,7 @@ it becomes the `EditBatch` the merger turns into a proposal.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from pydantic import Field
 
@@ -19,7 +20,7 @@ from briefbot.errors import BriefbotError
 from briefbot.llm import CallStats, LLMClient
 from briefbot.models import BatchItem, Brief, EditBatch, EditList, StrictModel
 from briefbot.triage import TriagedItem
-from briefbot.untrusted import FencedItem, fence
+from briefbot.untrusted import FencedItem, clean_text, fence
 
 # Below this many characters an item's text says too little to ground an edit; leave it out.
 MIN_ITEM_CHARS = 300
@@ -90,6 +91,19 @@ def check_draft_items(slug: str, kept: int, *, minimum: int) -> None:
         )
 
 
+_E = TypeVar("_E", bound=StrictModel)
+
+
+def _cleaned(edit: _E) -> _E:
+    """`edit` with its text fields cleaned (`clean_text`); the same object when nothing changes."""
+    update = {
+        name: clean_text(value, multiline=True)
+        for name, value in edit
+        if isinstance(value, str) and clean_text(value, multiline=True) != value
+    }
+    return edit.model_copy(update=update) if update else edit
+
+
 async def propose(
     client: LLMClient,
     brief: Brief,
@@ -131,8 +145,13 @@ async def propose(
     result = await client.structured(prompt, EditList, stage=stage, brief=slug, model=settings.propose_model)
     # The batch carries the items' full text: the merger checks names in edits against it.
     items: list[BatchItem] = [triaged.item for triaged, _ in chosen]
+    # A model can echo what a page smuggled in (an escape sequence, a bidi override): the edits
+    # become a published brief that terminals and browsers show, so they are cleaned like items.
+    edits = [_cleaned(edit) for edit in result.value.edits]
+    drafted = result.value.whats_new
+    whats_new = None if drafted is None else [clean_text(p, multiline=True) for p in drafted]
     return ProposeResult(
-        batch=EditBatch(items=items, edits=result.value.edits, whats_new=result.value.whats_new),
+        batch=EditBatch(items=items, edits=edits, whats_new=whats_new),
         stats=result.stats,
         items_offered=len(kept),
         items_sent=len(chosen),
