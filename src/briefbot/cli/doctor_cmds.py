@@ -117,11 +117,13 @@ def check_key(settings: LLMSettings | None) -> Check:
         return Check("key", True, f"{KEY_VAR} set")
     if settings.key_needed:
         why = "llm.api_key_required is true" if settings.api_key_required else "it is api.openai.com"
-        return Check("key", False, f"{KEY_VAR} missing: the endpoint {settings.endpoint} needs it ({why})")
+        return Check(
+            "key", False, f"{KEY_VAR} missing: the endpoint {settings.endpoint_shown} needs it ({why})"
+        )
     return Check(
         "key",
         True,
-        f"{KEY_VAR} missing, not needed: {settings.endpoint} is not api.openai.com "
+        f"{KEY_VAR} missing, not needed: {settings.endpoint_shown} is not api.openai.com "
         "(set llm.api_key_required: true if it does need one)",
     )
 
@@ -147,11 +149,13 @@ async def check_llm(
             try:
                 await ping(llm, model=model, now=dt.datetime.now(dt.UTC))
             except BriefbotError as exc:
-                checks.append(Check(name, False, f"{model} at {settings.endpoint}: {_one_line(exc)}"))
+                checks.append(Check(name, False, f"{model} at {settings.endpoint_shown}: {_one_line(exc)}"))
                 continue
             ms = int((time.monotonic() - started) * 1000)
             checks.append(
-                Check(name, True, f"{model} at {settings.endpoint} answered a structured call in {ms} ms")
+                Check(
+                    name, True, f"{model} at {settings.endpoint_shown} answered a structured call in {ms} ms"
+                )
             )
     return checks
 

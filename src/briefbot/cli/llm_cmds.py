@@ -16,6 +16,7 @@ from briefbot.cli._common import EXIT_DONE, EXIT_PARTIAL, console, errors_as_jso
 from briefbot.config import format_loc, load_brief_config, load_feeds_file
 from briefbot.errors import ConfigError, FormatError, ReviewError
 from briefbot.http import HttpSettings
+from briefbot.http.redact import redact
 from briefbot.llm import CallStats, LLMClient, LLMSettings
 from briefbot.merge.proposal import Proposal
 from briefbot.models import BatchItem
@@ -209,7 +210,11 @@ def calls_cmd(slug: str | None, limit: int, as_json: bool) -> None:
     finally:
         conn.close()
     if as_json:
-        click.echo(json.dumps([row.model_dump(exclude={"result"}) for row in rows], indent=2))
+        shown = [row.model_dump(exclude={"result"}) for row in rows]
+        for row_dict in shown:  # rows logged before errors were masked at the source (issue 17.9)
+            if row_dict.get("error"):
+                row_dict["error"] = redact(row_dict["error"])
+        click.echo(json.dumps(shown, indent=2))
         return
     if not rows:
         click.echo("no LLM calls logged")

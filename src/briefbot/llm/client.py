@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from briefbot.errors import BriefbotError, LLMError, ReplayMissError
 from briefbot.http import HttpSettings, make_client
+from briefbot.http.redact import redact, redact_url, url_secrets
 from briefbot.http.retry import retry_after_seconds
 from briefbot.llm.prompts import Prompts, RenderedPrompt
 from briefbot.llm.settings import LLMSettings
@@ -164,6 +165,17 @@ class LLMClient:
             http_client=self._http,
         )
         self._slots = asyncio.Semaphore(settings.max_concurrency)
+        # What an error body may echo back (issue 17.9): the key, and the base URL's password, which
+        # httpx sends as Basic auth. Every error text is masked before it is logged or raised.
+        self._secrets = (
+            *([settings.api_key.get_secret_value()] if settings.api_key else []),
+            *url_secrets(settings.base_url),
+        )
+        self.endpoint = redact_url(str(self._sdk.base_url))  # for messages: never the password
+
+    def redact(self, text: str) -> str:
+        """`text` without this client's secrets or anything shaped like a credential."""
+        return redact(text, self._secrets)
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -248,15 +260,15 @@ class LLMClient:
                         latency_ms=latency,
                         attempts=attempts,
                         outcome=problem.kind,
-                        error=str(problem)[:2000],
+                        error=self.redact(str(problem))[:2000],
                         cost_usd=cost,
                     )
                     llm_calls.record(self.conn, row)
                     stats.add(row)
                     if ask == 2:
                         raise LLMError(
-                            f"{stage} call for {brief!r} ({model} at {self._sdk.base_url}) failed after a re-ask: "
-                            f"{problem.kind}: {problem}"
+                            f"{stage} call for {brief!r} ({model} at {self.endpoint}) failed after a re-ask: "
+                            f"{problem.kind}: {self.redact(str(problem))}"
                         ) from None
                     messages = messages + self._reask(completion, problem)
                     # The re-ask is worded by a template of its own: the second exchange used one more file.
@@ -337,7 +349,7 @@ class LLMClient:
         except (openai.APIError, httpx2.HTTPError, BriefbotError, _GarbledResponse) as exc:
             # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
-            reason = _describe_http_error(exc)
+            reason = _describe_http_error(exc, self.redact)
             llm_calls.record(
                 self.conn,
                 CallRow(
@@ -354,7 +366,7 @@ class LLMClient:
                 raise  # a broken recording is fatal to a replay, not one failed call
             retried = "" if not _retryable(exc) else f" after {attempts} attempt(s)"
             raise LLMError(
-                f"{base['stage']} call for {base['brief']!r} to {self._sdk.base_url}{retried}: {reason}"
+                f"{base['stage']} call for {base['brief']!r} to {self.endpoint}{retried}: {reason}"
             ) from None
         return completion, attempts, int((time.monotonic() - started) * 1000), tier[0]
 
@@ -415,15 +427,16 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _describe_http_error(exc: BaseException) -> str:
+def _describe_http_error(exc: BaseException, redact: Callable[[str], str]) -> str:
+    """The failure in one line, masked before it is cut (a cut secret would still be half a secret)."""
     if isinstance(exc, openai.APIStatusError):
         detail = exc.message if isinstance(exc.message, str) else str(exc)
-        return f"HTTP {exc.status_code}: {detail[:300]}"
+        return f"HTTP {exc.status_code}: {redact(detail)[:300]}"
     if isinstance(exc, openai.APITimeoutError):
         return "timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         if isinstance(cause, BriefbotError):
-            return f"{type(cause).__name__}: {cause}"
-        return f"connection failed: {cause or exc}"
-    return f"{type(exc).__name__}: {exc}"[:500]
+            return redact(f"{type(cause).__name__}: {cause}")
+        return redact(f"connection failed: {cause or exc}")
+    return redact(f"{type(exc).__name__}: {exc}")[:500]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError
 
 from briefbot.errors import ConfigError
+from briefbot.http.redact import redact_url
 from briefbot.models import StrictModel
 
 
@@ -110,6 +111,11 @@ class LLMSettings(StrictModel):
         return self.base_url or DEFAULT_ENDPOINT
 
     @property
+    def endpoint_shown(self) -> str:
+        """The endpoint as messages print it: a password in its userinfo masked (`http://u:***@h/`)."""
+        return redact_url(self.endpoint)
+
+    @property
     def key_set(self) -> bool:
         return self.api_key is not None and bool(self.api_key.get_secret_value().strip())
 
@@ -123,7 +129,7 @@ class LLMSettings(StrictModel):
         if self.key_needed and not self.key_set:
             why = "llm.api_key_required is true" if self.api_key_required else "it is api.openai.com"
             raise ConfigError(
-                f"{KEY_VAR} is not set, and the LLM endpoint {self.endpoint} needs it ({why}): "
+                f"{KEY_VAR} is not set, and the LLM endpoint {self.endpoint_shown} needs it ({why}): "
                 f"export {KEY_VAR} before running; no LLM request was made"
             )
 

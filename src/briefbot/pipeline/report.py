@@ -8,11 +8,12 @@ from collections import Counter
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_serializer
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from briefbot.http.redact import redact
 from briefbot.llm import CallStats
 from briefbot.models import StrictModel
 
@@ -60,6 +61,21 @@ class BriefReport(StrictModel):
     failures: list[str] = Field(default_factory=list)
     llm: LLMUsage = Field(default_factory=LLMUsage)
 
+    @field_serializer("failures", "warnings")
+    def _mask_all(self, texts: list[str]) -> list[str]:
+        return _masked(texts)
+
+    @field_serializer("note")
+    def _mask(self, text: str | None) -> str | None:
+        return None if text is None else redact(text)
+
+
+def _masked(texts: list[str]) -> list[str]:
+    """Secret shapes masked (issue 17.9): a stage's failure may quote a URL with its api_key or an
+    error body echoing a token. The LLM client masks its own secrets first; this catches the rest,
+    wherever the report goes (report.json, the runs ledger, the printed report)."""
+    return [redact(t) for t in texts]
+
 
 class RunReport(StrictModel):
     run_id: int
@@ -87,6 +103,10 @@ class RunReport(StrictModel):
     @property
     def idle(self) -> bool:
         return self.status == "idle"
+
+    @field_serializer("failures", "notes")
+    def _mask_all(self, texts: list[str]) -> list[str]:
+        return _masked(texts)
 
 
 # How many failures of each kind the printed report names; report.json keeps them all.
@@ -149,7 +169,7 @@ def failures_renderable(
     """Counts per kind and host, then the first few failures of each kind and how many more."""
     if not failures:
         return []
-    summary = FailureSummary.of(failures)
+    summary = FailureSummary.of(_masked(failures))
     kinds = ", ".join(f"{n} {kind}" for kind, n in summary.kinds.items())
     parts: list[Table | Text] = []
     if summary.more or len(summary.groups) > 1:
@@ -173,6 +193,7 @@ def _money(value: float, unpriced: int) -> str:
 
 def report_renderable(report: RunReport) -> Group:
     """The report as rich tables: the run's figures, then one row per brief, then failures."""
+    report = RunReport.model_validate(report.model_dump(mode="json"))  # as stored: secrets masked
     head = Table(
         title=f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}",
         show_header=False,
