@@ -28,8 +28,8 @@ from briefbot.models import PARTIAL_DATE_PATTERN, BatchItem, Brief, StrictModel
 
 Label = Literal["relevant", "background", "irrelevant"]
 LABELS: tuple[Label, ...] = ("relevant", "background", "irrelevant")
-# rapidfuzz token_set_ratio (0-100) a proposal's text must reach against a gold text to match it.
-# Token-set: a proposal that carries every word of the gold text, among others, scores 100.
+# The share (0-100) of a gold text's words a proposal's text must carry to match it (every number
+# of the gold text exactly); see metrics.similarity.
 DEFAULT_THRESHOLD = 70.0
 NIGHT_FILE = "night.yaml"
 ITEMS_FILE = "items.json"

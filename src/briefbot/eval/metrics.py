@@ -7,8 +7,10 @@ rather than a made-up 0 or 1.
 
 Expectations are checked on the candidate brief (what the merger applied), except `must_not`,
 which judges what the model *proposed*: the merger rejecting an edit that cites an invented item
-is the merger's merit, not the model's. Text is matched with rapidfuzz's `token_set_ratio` on
-citation-free, case-folded text (gold.DEFAULT_THRESHOLD unless the expectation sets its own).
+is the merger's merit, not the model's. Text is matched by
+the share of the gold text's words present, each word compared with rapidfuzz's `ratio` so an
+inflection still counts, numbers exactly (`similarity`; the threshold is gold.DEFAULT_THRESHOLD
+unless the expectation sets its own).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from briefbot.models import (
 # The generic `must_not` kinds, checked on every night; a night's own list adds the others.
 GENERIC_MUST_NOT = ("cites_irrelevant", "unsupported", "duplicate_timeline")
 _WORDS = re.compile(r"\S+")
+# rapidfuzz ratio (0-100) at which two words are the same word spelt differently (plural, -ed).
+WORD_RATIO = 85.0
 
 
 class Counts(StrictModel):
@@ -196,9 +200,28 @@ def _bare(text: str) -> str:
     return EDIT_CITATION_RE.sub("", text)
 
 
-def similarity(a: str, b: str) -> float:
-    """0-100: how fully the words of one text are in the other (citations left out)."""
-    return float(fuzz.token_set_ratio(_bare(a), _bare(b), processor=utils.default_process))
+def _tokens(text: str) -> list[str]:
+    return str(utils.default_process(_bare(text))).split()
+
+
+def similarity(gold: str, text: str) -> float:
+    """0-100: the share of the gold text's words found in `text` (citations, case and punctuation
+    left out). A word counts as found when `text` has it or a close spelling (WORD_RATIO: `model`
+    for `models`); a number must be there exactly, or the match is 0: a wrong figure is the error
+    that matters most."""
+    want = _tokens(gold)
+    if not want:
+        return 100.0
+    have = set(_tokens(text))
+    found = 0
+    for word in want:
+        if word in have:
+            found += 1
+        elif word.isdigit():
+            return 0.0
+        elif any(fuzz.ratio(word, other) >= WORD_RATIO for other in have):
+            found += 1
+    return 100.0 * found / len(want)
 
 
 def reason_kind(reason: str) -> str:
@@ -331,6 +354,20 @@ def _met(must: Must, base: Brief, candidate: Brief, proposal: Proposal | None) -
     raise AssertionError(f"unknown expectation {must!r}")
 
 
+def _claims(brief: Brief) -> list[str]:
+    """What the brief says in its own words: every section but the sources' titles."""
+    return [
+        *brief.what,
+        *brief.why_it_matters,
+        *brief.open_questions,
+        *brief.narrative,
+        *brief.tensions,
+        *(e.text for e in brief.timeline),
+        *(f"{p.actor} {p.stance} {p.evolution or ''}" for p in brief.perspectives),
+        *([brief.status] if brief.status else []),
+    ]
+
+
 def _edit_text(edit: Edit) -> str:
     parts = [edit.summary] + [
         str(getattr(edit, name))
@@ -396,9 +433,9 @@ def _must_not(
             for url in sorted(cited)[1:]:
                 _violate(score, "one_source", f"{len(cited)} copies of one story cited; extra: {url}")
         elif isinstance(rule, MustNotRemoves):
-            if similarity(rule.text, " ".join(brief_texts(base))) < rule.threshold:
+            if not any(similarity(rule.text, t) >= rule.threshold for t in _claims(base)):
                 continue  # the night's author quoted text the brief does not have: nothing to remove
-            if not any(similarity(rule.text, t) >= rule.threshold for t in brief_texts(candidate)):
+            if not any(similarity(rule.text, t) >= rule.threshold for t in _claims(candidate)):
                 _violate(score, "removes", f"the brief no longer says {rule.text!r}")
         elif isinstance(rule, MustNotAnyEdit):
             for number, edit in enumerate(edits, 1):
