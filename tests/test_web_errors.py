@@ -82,3 +82,13 @@ def test_proposal_after_discarding_says_so_in_browser_terms(project: Project) ->
     assert response.status_code == 404
     assert "discarded by ada" in response.text and f'href="/b/{SLUG}"' in response.text
     _shows_no_internals(response.text, project.root)
+
+
+def test_a_broken_store_file_is_reported_without_its_path(project: Project) -> None:
+    pending = project.proposals_dir(SLUG) / "pending.json"
+    pending.write_text("{not json", encoding="utf-8")
+    with TestClient(create_app(project, clock=lambda: NOW)) as client:
+        response = client.get(PROPOSAL)
+    assert response.status_code == 500
+    assert "could not read or write" in response.text
+    _shows_no_internals(response.text, project.root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Collection
 
 from starlette.applications import Starlette
@@ -13,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from briefbot.errors import BriefbotError, NotFoundError
+from briefbot.errors import BriefbotError, NotFoundError, StoreError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import health, pages, review_pages
@@ -167,6 +168,21 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return message(request, "Not found", "There is no page at this address.", status_code=404, back="/")
 
 
+_log = logging.getLogger(__name__)
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    # The project's files are the server's business: their paths go to the log, not to the page.
+    _log.error("%s %s: %s", request.method, request.url.path, exc)
+    return message(
+        request,
+        "The server could not read or write its files",
+        "It stopped at the problem; the server's log names the file. Reload the page to see where things stand.",
+        status_code=500,
+        back="/",
+    )
+
+
 async def _briefbot_error(request: Request, exc: Exception) -> Response:
     return message(request, "That did not work", str(exc), status_code=400, back="/")
 
@@ -218,6 +234,7 @@ def create_app(
         ],
         exception_handlers={
             NotFoundError: _not_found,
+            StoreError: _store_error,
             BriefbotError: _briefbot_error,
             HTTPException: _http_error,
         },
