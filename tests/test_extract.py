@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 
@@ -207,3 +208,78 @@ def test_cli_prints_json_lines_for_gzip_files(corpora, tmp_path):
     }
     assert line["url"] == truth["url"] and line["date"] == "2019-11-19"
     assert shingle_overlap(truth["articleBody"], line["text"])[1] >= 0.95
+
+
+def _trafilatura_eval_entry(corpora, url: str) -> tuple[bytes, dict]:
+    root = corpora / "extraction" / "trafilatura_eval"
+    entry = json.loads((root / "evaldata.json").read_text(encoding="utf-8"))[url]
+    return gzip.decompress((root / entry["file"]).read_bytes()), entry
+
+
+@pytest.mark.corpus
+def test_body_keeps_the_sections_precision_mode_dropped(corpora):
+    # favor_precision=True (before issue 17) cut five of the six gold sections of this page.
+    url = "https://www.smava.de/privatkredit/privatkredit-zinsen/"
+    raw, entry = _trafilatura_eval_entry(corpora, url)
+    doc = extract_document(raw, url=url, content_type=None, summary=None)
+    text = " ".join(doc.text.split()).casefold()
+    missing = [s for s in entry["with"] if " ".join(s.split()).casefold() not in text]
+    boilerplate = [s for s in entry["without"] if " ".join(s.split()).casefold() in text]
+    assert (missing, boilerplate) == ([], [])
+
+
+def test_page_date_wins_over_a_date_in_the_url():
+    # The page says when it was published; a date-like URL path (an archive slug, a republished
+    # story) is not asked: given the URL, htmldate took 2019-05-12 from it (issue 17).
+    doc = extract_document(
+        article_html().encode(),
+        url="https://courier.example/2019/05/12/harbour",
+        content_type="text/html; charset=utf-8",
+        summary=None,
+    )
+    assert doc.date == "2024-03-05"
+
+
+def test_sitename_falls_back_to_the_host_name():
+    html = article_html().replace('<meta property="og:site_name" content="The Coast Courier">', "")
+    html = html.replace(
+        "<title>Harbour plan approved | The Coast Courier</title>", "<title>Harbour plan</title>"
+    )
+    doc = extract_document(
+        html.encode(), url="https://www.courier.example/harbour", content_type=None, summary=None
+    )
+    assert doc.sitename == "courier.example"
+    local = extract_document(html.encode(), url="file:///tmp/harbour.html", content_type=None, summary=None)
+    assert local.sitename is None
+
+
+def test_a_charset_from_the_header_is_applied():
+    # trafilatura never sees the header; left to guess, it reads this Polish page as the wrong
+    # charset ("zatwierdzi\u00b3a").
+    text = "Rada miasta zatwierdziła rozbudowę portu mimo kosztów pogłębiania. " * 5
+    raw = f"<html><head><title>Port</title></head><body><article><p>{text}</p><p>{text}</p></article></body></html>"
+    doc = extract_document(
+        raw.encode("cp1250"),
+        url="https://kurier.example/port",
+        content_type="text/html; charset=windows-1250",
+        summary=None,
+    )
+    assert "Rada miasta zatwierdziła rozbudowę portu" in doc.text
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        codecs.BOM_UTF8,
+        b"<br />\n<b>Deprecated</b>:  Assigning the return value of new by reference is deprecated<br />\n",
+    ],
+)
+def test_page_files_with_a_byte_order_mark_or_a_php_warning_first_are_html(prefix):
+    # No header to go by (a file on disk): before issue 17 these fell back as opaque bytes.
+    # A long <head> keeps the first <p> beyond the bytes the sniffer reads.
+    styled = article_html().replace("</head>", "<style>" + "p.x{margin:0}" * 100 + "</style></head>")
+    raw = prefix + styled.encode()
+    assert sniff_type(raw, None) == "text/html"
+    doc = extract_document(raw, url="https://courier.example/harbour", content_type=None, summary=SUMMARY)
+    assert (doc.text_source, doc.fallback_reason) == ("page", None)
+    assert "council approved the harbour expansion" in doc.text

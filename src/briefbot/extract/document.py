@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from urllib.parse import urlsplit
 
 import trafilatura
-from htmldate import find_date
-from htmldate.utils import load_html as load_html_for_dates
 from lxml.html import HtmlElement  # type: ignore[import-untyped]  # lxml ships no stubs
 from trafilatura.utils import decode_file, load_html
 
@@ -29,6 +28,7 @@ MIN_TEXT_CHARS = 250
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml", "text/xml"}
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_MARKUP_START = re.compile(rb"<(?:!doctype|!--|\?xml|[a-z][a-z0-9]*[\s/>])")
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 # Signatures of the non-HTML bodies that most often sit behind feed links.
 _MAGIC = (
@@ -60,12 +60,11 @@ def sniff_type(raw: bytes, content_type: str | None) -> str:
     declared = media_type(content_type)
     if declared:
         return declared
-    # No header (a file on disk): markup-looking bytes are HTML; anything else is opaque.
-    start = raw[:1024].lstrip().lower()
-    if (
-        start.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<meta", b"<!--"))
-        or b"<p" in start
-    ):
+    # No header (a file on disk): markup-looking bytes are HTML; anything else is opaque. A byte
+    # order mark or a PHP warning (`<br /> <b>Deprecated</b>: ...`) may come before the doctype:
+    # six trafilatura_eval/ pages start so, and the library alone extracts them.
+    start = raw[:1024].removeprefix(codecs.BOM_UTF8).lstrip().lower()
+    if _MARKUP_START.match(start) or b"<p" in start:
         return "text/html"
     return "application/octet-stream"
 
@@ -123,16 +122,30 @@ def _clean_date(value: str | None) -> str | None:
     return None
 
 
-def _publication_date(html: str, url: str) -> str | None:
-    """htmldate's original (first) publication date, on htmldate's own parse of the page.
+def _declared_charset(content_type: str | None) -> str | None:
+    if content_type and "charset=" in content_type.lower():
+        return _valid_codec(content_type.lower().split("charset=", 1)[1].split(";", 1)[0])
+    return None
 
-    trafilatura also runs htmldate, but on its own tree, which scores lower on the date gold
-    (bench/extraction.py, htmldate_mediacloud: 0.875 against 0.892 this way).
+
+def _html_source(raw: bytes, content_type: str | None) -> bytes | str:
+    """What trafilatura parses: the bytes as served, decoded by us only when the header names a charset.
+
+    trafilatura never sees the response header, so a charset declared there is ours to apply.
+    Otherwise the library reads the bytes itself: re-decoding them first ties on the shared corpora
+    and lost on an unseen split (issue 17).
     """
-    tree = load_html_for_dates(html)
-    if tree is None:
+    if _declared_charset(content_type):
+        return decode_html(raw, content_type)
+    return raw
+
+
+def _sitename_from_url(url: str) -> str | None:
+    """The host name, as trafilatura names a site it was given the URL of (the call passes none)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         return None
-    return _clean_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+    return re.sub(r"^(?:www|w[0-9]+)\.", "", parts.hostname)
 
 
 def _fallback(url: str, summary: str | None, reason: str, *, kind: str, sha: str | None) -> Document:
@@ -155,7 +168,6 @@ def extract_document(
     raw_sha256: str | None = None,
     max_bytes: int = MAX_INPUT_BYTES,
     min_chars: int = MIN_TEXT_CHARS,
-    favor_precision: bool = True,
 ) -> Document:
     """Extract the main text and metadata of one page (comments excluded).
 
@@ -185,26 +197,22 @@ def extract_document(
     if kind not in _HTML_TYPES:
         return _fallback(url, summary, f"non-HTML content ({kind})", kind=kind, sha=raw_sha256)
 
-    html = decode_html(raw, content_type)
-    tree = load_html(html)
+    tree = load_html(_html_source(raw, content_type))
     if tree is None:
         return _fallback(url, summary, "page is not parseable HTML", kind=kind, sha=raw_sha256)
     language = _page_language(tree)
-    result = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        # Leaner text on the gate: body F1 0.970 against 0.957 on scrapinghub/, level on
-        # trafilatura_eval/ (bench/extraction.py); boilerplate costs more in a prompt than a lost line.
-        favor_precision=favor_precision,
-        with_metadata=True,
-    )
+    # trafilatura's defaults except comments, which a brief never wants and which cost body F1 on
+    # both shared corpora. No `favor_precision`: it won on scrapinghub/ only and lost on
+    # trafilatura_eval/ and on an unseen split. No `url` either: the date then comes from the
+    # page's own canonical URL as in the library's default call, which never scored lower and
+    # scored higher on an unseen split (issue 17, bench/extraction.py --compare-defaults).
+    result = trafilatura.bare_extraction(tree, include_comments=False, with_metadata=True)
     text = (getattr(result, "text", None) or "").strip() if result is not None else ""
     meta: dict[str, str | None] = {
         "title": getattr(result, "title", None) or None,
         "author": getattr(result, "author", None) or None,
-        "date": _publication_date(html, url),
-        "sitename": getattr(result, "sitename", None) or None,
+        "date": _clean_date(getattr(result, "date", None)),
+        "sitename": getattr(result, "sitename", None) or _sitename_from_url(url),
         "language": language,
     }
     if not text or (len(text) < min_chars and len(summary or "") > len(text)):
