@@ -10,7 +10,8 @@ import pytest
 
 from _eval_models import NIGHTS
 from briefbot.eval.gold import GoldNight, load_night
-from briefbot.eval.metrics import Score, reason_kind, score_night, similarity
+from briefbot.eval.metrics import reason_kind, score_night, similarity
+from briefbot.eval.score import Score
 from briefbot.merge import merge
 from briefbot.models import EditBatch, EditList
 

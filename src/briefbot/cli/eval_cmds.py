@@ -17,8 +17,8 @@ from briefbot.config import describe_error, load_feeds_file
 from briefbot.errors import ConfigError
 from briefbot.eval import results
 from briefbot.eval.gold import builtin_folder, find_nights, load_night, select
-from briefbot.eval.metrics import COUNTS, Score
 from briefbot.eval.runner import STAGE_SETTINGS, NightRun, fingerprint_of, run_night, setup_of
+from briefbot.eval.score import COUNTS, Score
 from briefbot.http import HttpSettings
 from briefbot.llm import LLMSettings
 from briefbot.project import Project

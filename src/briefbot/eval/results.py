@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from briefbot._fs import atomic_write
 from briefbot.errors import ConfigError, NotFoundError
-from briefbot.eval.metrics import HIGHER_IS_BETTER, NEUTRAL, Score
+from briefbot.eval.score import HIGHER_IS_BETTER, NEUTRAL, Score
 from briefbot.models import StrictModel
 
 RESULTS_DIR = "eval"  # under the project's state folder (.briefbot/)

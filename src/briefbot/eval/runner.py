@@ -18,7 +18,8 @@ from typing import Any
 from briefbot import __version__, store
 from briefbot.errors import BriefbotError, LLMError
 from briefbot.eval.gold import GoldNight
-from briefbot.eval.metrics import Score, Usage, score_night
+from briefbot.eval.metrics import score_night
+from briefbot.eval.score import Score, Usage
 from briefbot.http import HttpSettings
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.llm.prompts import Prompts
