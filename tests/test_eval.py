@@ -255,6 +255,7 @@ def test_some_nights_failing_at_the_endpoint_exit_1_and_all_exit_2(tmp_path: Pat
         (("--night", "nosuch"), "no gold night 'nosuch' (known: "),
         (("--set", "triage"), "expected STAGE=MODEL"),
         (("--set", "review=gpt"), "expected STAGE=MODEL"),
+        (("--compare", "a", "b"), "--compare reads two saved results and runs nothing"),
     ],
 )
 def test_bad_arguments_are_named_without_a_traceback(

@@ -235,6 +235,10 @@ def eval_cmd(
     configuration or night files, or every night failed).
     """
     root = project()
+    if compare is not None and (names or sets or base_url or repeat != 1):
+        raise click.UsageError(
+            "--compare reads two saved results and runs nothing: drop --night, --set, --base-url and --repeat"
+        )
     if compare is not None:
         pa, a = results.load(compare[0], root.state_dir)
         pb, b = results.load(compare[1], root.state_dir)
