@@ -384,7 +384,9 @@ async def decide(request: Request) -> Response:
                 ("revision", str(current.revision)),
             ],
             "question": "; ".join(f"Edit {n} is now: {_decision_word(current, n)}." for n in numbers[:5]),
-            "label": f"{choice.replace('-', ' ').capitalize()} edit {listed} now",
+            "label": "Accept the undecided edits now"
+            if choice == "accept-remaining"
+            else f"{choice.capitalize()} edit {listed} now",
         }
 
     asked = f"{choice.replace('-', ' ')} edit {', '.join(str(n) for n in numbers)}".strip()
