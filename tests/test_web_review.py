@@ -236,3 +236,22 @@ def test_one_site_name_and_one_history_link_per_page(client: TestClient) -> None
     html = client.get(f"/b/{SLUG}").text
     assert html.count(">The Information Machine<") == 1 or html.count("Information Machine") == 1
     assert html.count(f'href="/b/{SLUG}/history"') == 1
+
+
+def test_a_stale_amendment_is_not_applied_and_not_lost(project: Project) -> None:
+    with (
+        TestClient(create_app(project, approver="ada")) as ada,
+        TestClient(create_app(project, approver="bob")) as bob,
+    ):
+        ada_page, bob_page = ada.get(PROPOSAL).text, bob.get(PROPOSAL).text
+        reject = [*form_at(ada_page, 'id="edit-1"', f"{PROPOSAL}/decide"), ("decision", "reject")]
+        assert post(ada, f"{PROPOSAL}/decide", reject).status_code == 200
+        typed = "CAISI says its harnesses were agentic [new:2]; Brand says they were bash loops [1]"
+        fields = form_at(bob_page, 'id="edit-3"', f"{PROPOSAL}/amend")
+        stale = post(bob, f"{PROPOSAL}/amend", [*fields, ("text", typed)])
+        assert stale.status_code == 409 and "amend edit 3" in stale.text
+        assert pending(project).amendments == []
+        retry = HIDDEN.findall(stale.text[stale.text.index('class="retry"') :])
+        assert ("text", typed) in retry
+        assert post(bob, f"{PROPOSAL}/amend", retry).status_code == 200
+        assert pending(project).batch.edits[2].text == typed
