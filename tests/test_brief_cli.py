@@ -127,8 +127,9 @@ def test_history_and_diff(tmp_path: Path) -> None:
     run(tmp_path, "import", str(tmp_path / "v13.txt"), "--slug", "grid")
     history = run(tmp_path, "history", "grid").stdout.splitlines()
     assert history == [
-        "v12\t2025-11-03\tactive\t57 items\tTwo regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
-        "v13\t2025-11-10\tactive\t61 items\tThree regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
+        "version\tdate\tstate\titems\tapproved by\twhat's new",
+        "v12\t2025-11-03\tactive\t57 items\t-\tTwo regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
+        "v13\t2025-11-10\tactive\t61 items\t-\tThree regulators published draft tariffs [3][4]; the Ørsted filing [5] adds a third model.",
     ]
     diff = run(tmp_path, "diff", "grid", "12", "v13", "--no-color").stdout
     assert "[-Two-] {+Three+} regulators" in diff

@@ -17,7 +17,11 @@ from briefbot.brief.render import FORMATS, render
 from briefbot.brief.textformat import FORMAT_DOC, MAX_BRIEF_BYTES, parse_text
 from briefbot.cli._common import project
 from briefbot.errors import FormatError, StoreError
+from briefbot.merge.proposal import Proposal
 from briefbot.models import Brief, EditBatch
+from briefbot.project import Project
+from briefbot.store.proposals import ProposalStore
+from briefbot.untrusted import clean_text
 
 
 def read_brief_file(path: Path) -> str:
@@ -130,22 +134,52 @@ def render_cmd(slug: str, version: int | None, fmt: str, output: Path | None) ->
     "--full", is_flag=True, help="Show the whole first paragraph of What's new, not a clipped line."
 )
 def history_cmd(slug: str, full: bool) -> None:
-    """List the published versions of SLUG: number, date, state, items, first line of What's new."""
+    """List the published versions of SLUG: number, date, state, items, who approved it, and the
+    first line of What's new; tab-separated under a header row.
+
+    The approver comes from the archived proposal the version was published from; a version
+    imported rather than approved shows "-".
+    """
     proj = project()
     versions = proj.versions(slug)
     if not versions:
         click.echo(f"no published versions of {slug!r}", err=True)
         return
+    approved = approvers(proj, slug)
+    click.echo(HISTORY_HEADER)
     for number in versions:
-        click.echo(history_line(proj.load(slug, number), full=full))
+        click.echo(history_line(proj.load(slug, number), approver=approved.get(number), full=full))
 
 
-def history_line(brief: Brief, *, full: bool = False, width: int = 100) -> str:
+HISTORY_HEADER = "version\tdate\tstate\titems\tapproved by\twhat's new"
+
+
+def approvers(proj: Project, slug: str) -> dict[int, str]:
+    """Who approved each published version, from the archive of closed proposals (the version's
+    own file does not say). A proposal that cannot be read is named on stderr and skipped: the
+    history is still worth showing without one approver."""
+    found: dict[int, str] = {}
+    for path in ProposalStore(proj, slug).archived():
+        try:
+            closed = Proposal.model_validate_json(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            click.echo(
+                f"warning: {path}: not a readable proposal, its approver is not shown ({exc})", err=True
+            )
+            continue
+        if closed.state == "approved" and closed.published_version is not None:
+            found[closed.published_version] = closed.closed_by or "?"
+    return found
+
+
+def history_line(brief: Brief, *, approver: str | None = None, full: bool = False, width: int = 100) -> str:
     first = brief.whats_new.paragraphs[0] if brief.whats_new else "-"
     if not full and len(first) > width:
         first = first[: width - 1].rstrip() + "…"
     items = f"{brief.item_count} item" + ("" if brief.item_count == 1 else "s")
-    return f"v{brief.version}\t{brief.date.isoformat()}\t{brief.state}\t{items}\t{first}"
+    # An approver's name is whatever --by or the web's approver said: one cell, no tab or control.
+    who = clean_text(approver, multiline=False).replace("\t", " ") if approver else "-"
+    return f"v{brief.version}\t{brief.date.isoformat()}\t{brief.state}\t{items}\t{who}\t{first}"
 
 
 @click.command("diff")

@@ -1,4 +1,5 @@
-"""The editor's commands: edit (make a proposal), review, decide, whats-new, approve, discard."""
+"""The editor's commands: edit (make a proposal), review, decide, amend, whats-new, approve,
+discard, restore."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -16,10 +16,9 @@ from rich.text import Text
 from briefbot import review as flow
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
 from briefbot.brief.render import clean_brief
-from briefbot.cli._common import project, shown
-from briefbot.merge.proposal import Proposal
-from briefbot.models import BatchItem, Brief
-from briefbot.untrusted import clean_text
+from briefbot.cli._amend import amend_cmd
+from briefbot.cli._common import EXIT_PARTIAL, project, shown
+from briefbot.cli._proposal_view import counts, echo_summary, next_step, proposal_report
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -46,87 +45,6 @@ def _numbers(value: str | None, option: str) -> list[int]:
             f"{value!r} is not a comma-separated list of edit numbers or ranges (1,3,5-9)", param_hint=option
         ) from None
     return numbers
-
-
-# -- presenting a proposal -----------------------------------------------------------------------
-
-
-def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
-    """Title, publisher, date and URL of what a citation marker points at."""
-    if marker.startswith("new:"):
-        found: BatchItem | None = next((i for i in proposal.batch.items if i.ref == marker), None)
-        if found is None:
-            return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-        return {
-            "marker": marker,
-            "title": found.title,
-            "publisher": found.publisher,
-            "date": found.published,
-            "url": found.url,
-        }
-    source = base.source(int(marker))
-    if source is None:
-        return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-    return {
-        "marker": marker,
-        "title": source.title,
-        "publisher": source.label,
-        "date": source.date,
-        "url": source.url,
-    }
-
-
-def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
-    """The pending proposal as JSON-ready data (what `review --json` prints)."""
-    final = proposal.final_brief()
-    edits = []
-    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False):
-        edits.append(
-            {
-                "number": verdict.number,
-                "op": verdict.op,
-                "verdict": verdict.status,
-                "reason": verdict.reason,
-                "warnings": verdict.warnings,
-                "decision": verdict.decision,
-                "sources": verdict.sources,
-                "cited": [_cited(proposal, base, marker) for marker in verdict.cites],
-                "edit": edit.model_dump(mode="json"),
-            }
-        )
-    return {
-        "slug": proposal.slug,
-        "base_version": proposal.base_version,
-        "candidate_version": final.version,
-        "revision": proposal.revision,
-        "run_date": proposal.run_date.isoformat(),
-        "edits": edits,
-        "whats_new": final.whats_new.paragraphs if final.whats_new else [],
-        "whats_new_edited": proposal.whats_new_override is not None,
-        # Whose What's new the merger kept: the proposer's draft, or its own compact assembly, and why.
-        "whats_new_origin": proposal.whats_new_origin,
-        "whats_new_note": proposal.whats_new_note,
-        "diff": diff_plain(diff_briefs(base, final)),
-    }
-
-
-def _echo_summary(proposal: Proposal) -> None:
-    applied = len(proposal.applied())
-    click.echo(
-        f"proposal for {proposal.slug} v{proposal.candidate.version} (from v{proposal.base_version}, revision "
-        f"{proposal.revision}): {applied} applied, {len(proposal.verdicts) - applied} rejected"
-    )
-    for verdict in proposal.verdicts:
-        decision = f" [{verdict.decision}]" if verdict.decision else ""
-        reason = f": {verdict.reason}" if verdict.reason else ""
-        # A reason or warning may quote a model's edit or a feed's title.
-        click.echo(
-            clean_text(
-                f"  {verdict.number:>2} {verdict.status:<8} {verdict.op}{decision}{reason}", multiline=False
-            )
-        )
-        for warning in verdict.warnings:
-            click.echo(clean_text(f"       warning: {warning}", multiline=False))
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -157,7 +75,7 @@ def edit_cmd(slug: str, source: Path, replace: bool, run_date: dt.datetime | Non
     now = _now()
     day = run_date.date() if run_date else now.date()
     proposal = flow.make_proposal(project(), slug, batch, run_date=day, now=now, replace=replace)
-    _echo_summary(proposal)
+    echo_summary(proposal)
 
 
 @click.command("review")
@@ -184,6 +102,11 @@ def review_cmd(slug: str, as_json: bool) -> None:
             Text(f"\n{entry['number']}. {entry['op']} — {entry['verdict']}{decision}", style=f"bold {style}")
         )
         # Everything below quotes what a model wrote or a feed said: printed through `shown`.
+        # The target first: an actor's name is the model's text too.
+        console.print(shown(f"   {entry['target']}", style="bold"))
+        for amendment in entry["amendments"]:
+            at = dt.datetime.fromisoformat(amendment["at"]).strftime("%Y-%m-%d %H:%M UTC")
+            console.print(shown(f"   amended by {amendment['by'] or 'an editor'}, {at}"))
         console.print(shown(f"   {entry['edit']['summary']} ({entry['edit']['significance']})"))
         if entry["reason"]:
             console.print(shown(f"   reason: {entry['reason']}", style="red"))
@@ -229,7 +152,11 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None
     proposal = flow.decide(
         project(), slug, accept=accepted, reject=rejected, now=_now(), by=by or getpass.getuser()
     )
-    _echo_summary(proposal)
+    echo_summary(proposal)
+    click.echo(
+        f"accepted {len(set(accepted))}, rejected {len(set(rejected))}: {counts(proposal)}; "
+        f"{next_step(proposal, slug)}"
+    )
 
 
 @click.command("whats-new")
@@ -247,7 +174,8 @@ def whats_new_cmd(slug: str, text_file: Path | None, in_editor: bool) -> None:
     """Replace the What's new of SLUG's pending proposal with the editor's text.
 
     Paragraphs are separated by a blank line. If later decisions change which edits are applied,
-    the editor's text is cleared, because it would describe other edits.
+    the editor's text is cleared, because it would describe other edits. With --edit, closing the
+    editor without a change (or emptying the text) sets nothing and exits 1.
     """
     if (text_file is None) == (not in_editor):
         raise click.UsageError("give one of --set FILE, --set - or --edit")
@@ -255,9 +183,14 @@ def whats_new_cmd(slug: str, text_file: Path | None, in_editor: bool) -> None:
         current = flow.pending(project(), slug).final_brief().whats_new
         start = "\n\n".join(current.paragraphs) + "\n" if current else ""
         edited = click.edit(start, extension=".txt", require_save=True)
-        if edited is None or not edited.strip():
-            click.echo("What's new unchanged (the editor was closed without saving, or left it empty)")
-            return
+        if edited is None or not edited.strip() or edited.split() == start.split():
+            # Nothing was asked of the proposal: not an error, but not done either (as amend --edit).
+            click.echo(
+                "What's new unchanged: the editor was closed without saving, or without a change, "
+                "or left it empty",
+                err=True,
+            )
+            click.get_current_context().exit(EXIT_PARTIAL)
         text = edited
     elif str(text_file) == "-":
         text = sys.stdin.read()
@@ -299,4 +232,28 @@ def discard_cmd(slug: str, by: str | None) -> None:
     click.echo(f"proposal discarded -> {archived}")
 
 
-COMMANDS: list[click.Command] = [edit_cmd, review_cmd, decide_cmd, whats_new_cmd, approve_cmd, discard_cmd]
+@click.command("restore")
+@click.argument("slug")
+def restore_cmd(slug: str) -> None:
+    """Bring back SLUG's last discarded proposal as the pending one, decisions and amendments intact.
+
+    Refused (exit 2) when a proposal is pending, when the last proposal was approved rather than
+    discarded, or when a version was published since the discarded one was made."""
+    proposal = flow.restore(project(), slug, now=_now())
+    click.echo(
+        f"restored the proposal for {slug} v{proposal.candidate.version} (from v{proposal.base_version}, "
+        f"revision {proposal.revision}): {counts(proposal)}"
+    )
+    click.echo(f"review it with: briefbot review {slug}; {next_step(proposal, slug)}")
+
+
+COMMANDS: list[click.Command] = [
+    edit_cmd,
+    review_cmd,
+    decide_cmd,
+    amend_cmd,
+    whats_new_cmd,
+    approve_cmd,
+    discard_cmd,
+    restore_cmd,
+]

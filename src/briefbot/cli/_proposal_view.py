@@ -1,0 +1,119 @@
+"""A pending proposal as the terminal shows it: JSON-ready data for `review`, each edit's target,
+the counts and the next step that `decide`, `amend` and `restore` end with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from briefbot.brief.diff import diff_briefs, diff_plain
+from briefbot.merge.proposal import Proposal
+from briefbot.models import BatchItem, Brief
+from briefbot.untrusted import clean_text
+from briefbot.web.cards import edit_cards
+
+
+def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
+    """Title, publisher, date and URL of what a citation marker points at."""
+    if marker.startswith("new:"):
+        found: BatchItem | None = next((i for i in proposal.batch.items if i.ref == marker), None)
+        if found is None:
+            return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
+        return {
+            "marker": marker,
+            "title": found.title,
+            "publisher": found.publisher,
+            "date": found.published,
+            "url": found.url,
+        }
+    source = base.source(int(marker))
+    if source is None:
+        return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
+    return {
+        "marker": marker,
+        "title": source.title,
+        "publisher": source.label,
+        "date": source.date,
+        "url": source.url,
+    }
+
+
+def targets(proposal: Proposal, base: Brief) -> dict[int, str]:
+    """Where each edit lands, by number ("Timeline, after entry 7, dated 2026-05"): the web cards'
+    own label, so the page and the terminal name an edit's place in the same words."""
+    return {card.number: card.target for card in edit_cards(proposal, base)}
+
+
+def counts(proposal: Proposal) -> str:
+    """ "16 applied, 0 rejected, 15 undecided": undecided are the applied edits nobody decided on
+    yet (approving publishes them as they are)."""
+    applied = proposal.applied()
+    undecided = sum(1 for v in applied if v.decision is None)
+    return f"{len(applied)} applied, {len(proposal.verdicts) - len(applied)} rejected, {undecided} undecided"
+
+
+def next_step(proposal: Proposal, slug: str) -> str:
+    if not proposal.applied():
+        return f"nothing to publish; discard with: briefbot discard {slug}"
+    return f"approve with: briefbot approve {slug}"
+
+
+def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
+    """The pending proposal as JSON-ready data (what `review --json` prints)."""
+    final = proposal.final_brief()
+    where = targets(proposal, base)
+    edits = []
+    for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False):
+        edits.append(
+            {
+                "number": verdict.number,
+                "op": verdict.op,
+                "target": where.get(verdict.number, verdict.op),
+                "verdict": verdict.status,
+                "reason": verdict.reason,
+                "warnings": verdict.warnings,
+                "decision": verdict.decision,
+                "sources": verdict.sources,
+                "cited": [_cited(proposal, base, marker) for marker in verdict.cites],
+                "edit": edit.model_dump(mode="json"),
+                "amendments": [
+                    {"by": a.by, "at": a.at.isoformat(), "original": a.original.model_dump(mode="json")}
+                    for a in proposal.amendments
+                    if a.number == verdict.number
+                ],
+            }
+        )
+    return {
+        "slug": proposal.slug,
+        "base_version": proposal.base_version,
+        "candidate_version": final.version,
+        "revision": proposal.revision,
+        "run_date": proposal.run_date.isoformat(),
+        "edits": edits,
+        "whats_new": final.whats_new.paragraphs if final.whats_new else [],
+        "whats_new_edited": proposal.whats_new_override is not None,
+        # Whose What's new the merger kept: the proposer's draft, or its own compact assembly, and why.
+        "whats_new_origin": proposal.whats_new_origin,
+        "whats_new_note": proposal.whats_new_note,
+        "diff": diff_plain(diff_briefs(base, final)),
+    }
+
+
+def echo_summary(proposal: Proposal) -> None:
+    applied = len(proposal.applied())
+    click.echo(
+        f"proposal for {proposal.slug} v{proposal.candidate.version} (from v{proposal.base_version}, revision "
+        f"{proposal.revision}): {applied} applied, {len(proposal.verdicts) - applied} rejected"
+    )
+    for verdict in proposal.verdicts:
+        decision = f" [{verdict.decision}]" if verdict.decision else ""
+        reason = f": {verdict.reason}" if verdict.reason else ""
+        # A reason or warning may quote a model's edit or a feed's title.
+        click.echo(
+            clean_text(
+                f"  {verdict.number:>2} {verdict.status:<8} {verdict.op}{decision}{reason}", multiline=False
+            )
+        )
+        for warning in verdict.warnings:
+            click.echo(clean_text(f"       warning: {warning}", multiline=False))
