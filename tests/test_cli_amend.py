@@ -196,3 +196,25 @@ def test_amend_edit_refused_keeps_the_editors_text(root: Path, tmp_path: Path) -
     # Once amended, the kept text is gone: the next --edit starts from the proposal again.
     cli(root, "amend", SLUG, "7", "--edit", env=editor_script(tmp_path / "look.py", fix), code=1)
     assert "# Refused last time:" not in seen.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        (
+            "Some words before any field\ntext: GLM-5.1 tops SWE-Bench Pro [new:1]\n",
+            "line 1: text before the first field",
+        ),
+        ("text: GLM-5.1 tops [new:1]\ntext: GLM-5.1 leads [new:1]\n", "line 2: 'text:' is given twice"),
+    ],
+)
+def test_amend_edit_that_cannot_be_read_names_the_line_and_keeps_the_text(
+    root: Path, tmp_path: Path, written: str, reason: str
+) -> None:
+    before = pending_path(root).read_bytes()
+    env = editor_script(tmp_path / "editor.py", f"path.write_text({written!r}, encoding='utf-8')\n")
+    result = cli(root, "amend", SLUG, "7", "--edit", env=env, code=2)
+    assert reason in result.stderr and "--edit again starts from your text" in result.stderr
+    assert pending_path(root).read_bytes() == before
+    (kept,) = (root / ".briefbot" / "amend").iterdir()
+    assert kept.read_text(encoding="utf-8").endswith(written)
