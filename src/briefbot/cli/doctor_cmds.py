@@ -25,7 +25,8 @@ from briefbot.config import Config, FeedsFile, http_settings, load_config, load_
 from briefbot.errors import BriefbotError
 from briefbot.http import HttpSettings, fetch, make_client
 from briefbot.llm import LLMClient, LLMSettings
-from briefbot.llm.ping import ping
+from briefbot.llm.output import OUTPUT_MODES
+from briefbot.llm.ping import ping, probe
 from briefbot.llm.settings import KEY_VAR
 from briefbot.project import Project
 from briefbot.store import connect
@@ -134,10 +135,7 @@ async def check_llm(
     """One tiny structured call per distinct configured model, through the night's own client."""
     if settings is None:
         return [Check("llm", False, "not tried: the config does not load")]
-    roles: dict[str, list[str]] = {}
-    roles.setdefault(settings.triage_model, []).append("triage")
-    roles.setdefault(settings.propose_model, []).append("propose")
-    names = {model: "llm " + "+".join(stages) for model, stages in roles.items()}
+    names = {model: "llm " + "+".join(stages) for model, stages in _roles(settings).items()}
     if settings.key_needed and not settings.key_set:
         return [Check(name, False, f"not tried: {KEY_VAR} missing") for name in names.values()]
     # One attempt and a short timeout: the doctor reports a failing endpoint, it does not wait it out.
@@ -158,6 +156,79 @@ async def check_llm(
                 )
             )
     return checks
+
+
+def _roles(settings: LLMSettings) -> dict[str, list[str]]:
+    """Each distinct configured model and the roles it plays (fallbacks included)."""
+    roles: dict[str, list[str]] = {}
+    roles.setdefault(settings.triage_model, []).append("triage")
+    roles.setdefault(settings.propose_model, []).append("propose")
+    if settings.triage_fallback_model:
+        roles.setdefault(settings.triage_fallback_model, []).append("triage-fallback")
+    if settings.propose_fallback_model:
+        roles.setdefault(settings.propose_fallback_model, []).append("propose-fallback")
+    return roles
+
+
+async def check_probe(
+    settings: LLMSettings | None, http: HttpSettings | None, conn: sqlite3.Connection
+) -> list[Check]:
+    """`--probe`: each structured-output mode tried per configured model; which works, and how to
+    choose it. A mode works when its first answer validates (a re-ask can paper over a server
+    that never saw the schema, so it does not count)."""
+    if settings is None:
+        return [Check("probe", False, "not tried: the config does not load")]
+    if settings.key_needed and not settings.key_set:
+        return [Check("probe", False, f"not tried: {KEY_VAR} missing")]
+    checks = []
+    for model, roles in _roles(settings).items():
+        results: dict[str, str] = {}
+        for mode in OUTPUT_MODES:
+            quick = settings.model_copy(
+                update={
+                    "output_mode": mode,
+                    "triage_output_mode": None,
+                    "propose_output_mode": None,
+                    "retry_attempts": 1,
+                    "timeout": min(settings.timeout, _LLM_TIMEOUT),
+                }
+            )
+            async with LLMClient(quick, conn=conn, http_settings=http) as llm:
+                try:
+                    result = await probe(llm, model=model, now=dt.datetime.now(dt.UTC))
+                except BriefbotError as exc:
+                    results[mode] = f"fails ({_reason(_one_line(exc), llm.endpoint)[:160]})"
+                    continue
+            results[mode] = "works" if result.stats.calls == 1 else "valid only after the re-ask"
+        working = [mode for mode in OUTPUT_MODES if results[mode] == "works"]
+        configured = sorted(
+            {settings.output_mode_for(r.removesuffix("-fallback")) for r in roles}, key=OUTPUT_MODES.index
+        )
+        tried = "; ".join(f"{mode}: {outcome}" for mode, outcome in results.items())
+        name = f"probe {model}"
+        if not working:
+            checks.append(Check(name, False, f"no structured-output mode works: {tried}"))
+        elif all(mode in working for mode in configured):
+            checks.append(Check(name, True, f"configured {', '.join(configured)} works; {tried}"))
+        else:
+            best = working[0]
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"configured {', '.join(configured)} does not work, {best} does: set `output_mode: {best}` "
+                    f"under `llm:` in feeds.yaml (or BRIEFBOT_LLM_OUTPUT_MODE={best}); {tried}",
+                )
+            )
+    return checks
+
+
+def _reason(message: str, endpoint: str) -> str:
+    """An LLMError's reason without the call's name and endpoint, which the check line already gives."""
+    for marker in ("failed after a re-ask: ", f"{endpoint}: "):
+        if marker in message:
+            return message.split(marker, 1)[1]
+    return message
 
 
 async def check_search(feeds: FeedsFile | None, http: HttpSettings | None) -> list[Check]:
@@ -189,8 +260,8 @@ async def check_search(feeds: FeedsFile | None, http: HttpSettings | None) -> li
     return checks
 
 
-def run_checks(proj: Project) -> list[Check]:
-    """Every check, in the order a night needs them."""
+def run_checks(proj: Project, *, probe_modes: bool = False) -> list[Check]:
+    """Every check, in the order a night needs them; `probe_modes` adds the structured-output probe."""
     checks = [check_state(proj)]
     config_checks, loaded = check_config(proj)
     checks += config_checks
@@ -204,6 +275,8 @@ def run_checks(proj: Project) -> list[Check]:
         conn = connect(":memory:")
     try:
         checks += asyncio.run(check_llm(loaded.llm, loaded.http, conn))
+        if probe_modes:
+            checks += asyncio.run(check_probe(loaded.llm, loaded.http, conn))
     finally:
         conn.close()
     checks += asyncio.run(check_search(loaded.feeds, loaded.http))
@@ -213,7 +286,14 @@ def run_checks(proj: Project) -> list[Check]:
 # -- the command --------------------------------------------------------------------------------
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON document.")
-def doctor_cmd(as_json: bool) -> None:
+@click.option(
+    "--probe",
+    "probe_modes",
+    is_flag=True,
+    help="Also try each structured-output mode (json_schema_strict, json_schema, json_object) on "
+    "each configured model and say which works and how to set it (llm.output_mode).",
+)
+def doctor_cmd(as_json: bool, probe_modes: bool) -> None:
     """Check that this project is ready for a night: config valid, API key present (never printed),
     the LLM endpoint answering each configured model (one tiny structured call each, logged with
     `briefbot calls`), every enabled search provider answering, the state folder writable.
@@ -222,7 +302,7 @@ def doctor_cmd(as_json: bool) -> None:
     Exit status: 0 every check passed, 1 at least one failed (an unreadable config included: it
     is a FAIL line like any other, and the checks that need it say "not tried").
     """
-    checks = run_checks(project())
+    checks = run_checks(project(), probe_modes=probe_modes)
     passed = all(c.ok for c in checks)
     if as_json:
         click.echo(json.dumps({"ok": passed, "checks": [asdict(c) for c in checks]}, indent=2))

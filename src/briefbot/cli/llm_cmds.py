@@ -183,6 +183,9 @@ def _echo_report(items_in: int, triaged: TriageResult, proposed: ProposeResult |
     if proposed is not None:
         stats.merge(proposed.stats)
     click.echo(_stats_line(stats))
+    if stats.fallbacks:  # which model answered, when it was not always the configured one
+        answered = ", ".join(f"{model} ×{n}" for model, n in sorted(stats.answered_by.items()))
+        click.echo(f"answered by: {answered} ({stats.fallbacks} by a fallback model)")
 
 
 def _echo_verdicts(proposal: Proposal) -> None:

@@ -1,5 +1,6 @@
-"""The LLM client: any OpenAI-compatible endpoint, strict structured output, one retry owner, every
-call logged (`client`); endpoint, models and prices (`settings`); the prompt templates (`prompts`)."""
+"""The LLM client: any OpenAI-compatible endpoint, structured output, one retry owner, a fallback
+model per stage, every call logged (`client`); how answers are asked for and found (`output`);
+endpoint, models and prices (`settings`); the prompt templates (`prompts`)."""
 
 from briefbot.llm.client import CallResult, CallStats, LLMClient
 from briefbot.llm.settings import DEFAULT_PRICES, ENV_VARS, LLMSettings, ModelPrice

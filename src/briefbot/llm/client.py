@@ -6,39 +6,56 @@ retry owner (the SDK gets `max_retries=0`). An answer that is refused, cut off, 
 validation gets one re-ask quoting the problem; a second failure is an `LLMError`. Every exchange
 is written to `llm_calls` before its answer is used. A client for an endpoint that needs a key it
 does not have is refused when made (`ConfigError` naming OPENAI_API_KEY), before any request.
+
+How the answer's shape is asked for is the stage's output mode (`briefbot.llm.output`); the answer
+is validated the same way in every mode. When a stage's model spends its retry budget on server
+faults, the stage's fallback model, if configured, is asked instead, and the result says which
+model answered. Error texts are masked for secrets (`briefbot.http.redact`) before they are logged
+or raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import httpx2
 import openai
-from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from briefbot.errors import BriefbotError, LLMError, ReplayMissError
 from briefbot.http import HttpSettings, make_client
 from briefbot.http.redact import redact, redact_url, url_secrets
-from briefbot.http.retry import retry_after_seconds
+from briefbot.llm._faults import (
+    ServerGaveUp,
+    _GarbledResponse,
+    describe_http_error,
+    retry_after,
+    retryable,
+    server_fault,
+)
+from briefbot.llm.output import (
+    SCHEMA_TEMPLATE,
+    extract_json_object,
+    schema_text,
+    strict_response_format,
+)
+from briefbot.llm.output import response_format as output_format
 from briefbot.llm.prompts import Prompts, RenderedPrompt
 from briefbot.llm.settings import LLMSettings
+from briefbot.llm.stats import CallResult, CallStats
 from briefbot.store import llm_calls
 from briefbot.store.llm_calls import CallRow
 
-__all__ = ["CallResult", "CallStats", "LLMClient"]
+__all__ = ["CallResult", "CallStats", "LLMClient", "strict_response_format"]
 
 M = TypeVar("M", bound=BaseModel)
-RETRY_STATUS = frozenset({408, 409, 429})
 REASK_TEMPLATE = "reask.user.j2"
 
 
@@ -48,64 +65,10 @@ def make_http_client(http_settings: HttpSettings | None = None) -> httpx2.AsyncC
     return make_client(http_settings, trusted=True)
 
 
-def strict_response_format(model: type[BaseModel]) -> dict[str, Any]:
-    """`response_format` for Chat Completions: the model's strict JSON schema (plain anyOf unions)."""
-    return json.loads(_strict_response_format_json(model))  # a fresh copy: callers may change it
-
-
-@functools.lru_cache(maxsize=64)
-def _strict_response_format_json(model: type[BaseModel]) -> str:
-    # Generating the schema costs more than the rest of a call's own work; it is the same every time.
-    return json.dumps(
-        {
-            "type": "json_schema",
-            "json_schema": {"name": model.__name__, "strict": True, "schema": to_strict_json_schema(model)},
-        }
-    )
-
-
 def fingerprint(body: dict[str, Any]) -> str:
     """Identity of a request for the answer cache: canonical JSON of what decides the answer."""
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class CallStats:
-    """What calls cost, summed over a stage or a run."""
-
-    calls: int = 0  # exchanges sent over HTTP (re-asks included)
-    cache_hits: int = 0
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced: int = 0  # exchanges whose model has no price (or no token counts): cost unknown
-
-    def add(self, row: CallRow) -> None:
-        if row.outcome == "cached":
-            self.cache_hits += 1
-            return
-        self.calls += 1
-        self.attempts += row.attempts
-        self.prompt_tokens += row.prompt_tokens or 0
-        self.completion_tokens += row.completion_tokens or 0
-        self.cached_tokens += row.cached_tokens or 0
-        self.cost_usd += row.cost_usd or 0.0
-        self.unpriced += row.cost_usd is None
-
-    def merge(self, other: CallStats) -> CallStats:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        return self
-
-
-@dataclass
-class CallResult(Generic[M]):
-    value: M
-    stats: CallStats
-    cached: bool
 
 
 class _Problem(Exception):
@@ -114,28 +77,6 @@ class _Problem(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
-
-
-class _GarbledResponse(Exception):
-    """A 200 whose body is not JSON at all: a proxy's error page or a server fault, not an answer."""
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, _GarbledResponse):
-        return True
-    if isinstance(exc.__cause__, BriefbotError):
-        return False  # our own transport's verdict (replay miss, blocked address): retrying cannot help
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in RETRY_STATUS or exc.status_code >= 500
-    # APITimeoutError is an APIConnectionError.
-    return isinstance(exc, openai.APIConnectionError)
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait; only a status answer carries the headers."""
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    return retry_after_seconds(exc.response.headers)
 
 
 class LLMClient:
@@ -199,14 +140,59 @@ class LLMClient:
         model: str,
         check: Callable[[M], None] | None = None,
     ) -> CallResult[M]:
-        """Ask `model` for an `output`; `check` may raise ValueError to get a re-ask for semantic faults."""
-        response_format = strict_response_format(output)
+        """Ask `model` for an `output`; `check` may raise ValueError to get a re-ask for semantic faults.
+
+        When `model` spends its retry budget on server errors or timeouts and the stage has a
+        fallback model (`llm.<stage>_fallback_model`), the fallback is asked the same question."""
+        stats = CallStats()
+        try:
+            return await self._ask_model(
+                prompt, output, stage=stage, brief=brief, model=model, check=check, stats=stats
+            )
+        except ServerGaveUp as failed:
+            fallback = self.settings.fallback_for(stage)
+            if not fallback or fallback == model:
+                raise LLMError(str(failed)) from None
+            try:
+                return await self._ask_model(
+                    prompt,
+                    output,
+                    stage=stage,
+                    brief=brief,
+                    model=fallback,
+                    check=check,
+                    stats=stats,
+                    fallback=True,
+                )
+            except LLMError as also:
+                raise LLMError(f"{failed}; then the fallback model {fallback}: {also}") from None
+
+    async def _ask_model(
+        self,
+        prompt: RenderedPrompt,
+        output: type[M],
+        *,
+        stage: str,
+        brief: str,
+        model: str,
+        check: Callable[[M], None] | None,
+        stats: CallStats,
+        fallback: bool = False,
+    ) -> CallResult[M]:
+        mode = self.settings.output_mode_for(stage)
+        response_format = output_format(output, mode)
+        messages = list(prompt.messages)
+        files = prompt.template_files
+        if mode == "json_object":
+            messages = self._with_schema(messages, output)
+            files = (*files, self.prompts.info(SCHEMA_TEMPLATE).origin)
         cache_key = f"briefbot:{stage}:{brief}"
-        # service_tier is left out: the same question on another tier has the same answer.
+        # service_tier is left out: the same question on another tier has the same answer. In the
+        # default mode these are the very fields hashed since the first recording (replays hold).
         key = fingerprint(
             {
                 "model": model,
-                "messages": prompt.messages,
+                "messages": messages,
                 "response_format": response_format,
                 "prompt_cache_key": cache_key,
                 "max_completion_tokens": self.settings.max_completion_tokens,
@@ -218,10 +204,9 @@ class LLMClient:
             model=model,
             template=prompt.name,
             template_hash=prompt.template_hash,
-            template_files=",".join(prompt.template_files) or None,
+            template_files=",".join(files) or None,
             fingerprint=key,
         )
-        stats = CallStats()
 
         hit = llm_calls.cached_result(self.conn, key)
         if hit is not None:
@@ -233,9 +218,9 @@ class LLMClient:
                 row = CallRow(**base, attempts=0, outcome="cached", cost_usd=0.0)
                 llm_calls.record(self.conn, row)
                 stats.add(row)
-                return CallResult(value=value, stats=stats, cached=True)
+                stats.answered(model, fallback=fallback)
+                return CallResult(value=value, stats=stats, cached=True, model=model, fallback=fallback)
 
-        messages = list(prompt.messages)
         async with self._slots:
             for ask in (1, 2):
                 completion, attempts, latency, tier = await self._send(
@@ -272,7 +257,7 @@ class LLMClient:
                         ) from None
                     messages = messages + self._reask(completion, problem)
                     # The re-ask is worded by a template of its own: the second exchange used one more file.
-                    files = (*prompt.template_files, self.prompts.info(REASK_TEMPLATE).origin)
+                    files = (*files, self.prompts.info(REASK_TEMPLATE).origin)
                     base = {**base, "template_files": ",".join(files)}
                     continue
                 row = CallRow(
@@ -288,8 +273,20 @@ class LLMClient:
                 )
                 llm_calls.record(self.conn, row)  # logged before the caller sees the answer
                 stats.add(row)
-                return CallResult(value=value, stats=stats, cached=False)
+                stats.answered(model, fallback=fallback)
+                return CallResult(value=value, stats=stats, cached=False, model=model, fallback=fallback)
         raise AssertionError("unreachable")
+
+    def _with_schema(self, messages: list[dict[str, str]], output: type[BaseModel]) -> list[dict[str, str]]:
+        """json_object mode: the schema joins the system message (a second system message, or one
+        after the user's, trips some servers' chat templates)."""
+        text = self.prompts.render_text(
+            SCHEMA_TEMPLATE, schema=schema_text(output), model_name=output.__name__
+        )
+        if messages and messages[0]["role"] == "system":
+            first = messages[0]
+            return [{**first, "content": first["content"].rstrip("\n") + "\n\n" + text}, *messages[1:]]
+        return [{"role": "system", "content": text}, *messages]
 
     # -- internals -----------------------------------------------------------------------------
     async def _send(
@@ -311,7 +308,7 @@ class LLMClient:
             if isinstance(exc, openai.RateLimitError) and tier[0] not in (None, "default", "auto"):
                 tier[0] = None  # flex capacity is short: the next attempt goes to the default tier
             backoff = settings.retry_wait_initial * (2 ** (state.attempt_number - 1))
-            asked = _retry_after(exc)
+            asked = retry_after(exc)
             return min(settings.retry_wait_max, asked if asked is not None else backoff)
 
         extra: dict[str, Any] = {}
@@ -323,7 +320,7 @@ class LLMClient:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(settings.retry_attempts),
                 wait=wait,
-                retry=retry_if_exception(_retryable),
+                retry=retry_if_exception(retryable),
                 reraise=True,
             ):
                 with attempt:
@@ -349,7 +346,7 @@ class LLMClient:
         except (openai.APIError, httpx2.HTTPError, BriefbotError, _GarbledResponse) as exc:
             # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
-            reason = _describe_http_error(exc, self.redact)
+            reason = describe_http_error(exc, self.redact)
             llm_calls.record(
                 self.conn,
                 CallRow(
@@ -364,9 +361,10 @@ class LLMClient:
             )
             if isinstance(exc, ReplayMissError):
                 raise  # a broken recording is fatal to a replay, not one failed call
-            retried = "" if not _retryable(exc) else f" after {attempts} attempt(s)"
-            raise LLMError(
-                f"{base['stage']} call for {base['brief']!r} to {self.endpoint}{retried}: {reason}"
+            retried = "" if not retryable(exc) else f" after {attempts} attempt(s)"
+            gave_up = ServerGaveUp if server_fault(exc) else LLMError
+            raise gave_up(
+                f"{base['stage']} call for {base['brief']!r} ({base['model']}) to {self.endpoint}{retried}: {reason}"
             ) from None
         return completion, attempts, int((time.monotonic() - started) * 1000), tier[0]
 
@@ -387,7 +385,14 @@ class LLMClient:
         try:
             value = output.model_validate_json(content)
         except ValidationError as exc:
-            raise _Problem("invalid", _validation_summary(exc)) from None
+            # JSON in prose or ``` fences (servers that ignore response_format): its object is the answer.
+            found = extract_json_object(content) if _not_json(exc) else None
+            if found is None:
+                raise _Problem("invalid", _validation_summary(exc)) from None
+            try:
+                value = output.model_validate_json(found)
+            except ValidationError as inner:
+                raise _Problem("invalid", _validation_summary(inner)) from None
         if check is not None:
             try:
                 check(value)
@@ -417,6 +422,11 @@ def _usage(completion: Any) -> dict[str, int | None]:
     }
 
 
+def _not_json(exc: ValidationError) -> bool:
+    """The text was not JSON as a whole (as opposed to JSON of the wrong shape)."""
+    return any(error["type"] == "json_invalid" for error in exc.errors(include_url=False))
+
+
 def _validation_summary(exc: ValidationError) -> str:
     """The validation errors as a model can act on them: JSON path and message, a few at most."""
     parts = []
@@ -425,18 +435,3 @@ def _validation_summary(exc: ValidationError) -> str:
         parts.append(f"{loc}: {error['msg']}")
     more = len(exc.errors()) - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
-def _describe_http_error(exc: BaseException, redact: Callable[[str], str]) -> str:
-    """The failure in one line, masked before it is cut (a cut secret would still be half a secret)."""
-    if isinstance(exc, openai.APIStatusError):
-        detail = exc.message if isinstance(exc.message, str) else str(exc)
-        return f"HTTP {exc.status_code}: {redact(detail)[:300]}"
-    if isinstance(exc, openai.APITimeoutError):
-        return "timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        if isinstance(cause, BriefbotError):
-            return redact(f"{type(cause).__name__}: {cause}")
-        return redact(f"connection failed: {cause or exc}")
-    return redact(f"{type(exc).__name__}: {exc}")[:500]

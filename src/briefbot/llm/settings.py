@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError
 
 from briefbot.errors import ConfigError
 from briefbot.http.redact import redact_url
+from briefbot.llm.output import DEFAULT_MODE, OutputMode
 from briefbot.models import StrictModel
 
 
@@ -57,6 +58,9 @@ ENV_VARS: dict[str, str] = {
     "OPENAI_API_KEY": "api_key",
     "BRIEFBOT_TRIAGE_MODEL": "triage_model",
     "BRIEFBOT_PROPOSE_MODEL": "propose_model",
+    "BRIEFBOT_TRIAGE_FALLBACK_MODEL": "triage_fallback_model",
+    "BRIEFBOT_PROPOSE_FALLBACK_MODEL": "propose_fallback_model",
+    "BRIEFBOT_LLM_OUTPUT_MODE": "output_mode",
     "BRIEFBOT_LLM_SERVICE_TIER": "service_tier",
     "BRIEFBOT_LLM_TIMEOUT": "timeout",
     "BRIEFBOT_LLM_MAX_CONCURRENCY": "max_concurrency",
@@ -79,6 +83,13 @@ class LLMSettings(StrictModel):
     )
     triage_model: str = "gpt-4.1-mini"
     propose_model: str = "gpt-4.1"
+    # Asked when the stage's model spent its retry budget on server errors or timeouts.
+    triage_fallback_model: str | None = None
+    propose_fallback_model: str | None = Field(default=None, description="also the draft stage's")
+    # How answers are asked for (briefbot.llm.output); `briefbot doctor --probe` says which works.
+    output_mode: OutputMode = DEFAULT_MODE
+    triage_output_mode: OutputMode | None = Field(default=None, description="None: output_mode")
+    propose_output_mode: OutputMode | None = Field(default=None, description="None: output_mode")
     timeout: float = Field(default=120.0, gt=0, description="seconds per HTTP attempt")
     max_concurrency: int = Field(default=4, ge=1)
     # e.g. "flex" for the nightly job; a 429 on that tier falls back to the default tier.
@@ -104,6 +115,21 @@ class LLMSettings(StrictModel):
 
     def price(self, model: str) -> ModelPrice | None:
         return self.prices.get(model)
+
+    # -- per stage -------------------------------------------------------------------------------
+    @staticmethod
+    def _role(stage: str) -> str | None:
+        """The settings a stage uses: draft is propose's job on a brief with no version yet."""
+        return {"triage": "triage", "propose": "propose", "draft": "propose"}.get(stage)
+
+    def output_mode_for(self, stage: str) -> OutputMode:
+        role = self._role(stage)
+        override: OutputMode | None = getattr(self, f"{role}_output_mode") if role else None
+        return override or self.output_mode
+
+    def fallback_for(self, stage: str) -> str | None:
+        role = self._role(stage)
+        return getattr(self, f"{role}_fallback_model") if role else None
 
     # -- the key -------------------------------------------------------------------------------
     @property

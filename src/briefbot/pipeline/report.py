@@ -35,13 +35,25 @@ class LLMUsage(StrictModel):
     cached_tokens: int = 0
     cost_usd: float = 0.0
     unpriced: int = 0
+    # Which models gave the answers used, and how many came from a stage's fallback model.
+    answered_by: dict[str, int] = Field(default_factory=dict)
+    fallbacks: int = 0
 
     def add(self, other: CallStats | LLMUsage) -> None:
         """Add a stage's call stats, or a brief's usage to the run's: the one usage sum of the
         pipeline. The cost is rounded at each step so the stored report does not grow float noise."""
         for name in type(self).model_fields:
+            if name == "answered_by":
+                for model, n in other.answered_by.items():
+                    self.answered_by[model] = self.answered_by.get(model, 0) + n
+                continue
             total = getattr(self, name) + getattr(other, name)
             setattr(self, name, round(total, 6) if name == "cost_usd" else total)
+
+    def answered_line(self) -> str:
+        """`gpt-4.1 ×3, llama3.1:8b ×1`: who answered, most answers first."""
+        ranked = sorted(self.answered_by.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{model} ×{n}" for model, n in ranked)
 
 
 class BriefReport(StrictModel):
@@ -219,6 +231,8 @@ def report_renderable(report: RunReport) -> Group:
         f"{llm.prompt_tokens} in ({llm.cached_tokens} cached), {llm.completion_tokens} out",
     )
     head.add_row("estimated cost", _money(llm.cost_usd, llm.unpriced))
+    if llm.fallbacks:  # only then: the usual night's table stays as it was
+        head.add_row("answered by", f"{llm.answered_line()} ({llm.fallbacks} by a fallback model)")
     head.add_row(
         "time per stage",
         ", ".join(
@@ -262,6 +276,15 @@ def report_renderable(report: RunReport) -> Group:
                 parts.append(Text(f"{b.slug}: proposal {verb}: {b.proposal} (briefbot review {b.slug})"))
             elif b.note:
                 parts.append(Text(f"{b.slug}: {b.note}"))
+        for b in report.briefs:
+            if b.llm.fallbacks:
+                parts.append(
+                    Text(
+                        f"{b.slug}: {b.llm.fallbacks} answer(s) from a fallback model, its own model "
+                        f"failing on server errors (answered by {b.llm.answered_line()})",
+                        style="yellow",
+                    )
+                )
     for note in report.notes:
         parts.append(Text(note))
     for warning in (w for b in report.briefs for w in b.warnings):
