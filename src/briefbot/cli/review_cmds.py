@@ -145,7 +145,10 @@ def review_cmd(slug: str, as_json: bool) -> None:
 @click.option("--reject", default=None, help="Edit numbers to reject, e.g. 2 or 4-6.")
 @click.option("--by", default=None, help="Editor's name (default: the OS user).")
 def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None) -> None:
-    """Record decisions on edits of SLUG's pending proposal; rejected edits drop out and it is re-merged."""
+    """Record decisions on edits of SLUG's pending proposal; rejected edits drop out and it is re-merged.
+
+    Ends with a summary line: what this command decided, the proposal's applied, rejected and
+    undecided counts, and the next step."""
     accepted, rejected = _numbers(accept, "--accept"), _numbers(reject, "--reject")
     if not accepted and not rejected:
         raise click.UsageError("give --accept and/or --reject")
