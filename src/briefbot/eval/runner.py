@@ -39,6 +39,7 @@ _TEMPLATES = (
     "propose.system.j2",
     "propose.user.j2",
     "reask.user.j2",
+    "json_object.system.j2",  # the schema-in-the-prompt output mode
     "_fence.j2",
     "_data_rule.j2",
 )
