@@ -9,9 +9,9 @@ import click
 
 from briefbot.brief.diff import diff_briefs, diff_plain
 from briefbot.merge.proposal import Proposal
+from briefbot.merge.targets import edit_target
 from briefbot.models import BatchItem, Brief
 from briefbot.untrusted import clean_text
-from briefbot.web.cards import edit_cards
 
 
 def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
@@ -40,9 +40,12 @@ def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
 
 
 def targets(proposal: Proposal, base: Brief) -> dict[int, str]:
-    """Where each edit lands, by number ("Timeline, after entry 7, dated 2026-05"): the web cards'
-    own label, so the page and the terminal name an edit's place in the same words."""
-    return {card.number: card.target for card in edit_cards(proposal, base)}
+    """Where each edit lands, by number ("Timeline, after entry 7, dated 2026-05"): the label the
+    web cards show too (`merge.targets`), so the page and the terminal name a place in the same words."""
+    return {
+        verdict.number: edit_target(edit, base).label
+        for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False)
+    }
 
 
 def counts(proposal: Proposal) -> str:

@@ -5,22 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from briefbot.merge.proposal import EDITOR_REJECTED, Amendment, Proposal
-from briefbot.models import (
-    AddNarrativeParagraph,
-    AddOpenQuestion,
-    AddPerspective,
-    AddTension,
-    AddTimelineEntry,
-    Brief,
-    Edit,
-    RetireOpenQuestion,
-    ReviseNarrativeParagraph,
-    ReviseOpenQuestion,
-    ReviseSection,
-    ReviseTension,
-    ReviseTimelineEntry,
-    UpdatePerspective,
-)
+from briefbot.merge.targets import edit_target
+from briefbot.models import Brief, Edit
 
 SNIPPET_CHARS = 400
 
@@ -37,11 +23,6 @@ _OP_LABELS = {
     "revise_section": "Revise section",
     "add_narrative_paragraph": "Add narrative paragraph",
     "revise_narrative_paragraph": "Revise narrative paragraph",
-}
-_SECTION_LABELS = {
-    "what": "What",
-    "why_it_matters": "Why it matters",
-    "status": "Status",
 }
 
 
@@ -111,53 +92,6 @@ class Card:
         if self.pending:
             return "pending"
         return "accepted" if self.status == "applied" else "rejected"
-
-
-def _at(values: list[str], index: int) -> str | None:
-    return values[index - 1] if 1 <= index <= len(values) else None
-
-
-def _target(edit: Edit, base: Brief) -> tuple[str, str | None]:
-    """Where the edit lands, in the reader's words ("Timeline, after entry 8", "Perspective:
-    Z.ai / GLM team, evolution"), and the base text it would replace (None when it adds)."""
-    if isinstance(edit, AddTimelineEntry):
-        where = f"after entry {edit.after}" if edit.after is not None else "new entry"
-        return f"Timeline, {where}, dated {edit.date}", None
-    if isinstance(edit, ReviseTimelineEntry):
-        ok = 1 <= edit.index <= len(base.timeline)
-        entry = base.timeline[edit.index - 1] if ok else None
-        return (
-            f"Timeline, entry {edit.index}",
-            f"{entry.date}: {entry.text}" if entry else None,
-        )
-    if isinstance(edit, UpdatePerspective):
-        found = next((p for p in base.perspectives if p.actor == edit.actor), None)
-        current = None
-        if found is not None:
-            current = found.stance + (f" Evolution: {found.evolution}" if found.evolution else "")
-        changed = " and ".join(n for n in ("stance", "evolution") if getattr(edit, n) is not None)
-        return f"Perspective: {edit.actor}, {changed or 'unchanged'}", current
-    if isinstance(edit, AddPerspective):
-        return f"Perspective: {edit.actor}, new", None
-    if isinstance(edit, AddTension):
-        return "Tensions, new", None
-    if isinstance(edit, ReviseTension):
-        return f"Tensions, entry {edit.index}", _at(base.tensions, edit.index)
-    if isinstance(edit, AddOpenQuestion):
-        return "Open questions, new", None
-    if isinstance(edit, RetireOpenQuestion):
-        return f"Open questions, retire question {edit.index}", _at(base.open_questions, edit.index)
-    if isinstance(edit, ReviseOpenQuestion):
-        return f"Open questions, question {edit.index}", _at(base.open_questions, edit.index)
-    if isinstance(edit, ReviseSection):
-        if edit.section == "status":
-            return "Status", base.status
-        return _SECTION_LABELS[edit.section], "\n\n".join(getattr(base, edit.section))
-    if isinstance(edit, AddNarrativeParagraph):
-        return "Narrative, new paragraph", None
-    if isinstance(edit, ReviseNarrativeParagraph):
-        return f"Narrative, paragraph {edit.index}", _at(base.narrative, edit.index)
-    return edit.op, None
 
 
 def _fields(edit: Edit) -> list[tuple[str, str]]:
@@ -254,7 +188,8 @@ def _items(proposal: Proposal, base: Brief, cites: list[str], sources: list[int]
 def edit_cards(proposal: Proposal, base: Brief) -> list[Card]:
     cards = []
     for verdict, edit in zip(proposal.verdicts, proposal.batch.edits, strict=False):
-        target, current = _target(edit, base)
+        # The label is `merge.targets`' one, which the terminal's review shows too.
+        target, current = edit_target(edit, base)
         cards.append(
             Card(
                 number=verdict.number,
