@@ -139,3 +139,34 @@ def test_restore_with_nothing_discarded_says_so(tmp_path: Path) -> None:
     assert never.stderr == f"error: brief '{SLUG}' has no discarded proposal to restore\n"
     unknown = cli(fresh.root, "restore", "no-such-brief", code=2)
     assert "no-such-brief" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_decide_with_a_reason_keeps_it_on_each_card_it_decided(root: Path) -> None:
+    said = "\x1b]0;owned\x07Too speculative:\none blog post, \x1b[31mno second source  "
+    out = cli(root, "decide", SLUG, "--reject", "15", "--accept", "14", "--reason", said, "--by", "ed").stdout
+    reason = "Too speculative: one blog post, no second source"  # cleaned, one line
+    assert f"[rejected: {reason}]: rejected by the editor" in out
+    assert out.splitlines()[-1].startswith("accepted 1, rejected 1: 15 applied, 1 rejected")
+    proposal = _pending(root)
+    assert [v.decision_reason for v in proposal.verdicts[12:]] == [None, reason, reason, None]
+
+    card = next(b for b in cli(root, "review", SLUG).stdout.split("\n\n") if b.startswith("15."))
+    assert card.splitlines()[:3] == [
+        "15. revise_tension — rejected · rejected by the editor",
+        "   Tensions, entry 4",
+        f"   the editor's reason: {reason}",
+    ]
+    report = json.loads(cli(root, "review", SLUG, "--json").stdout)
+    assert [e["decision_reason"] for e in report["edits"]][12:] == [None, reason, reason, None]
+
+    # Deciding again without a reason keeps it while the decision stands; a new decision drops it.
+    cli(root, "decide", SLUG, "--reject", "15")
+    cli(root, "decide", SLUG, "--reject", "14")
+    assert [v.decision_reason for v in _pending(root).verdicts[13:15]] == [None, reason]
+
+
+def test_an_over_long_reason_is_refused_and_nothing_written(root: Path) -> None:
+    before = pending_path(root).read_bytes()
+    result = cli(root, "decide", SLUG, "--reject", "15", "--reason", "x" * 301, code=2)
+    assert result.stderr == "error: the reason is 301 characters long; at most 300, please shorten it\n"
+    assert pending_path(root).read_bytes() == before

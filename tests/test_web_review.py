@@ -255,3 +255,62 @@ def test_a_stale_amendment_is_not_applied_and_not_lost(project: Project) -> None
         assert ("text", typed) in retry
         assert post(bob, f"{PROPOSAL}/amend", retry).status_code == 200
         assert pending(project).batch.edits[2].text == typed
+
+
+def _form_around(html: str, marker: str) -> str:
+    """The whole <form> element that contains `marker`."""
+    start = html.rindex("<form", 0, html.index(marker))
+    return html[start : html.index("</form>", start)]
+
+
+def test_reject_takes_an_optional_reason_the_card_shows(client: TestClient, project: Project) -> None:
+    head = card(client.get(PROPOSAL).text, 1).split("</header>")[0]
+    reject_form = _form_around(head, 'value="reject"')
+    assert 'name="reason"' in reject_form and "required" not in reject_form
+    assert 'name="reason"' not in _form_around(head, 'value="accept"')  # accept asks no reason
+    fields = [*HIDDEN.findall(reject_form), ("decision", "reject")]
+    said = "  Too\x1b[31m speculative:\nno second source "
+    page = post(client, f"{PROPOSAL}/decide", [*fields, ("reason", said)])
+    assert page.status_code == 200 and "Edit 1 rejected." in page.text
+    reason = "Too speculative: no second source"
+    assert pending(project).verdicts[0].decision_reason == reason
+    assert f'<span class="label">Editor\'s reason:</span> {reason}' in card(page.text, 1)
+    # Undo takes the decision back, and its reason with it.
+    post(client, f"{PROPOSAL}/decide", form_at(page.text, 'id="notice"', f"{PROPOSAL}/decide"))
+    assert pending(project).verdicts[0].decision_reason is None
+
+    # An empty reason (what the `r` key sends) rejects all the same.
+    html = client.get(PROPOSAL).text
+    fields = [*HIDDEN.findall(_form_around(card(html, 2), 'value="reject"')), ("decision", "reject")]
+    assert post(client, f"{PROPOSAL}/decide", [*fields, ("reason", "")]).status_code == 200
+    two = pending(project).verdicts[1]
+    assert (two.decision, two.decision_reason) == ("rejected", None)
+    assert "Editor's reason" not in card(client.get(PROPOSAL).text, 2)
+
+
+def test_an_over_long_reject_reason_is_refused(client: TestClient, project: Project) -> None:
+    before = ProposalStore(project, SLUG).pending_path.read_bytes()
+    head = card(client.get(PROPOSAL).text, 1).split("</header>")[0]
+    reject_form = _form_around(head, 'value="reject"')
+    assert 'maxlength="300"' in reject_form
+    fields = [*HIDDEN.findall(reject_form), ("decision", "reject"), ("reason", "x" * 301)]
+    response = post(client, f"{PROPOSAL}/decide", fields)
+    assert response.status_code == 400 and "at most 300" in response.text
+    assert ProposalStore(project, SLUG).pending_path.read_bytes() == before
+
+
+def test_a_stale_reject_keeps_its_reason_for_the_retry(project: Project) -> None:
+    with (
+        TestClient(create_app(project, approver="ada")) as ada,
+        TestClient(create_app(project, approver="bob")) as bob,
+    ):
+        ada_page, bob_page = ada.get(PROPOSAL).text, bob.get(PROPOSAL).text
+        reject = [*form_at(ada_page, 'id="edit-1"', f"{PROPOSAL}/decide"), ("decision", "reject")]
+        assert post(ada, f"{PROPOSAL}/decide", reject).status_code == 200
+        fields = HIDDEN.findall(_form_around(card(bob_page, 2), 'value="reject"'))
+        stale = post(bob, f"{PROPOSAL}/decide", [*fields, ("decision", "reject"), ("reason", "Off topic")])
+        assert stale.status_code == 409
+        retry = HIDDEN.findall(stale.text[stale.text.index('class="retry"') :])
+        assert ("reason", "Off topic") in retry
+        assert post(bob, f"{PROPOSAL}/decide", retry).status_code == 200
+        assert pending(project).verdicts[1].decision_reason == "Off topic"

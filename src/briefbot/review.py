@@ -24,8 +24,11 @@ from briefbot.merge.proposal import Amendment, Decision, EditVerdict, Proposal
 from briefbot.models import CITATION_RE, EDIT_TYPES, Brief, Edit, EditBatch
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
+from briefbot.untrusted import clean_text
 
 PUBLISHED_STATE = "closed"
+# A decision's reason is a line on a card, not an essay.
+MAX_REASON_CHARS = 300
 _OPS = {get_args(cls.model_fields["op"].annotation)[0]: cls.__name__ for cls in EDIT_TYPES}
 
 
@@ -228,6 +231,19 @@ def _current(store: ProposalStore, expected_revision: int | None) -> Proposal:
     return proposal if proposal is not None else store.require()  # none: require() says so
 
 
+def decision_reason(text: str | None) -> str | None:
+    """The editor's reason as stored: one line, controls removed (it is printed on a terminal),
+    whitespace collapsed; None when blank. Over MAX_REASON_CHARS is refused, not cut."""
+    if text is None:
+        return None
+    line = " ".join(clean_text(text, multiline=False).split())
+    if len(line) > MAX_REASON_CHARS:
+        raise ReviewError(
+            f"the reason is {len(line)} characters long; at most {MAX_REASON_CHARS}, please shorten it"
+        )
+    return line or None
+
+
 def decide(
     project: Project,
     slug: str,
@@ -235,13 +251,17 @@ def decide(
     accept: Iterable[int] = (),
     reject: Iterable[int] = (),
     reset: Iterable[int] = (),
+    reason: str | None = None,
     now: dt.datetime,
     by: str | None = None,
     expected_revision: int | None = None,
 ) -> Proposal:
     """Record the editor's decisions and re-merge the candidate from the edits not rejected.
 
-    `reset` takes a decision back (an undo): the edit is again as the merger left it, undecided."""
+    `reset` takes a decision back (an undo): the edit is again as the merger left it, undecided.
+    `reason` goes with each edit accepted or rejected here; without one, an edit whose decision
+    is unchanged keeps the reason it had."""
+    said = decision_reason(reason)
     store = ProposalStore(project, slug)
     with store.guard():
         proposal = _current(store, expected_revision)
@@ -250,6 +270,8 @@ def decide(
             raise ReviewError(f"edits {sorted(accept & reject)} are both accepted and rejected")
         if (accept | reject) & reset:
             raise ReviewError(f"edits {sorted((accept | reject) & reset)} are both decided and reset")
+        if said is not None and not accept | reject:
+            raise ReviewError("a reason goes with a decision: accept or reject an edit with it")
         for number in accept | reject | reset:
             proposal.verdict(number)
         decisions: dict[int, Decision | None] = {v.number: v.decision for v in proposal.verdicts}
@@ -264,7 +286,8 @@ def decide(
                 raise ReviewError(
                     f"edit {number} cannot be accepted: the merger rejects it ({verdict.reason})"
                 )
-        updated = _decided(proposal, merged, decisions, now=now, by=by)
+        reasons = {n: said for n in accept | reject} if said is not None else {}
+        updated = _decided(proposal, merged, decisions, now=now, by=by, reasons=reasons)
         store.save(updated)
     return updated
 
@@ -285,10 +308,26 @@ def _decided(
     *,
     now: dt.datetime,
     by: str | None,
+    reasons: dict[int, str] | None = None,
     **update: Any,
 ) -> Proposal:
-    """`proposal` with the re-merged candidate and verdicts and the editor's decisions on them."""
-    verdicts = [v.model_copy(update={"decision": decisions[v.number]}) for v in merged.verdicts]
+    """`proposal` with the re-merged candidate and verdicts and the editor's decisions on them.
+
+    A decision keeps its reason while it stands; `reasons` gives new ones."""
+    old = {v.number: v for v in proposal.verdicts}
+
+    def reason(number: int) -> str | None:
+        if reasons and number in reasons:
+            return reasons[number]
+        before = old.get(number)
+        if before is None or before.decision != decisions[number]:
+            return None
+        return before.decision_reason
+
+    verdicts = [
+        v.model_copy(update={"decision": decisions[v.number], "decision_reason": reason(v.number)})
+        for v in merged.verdicts
+    ]
     before = [v.number for v in proposal.applied()]
     after = [v.number for v in verdicts if v.status == "applied"]
     return _touch(

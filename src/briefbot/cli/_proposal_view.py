@@ -77,6 +77,7 @@ def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
                 "reason": verdict.reason,
                 "warnings": verdict.warnings,
                 "decision": verdict.decision,
+                "decision_reason": verdict.decision_reason,
                 "sources": verdict.sources,
                 "cited": [_cited(proposal, base, marker) for marker in verdict.cites],
                 "edit": edit.model_dump(mode="json"),
@@ -110,7 +111,8 @@ def echo_summary(proposal: Proposal) -> None:
         f"{proposal.revision}): {applied} applied, {len(proposal.verdicts) - applied} rejected"
     )
     for verdict in proposal.verdicts:
-        decision = f" [{verdict.decision}]" if verdict.decision else ""
+        said = f": {verdict.decision_reason}" if verdict.decision_reason else ""
+        decision = f" [{verdict.decision}{said}]" if verdict.decision else ""
         reason = f": {verdict.reason}" if verdict.reason else ""
         # A reason or warning may quote a model's edit or a feed's title.
         click.echo(

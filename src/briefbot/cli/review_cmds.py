@@ -104,6 +104,8 @@ def review_cmd(slug: str, as_json: bool) -> None:
         # Everything below quotes what a model wrote or a feed said: printed through `shown`.
         # The target first: an actor's name is the model's text too.
         console.print(shown(f"   {entry['target']}", style="bold"))
+        if entry["decision_reason"]:
+            console.print(shown(f"   the editor's reason: {entry['decision_reason']}"))
         for amendment in entry["amendments"]:
             at = dt.datetime.fromisoformat(amendment["at"]).strftime("%Y-%m-%d %H:%M UTC")
             console.print(shown(f"   amended by {amendment['by'] or 'an editor'}, {at}"))
@@ -143,8 +145,14 @@ def review_cmd(slug: str, as_json: bool) -> None:
 @click.argument("slug")
 @click.option("--accept", default=None, help="Edit numbers to accept, e.g. 1,3 or 2-9.")
 @click.option("--reject", default=None, help="Edit numbers to reject, e.g. 2 or 4-6.")
+@click.option(
+    "--reason",
+    default=None,
+    help=f"Why, in a line (at most {flow.MAX_REASON_CHARS} characters): kept with each edit decided here "
+    "and shown on its review card.",
+)
 @click.option("--by", default=None, help="Editor's name (default: the OS user).")
-def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None) -> None:
+def decide_cmd(slug: str, accept: str | None, reject: str | None, reason: str | None, by: str | None) -> None:
     """Record decisions on edits of SLUG's pending proposal; rejected edits drop out and it is re-merged.
 
     Ends with a summary line: what this command decided, the proposal's applied, rejected and
@@ -153,7 +161,13 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, by: str | None
     if not accepted and not rejected:
         raise click.UsageError("give --accept and/or --reject")
     proposal = flow.decide(
-        project(), slug, accept=accepted, reject=rejected, now=_now(), by=by or getpass.getuser()
+        project(),
+        slug,
+        accept=accepted,
+        reject=rejected,
+        reason=reason,
+        now=_now(),
+        by=by or getpass.getuser(),
     )
     echo_summary(proposal)
     click.echo(

@@ -31,6 +31,9 @@ class EditVerdict(StrictModel):
     # The source numbers those markers became in the candidate (applied edits only).
     sources: list[int] = Field(default_factory=list)
     decision: Decision | None = None
+    # Why the editor decided so, when they said (`decide --reason`, the reject form's field); it
+    # goes with the decision: a new decision drops it, a reset clears it.
+    decision_reason: str | None = None
 
 
 class Amendment(StrictModel):

@@ -68,6 +68,7 @@ class Card:
     status: str
     decision: str | None
     reason: str | None
+    decision_reason: str | None  # the editor's, when they gave one
     warnings: list[str]
     items: list[CitedItem] = field(default_factory=list)
     amend_fields: list[AmendField] = field(default_factory=list)
@@ -202,6 +203,7 @@ def edit_cards(proposal: Proposal, base: Brief) -> list[Card]:
                 significance=edit.significance,
                 status=verdict.status,
                 decision=verdict.decision,
+                decision_reason=verdict.decision_reason,
                 reason=verdict.reason,
                 warnings=list(verdict.warnings),
                 items=_items(proposal, base, verdict.cites, verdict.sources),

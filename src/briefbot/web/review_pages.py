@@ -167,6 +167,7 @@ def _page(
         whats_new_edited=proposal.whats_new_override is not None,
         whats_new_state=_whats_new_state(proposal),
         amend=amend,
+        reason_max=review.MAX_REASON_CHARS,
         confirm_approve=confirmation(proposal, base.title, "approve"),
         confirm_discard=confirmation(proposal, base.title, "discard"),
         notice=notice,
@@ -336,6 +337,8 @@ async def decide(request: Request) -> Response:
     choice = _field(form, "decision")
     show = _show(_field(form, "show"))
     numbers = _numbers(form)
+    # The reject form's optional field; an undo (reset) carries none.
+    reason = _field(form, "reason") if choice != "reset" else ""
     if choice not in (*DECISIONS, "accept-remaining"):
         raise ReviewError(f"decision must be accept, reject or reset, not {choice!r}")
     if choice != "accept-remaining" and not numbers:
@@ -358,6 +361,7 @@ async def decide(request: Request) -> Response:
             accept=chosen if kind == "accept" else [],
             reject=chosen if kind == "reject" else [],
             reset=chosen if kind == "reset" else [],
+            reason=reason or None,
             now=web.clock(),
             by=web.approver,
             expected_revision=expected,
@@ -381,6 +385,7 @@ async def decide(request: Request) -> Response:
                 *(("edit", str(n)) for n in numbers),
                 ("decision", choice),
                 ("show", show),
+                *((("reason", reason),) if reason else ()),
                 ("revision", str(current.revision)),
             ],
             "question": "; ".join(f"Edit {n} is now: {_decision_word(current, n)}." for n in numbers[:5]),
