@@ -109,13 +109,18 @@ def test_restore_brings_back_the_discarded_proposal(root: Path) -> None:
     cli(root, "discard", SLUG, "--by", "ed")
     assert not pending_path(root).exists()
 
-    out = cli(root, "restore", SLUG).stdout.splitlines()
+    out = cli(root, "restore", SLUG, "--by", "chief").stdout.splitlines()
     assert out == [
         f"restored the proposal for {SLUG} v7 (from v6, revision 5): 15 applied, 1 rejected, 14 undecided",
         f"review it with: briefbot review {SLUG}; approve with: briefbot approve {SLUG}",
     ]
     restored = _pending(root)
     assert restored.verdicts == before.verdicts and restored.amendments == before.amendments
+    assert restored.restored_by == "chief" and restored.restored_at is not None
+    at = restored.restored_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert cli(root, "review", SLUG).stdout.splitlines()[1] == f"restored by chief, {at}, after a discard"
+    report = json.loads(cli(root, "review", SLUG, "--json").stdout)
+    assert (report["restored_by"], report["restored_at"]) == ("chief", restored.restored_at.isoformat())
 
     again = cli(root, "restore", SLUG, code=2)
     assert "already has a pending proposal" in again.stderr and "Traceback" not in again.stderr
@@ -170,3 +175,10 @@ def test_an_over_long_reason_is_refused_and_nothing_written(root: Path) -> None:
     result = cli(root, "decide", SLUG, "--reject", "15", "--reason", "x" * 301, code=2)
     assert result.stderr == "error: the reason is 301 characters long; at most 300, please shorten it\n"
     assert pending_path(root).read_bytes() == before
+
+
+def test_restore_without_by_records_the_os_user(root: Path) -> None:
+    cli(root, "discard", SLUG, "--by", "ed")
+    cli(root, "restore", SLUG, env={"LOGNAME": "night-editor", "USER": "night-editor"})
+    assert _pending(root).restored_by == "night-editor"
+    assert cli(root, "review", SLUG).stdout.splitlines()[1].startswith("restored by night-editor, ")

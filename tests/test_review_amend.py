@@ -4,6 +4,7 @@ the core the web form and the CLI both call."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from _merge_briefs import RUN_DATE, batch, edit, small_brief
 from briefbot import review
 from briefbot.errors import ReviewError
-from briefbot.merge.proposal import StaleProposalError
+from briefbot.merge.proposal import Proposal, StaleProposalError
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from conftest import as_project
@@ -156,33 +157,34 @@ def test_restore_brings_back_the_last_discarded_proposal(project: Project) -> No
     kept = _pending(project)
     review.discard(project, SLUG, by="ada", now=LATER)
     assert ProposalStore(project, SLUG).load() is None
-    restored = review.restore(project, SLUG, now=LATER + dt.timedelta(minutes=1))
+    restored = review.restore(project, SLUG, by="bob", now=LATER + dt.timedelta(minutes=1))
     assert restored.state == "pending" and restored.closed_at is None and restored.closed_by is None
+    assert (restored.restored_by, restored.restored_at) == ("bob", LATER + dt.timedelta(minutes=1))
     assert restored.verdicts == kept.verdicts and restored.revision > kept.revision
     assert _pending(project) == restored
     with pytest.raises(ReviewError, match="already has a pending proposal"):
-        review.restore(project, SLUG, now=LATER)
+        review.restore(project, SLUG, by="bob", now=LATER)
 
 
 def test_restore_refuses_when_nothing_was_discarded_or_the_brief_moved_on(project: Project) -> None:
     with pytest.raises(ReviewError, match="already has a pending proposal"):
-        review.restore(project, SLUG, now=LATER)
+        review.restore(project, SLUG, by="bob", now=LATER)
     review.approve(project, SLUG, by="ada", now=LATER)
     with pytest.raises(ReviewError, match="was approved"):
-        review.restore(project, SLUG, now=LATER)
+        review.restore(project, SLUG, by="bob", now=LATER)
     review.make_proposal(project, SLUG, batch(_edits()[1:2]), run_date=RUN_DATE, now=LATER)
     review.discard(project, SLUG, by="ada", now=LATER + dt.timedelta(seconds=1))
     brief = project.load(SLUG).model_copy(update={"version": 9})
     project.publish(SLUG, brief)
     with pytest.raises(ReviewError, match="moved on to v9"):
-        review.restore(project, SLUG, now=LATER + dt.timedelta(seconds=2))
+        review.restore(project, SLUG, by="bob", now=LATER + dt.timedelta(seconds=2))
 
 
 def test_restore_with_no_proposal_ever(tmp_path: Path) -> None:
     project = Project(as_project(tmp_path))
     project.publish(SLUG, small_brief())
     with pytest.raises(ReviewError, match="no discarded proposal"):
-        review.restore(project, SLUG, now=NOW)
+        review.restore(project, SLUG, by="bob", now=NOW)
 
 
 def test_reset_takes_a_decision_back(project: Project) -> None:
@@ -192,3 +194,14 @@ def test_reset_takes_a_decision_back(project: Project) -> None:
     assert updated.verdicts[0].status == "applied"  # the merger's verdict again
     with pytest.raises(ReviewError, match="both decided and reset"):
         review.decide(project, SLUG, accept=[1], reset=[1], now=LATER, by="ada")
+
+
+def test_proposals_written_before_reasons_and_restores_still_load(project: Project) -> None:
+    """Proposal files older than `decision_reason` and `restored_by`/`restored_at` load as they were."""
+    proposal = review.decide(project, SLUG, reject=[1], now=NOW, by="ada")
+    data = json.loads(ProposalStore(project, SLUG).pending_path.read_text(encoding="utf-8"))
+    for verdict in data["verdicts"]:
+        del verdict["decision_reason"]
+    del data["restored_by"], data["restored_at"]
+    old = Proposal.model_validate(data)
+    assert old == proposal and old.verdicts[0].decision_reason is None and old.restored_by is None

@@ -215,6 +215,8 @@ def _restore_after_discard(client: TestClient, project: Project) -> None:
     page = post(client, f"{PROPOSAL}/restore", restore)
     assert page.url.path == PROPOSAL and "is back, with its decisions" in page.text
     assert pending(project).verdicts[0].decision == "rejected"
+    assert pending(project).restored_by == "ada"  # who restored it, as who approves
+    assert "restored by ada" in page.text[: page.text.index('class="actionbar"')]
     # Nothing discarded any more: the /proposal 404 after a discard offers it too, once.
     confirmed = [*form_at(page.text, 'class="actionbar"', f"{PROPOSAL}/discard"), ("confirm", "yes")]
     post(client, f"{PROPOSAL}/discard", confirmed)

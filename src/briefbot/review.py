@@ -512,8 +512,9 @@ def discard(
         return store.archive(closed, stamp=now)
 
 
-def restore(project: Project, slug: str, *, now: dt.datetime) -> Proposal:
-    """Bring back the last discarded proposal as the pending one, decisions and amendments intact.
+def restore(project: Project, slug: str, *, by: str, now: dt.datetime) -> Proposal:
+    """Bring back the last discarded proposal as the pending one, decisions and amendments intact,
+    recording who restored it and when.
 
     Only the last closed proposal, and only if it was discarded: one that was approved is published,
     and one discarded before it was superseded. Refused when a proposal is pending or the brief has
@@ -542,7 +543,15 @@ def restore(project: Project, slug: str, *, now: dt.datetime) -> Proposal:
                 f"brief {slug!r} moved on to v{latest} since the discarded proposal was made from "
                 f"v{last.base_version}; it can no longer be restored"
             )
-        restored = _touch(last, now=now, state="pending", closed_at=None, closed_by=None)
+        restored = _touch(
+            last,
+            now=now,
+            state="pending",
+            closed_at=None,
+            closed_by=None,
+            restored_by=by,
+            restored_at=now,
+        )
         store.save(restored, replace=True)
     return restored
 

@@ -94,6 +94,8 @@ def proposal_report(proposal: Proposal, base: Brief) -> dict[str, Any]:
         "candidate_version": final.version,
         "revision": proposal.revision,
         "run_date": proposal.run_date.isoformat(),
+        "restored_by": proposal.restored_by,
+        "restored_at": proposal.restored_at.isoformat() if proposal.restored_at else None,
         "edits": edits,
         "whats_new": final.whats_new.paragraphs if final.whats_new else [],
         "whats_new_edited": proposal.whats_new_override is not None,

@@ -95,6 +95,9 @@ def review_cmd(slug: str, as_json: bool) -> None:
         f"[bold]{slug}[/bold] v{report['base_version']} -> v{report['candidate_version']} "
         f"(revision {report['revision']}, run date {report['run_date']})"
     )
+    if report["restored_at"]:
+        at = dt.datetime.fromisoformat(report["restored_at"]).strftime("%Y-%m-%d %H:%M UTC")
+        console.print(shown(f"restored by {report['restored_by'] or 'an editor'}, {at}, after a discard"))
     for entry in report["edits"]:
         style = "green" if entry["verdict"] == "applied" else "red"
         decision = f" · {entry['decision']} by the editor" if entry["decision"] else ""
@@ -251,12 +254,13 @@ def discard_cmd(slug: str, by: str | None) -> None:
 
 @click.command("restore")
 @click.argument("slug")
-def restore_cmd(slug: str) -> None:
+@click.option("--by", default=None, help="Editor's name (default: the OS user).")
+def restore_cmd(slug: str, by: str | None) -> None:
     """Bring back SLUG's last discarded proposal as the pending one, decisions and amendments intact.
 
     Refused (exit 2) when a proposal is pending, when the last proposal was approved rather than
     discarded, or when a version was published since the discarded one was made."""
-    proposal = flow.restore(project(), slug, now=_now())
+    proposal = flow.restore(project(), slug, by=by or getpass.getuser(), now=_now())
     click.echo(
         f"restored the proposal for {slug} v{proposal.candidate.version} (from v{proposal.base_version}, "
         f"revision {proposal.revision}): {counts(proposal)}"

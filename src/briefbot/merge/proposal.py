@@ -72,6 +72,9 @@ class Proposal(StrictModel):
     closed_at: dt.datetime | None = None
     closed_by: str | None = None
     published_version: int | None = None
+    # Who last brought it back after a discard, and when (restoring clears `closed_*`).
+    restored_by: str | None = None
+    restored_at: dt.datetime | None = None
     # The editor's amendments, oldest first; the batch holds the amended edits.
     amendments: list[Amendment] = Field(default_factory=list)
 

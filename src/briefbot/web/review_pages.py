@@ -560,7 +560,7 @@ async def restore(request: Request) -> Response:
     brief_or_404(web.project, slug)
 
     def run() -> str:
-        review.restore(web.project, slug, now=web.clock())
+        review.restore(web.project, slug, by=web.approver, now=web.clock())
         return _after(web, slug, show="all", notice="restored")
 
     return RedirectResponse(await run_in_threadpool(run), status_code=303)
