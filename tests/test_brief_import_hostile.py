@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from briefbot.brief.textformat import FORMAT_DOC, MAX_BRIEF_BYTES
+from briefbot.brief.completeness import check_complete
+from briefbot.brief.textformat import FORMAT_DOC, MAX_BRIEF_BYTES, parse_text
+from briefbot.errors import BriefbotError
 from conftest import SEED, as_project
 
 BRIEFBOT = Path(sys.executable).parent / "briefbot"
 V6 = SEED.parents[1] / "demo" / "v6.txt"
 SLUG = "gap"
-# Twelve cuts from 5% to 97% of the text. Past the last cited source (97.8% of the seed) the file
-# holds only sources nobody cites, and a cut at a line's end there is a valid shorter brief: see
-# docs/format.md#complete-briefs.
-CUTS = [round(0.05 + k * (0.97 - 0.05) / 11, 3) for k in range(12)]
+# Twelve cuts from 5% to 99% of the text, through the binary; test_every_cut_is_refused_... sweeps
+# every 0.1% through the importer's checks. Past the last cited source (97.8% of the seed) the file
+# holds only sources nobody cites, and a cut exactly at a line's end there is a valid shorter brief:
+# see docs/format.md#complete-briefs.
+CUTS = [round(0.05 + k * (0.99 - 0.05) / 11, 3) for k in range(12)]
 
 
 def _files(root: Path) -> dict[str, tuple[int, int]]:
@@ -174,3 +177,40 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path):
     result = _import(root, fifo)  # the 60 s timeout fails the test instead of hanging it
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: {fifo}: not a regular file; a brief file may be at most")
+
+
+@pytest.mark.parametrize("source", [SEED, V6], ids=["v7", "v6"])
+def test_every_cut_is_refused_but_one_at_a_line_end_among_uncited_sources(source: Path) -> None:
+    # Every 0.1% from 5% to 99.9%, through the importer's own parse and checks (the binary runs the
+    # same two calls; the parametrized test above shows it on twelve of them).
+    text = source.read_text(encoding="utf-8")
+    whole = parse_text(text)
+    check_complete(whole, text)
+    cited_until = max(text.rfind(f"[{n}]", 0, text.index("\nSources\n")) for n in range(1, 60))
+    accepted = []
+    for permille in range(50, 1000):
+        cut = text[: len(text) * permille // 1000]
+        try:
+            check_complete(parse_text(cut), cut)
+        except BriefbotError:
+            continue
+        accepted.append(cut)
+    for cut in accepted:
+        assert len(cut) > cited_until and (cut.endswith("\n") or text[len(cut)] == "\n"), repr(cut[-60:])
+    assert len(accepted) <= 2
+
+
+def test_a_short_label_beside_a_longer_one_is_not_a_cut() -> None:
+    # The last-line check compares labels mid-word only: 'Reuters' beside 'Reuters Africa' is whole,
+    # 'Reute' beside 'Reuters' is not.
+    text = SEED.read_text(encoding="utf-8")
+    head, _, _ = text.rpartition("\n")
+    for label, refused in (("Reuters", False), ("Reute", True)):
+        whole = f"{head}\n  42. [42] A story — Reuters Africa\n  43. [43] Another story — {label}"
+        whole = whole.replace("· 118 items", "· 119 items")
+        brief = parse_text(whole)
+        if refused:
+            with pytest.raises(BriefbotError, match="cut short"):
+                check_complete(brief, whole)
+        else:
+            check_complete(brief, whole)

@@ -83,7 +83,7 @@ def test_minimal_and_unlabelled_fixtures() -> None:
     minimal = parse_text(read(FIXTURES / "minimal_status_only.txt"))
     assert (minimal.item_count, minimal.history_link, minimal.status) == (1, False, "watching")
     unicode = parse_text(read(FIXTURES / "unicode_no_whats_new.txt"))
-    assert unicode.whats_new is None and unicode.item_count == 3
+    assert unicode.whats_new is None and unicode.item_count == 4
     assert unicode.sources[2] == Source(number=7, title="Undated, unlabelled source title")
 
 

@@ -12,6 +12,10 @@ Published versions are immutable, so a truncated file imported by mistake would 
 - the header's item count is at least the number of sources: every source was a collected item
   (the merger adds one item per new source), so more sources than items cannot be a real brief.
 
+- the last source line is whole: a file cut inside it leaves a line with no ` — Label` where every
+  other source has one, an empty label, an unclosed `(date`, or a label that is the start of
+  another source's label cut mid-word (`reactive:open-model-capabi`, `Medi` beside `Medium`).
+
 What no check can see is a cut inside the trailing run of sources nobody cites, exactly at the end
 of a line: that is a valid brief with a shorter list. docs/format.md says so.
 
@@ -56,6 +60,13 @@ def check_complete(brief: Brief, text: str, *, path: str | None = None) -> None:
                     line=number,
                     path=path,
                 )
+    cut = _last_source_cut(brief)
+    if cut is not None:
+        raise FormatError(
+            f"the last source line looks cut short: {cut}; a file that ends inside a line is refused (see {link})",
+            line=len(lines),
+            path=path,
+        )
     if brief.item_count < len(brief.sources):
         noun = "item" if brief.item_count == 1 else "items"
         raise FormatError(
@@ -64,6 +75,35 @@ def check_complete(brief: Brief, text: str, *, path: str | None = None) -> None:
             line=_HEADER_LINE,
             path=path,
         )
+
+
+def _last_source_cut(brief: Brief) -> str | None:
+    """Why the last source line reads as the start of a longer line, or None when it reads whole.
+
+    Only the last line can be cut (the file ends there), and only against the other lines of the
+    same list can a cut be told from a short label: a label is never judged on its own."""
+    if len(brief.sources) < 2:
+        return None
+    last, others = brief.sources[-1], brief.sources[:-1]
+    label = last.label
+    if label is None:
+        if all(source.label is not None for source in others):
+            return "it has no ' — Label' while every other source has one"
+        return None
+    if not label.strip():
+        return "its label after ' — ' is empty"
+    if label.count("(") > label.count(")"):
+        return f"its label {label!r} opens a '(' it never closes"
+    for source in others:
+        longer = source.label
+        if (
+            longer is not None
+            and len(longer) > len(label)
+            and longer.startswith(label)
+            and not longer[len(label)].isspace()
+        ):
+            return f"its label {label!r} is the start of source [{source.number}]'s {longer!r}"
+    return None
 
 
 def _sources_heading(lines: list[str]) -> int:
