@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from _merge_briefs import edit, item, small_brief
+from briefbot.batch import MAX_BATCH_BYTES, MAX_DEPTH, MAX_EDITS
 from briefbot.cli import main
 from briefbot.project import Project
-from briefbot.review import MAX_BATCH_BYTES, MAX_DEPTH, MAX_EDITS
 from conftest import as_project
 
 SLUG = "gap"

@@ -10,9 +10,9 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from briefbot.batch import read_batch
 from briefbot.brief.textformat import parse_text, render_text
 from briefbot.merge import merge
-from briefbot.review import read_batch
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from briefbot import review as flow
+from briefbot.batch import check_batch_size, read_batch
 from briefbot.brief.diff import diff_briefs, diff_plain, diff_rich
 from briefbot.brief.render import clean_brief
 from briefbot.cli._amend import amend_cmd
@@ -67,11 +68,11 @@ def edit_cmd(slug: str, source: Path, replace: bool, run_date: dt.datetime | Non
     """Merge an edit batch into the latest version of SLUG and store it as the pending proposal."""
     try:
         # The size first: a file far over the limit is refused without being read into memory.
-        flow.check_batch_size(source.stat().st_size, path=str(source))
+        check_batch_size(source.stat().st_size, path=str(source))
         raw = source.read_bytes()
     except OSError as exc:
         raise click.FileError(str(source), hint=exc.strerror or str(exc)) from None
-    batch = flow.read_batch(raw, path=str(source))
+    batch = read_batch(raw, path=str(source))
     now = _now()
     day = run_date.date() if run_date else now.date()
     proposal = flow.make_proposal(project(), slug, batch, run_date=day, now=now, replace=replace)
