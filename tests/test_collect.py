@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from _collect_servers import FeedServer, Route, gzip_twice, rss
 from briefbot.cli import main
-from briefbot.collect.stage import CollectReport, collect, source_urls
+from briefbot.collect.freshness import source_urls
+from briefbot.collect.stage import CollectReport, collect
 from briefbot.config import load_config
 from briefbot.errors import ReplayMissError, StoreError
 from briefbot.http import HttpSettings, make_client

@@ -27,12 +27,12 @@ from briefbot.cli._common import (
     record_replay_options,
     shown,
 )
+from briefbot.collect.freshness import source_urls
 from briefbot.collect.stage import (
     DEFAULT_CONCURRENCY,
     CollectReport,
     SourceReport,
     collect,
-    source_urls,
 )
 from briefbot.config import Config, http_settings, load_config
 from briefbot.errors import NotFoundError

@@ -24,14 +24,14 @@ import httpx2
 from pydantic import ConfigDict, Field
 
 from briefbot.collect._dates import parse_timestamp
-from briefbot.collect.dedupe import Deduper, KnownItem, canonical_url
+from briefbot.collect.dedupe import Deduper, KnownItem
 from briefbot.collect.feeds import ParsedFeed, newest, parse_feed
+from briefbot.collect.freshness import Sourced, fresh_since
 from briefbot.collect.search import Provider, make_provider
 from briefbot.config import Config
 from briefbot.errors import BriefbotError, NotFoundError, ReplayMissError, StoreError
 from briefbot.http import FetchStatusError, Validators, fetch
 from briefbot.models import CandidateItem, StrictModel
-from briefbot.project import Project
 from briefbot.store import items as store
 from briefbot.store import transaction
 from briefbot.store.feed_health import FeedFetch, record_fetches
@@ -179,61 +179,6 @@ def plan(config: Config, *, only: str | None = None) -> list[_Job]:
                     )
                 )
     return jobs
-
-
-class Sourced(StrictModel):
-    """What a brief's latest published version holds that collect needs: its sources' canonical
-    URLs (a found item among them is not the brief's candidate) and its date (the freshness
-    cutoff counts back from it). An empty one for a brief with no version yet."""
-
-    urls: frozenset[str] = frozenset()
-    version_date: dt.date | None = None
-
-
-def source_urls(project: Project, slugs: list[str]) -> dict[str, Sourced]:
-    """Each brief's sources' canonical URLs and its version date (latest published version)."""
-    found: dict[str, Sourced] = {}
-    for slug in slugs:
-        try:
-            brief = project.load(slug)
-        except NotFoundError:
-            found[slug] = Sourced()
-            continue
-        urls = set()
-        for source in brief.sources:
-            if source.url:
-                try:
-                    urls.add(canonical_url(source.url))
-                except ValueError:
-                    pass  # a source URL that is not http(s) cannot collide with a found item
-        found[slug] = Sourced(urls=frozenset(urls), version_date=brief.date)
-    return found
-
-
-def fresh_since(
-    config: Config, sourced: Mapping[str, Sourced], *, night: dt.date | None
-) -> dict[str, dt.datetime]:
-    """Each brief's freshness cutoff (midnight UTC): items published before it are `stale`.
-
-    The latest version's date minus the brief's `fresh_days`; for a brief with no version yet,
-    the run date minus `draft_fresh_days`, so a first draft weighs only the last weeks' news.
-    Without a run date (`briefbot collect`) such a brief has no cutoff yet: its items wait at
-    `new` and the night's collection sweeps the old ones (`mark_stale`) before anything is weighed.
-    A brief absent from `sourced` has no cutoff.
-    """
-    cutoffs: dict[str, dt.datetime] = {}
-    for slug, held in sourced.items():
-        brief = config.briefs.get(slug)
-        if brief is None:
-            continue
-        if held.version_date is not None:
-            day = held.version_date - dt.timedelta(days=brief.fresh_days)
-        elif night is not None:
-            day = night - dt.timedelta(days=brief.draft_fresh_days)
-        else:
-            continue
-        cutoffs[slug] = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return cutoffs
 
 
 def _fetch_time(headers: Mapping[str, str], fallback: dt.datetime) -> dt.datetime:
@@ -431,8 +376,8 @@ async def collect(
 
     `client` comes from `briefbot.http.client.make_client` (safety rules, caps, record/replay); `conn` is
     the state database (validators and items). `sourced` maps a brief to what its latest version
-    holds (see `source_urls`): its sources, which found items are not candidates for, and its
-    date, from which its freshness cutoff counts (`fresh_since`; a brief absent from it has none).
+    holds (see `freshness.source_urls`): its sources, which found items are not candidates for, and its
+    date, from which its freshness cutoff counts (`freshness.fresh_since`; a brief absent from it has none).
     `night` is the run date of a nightly run: a better copy of an item that run's night already
     triaged may still replace it (`adopt_copy`), and a brief with no version counts its
     freshness window back from it.

@@ -19,7 +19,8 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from briefbot._fs import atomic_write
-from briefbot.collect.stage import CollectReport, SourceReport, collect, source_urls
+from briefbot.collect.freshness import source_urls
+from briefbot.collect.stage import CollectReport, SourceReport, collect
 from briefbot.config import Config, http_settings, load_config
 from briefbot.errors import NotFoundError
 from briefbot.http import make_client
