@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from _llm_client import GOOD, PROMPT, Answer, calls, llm_settings
+from _llm_client import ask as ask_with
 from _openai_server import OpenAIServer, Reply, free_port_url
 from briefbot.errors import ConfigError, LLMError, ReplayMissError
 from briefbot.llm import LLMClient, LLMSettings
@@ -17,59 +19,23 @@ from briefbot.llm.client import fingerprint, strict_response_format
 from briefbot.llm.prompts import RenderedPrompt
 from briefbot.models import EditList
 from briefbot.store import connect
-from briefbot.store.llm_calls import list_calls
 
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    word: str
-    count: int
-
-
-PROMPT = RenderedPrompt(
-    name="test",
-    template_hash="abc123",
-    messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+# Slow enough for a loaded CI machine, retries quick; cheap-1 priced for the cost tests.
+TIMING: dict[str, object] = dict(
+    timeout=2.0,
+    retry_attempts=3,
+    retry_wait_initial=0.01,
+    retry_wait_max=0.5,
+    prices={"cheap-1": {"input": 1.0, "cached_input": 0.5, "output": 2.0}},
 )
 
 
 def settings(base_url: str, **overrides: object) -> LLMSettings:
-    values: dict[str, object] = dict(
-        base_url=base_url,
-        triage_model="cheap-1",
-        propose_model="strong-1",
-        timeout=2.0,
-        retry_attempts=3,
-        retry_wait_initial=0.01,
-        retry_wait_max=0.5,
-        prices={"cheap-1": {"input": 1.0, "cached_input": 0.5, "output": 2.0}},
-    )
-    values.update(overrides)
-    return LLMSettings.load(values, env={"OPENAI_API_KEY": "sk-test"})
+    return llm_settings(base_url, **(TIMING | overrides))
 
 
 def ask(base_url: str, db: Path, *, output: type[BaseModel] = Answer, **overrides: object):
-    async def go():
-        conn = connect(db)
-        try:
-            async with LLMClient(settings(base_url, **overrides), conn=conn) as client:
-                return await client.structured(PROMPT, output, stage="triage", brief="b", model="cheap-1")
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
-
-
-def calls(db: Path):
-    conn = connect(db)
-    try:
-        return list_calls(conn)
-    finally:
-        conn.close()
-
-
-GOOD = {"word": "yes", "count": 2}
+    return ask_with(settings(base_url, **overrides), db, output=output)
 
 
 def test_happy_path_sends_strict_schema_and_logs_the_call(tmp_path: Path) -> None:

@@ -3,72 +3,26 @@ OpenAI-compatible server of tests/_openai_server.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
+from _llm_client import GOOD, PROMPT, Answer, calls, llm_settings
+from _llm_client import ask as ask_with
 from _openai_server import OpenAIServer, Reply, Request
 from _pipeline_world import world  # noqa: F401 (the fixture)
 from briefbot.errors import LLMError
-from briefbot.llm import CallStats, LLMClient, LLMSettings
+from briefbot.llm import CallStats
 from briefbot.llm.client import fingerprint, strict_response_format
 from briefbot.llm.output import extract_json_object
-from briefbot.llm.prompts import RenderedPrompt
 from briefbot.pipeline.report import LLMUsage
-from briefbot.store import connect
-from briefbot.store.llm_calls import list_calls
 
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    word: str
-    count: int
-
-
-PROMPT = RenderedPrompt(
-    name="test",
-    template_hash="abc123",
-    messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
-)
-GOOD = {"word": "yes", "count": 2}
-
-
-def settings(base_url: str, **overrides: object) -> LLMSettings:
-    values: dict[str, object] = dict(
-        base_url=base_url,
-        triage_model="cheap-1",
-        propose_model="strong-1",
-        timeout=1.0,
-        retry_attempts=2,
-        retry_wait_initial=0.01,
-        retry_wait_max=0.05,
-    )
-    values.update(overrides)
-    return LLMSettings.load(values, env={"OPENAI_API_KEY": "sk-test"})
+TIMING: dict[str, object] = dict(timeout=1.0, retry_attempts=2, retry_wait_initial=0.01, retry_wait_max=0.05)
 
 
 def ask(base_url: str, db: Path, *, stage: str = "triage", model: str = "cheap-1", **overrides: object):
-    async def go():
-        conn = connect(db)
-        try:
-            async with LLMClient(settings(base_url, **overrides), conn=conn) as client:
-                return await client.structured(PROMPT, Answer, stage=stage, brief="b", model=model)
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
-
-
-def calls(db: Path):
-    conn = connect(db)
-    try:
-        return list_calls(conn)
-    finally:
-        conn.close()
+    return ask_with(llm_settings(base_url, **(TIMING | overrides)), db, stage=stage, model=model)
 
 
 # -- modes -------------------------------------------------------------------------------------------
