@@ -13,30 +13,11 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from _browser import chromium, require_playwright, shot
 from _web_data import NOW, SLUG, XSS_TITLE, make_project, serving
 from briefbot.web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-playwright_sync = pytest.importorskip(
-    "playwright.sync_api", reason="browser tests need the playwright package"
-)
+playwright_sync = require_playwright()
 
 
 @pytest.fixture
@@ -49,8 +30,7 @@ def server(tmp_path: Path, seed_text: str) -> Iterator[tuple[str, object]]:
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    with chromium(playwright_sync) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -58,12 +38,6 @@ def browser_page() -> Iterator[object]:
             yield page
         finally:
             context.close()
-            browser.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None:

@@ -17,37 +17,21 @@ from pathlib import Path
 
 import pytest
 
+from _browser import chromium, require_playwright, shot
 from _web_data import serving
 from briefbot import review
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 BRIEFBOT = Path(sys.executable).parent / "briefbot"
 SLUG = "open-model-capability-gap"
 NOW = dt.datetime(2026, 5, 24, 9, 0, tzinfo=dt.UTC)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Edit 2 (why it matters), amended: the same claims and citations, plainer words.
 AMEND_FROM = "is no longer a single data point"
 AMEND_TO = "is no longer one lone data point"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
+playwright_sync = require_playwright()
 
 
 def _demo(root: Path) -> Project:
@@ -85,12 +69,8 @@ def demo(tmp_path: Path, demo_template: Path) -> Iterator[tuple[str, Project]]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(playwright_sync) as launched:
+        yield launched
 
 
 def _page(browser, width: int = 1280, height: int = 900, **options):
@@ -188,11 +168,6 @@ def test_the_demo_night_reviewed_with_the_keyboard_only(demo, browser) -> None:
     (amendment,) = archived.amendments
     assert amendment.number == 2 and AMEND_FROM in amendment.original.text  # type: ignore[union-attr]
     assert [v.decision for v in archived.verdicts].count("accepted") == 15
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 PAGES = {
