@@ -1,6 +1,7 @@
 """A project with the demo night's pending proposal (v6 and fixtures/demo/edits.json: 16 edits, all
 applied), made through the public functions, and a runner of the real installed `briefbot` binary
-for the review commands' CLI tests."""
+for the review commands' CLI tests. A test module imports the `template` and `root` fixtures to get
+a fresh copy of that project per test (the proposal is made once per module)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from briefbot import review
 from briefbot.brief.textformat import parse_text
+from briefbot.merge.proposal import Proposal
 from briefbot.models import EditBatch
 from briefbot.project import Project
 from conftest import REPO, as_project
@@ -40,6 +44,20 @@ def copy_of(template: Path, root: Path) -> Path:
 
 def pending_path(root: Path) -> Path:
     return Project(root).proposals_dir(SLUG) / "pending.json"
+
+
+def pending(root: Path) -> Proposal:
+    return Proposal.model_validate_json(pending_path(root).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_project(tmp_path_factory.mktemp("template") / "root")
+
+
+@pytest.fixture
+def root(template: Path, tmp_path: Path) -> Path:
+    return copy_of(template, tmp_path / "root")
 
 
 def cli(

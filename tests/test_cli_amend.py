@@ -9,24 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from _review_cli import SLUG, cli, copy_of, demo_project, editor_script, pending_path
-from briefbot.merge.proposal import Proposal
+from _review_cli import SLUG, cli, editor_script, pending, pending_path, root, template  # noqa: F401 (the fixtures)
 
 NEW_TEXT = "GLM-5.1 tops SWE-Bench Pro and reaches #3 on Code Arena [new:1][new:3]"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_project(tmp_path_factory.mktemp("template") / "root")
-
-
-@pytest.fixture
-def root(template: Path, tmp_path: Path) -> Path:
-    return copy_of(template, tmp_path / "root")
-
-
-def _pending(root: Path) -> Proposal:
-    return Proposal.model_validate_json(pending_path(root).read_text(encoding="utf-8"))
 
 
 def test_amend_text_rewrites_the_edit_and_says_what_changed(root: Path) -> None:
@@ -40,7 +25,7 @@ def test_amend_text_rewrites_the_edit_and_says_what_changed(root: Path) -> None:
     assert "edit 7: applied, accepted by the editor" in lines
     assert lines[-1] == (f"v7: 16 applied, 0 rejected, 15 undecided; approve with: briefbot approve {SLUG}")
 
-    proposal = _pending(root)
+    proposal = pending(root)
     assert proposal.batch.edits[6].text == NEW_TEXT
     (amendment,) = proposal.amendments
     assert (amendment.number, amendment.by) == (7, "ada")
@@ -74,7 +59,7 @@ def test_amend_several_fields_at_once(root: Path) -> None:
         in out
     )
     assert "  summary now: Z.ai claims a leaderboard lead [new:1]" in out
-    edit = _pending(root).batch.edits[12]
+    edit = pending(root).batch.edits[12]
     assert edit.summary == "Z.ai claims a leaderboard lead [new:1]"
     assert edit.evolution is not None and edit.evolution.startswith("Significantly strengthened")
 
@@ -114,7 +99,7 @@ def test_an_invented_figure_needs_allow_warnings(root: Path) -> None:
 
     out = cli(root, "amend", SLUG, "7", "--text", text, "--allow-warnings").stdout
     assert "  warning: " in out and "91%" in out
-    assert _pending(root).batch.edits[6].text == text
+    assert pending(root).batch.edits[6].text == text
 
 
 def test_amend_needs_exactly_one_way_of_giving_the_text(root: Path) -> None:
@@ -148,7 +133,7 @@ def test_amend_edit_opens_the_fields_in_the_editor(root: Path, tmp_path: Path) -
     assert "date: 2026-05\n" in opened
     assert f"  text now: {NEW_TEXT}" in out
     assert "date was:" not in out and "summary was:" not in out  # only what changed is listed
-    proposal = _pending(root)
+    proposal = pending(root)
     assert proposal.batch.edits[6].text == NEW_TEXT
     assert proposal.amendments[0].by == "ada"
 
@@ -192,7 +177,7 @@ def test_amend_edit_refused_keeps_the_editors_text(root: Path, tmp_path: Path) -
     opened = seen.read_text(encoding="utf-8")
     assert "text: GLM-5.1 tops SWE-Bench Pro [new:9]" in opened
     assert "# Refused last time:" in opened and "new:9" in opened
-    assert _pending(root).batch.edits[6].text == "GLM-5.1 tops SWE-Bench Pro [new:1][new:3]"
+    assert pending(root).batch.edits[6].text == "GLM-5.1 tops SWE-Bench Pro [new:1][new:3]"
     # Once amended, the kept text is gone: the next --edit starts from the proposal again.
     cli(root, "amend", SLUG, "7", "--edit", env=editor_script(tmp_path / "look.py", fix), code=1)
     assert "# Refused last time:" not in seen.read_text(encoding="utf-8")

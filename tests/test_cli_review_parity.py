@@ -8,26 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from _review_cli import SLUG, cli, copy_of, demo_project, editor_script, pending_path
-from briefbot.merge.proposal import Proposal
+from _review_cli import SLUG, cli, demo_project, editor_script, pending, pending_path, root, template  # noqa: F401 (the fixtures)
 from briefbot.project import Project
 from conftest import as_project
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_project(tmp_path_factory.mktemp("template") / "root")
-
-
-@pytest.fixture
-def root(template: Path, tmp_path: Path) -> Path:
-    return copy_of(template, tmp_path / "root")
-
-
-def _pending(root: Path) -> Proposal:
-    return Proposal.model_validate_json(pending_path(root).read_text(encoding="utf-8"))
 
 
 def test_review_cards_name_each_edits_target(root: Path) -> None:
@@ -84,7 +67,7 @@ def test_history_has_a_header_and_the_approver(root: Path) -> None:
 def test_whats_new_from_stdin_and_from_the_editor(root: Path, tmp_path: Path) -> None:
     out = cli(root, "whats-new", SLUG, "--set", "-", input="From stdin [43].\n\nSecond paragraph.\n").stdout
     assert f"What's new of {SLUG} v7 set (2 paragraphs)" in out
-    assert _pending(root).whats_new_override == ["From stdin [43].", "Second paragraph."]
+    assert pending(root).whats_new_override == ["From stdin [43].", "Second paragraph."]
 
     env = editor_script(
         tmp_path / "editor.py",
@@ -92,7 +75,7 @@ def test_whats_new_from_stdin_and_from_the_editor(root: Path, tmp_path: Path) ->
         "path.write_text('Edited in the editor [43].\\n', encoding='utf-8')\n",
     )
     cli(root, "whats-new", SLUG, "--edit", env=env)
-    assert _pending(root).whats_new_override == ["Edited in the editor [43]."]
+    assert pending(root).whats_new_override == ["Edited in the editor [43]."]
 
     # Saved without a change: nothing set, exit 1, as amend --edit.
     before = pending_path(root).read_bytes()
@@ -105,7 +88,7 @@ def test_whats_new_from_stdin_and_from_the_editor(root: Path, tmp_path: Path) ->
 def test_restore_brings_back_the_discarded_proposal(root: Path) -> None:
     cli(root, "decide", SLUG, "--reject", "15")
     cli(root, "amend", SLUG, "14", "--summary", "GLM-5.1 joins the evidence [new:1]")
-    before = _pending(root)
+    before = pending(root)
     cli(root, "discard", SLUG, "--by", "ed")
     assert not pending_path(root).exists()
 
@@ -114,7 +97,7 @@ def test_restore_brings_back_the_discarded_proposal(root: Path) -> None:
         f"restored the proposal for {SLUG} v7 (from v6, revision 5): 15 applied, 1 rejected, 14 undecided",
         f"review it with: briefbot review {SLUG}; approve with: briefbot approve {SLUG}",
     ]
-    restored = _pending(root)
+    restored = pending(root)
     assert restored.verdicts == before.verdicts and restored.amendments == before.amendments
     assert restored.restored_by == "chief" and restored.restored_at is not None
     at = restored.restored_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -128,8 +111,8 @@ def test_restore_brings_back_the_discarded_proposal(root: Path) -> None:
 
 def test_restore_with_nothing_discarded_says_so(tmp_path: Path) -> None:
     root = demo_project(tmp_path / "root")
-    pending = cli(root, "restore", SLUG, code=2)
-    assert "already has a pending proposal (v7, revision 1); discard it first" in pending.stderr
+    refused = cli(root, "restore", SLUG, code=2)
+    assert "already has a pending proposal (v7, revision 1); discard it first" in refused.stderr
 
     cli(root, "approve", SLUG, "--by", "chief")
     approved = cli(root, "restore", SLUG, code=2)
@@ -152,7 +135,7 @@ def test_decide_with_a_reason_keeps_it_on_each_card_it_decided(root: Path) -> No
     reason = "Too speculative: one blog post, no second source"  # cleaned, one line
     assert f"[rejected: {reason}]: rejected by the editor" in out
     assert out.splitlines()[-1].startswith("accepted 1, rejected 1: 15 applied, 1 rejected")
-    proposal = _pending(root)
+    proposal = pending(root)
     assert [v.decision_reason for v in proposal.verdicts[12:]] == [None, reason, reason, None]
 
     card = next(b for b in cli(root, "review", SLUG).stdout.split("\n\n") if b.startswith("15."))
@@ -167,7 +150,7 @@ def test_decide_with_a_reason_keeps_it_on_each_card_it_decided(root: Path) -> No
     # Deciding again without a reason keeps it while the decision stands; a new decision drops it.
     cli(root, "decide", SLUG, "--reject", "15")
     cli(root, "decide", SLUG, "--reject", "14")
-    assert [v.decision_reason for v in _pending(root).verdicts[13:15]] == [None, reason]
+    assert [v.decision_reason for v in pending(root).verdicts[13:15]] == [None, reason]
 
 
 def test_an_over_long_reason_is_refused_and_nothing_written(root: Path) -> None:
@@ -180,5 +163,5 @@ def test_an_over_long_reason_is_refused_and_nothing_written(root: Path) -> None:
 def test_restore_without_by_records_the_os_user(root: Path) -> None:
     cli(root, "discard", SLUG, "--by", "ed")
     cli(root, "restore", SLUG, env={"LOGNAME": "night-editor", "USER": "night-editor"})
-    assert _pending(root).restored_by == "night-editor"
+    assert pending(root).restored_by == "night-editor"
     assert cli(root, "review", SLUG).stdout.splitlines()[1].startswith("restored by night-editor, ")
