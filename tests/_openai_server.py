@@ -186,6 +186,20 @@ def fenced_items(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def timeline_edit(request: Request) -> list[dict[str, Any]]:
+    """A proposer's answer: one timeline entry citing the first item it was shown."""
+    ref = fenced_items(request.user)[0][0]
+    return [
+        {
+            "op": "add_timeline_entry",
+            "date": "2026-05-28",
+            "significance": "major",
+            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
+            "summary": f"Mistral AI and NVIDIA news [{ref}].",
+        }
+    ]
+
+
 def briefbot_model(
     *,
     triage_model: str = "cheap-1",

@@ -9,7 +9,7 @@ import json
 from click.testing import CliRunner, Result
 
 from _merge_briefs import item, small_brief
-from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_items
+from _openai_server import OpenAIServer, Reply, Request, briefbot_model, timeline_edit
 from _pipeline_world import (  # noqa: F401 - world is a fixture
     DATE,
     World,
@@ -118,19 +118,6 @@ def _propose_root(tmp_path, base_url: str, name: str) -> Project:
     return project
 
 
-def _cite_first(request: Request) -> list[dict]:
-    ref = fenced_items(request.user)[0][0]
-    return [
-        {
-            "op": "add_timeline_entry",
-            "date": "2026-05-28",
-            "significance": "major",
-            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
-            "summary": f"Mistral AI and NVIDIA news [{ref}].",
-        }
-    ]
-
-
 def _propose(project: Project, tmp_path, refs: list[int]) -> Result:
     path = tmp_path / "items.json"
     path.write_text(json.dumps([item(k) for k in refs]), encoding="utf-8")
@@ -143,7 +130,7 @@ def _propose(project: Project, tmp_path, refs: list[int]) -> Result:
 
 
 def test_propose_exits_1_when_a_triage_batch_failed_and_2_when_all_did(tmp_path) -> None:
-    model = briefbot_model(edits=_cite_first)
+    model = briefbot_model(edits=timeline_edit)
 
     def respond(request: Request, index: int) -> Reply:
         # The batch holding new:2 is refused (a 400 is not retried); new:1's goes through.

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from _merge_briefs import RUN_DATE, item, small_brief
-from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_items
+from _openai_server import OpenAIServer, Reply, Request, briefbot_model, timeline_edit
 from briefbot.project import Project
 from conftest import REPO, as_project
 
@@ -40,19 +40,6 @@ def recipe(name: str) -> dict[str, Any]:
 
 
 # -- the scripted model ------------------------------------------------------------------------------
-def timeline_edit(request: Request) -> list[dict[str, Any]]:
-    ref = fenced_items(request.user)[0][0]
-    return [
-        {
-            "op": "add_timeline_entry",
-            "date": "2026-05-28",
-            "significance": "major",
-            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
-            "summary": f"Mistral AI and NVIDIA news [{ref}].",
-        }
-    ]
-
-
 def shown_schema(request: Request, *, enforced: bool) -> str | None:
     """The name of the output model the "model" was given the schema of, or None."""
     response_format = request.body.get("response_format") or {}

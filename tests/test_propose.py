@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from _merge_briefs import RUN_DATE, item, small_brief
-from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_items
+from _openai_server import OpenAIServer, Reply, Request, briefbot_model, fenced_items, timeline_edit
 from briefbot.cli import main
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.models import BatchItem
@@ -25,20 +25,6 @@ from briefbot.triage import TriagedItem
 from conftest import as_project
 
 SLUG = "gap"
-
-
-def timeline_edit(request: Request) -> list[dict[str, Any]]:
-    """Cite the first item the proposer was shown."""
-    ref = fenced_items(request.user)[0][0]
-    return [
-        {
-            "op": "add_timeline_entry",
-            "date": "2026-05-28",
-            "significance": "major",
-            "text": f"Mistral AI and NVIDIA story reported [{ref}]",
-            "summary": f"Mistral AI and NVIDIA news [{ref}].",
-        }
-    ]
 
 
 def llm_settings(base_url: str, **overrides: Any) -> LLMSettings:
