@@ -115,6 +115,24 @@ def edit(op: str, **fields: Any) -> dict[str, Any]:
     return data
 
 
+def funding_entry() -> dict[str, Any]:
+    """The review tests' first edit: a major timeline entry citing item 1."""
+    return edit(
+        "add_timeline_entry",
+        date="2026-05-28",
+        text="NVIDIA details coalition funding [new:1]",
+        significance="major",
+        summary="NVIDIA detailed coalition funding [new:1].",
+    )
+
+
+def terms_tension() -> dict[str, Any]:
+    """The review tests' second edit: a tension citing item 2."""
+    return edit(
+        "add_tension", text="Mistral AI doubts NVIDIA's terms [new:2]", summary="A new fault line [new:2]."
+    )
+
+
 def batch(edits: list[dict[str, Any]], items: list[dict[str, Any]] | None = None) -> EditBatch:
     return EditBatch.model_validate(
         {"items": items if items is not None else [item(1), item(2)], "edits": edits}

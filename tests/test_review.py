@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
+from _merge_briefs import RUN_DATE, batch, edit, funding_entry, item, small_brief, terms_tension
 from briefbot import review
 from briefbot.cli import main
 from briefbot.errors import ReviewError
@@ -25,18 +25,8 @@ NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
 
 def _edits() -> list[dict]:
     return [
-        edit(
-            "add_timeline_entry",
-            date="2026-05-28",
-            text="NVIDIA details coalition funding [new:1]",
-            significance="major",
-            summary="NVIDIA detailed coalition funding [new:1].",
-        ),
-        edit(
-            "add_tension",
-            text="Mistral AI doubts NVIDIA's terms [new:2]",
-            summary="A new fault line [new:2].",
-        ),
+        funding_entry(),
+        terms_tension(),
         edit("update_perspective", actor="Nvidia", stance="Funds labs [new:1]", evolution=None),
         edit(
             "add_open_question",

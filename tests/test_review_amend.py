@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _merge_briefs import RUN_DATE, batch, edit, small_brief
+from _merge_briefs import RUN_DATE, batch, edit, funding_entry, small_brief
 from briefbot import review
 from briefbot.errors import ReviewError
 from briefbot.merge.proposal import Proposal, StaleProposalError
@@ -24,13 +24,7 @@ LATER = NOW + dt.timedelta(minutes=5)
 
 def _edits() -> list[dict]:
     return [
-        edit(
-            "add_timeline_entry",
-            date="2026-05-28",
-            text="NVIDIA details coalition funding [new:1]",
-            significance="major",
-            summary="NVIDIA detailed coalition funding [new:1].",
-        ),
+        funding_entry(),
         edit("add_tension", text="Mistral AI doubts NVIDIA's terms [new:2]", summary="A fault line [new:2]."),
         edit(
             "update_perspective",

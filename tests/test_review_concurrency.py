@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from _merge_briefs import RUN_DATE, batch, edit, small_brief
+from _merge_briefs import RUN_DATE, batch, funding_entry, small_brief, terms_tension
 from briefbot import review
 from briefbot.merge.proposal import StaleProposalError
 from briefbot.project import Project
@@ -28,22 +28,7 @@ NOW = dt.datetime(2026, 5, 31, 12, 0, tzinfo=dt.UTC)
 
 
 def _batch():
-    return batch(
-        [
-            edit(
-                "add_timeline_entry",
-                date="2026-05-28",
-                text="NVIDIA details coalition funding [new:1]",
-                significance="major",
-                summary="NVIDIA detailed coalition funding [new:1].",
-            ),
-            edit(
-                "add_tension",
-                text="Mistral AI doubts NVIDIA's terms [new:2]",
-                summary="A new fault line [new:2].",
-            ),
-        ]
-    )
+    return batch([funding_entry(), terms_tension()])
 
 
 @pytest.fixture
