@@ -1,6 +1,8 @@
 """Test data for the web tests, made through the public functions so it follows the real formats:
 the seed brief (v7) and its derived v6 are imported with `textformat.parse_text`, and the pending
 proposal is made by `review.make_proposal` from an edit batch built from the shared models.
+A test module imports the `project` fixture (that project under tmp_path) and `client` (the app
+on it, as editor "ada") to use them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from starlette.testclient import TestClient
+
 from briefbot import review
 from briefbot.brief.textformat import parse_text
 from briefbot.models import (
@@ -25,6 +30,7 @@ from briefbot.models import (
     UpdatePerspective,
 )
 from briefbot.project import Project
+from briefbot.web import create_app
 
 SLUG = "open-model-capability-gap"
 V6 = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "v6.txt"
@@ -96,6 +102,17 @@ def make_project(root: Path, seed_text: str) -> Project:
     project.publish(SLUG, parse_text(seed_text))
     review.make_proposal(project, SLUG, batch(), run_date=RUN_DATE, now=NOW)
     return project
+
+
+@pytest.fixture
+def project(tmp_path: Path, seed_text: str) -> Project:
+    return make_project(tmp_path / "root", seed_text)
+
+
+@pytest.fixture
+def client(project: Project) -> Iterator[TestClient]:
+    with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as c:
+        yield c
 
 
 @contextmanager

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from _review_cli import SLUG, cli, editor_script, pending, pending_path, root, template  # noqa: F401 (the fixtures)
+from _review_cli import SLUG, cli, editor_script, pending, pending_path
+from _review_cli import root as root  # the fixture
+from _review_cli import template as template  # the fixture
 
 NEW_TEXT = "GLM-5.1 tops SWE-Bench Pro and reaches #3 on Code Arena [new:1][new:3]"
 

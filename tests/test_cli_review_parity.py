@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _review_cli import SLUG, cli, demo_project, editor_script, pending, pending_path, root, template  # noqa: F401 (the fixtures)
+from _review_cli import SLUG, cli, demo_project, editor_script, pending, pending_path
+from _review_cli import root as root  # the fixture
+from _review_cli import template as template  # the fixture
 from briefbot.project import Project
 from conftest import as_project
 

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 import _merge_briefs as mb
-from _web_data import NOW, SLUG, XSS_TITLE, make_project
+from _web_data import SLUG, XSS_TITLE
+from _web_data import client as client  # the fixture
+from _web_data import project as project  # the fixture
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.merge import merge as merge_batch
@@ -25,17 +27,6 @@ from briefbot.web.site import build_site
 from conftest import as_project
 
 PROPOSAL = f"/b/{SLUG}/proposal"
-
-
-@pytest.fixture
-def project(tmp_path: Path, seed_text: str) -> Project:
-    return make_project(tmp_path / "root", seed_text)
-
-
-@pytest.fixture
-def client(project: Project):
-    with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as c:
-        yield c
 
 
 def form_of(html: str, action: str) -> dict[str, str]:

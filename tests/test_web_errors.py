@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from starlette.testclient import TestClient
 
-from _web_data import NOW, SLUG, make_project
+from _web_data import NOW, SLUG
+from _web_data import project as project  # the fixture
 from briefbot.project import Project
 from briefbot.web import create_app
 from conftest import as_project
@@ -28,11 +28,6 @@ def _shows_no_internals(html: str, root: Path) -> None:
     assert "/tmp" not in html and "pending.json" not in html and ".json" not in html
     assert "Traceback" not in html and "briefbot " not in html.replace("briefbot.", "")
     assert "`" not in html
-
-
-@pytest.fixture
-def project(tmp_path: Path, seed_text: str) -> Project:
-    return make_project(tmp_path / "root", seed_text)
 
 
 def test_not_found_pages_show_no_path(project: Project) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -20,7 +19,8 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from _web_data import NOW, SLUG, make_project, serving
+from _web_data import NOW, SLUG, serving
+from _web_data import project as project  # the fixture
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.project import Project
@@ -41,11 +41,6 @@ def approve_form(html: str) -> dict[str, str]:
         **dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body)),
         "confirm": "yes",
     }
-
-
-@pytest.fixture
-def project(tmp_path: Path, seed_text: str) -> Project:
-    return make_project(tmp_path / "root", seed_text)
 
 
 @pytest.fixture

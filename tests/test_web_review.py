@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from _web_data import NOW, SLUG, make_project
+from _web_data import NOW, SLUG
+from _web_data import client as client  # the fixture
+from _web_data import project as project  # the fixture
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import create_app
 
 PROPOSAL = f"/b/{SLUG}/proposal"
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def project(tmp_path: Path, seed_text: str) -> Project:
-    return make_project(tmp_path / "root", seed_text)
-
-
-@pytest.fixture
-def client(project: Project):
-    with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as c:
-        yield c
 
 
 def form_at(html: str, marker: str, action: str) -> list[tuple[str, str]]:
