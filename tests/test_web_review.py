@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from starlette.testclient import TestClient
@@ -230,7 +232,10 @@ def test_one_site_name_and_one_history_link_per_page(client: TestClient) -> None
     assert html.count(f'href="/b/{SLUG}/history"') == 1
 
 
-def test_a_stale_amendment_is_not_applied_and_not_lost(project: Project) -> None:
+@contextmanager
+def overtaken(project: Project) -> Iterator[tuple[TestClient, str]]:
+    """Bob's client and the proposal page he loaded before Ada, in another client, rejected edit 1:
+    whatever Bob posts from that page is stale."""
     with (
         TestClient(create_app(project, approver="ada")) as ada,
         TestClient(create_app(project, approver="bob")) as bob,
@@ -238,6 +243,11 @@ def test_a_stale_amendment_is_not_applied_and_not_lost(project: Project) -> None
         ada_page, bob_page = ada.get(PROPOSAL).text, bob.get(PROPOSAL).text
         reject = [*form_at(ada_page, 'id="edit-1"', f"{PROPOSAL}/decide"), ("decision", "reject")]
         assert post(ada, f"{PROPOSAL}/decide", reject).status_code == 200
+        yield bob, bob_page
+
+
+def test_a_stale_amendment_is_not_applied_and_not_lost(project: Project) -> None:
+    with overtaken(project) as (bob, bob_page):
         typed = "CAISI says its harnesses were agentic [new:2]; Brand says they were bash loops [1]"
         fields = form_at(bob_page, 'id="edit-3"', f"{PROPOSAL}/amend")
         stale = post(bob, f"{PROPOSAL}/amend", [*fields, ("text", typed)])
@@ -292,13 +302,7 @@ def test_an_over_long_reject_reason_is_refused(client: TestClient, project: Proj
 
 
 def test_a_stale_reject_keeps_its_reason_for_the_retry(project: Project) -> None:
-    with (
-        TestClient(create_app(project, approver="ada")) as ada,
-        TestClient(create_app(project, approver="bob")) as bob,
-    ):
-        ada_page, bob_page = ada.get(PROPOSAL).text, bob.get(PROPOSAL).text
-        reject = [*form_at(ada_page, 'id="edit-1"', f"{PROPOSAL}/decide"), ("decision", "reject")]
-        assert post(ada, f"{PROPOSAL}/decide", reject).status_code == 200
+    with overtaken(project) as (bob, bob_page):
         fields = HIDDEN.findall(_form_around(card(bob_page, 2), 'value="reject"'))
         stale = post(bob, f"{PROPOSAL}/decide", [*fields, ("decision", "reject"), ("reason", "Off topic")])
         assert stale.status_code == 409
