@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx2
 from starlette.testclient import TestClient
 
 from _web_data import NOW, SLUG
@@ -58,11 +59,16 @@ def test_an_empty_project_404_does_not_name_its_folder(tmp_path: Path) -> None:
     _shows_no_internals(response.text, project.root)
 
 
-def test_proposal_after_publishing_links_the_published_version(project: Project) -> None:
+def _proposal_page_after(project: Project, action: str) -> httpx2.Response:
+    """The proposal page once Ada has confirmed `action` (approve or discard) on it."""
     with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as client:
         page = client.get(PROPOSAL).text
-        client.post(f"{PROPOSAL}/approve", data={**_hidden(page, f"{PROPOSAL}/approve"), "confirm": "yes"})
-        response = client.get(PROPOSAL)
+        client.post(f"{PROPOSAL}/{action}", data={**_hidden(page, f"{PROPOSAL}/{action}"), "confirm": "yes"})
+        return client.get(PROPOSAL)
+
+
+def test_proposal_after_publishing_links_the_published_version(project: Project) -> None:
+    response = _proposal_page_after(project, "approve")
     assert response.status_code == 404
     assert "approved by ada" in response.text and "published as v8" in response.text
     assert f'href="/b/{SLUG}/v/8"' in response.text
@@ -70,10 +76,7 @@ def test_proposal_after_publishing_links_the_published_version(project: Project)
 
 
 def test_proposal_after_discarding_says_so_in_browser_terms(project: Project) -> None:
-    with TestClient(create_app(project, clock=lambda: NOW, approver="ada")) as client:
-        page = client.get(PROPOSAL).text
-        client.post(f"{PROPOSAL}/discard", data={**_hidden(page, f"{PROPOSAL}/discard"), "confirm": "yes"})
-        response = client.get(PROPOSAL)
+    response = _proposal_page_after(project, "discard")
     assert response.status_code == 404
     assert "discarded by ada" in response.text and f'href="/b/{SLUG}"' in response.text
     _shows_no_internals(response.text, project.root)
