@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -156,22 +157,28 @@ def _assert_refused(code: int, out: str, err: str, *, holder: subprocess.Popen[s
     assert "run.lock" in lines[0] and "wait for it to finish" in lines[0], err
 
 
-def test_collect_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: GatedFeed) -> None:
-    root = _project(tmp_path, feed.url)
+@contextmanager
+def _night_holding_the_lock(root: Path, feed: GatedFeed) -> Iterator[subprocess.Popen[str]]:
+    """`briefbot run` holding the lock, waiting on the gated feed (it has stored no item yet);
+    killed afterwards: the night's own outcome is not these tests' business (its pages are on no server)."""
     night = _start(root, "run")
     try:
-        # The night has the lock and is waiting on the feed: it has stored no item yet.
         assert feed.wait_arrivals(1), "the night never fetched the feed"
+        yield night
+    finally:
+        night.kill()
+        night.communicate()
+
+
+def test_collect_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: GatedFeed) -> None:
+    root = _project(tmp_path, feed.url)
+    with _night_holding_the_lock(root, feed) as night:
         before = _state_files(root)
         code, out, err = _finish(_start(root, "collect"), timeout=30)
         _assert_refused(code, out, err, holder=night, command="run")
         assert feed.arrived == 1, "the refused collect fetched the feed"
         assert _state_files(root) == before, "the refused collect changed the state database"
         assert _items(root) == 0
-    finally:
-        # The night's own outcome is not this test's business (its pages are on no server).
-        night.kill()
-        night.communicate()
 
 
 def test_two_concurrent_collects_one_collects_the_other_refuses(tmp_path: Path, feed: GatedFeed) -> None:
@@ -207,13 +214,8 @@ def test_two_concurrent_collects_one_collects_the_other_refuses(tmp_path: Path, 
 def test_extract_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: GatedFeed) -> None:
     # `briefbot extract` (the pending items) writes the store as the night's extract stage does.
     root = _project(tmp_path, feed.url)
-    night = _start(root, "run")
-    try:
-        assert feed.wait_arrivals(1), "the night never fetched the feed"
+    with _night_holding_the_lock(root, feed) as night:
         before = _state_files(root)
         code, out, err = _finish(_start(root, "extract"), timeout=30)
         _assert_refused(code, out, err, holder=night, command="run")
         assert _state_files(root) == before, "the refused extract changed the state database"
-    finally:
-        night.kill()
-        night.communicate()
