@@ -358,45 +358,45 @@ def _confirm_page(request: Request, slug: str, proposal: Proposal, action: str) 
     )
 
 
-async def approve(request: Request) -> Response:
+async def _confirmed(request: Request, action: str, act: Callable[[WebContext, str, int], str]) -> Response:
+    """Run `act(web, slug, expected_revision)` for approve or discard once confirmed; a POST without
+    `confirm=yes` gets the confirmation page instead (when a proposal is pending: when none is,
+    `act` says so). No retry button on a stale page: confirming what the editor has not seen would
+    publish, or drop, changes nobody reviewed."""
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
     slug, web = request.path_params["slug"], context(request)
     confirmed = _field(form, "confirm") == "yes"
 
-    def act(expected: int) -> str | Response:
+    def run(expected: int) -> str | Response:
         if not confirmed:
             current = ProposalStore(web.project, slug).expect(expected)
             if current is not None:
-                return _confirm_page(request, slug, current, "approve")
+                return _confirm_page(request, slug, current, action)
+        return act(web, slug, expected)
+
+    return await _apply(request, form, asked=action, act=run)
+
+
+async def approve(request: Request) -> Response:
+    def publish(web: WebContext, slug: str, expected: int) -> str:
         brief, _, _ = review.approve(
             web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected
         )
         return web.links.version(slug, brief.version) + "?notice=published"
 
-    # Approving what the editor has not seen would publish unreviewed changes: no retry button.
-    return await _apply(request, form, asked="approve", act=act)
+    return await _confirmed(request, "approve", publish)
 
 
 async def discard(request: Request) -> Response:
-    form = await _checked_form(request)
-    if isinstance(form, Response):
-        return form
-    slug, web = request.path_params["slug"], context(request)
-    confirmed = _field(form, "confirm") == "yes"
-
-    def act(expected: int) -> str | Response:
-        if not confirmed:
-            current = ProposalStore(web.project, slug).expect(expected)
-            if current is not None:
-                return _confirm_page(request, slug, current, "discard")
+    def drop(web: WebContext, slug: str, expected: int) -> str:
         review.discard(web.project, slug, by=web.approver, now=web.clock(), expected_revision=expected)
         if web.project.versions(slug):
             return web.links.brief(slug) + "?notice=discarded"
         return web.links.proposal(slug) + "?notice=discarded"
 
-    return await _apply(request, form, asked="discard", act=act)
+    return await _confirmed(request, "discard", drop)
 
 
 async def restore(request: Request) -> Response:
