@@ -46,6 +46,14 @@ def chromium(playwright_sync: ModuleType) -> Iterator[Any]:
             browser.close()
 
 
+def new_page(browser: Any, *, width: int = 1280, height: int = 900, **options: Any) -> Any:
+    """A page in a context of its own (cookies, storage) `width` x `height` px, waiting 10 s at most."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from _browser import chromium, require_playwright, shot
+from _browser import chromium, new_page, require_playwright, shot
 from _web_data import NOW, SLUG, XSS_TITLE, make_project, serving
 from briefbot.web import create_app
 
@@ -31,13 +31,7 @@ def server(tmp_path: Path, seed_text: str) -> Iterator[tuple[str, object]]:
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     with chromium(playwright_sync) as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        try:
-            yield page
-        finally:
-            context.close()
+        yield new_page(browser)
 
 
 def test_editor_reviews_and_publishes_in_a_browser(server, browser_page) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from _browser import chromium, require_playwright, shot
+from _browser import chromium, new_page, require_playwright, shot
 from _web_data import serving
 from briefbot import review
 from briefbot.project import Project
@@ -73,13 +73,6 @@ def browser() -> Iterator[object]:
         yield launched
 
 
-def _page(browser, width: int = 1280, height: int = 900, **options):
-    context = browser.new_context(viewport={"width": width, "height": height}, **options)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
 def _focused_card(page) -> str | None:
     return page.evaluate("() => document.activeElement && document.activeElement.id")
 
@@ -95,7 +88,7 @@ def _key(page, key: str, *, navigates: bool = True) -> None:
 
 def test_the_demo_night_reviewed_with_the_keyboard_only(demo, browser) -> None:
     base, project = demo
-    page = _page(browser)
+    page = new_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base}/b/{SLUG}/proposal")
@@ -188,7 +181,7 @@ def _publish(project: Project) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_fits_its_viewport(demo, browser, width: int, scheme: str) -> None:
     base, project = demo
-    page = _page(browser, width=width, height=844 if width == 390 else 900, color_scheme=scheme)
+    page = new_page(browser, width=width, height=844 if width == 390 else 900, color_scheme=scheme)
     visits = [*PAGES.items(), ("published", "publish"), ("diff", DIFF), ("history-v7", PAGES["history"])]
     for name, path in visits:
         if path == "publish":
@@ -220,7 +213,7 @@ def test_axe_finds_no_serious_violation_on_any_page(demo, browser) -> None:
     pages = [*PAGES.items(), ("not-found", "/b/nope")]
     for scheme in ("light", "dark"):
         for width in (1280, 390):
-            page = _page(browser, width=width, color_scheme=scheme)
+            page = new_page(browser, width=width, color_scheme=scheme)
             for name, path in pages:
                 page.goto(base + path)
                 assert_no_serious(axe, page, f"{name} at {width} px, {scheme}")
@@ -235,7 +228,7 @@ def test_axe_finds_no_serious_violation_on_any_page(demo, browser) -> None:
             page.context.close()
     _publish(project)
     for scheme in ("light", "dark"):
-        page = _page(browser, color_scheme=scheme)
+        page = new_page(browser, color_scheme=scheme)
         for name, path in [("diff", DIFF), ("brief-with-notice", f"/b/{SLUG}/v/7?notice=published")]:
             page.goto(base + path)
             assert_no_serious(axe, page, f"{name}, {scheme}")
