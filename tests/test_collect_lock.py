@@ -170,14 +170,19 @@ def _night_holding_the_lock(root: Path, feed: GatedFeed) -> Iterator[subprocess.
         night.communicate()
 
 
+def _refused_beside(night: subprocess.Popen[str], root: Path, command: str) -> None:
+    """`briefbot command`, started while `night` holds the lock, is refused and writes nothing."""
+    before = _state_files(root)
+    code, out, err = _finish(_start(root, command), timeout=30)
+    _assert_refused(code, out, err, holder=night, command="run")
+    assert _state_files(root) == before, f"the refused {command} changed the state database"
+
+
 def test_collect_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: GatedFeed) -> None:
     root = _project(tmp_path, feed.url)
     with _night_holding_the_lock(root, feed) as night:
-        before = _state_files(root)
-        code, out, err = _finish(_start(root, "collect"), timeout=30)
-        _assert_refused(code, out, err, holder=night, command="run")
+        _refused_beside(night, root, "collect")
         assert feed.arrived == 1, "the refused collect fetched the feed"
-        assert _state_files(root) == before, "the refused collect changed the state database"
         assert _items(root) == 0
 
 
@@ -215,7 +220,4 @@ def test_extract_refuses_while_a_night_holds_the_lock(tmp_path: Path, feed: Gate
     # `briefbot extract` (the pending items) writes the store as the night's extract stage does.
     root = _project(tmp_path, feed.url)
     with _night_holding_the_lock(root, feed) as night:
-        before = _state_files(root)
-        code, out, err = _finish(_start(root, "extract"), timeout=30)
-        _assert_refused(code, out, err, holder=night, command="run")
-        assert _state_files(root) == before, "the refused extract changed the state database"
+        _refused_beside(night, root, "extract")
