@@ -244,7 +244,8 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
     return out or "(top level)"
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data; unreadable, non-UTF-8 or malformed files are a ConfigError naming it (and the line)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -262,7 +263,8 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
 
 
-def _validate(model: type[_M], data: Any, path: Path) -> _M:
+def validate_file(model: type[_M], data: Any, path: Path) -> _M:
+    """`data` read from `path` as a `model`; errors name the file and the key path."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -295,7 +297,7 @@ def load_feeds_file(path: Path) -> FeedsFile:
     every LLM client is made from that mapping, so the night and the commands alike render with
     the project's templates where it has them.
     """
-    feeds = _validate(FeedsFile, _read_yaml(path), path) if path.exists() else FeedsFile()
+    feeds = validate_file(FeedsFile, read_yaml(path), path) if path.exists() else FeedsFile()
     if "prompts_dir" in feeds.llm:
         raise ConfigError(
             f"{path}: llm.prompts_dir: not a setting; a project's prompt templates go in "
@@ -307,7 +309,7 @@ def load_feeds_file(path: Path) -> FeedsFile:
 def load_brief_config(path: Path) -> BriefConfig:
     if not path.exists():
         raise ConfigError(f"{path}: not found (every brief needs a brief.yaml with at least `scope:`)")
-    return _validate(BriefConfig, _read_yaml(path), path)
+    return validate_file(BriefConfig, read_yaml(path), path)
 
 
 def load_config(project: Project, *, only: str | None = None) -> Config:

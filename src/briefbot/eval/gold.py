@@ -18,11 +18,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from briefbot.brief.textformat import parse_text
-from briefbot.config import describe_error
+from briefbot.config import describe_error, read_yaml, validate_file
 from briefbot.errors import ConfigError, FormatError, NotFoundError
 from briefbot.models import PARTIAL_DATE_PATTERN, BatchItem, Brief, StrictModel
 
@@ -210,17 +209,7 @@ def _load_brief(path: Path) -> Brief:
 def load_night(folder: Path) -> GoldNight:
     """The night in `folder`, validated; errors name the file and the key or JSON path."""
     night_file = folder / NIGHT_FILE
-    raw = _read(night_file)
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{night_file}: YAML syntax error: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{night_file}: (top level): expected a mapping of keys")
-    try:
-        spec = NightFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_error(exc, night_file)) from None
+    spec = validate_file(NightFile, read_yaml(night_file), night_file)
     if spec.name != folder.name:
         raise ConfigError(f"{night_file}: name: {spec.name!r} is not the folder's name {folder.name!r}")
     brief_file = folder / spec.brief
@@ -241,7 +230,7 @@ def load_night(folder: Path) -> GoldNight:
             raise ConfigError(describe_error(exc, items_file, prefix=(n,))) from None
     _check_refs(spec, brief, items, night_file)
     digest = hashlib.sha256()
-    for part in (raw, _read(brief_file), items_raw):
+    for part in (_read(night_file), _read(brief_file), items_raw):
         digest.update(hashlib.sha256(part).digest())
     return GoldNight(path=folder, spec=spec, brief=brief, items=items, digest=digest.hexdigest()[:16])
 
