@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request as WRequest
 from werkzeug import Response
 
-from _openai_server import OpenAIServer, Reply, Request
+from _openai_server import OpenAIServer, Reply, Request, fenced_items
 from briefbot.cli import main
 from briefbot.project import Project
 from conftest import REPO
@@ -114,11 +114,7 @@ def responder(*, propose_delay: float = 0.0):
 
     def respond(request: Request, index: int) -> Reply:
         kind = request.body["response_format"]["json_schema"]["name"]
-        refs = [
-            line.split("ref=")[1].rstrip(">")
-            for line in request.user.splitlines()
-            if line.startswith("<<<BEGIN ")
-        ]
+        refs = [ref for ref, _, _ in fenced_items(request.user)]
         if kind == "TriageAnswer":
             return Reply.json(
                 {

@@ -14,7 +14,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from _openai_server import OpenAIServer, Reply, Request
+from _openai_server import OpenAIServer, Reply, Request, fenced_items
 from _pipeline_world import World, llm_env, world  # noqa: F401 - world is a fixture
 from briefbot.brief.textformat import parse_text, render_text
 from briefbot.cli import main
@@ -83,11 +83,7 @@ WHATS_NEW = ["Open models closed in on closed ones this week [new:1][new:2], and
 def responder(*, relevant: bool = True):
     def respond(request: Request, index: int) -> Reply:
         kind = request.body["response_format"]["json_schema"]["name"]
-        refs = [
-            line.split("ref=")[1].rstrip(">")
-            for line in request.user.splitlines()
-            if line.startswith("<<<BEGIN ")
-        ]
+        refs = [ref for ref, _, _ in fenced_items(request.user)]
         if kind == "TriageAnswer":
             label = "relevant" if relevant else "irrelevant"
             return Reply.json(
