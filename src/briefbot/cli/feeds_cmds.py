@@ -18,7 +18,7 @@ from typing import Literal
 
 import click
 import httpx2
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
@@ -44,6 +44,7 @@ from briefbot.config import (
 )
 from briefbot.errors import BlockedAddressError, ConfigError, FetchError
 from briefbot.http import FetchStatusError, HttpSettings, fetch, make_client
+from briefbot.models import StrictModel
 from briefbot.project import Project
 from briefbot.store.feed_health import HEALTH_WINDOW, FeedHealth, read_feed_health
 
@@ -194,9 +195,7 @@ def remove_cmd(name: str) -> None:
 Outcome = Literal["ok", "http", "parse", "blocked", "timeout", "network"]
 
 
-class CheckResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CheckResult(StrictModel):
     name: str
     url: str
     outcome: Outcome

@@ -16,26 +16,27 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 import listparser
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from briefbot.collect.feeds import FeedParseError
 from briefbot.config import FeedConfig
+from briefbot.models import StrictModel
 
 _MAX_NAME = 60
 
 
-class OpmlFeed(BaseModel):
+class OpmlFeed(StrictModel):
     """One subscription of an OPML file."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     title: str
     url: str
     tags: list[str] = []
 
 
-class OpmlList(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class OpmlList(StrictModel):
+    model_config = ConfigDict(frozen=True)
 
     feeds: list[OpmlFeed]
     skipped: list[str]  # "url: why", for entries that are not importable feeds

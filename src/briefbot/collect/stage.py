@@ -120,7 +120,7 @@ class CollectReport(StrictModel):
 
 
 class _Job(StrictModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     report: SourceReport
     origin: str

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import httpx2
-from pydantic import BaseModel
 
 from briefbot.errors import BriefbotError, FetchError, ReplayMissError
 from briefbot.extract.pool import ExtractJob, ExtractPool, ExtractResult
@@ -80,7 +79,7 @@ class ExtractReport(StrictModel):
         self.outcomes += other.outcomes
 
 
-class _Fetched(BaseModel):
+class _Fetched(StrictModel):
     item: CandidateItem
     sha256: str
     content_type: str | None

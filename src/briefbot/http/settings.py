@@ -20,7 +20,7 @@ def _env_allows_private() -> bool:
 class HttpSettings(StrictModel):
     """Everything the HTTP client can be told; defaults suit a nightly run."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     allow_private_networks: bool = Field(default_factory=_env_allows_private)
     # Test-only: "ip:port" of a local server allowed despite the rule, to test redirects off it.

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from briefbot.llm.client import CallResult, LLMClient
+from briefbot.models import StrictModel
 
 __all__ = ["PROBE_STAGE", "STAGE", "Pong", "ProbeAnswer", "ping", "probe"]
 
@@ -16,17 +15,13 @@ STAGE = "doctor"  # the call log's stage for these calls; they belong to no brie
 PROBE_STAGE = "probe"
 
 
-class Pong(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Pong(StrictModel):
     ok: bool
 
 
-class ProbeAnswer(BaseModel):
+class ProbeAnswer(StrictModel):
     """A shape the probe's prompt does not spell out: only a model that was given the schema (by
     the server enforcing it, or in the prompt) answers it on the first ask."""
-
-    model_config = ConfigDict(extra="forbid")
 
     briefbot_probe: Literal["structured-output"]
     ok: bool

@@ -37,7 +37,7 @@ from briefbot.store.lock import RUN_LOCK_FILE, RunLock
 
 
 class RunOptions(StrictModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     briefs: list[str] = []  # empty = every active brief
     run_date: dt.date

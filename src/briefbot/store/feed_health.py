@@ -12,17 +12,18 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from briefbot.errors import StoreError
+from briefbot.models import StrictModel
 
 HEALTH_WINDOW = dt.timedelta(days=7)
 
 
-class FeedFetch(BaseModel):
+class FeedFetch(StrictModel):
     """One fetch of one feed, as collect ended it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     feed: str
     url: str
@@ -33,10 +34,10 @@ class FeedFetch(BaseModel):
     error: str | None = None
 
 
-class FeedHealth(BaseModel):
+class FeedHealth(StrictModel):
     """What the state database says about one feed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     feed: str
     fetches: int = 0  # in the window
