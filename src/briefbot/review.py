@@ -191,7 +191,11 @@ def _decided(
         now=now,
         verdicts=verdicts,
         candidate=merged.candidate,
+        # Which What's new the re-merge kept (the draft, or the assembly it fell back to) and why:
+        # the origin and note always travel with the text they describe.
         whats_new=merged.whats_new,
+        whats_new_origin=merged.whats_new_origin,
+        whats_new_note=merged.whats_new_note,
         # The editor's What's new described other edits; keeping it would misreport the version.
         whats_new_override=proposal.whats_new_override if before == after else None,
         decided_at=now,

@@ -164,16 +164,28 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, reason: str | 
     accepted, rejected = _numbers(accept, "--accept"), _numbers(reject, "--reject")
     if not accepted and not rejected:
         raise click.UsageError("give --accept and/or --reject")
+    proj = project()
+    before = flow.pending(proj, slug)
     proposal = flow.decide(
-        project(),
+        proj,
         slug,
         accept=accepted,
         reject=rejected,
         reason=reason,
         now=_now(),
         by=by or getpass.getuser(),
+        # The revision read above: the line on a dropped What's new below speaks of this change only.
+        expected_revision=before.revision,
     )
     echo_summary(proposal)
+    if before.whats_new_override is not None and proposal.whats_new_override is None:
+        now = {"draft": "the proposer's draft", "assembled": "the merger's assembly"}.get(
+            proposal.whats_new_origin or "", "none"
+        )
+        click.echo(
+            "the editor's What's new was dropped: the applied edits changed and it described the old ones "
+            f"(now {now}; set it again with: briefbot whats-new {slug} --edit)"
+        )
     click.echo(
         f"accepted {len(set(accepted))}, rejected {len(set(rejected))}: {counts(proposal)}; "
         f"{next_step(proposal, slug)}"

@@ -1,0 +1,58 @@
+"""The What's new through the real CLI: what `review` and the proposal say after a decision re-merges
+it, and the checks on an editor's own text (`whats-new --set FILE | - | --edit`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from _review_cli import DEMO, SLUG, cli, pending, pending_path
+from conftest import as_project
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v6 imported and the demo night's batch merged, both through the CLI."""
+    root = as_project(tmp_path_factory.mktemp("wn") / "root")
+    cli(root, "import", str(DEMO / "v6.txt"), "--slug", SLUG)
+    cli(root, "edit", SLUG, "--from", str(DEMO / "edits.json"), "--date", "2026-05-24")
+    return root
+
+
+@pytest.fixture
+def root(edited: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "root"
+    subprocess.run(["cp", "-a", str(edited), str(copy)], check=True)
+    return copy
+
+
+def test_a_decision_that_unseats_the_draft_says_the_assembly_is_shown(root: Path) -> None:
+    assert "(the proposer's draft, checked)" in cli(root, "review", SLUG).stdout
+    cli(root, "decide", SLUG, "--reject", "6,8,12")
+    shown = cli(root, "review", SLUG).stdout
+    assert "(the proposer's draft, checked)" not in shown
+    assert "What's new (assembled: the What's new draft cites" in shown
+    stored = json.loads(pending_path(root).read_text(encoding="utf-8"))
+    assert stored["whats_new_origin"] == "assembled"
+    assert "which no applied edit cites" in stored["whats_new_note"]
+    report = json.loads(cli(root, "review", SLUG, "--json").stdout)
+    assert report["whats_new_origin"] == "assembled"
+    # Taking the rejections back brings the draft back, with its own note.
+    cli(root, "decide", SLUG, "--accept", "6,8,12")
+    assert pending(root).whats_new_origin == "draft"
+    assert pending(root).whats_new_note == "the proposer's draft passed every check"
+
+
+def test_decide_says_in_one_line_when_it_drops_the_editors_text(root: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text("GLM-5.1 tops SWE-Bench Pro [43].\n", encoding="utf-8")
+    cli(root, "whats-new", SLUG, "--set", str(mine))
+    kept = cli(root, "decide", SLUG, "--accept", "1").stdout
+    assert "dropped" not in kept and pending(root).whats_new_override is not None
+    out = cli(root, "decide", SLUG, "--reject", "6").stdout
+    lines = [line for line in out.splitlines() if "What's new was dropped" in line]
+    assert len(lines) == 1 and "the applied edits changed" in lines[0]
+    assert pending(root).whats_new_override is None
