@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _review_cli import DEMO, SLUG, cli, pending, pending_path
+from _review_cli import BIN, DEMO, SLUG, cli, pending, pending_path
 from conftest import as_project
 
 
@@ -56,3 +56,24 @@ def test_decide_says_in_one_line_when_it_drops_the_editors_text(root: Path, tmp_
     lines = [line for line in out.splitlines() if "What's new was dropped" in line]
     assert len(lines) == 1 and "the applied edits changed" in lines[0]
     assert pending(root).whats_new_override is None
+
+
+def test_unreadable_text_for_whats_new_is_an_error_naming_it(root: Path, tmp_path: Path) -> None:
+    before = pending_path(root).read_bytes()
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Caf\xe9 society moved [43].\n".encode("latin-1"))
+    result = cli(root, "whats-new", SLUG, "--set", str(latin), code=2)
+    assert result.stderr.startswith("error: ") and "latin1.txt is not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+    piped = subprocess.run(
+        [str(BIN), "--root", str(root), "whats-new", SLUG, "--set", "-"],
+        input=latin.read_bytes(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 2, piped.stderr
+    assert b"error: standard input is not UTF-8" in piped.stderr and b"Traceback" not in piped.stderr
+    missing = cli(root, "whats-new", SLUG, "--set", str(tmp_path / "absent.txt"), code=2)
+    assert "error: cannot read " in missing.stderr and "absent.txt" in missing.stderr
+    assert pending_path(root).read_bytes() == before

@@ -20,6 +20,7 @@ from briefbot.brief.render import clean_brief
 from briefbot.cli._amend import amend_cmd
 from briefbot.cli._common import EXIT_PARTIAL, project, shown
 from briefbot.cli._proposal_view import counts, echo_summary, next_step, proposal_report
+from briefbot.errors import ReviewError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -192,6 +193,23 @@ def decide_cmd(slug: str, accept: str | None, reject: str | None, reason: str | 
     )
 
 
+def _read_text(path: Path) -> str:
+    """The editor's text from `path` ('-': standard input) as UTF-8; an unreadable or undecodable
+    file is a typed error naming it (exit 2), not a traceback."""
+    name = "standard input" if str(path) == "-" else str(path)
+    try:
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
+        raise ReviewError(f"cannot read {name}: {exc.strerror or exc}; nothing was changed") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReviewError(
+            f"{name} is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); "
+            "write it as UTF-8; nothing was changed"
+        ) from None
+
+
 @click.command("whats-new")
 @click.argument("slug")
 @click.option(
@@ -225,14 +243,9 @@ def whats_new_cmd(slug: str, text_file: Path | None, in_editor: bool) -> None:
             )
             click.get_current_context().exit(EXIT_PARTIAL)
         text = edited
-    elif str(text_file) == "-":
-        text = sys.stdin.read()
     else:
         assert text_file is not None
-        try:
-            text = text_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise click.FileError(str(text_file), hint=exc.strerror or str(exc)) from None
+        text = _read_text(text_file)
     proposal = flow.set_whats_new(project(), slug, text, now=_now())
     click.echo(
         f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)"
