@@ -192,3 +192,47 @@ def test_failure_summary_groups_by_kind_and_host() -> None:
     ]
     assert summary.examples == [failures[0], failures[1], failures[2], failures[-1]]
     assert (summary.total, summary.more) == (8, 4)
+
+
+def _piped(project, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `briefbot` process with stdout a pipe and no COLUMNS: what `| cat` and cron see."""
+    script = shutil.which("briefbot", path=str(Path(sys.executable).parent))
+    assert script is not None
+    clean = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    return subprocess.run(
+        [script, "--root", str(project.root), *args],
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_piped_titles_of_a_failing_night_are_never_broken(tmp_path: Path, world: World) -> None:
+    """30 page and 5 feed failures: the summary table (kind, host, failed) is narrower than its
+    title, which rich used to wrap to the table's width even piped: "failures: 35 (30 page, 5" and
+    "feed)" on two lines. Every title and summary line is whole, and so are the ledger's and the
+    item list's."""
+    world.stories = [(f"Story number {n} about open models", "2026-05-22") for n in range(1, 31)]
+    world.gone = set(range(1, 31))
+    project = make_root(tmp_path, world)
+    broken = "".join(f"  - name: broken{n}\n    url: {world.url_for('/bad.xml')}\n" for n in range(5))
+    feeds = project.feeds_file.read_text(encoding="utf-8").replace("http:\n", broken + "http:\n")
+    project.feeds_file.write_text(feeds, encoding="utf-8")
+    with OpenAIServer(responder()) as llm:
+        done = _piped(project, "run", "--date", DATE, env=llm_env(llm))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = [line.rstrip() for line in done.stdout.splitlines()]
+    for whole in (
+        "failures: 35 (30 page, 5 feed)",
+        f"briefbot run 1 — {DATE} (live): partial",
+        "... and 29 more (every failure is listed in report.json)",
+    ):
+        assert whole in lines, (whole, done.stdout)
+    # No line is the tail of a wrapped one: each starts with a box character, a title, or a word
+    # the report writes at the start of its lines.
+    starts = ("failures:", "failed:", "briefbot run", "briefs", "... and", "gap:", "warning:", "report:")
+    for line in lines:
+        assert not line or line[0] in BOX or line.startswith(starts), (line, done.stdout)
+    runs = _piped(project, "runs")
+    assert runs.returncode == 0 and "runs" in [line.rstrip() for line in runs.stdout.splitlines()]

@@ -21,6 +21,7 @@ from briefbot.eval.runner import STAGE_SETTINGS, NightRun, fingerprint_of, run_n
 from briefbot.eval.score import COUNTS, Score
 from briefbot.http import HttpSettings
 from briefbot.llm import LLMSettings
+from briefbot.pipeline.report import table_title
 from briefbot.project import Project
 
 PROJECT_NIGHTS = "eval"  # a project's own gold nights: <root>/eval/<night>/
@@ -111,14 +112,16 @@ def _print(result: results.EvalResult, saved: Path) -> None:
     out = console()
     repeats = len(result.runs)
     title = f"eval {result.fingerprint}" + (f", repeat 1 of {repeats}" if repeats > 1 else "")
-    table = Table(*_COLUMNS, title=title)
+    table = Table(*_COLUMNS, title=table_title(title))
     for name in result.nights:
         table.add_row(*_row(name, result.runs[0][name], _status(result.runs[0][name])))
     table.add_row(*_row("overall", result.overall(0), _status(result.overall(0))))
     out.print(table)
     if repeats > 1:
         # Every repeat's overall line: the run-to-run spread that --compare judges differences by.
-        table = Table("repeat", *_COLUMNS[1:], title=f"eval {result.fingerprint}, overall of each repeat")
+        table = Table(
+            "repeat", *_COLUMNS[1:], title=table_title(f"eval {result.fingerprint}, overall of each repeat")
+        )
         for n in range(repeats):
             overall = result.overall(n)
             table.add_row(*_row(str(n + 1), overall, _status(overall)))

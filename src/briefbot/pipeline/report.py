@@ -175,6 +175,13 @@ def failure_host(failure: str) -> str:
     return host or "-"
 
 
+def table_title(text: str) -> Text:
+    """A table's title that is never wrapped. Rich sets a title in its table's width, so a title
+    longer than a narrow table broke in two even piped ("failures: 35 (30 page, 5" / "feed)"); this
+    one is kept on its line whole (a terminal narrower than it crops it, as any long line)."""
+    return Text(text, style="table.title", no_wrap=True, overflow="ignore")
+
+
 def failures_renderable(
     failures: list[str], *, listed: str = "every failure is listed in report.json"
 ) -> list[Table | Text]:
@@ -185,7 +192,7 @@ def failures_renderable(
     kinds = ", ".join(f"{n} {kind}" for kind, n in summary.kinds.items())
     parts: list[Table | Text] = []
     if summary.more or len(summary.groups) > 1:
-        table = Table(title=f"failures: {summary.total} ({kinds})", title_justify="left")
+        table = Table(title=table_title(f"failures: {summary.total} ({kinds})"), title_justify="left")
         table.add_column("kind")
         table.add_column("host")
         table.add_column("failed", justify="right")
@@ -207,7 +214,9 @@ def report_renderable(report: RunReport) -> Group:
     """The report as rich tables: the run's figures, then one row per brief, then failures."""
     report = RunReport.model_validate(report.model_dump(mode="json"))  # as stored: secrets masked
     head = Table(
-        title=f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}",
+        title=table_title(
+            f"briefbot run {report.run_id} — {report.run_date} ({report.mode}): {report.status}"
+        ),
         show_header=False,
         title_justify="left",
     )
@@ -244,7 +253,7 @@ def report_renderable(report: RunReport) -> Group:
         head.add_row("resumed", ", ".join(f"run {n}" for n in report.resumed))
     parts: list[Table | Text] = [head]
     if report.briefs:
-        briefs = Table(title="briefs", title_justify="left")
+        briefs = Table(title=table_title("briefs"), title_justify="left")
         briefs.add_column("brief", overflow="fold")
         # The stale column only on a night that set items aside, so the usual table stays as it was.
         with_stale = any(b.stale for b in report.briefs)
@@ -295,7 +304,7 @@ def report_renderable(report: RunReport) -> Group:
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     """`briefbot runs`: one row per run from the ledger."""
-    table = Table(title="runs", title_justify="left")
+    table = Table(title=table_title("runs"), title_justify="left")
     for name in (
         "id",
         "date",
