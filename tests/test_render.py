@@ -156,11 +156,11 @@ def test_html_pieces_shared_by_render_and_the_web_pages() -> None:
         ' · 1 item · <a href="/b/x/history">history</a>'
     )
     assert "history" not in header_html(minimal)  # no history page, no link
-    assert cite_html("<b>[1]</b> [9]", {1}, link_class="cite") == (
+    assert cite_html("<b>[1]</b> [9]", {1}) == (
         '&lt;b&gt;<a class="cite" href="#source-1">[1]</a>&lt;/b&gt; '
         '<span class="cite missing" title="no such source">[9]</span>'
     )
-    assert 'href="#source-9"' in cite_html("[9]", None, link_class="cite")  # no sources known: link all
+    assert 'href="#source-9"' in cite_html("[9]", None)  # no sources known: link all
     for url in ("javascript:alert(1)", " https://x.example/", "data:text/html,x", "", None):
         assert safe_url(url) is None, url
     assert safe_url("HTTPS://x.example/") == "HTTPS://x.example/"

@@ -379,3 +379,56 @@ def test_a_first_draft_is_on_the_index_and_its_proposal_page_opens(tmp_path: Pat
         assert page.status_code == 200 and "Who will pay" in page.text
         feed = feedparser.parse(client.get("/proposals.atom").content)
         assert [e.link.rsplit("/b/", 1)[1] for e in feed.entries] == ["fresh/proposal"]
+
+
+def _body_parts(html: str) -> tuple[str, str]:
+    """A brief page's title and everything of its body after the header line: what every view of a
+    brief lays out from templates/_brief.html.j2 (the masthead and the header line's links differ)."""
+    article = html[html.index('<article class="brief">') : html.index("</article>")]
+    title = re.search(r"<h1>.*?</h1>", article, re.DOTALL)
+    meta = re.search(r'<p class="meta">.*?</p>', article, re.DOTALL)
+    assert title is not None and meta is not None, article[:500]
+    return title.group(0), article[meta.end() :]
+
+
+def test_render_serve_and_site_lay_out_one_brief_body(
+    tmp_path: Path, client: TestClient, project: Project
+) -> None:
+    """`render --format html`, the served page and the static site's page of one version come from
+    one layout: the same escaped, cited title and the same body, byte for byte."""
+    seed = project.load(SLUG)
+    hostile = "<script>alert(3)</script>"
+    actor = seed.perspectives[0].model_copy(update={"actor": f"{hostile} Lab [1]"})
+    brief = seed.model_copy(
+        update={
+            "version": 9,
+            "title": f"{hostile} Gap [2]",
+            "perspectives": [actor, *seed.perspectives[1:]],
+        }
+    )
+    project.publish(SLUG, brief)
+    root = str(as_project(project.root))
+    rendered = CliRunner().invoke(
+        main, ["--root", root, "render", SLUG, "--version", "9", "--format", "html"]
+    )
+    assert rendered.exit_code == 0, rendered.output
+    served = client.get(f"/b/{SLUG}/v/9").text
+    out = tmp_path / "site"
+    built = CliRunner().invoke(main, ["--root", root, "site", str(out)])
+    assert built.exit_code == 0, built.output
+    site = (out / "b" / SLUG / "v9.html").read_text(encoding="utf-8")
+
+    title, body = _body_parts(rendered.output)
+    assert _body_parts(served) == (title, body) == _body_parts(site)
+    # Title and actor are escaped and their citations linked, in every view.
+    assert (
+        title == '<h1>&lt;script&gt;alert(3)&lt;/script&gt; Gap <a class="cite" href="#source-2">[2]</a></h1>'
+    )
+    assert (
+        '<h3>&lt;script&gt;alert(3)&lt;/script&gt; Lab <a class="cite" href="#source-1">[1]</a></h3>' in body
+    )
+    assert 'id="source-42"' in body and '<section class="whats-new" id="whats-new">' in body
+    assert "<script>alert(3)" not in rendered.output + served + site
+    # The standalone page names the brief's site above the title; the web pages carry it in their header.
+    assert '<p class="site">The Information Machine</p>' in rendered.output
+    assert '<a class="home" href="/">The Information Machine</a>' in served

@@ -1,8 +1,9 @@
 """What every HTML view of a brief shares: citation links, which URLs may be links, the header line.
 
 `briefbot render --format html` (a self-contained document), `briefbot serve` and `briefbot site`
-(pages of a site) lay a brief out differently, but they escape, link and label it with these
-functions and nothing else, so a brief reads the same and is as safe wherever it is shown.
+(pages of a site) lay a brief's body out with one template macro (templates/_brief.html.j2) and
+escape, link and label it with these functions and nothing else, so a brief reads the same and is
+as safe wherever it is shown.
 
 Every string in a brief came from a feed, a page or an LLM: it is escaped first, and the only markup
 added to it is built here from escaped pieces. Pure: no I/O.
@@ -23,6 +24,9 @@ from briefbot.models import CITATION_RE, Brief
 # leading space or control character a browser would skip, is shown as text and never followed.
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 
+# The class of a citation link, in the web's stylesheet and the standalone page's alike.
+CITE_CLASS = "cite"
+
 
 def safe_url(url: str | None) -> str | None:
     """`url` if it may be a link (http or https), else None."""
@@ -34,20 +38,19 @@ def source_numbers(brief: Brief) -> frozenset[int]:
     return frozenset(source.number for source in brief.sources)
 
 
-def cite_html(text: str | None, numbers: Collection[int] | None = None, *, link_class: str) -> Markup:
+def cite_html(text: str | None, numbers: Collection[int] | None = None) -> Markup:
     """Escape `text`, then turn each `[n]` into a link to `#source-n` on the same page.
 
     With `numbers` (the brief's sources), a citation of a source that does not exist is marked and not
-    linked, so no link leads nowhere; without, every citation is linked. `link_class` is the class a
-    page's stylesheet gives citation links.
+    linked, so no link leads nowhere; without, every citation is linked. Links carry `CITE_CLASS`.
     """
     escaped = str(escape(text or ""))
 
     def link(match: re.Match[str]) -> str:
         number = int(match.group(1))
         if numbers is not None and number not in numbers:
-            return f'<span class="{link_class} missing" title="no such source">[{number}]</span>'
-        return f'<a class="{link_class}" href="#source-{number}">[{number}]</a>'
+            return f'<span class="{CITE_CLASS} missing" title="no such source">[{number}]</span>'
+        return f'<a class="{CITE_CLASS}" href="#source-{number}">[{number}]</a>'
 
     # Safe: the text is already escaped and the pattern only matches `[digits]`.
     return Markup(CITATION_RE.sub(link, escaped))
@@ -73,12 +76,12 @@ def header_html(brief: Brief, *, history_href: str | None = None) -> Markup:
     return Markup(SEP.join(parts))
 
 
-def html_filters(*, link_class: str) -> dict[str, Callable[..., Any]]:
+def html_filters() -> dict[str, Callable[..., Any]]:
     """The jinja2 filters every brief template uses: `cite(numbers)`, `safe_url`, `source_numbers` and
-    `header_html(history_href)`; `link_class` names citation links for the page's stylesheet."""
+    `header_html(history_href)`."""
 
     def cite(text: str | None, numbers: Collection[int] | None = None) -> Markup:
-        return cite_html(text, numbers, link_class=link_class)
+        return cite_html(text, numbers)
 
     def header(brief: Brief, history_href: str | None = None) -> Markup:
         return header_html(brief, history_href=history_href)

@@ -1,7 +1,8 @@
 """Render a brief as text (the seed's format), Markdown, HTML or JSON. Pure and deterministic.
 
-HTML comes from jinja2 templates with autoescape on, escaped and linked by `brief.html` (the same
-functions the web pages use): brief text is escaped first and only then are its `[n]` citations
+HTML comes from jinja2 templates with autoescape on: the page wraps the one layout of a brief's body
+(templates/_brief.html.j2, which the web pages and the static site use too), escaped and linked by
+`brief.html`: brief text is escaped first and only then are its `[n]` citations
 turned into links to `#source-n`, so no markup in a brief's text can take effect. No outside HTML is
 emitted (source URLs become `href`s only when they are http(s)), and the page carries a
 Content-Security-Policy that forbids scripts as a second line of defence.
@@ -47,7 +48,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     if autoescape:
-        env.filters.update(html_filters(link_class="citation"))
+        env.filters.update(html_filters())
     else:
         env.filters.update(cite=_cite_md, safe_url=safe_url)
     return env

@@ -117,14 +117,15 @@ class SiteLinks:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # The web's own templates, then the shared ones: _brief.html.j2, the one layout of a brief's
+        # body, which `briefbot render --format html` uses too.
+        loader=jinja2.FileSystemLoader([TEMPLATES_DIR, TEMPLATES_DIR.parent]),
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    # The site's stylesheet calls citation links `a.cite`.
-    env.filters.update(html_filters(link_class="cite"))
+    env.filters.update(html_filters())
     env.filters["cite_edit"] = cite_edit
     env.filters["strip_html"] = strip_html
     return env
