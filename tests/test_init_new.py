@@ -55,14 +55,49 @@ def test_init_refuses_a_project_and_never_overwrites(tmp_path: Path, project: Pr
     assert result.exit_code == 2 and "already is a briefbot project" in result.output
     assert project.feeds_file.read_text(encoding="utf-8") == "feeds: []  # mine\n"
 
-    # A folder with files of its own but no feeds.yaml becomes a project; its files stay as they were.
+
+def test_init_adds_briefbot_to_a_gitignore_of_the_users_own(tmp_path: Path) -> None:
+    """A folder with a .gitignore but no feeds.yaml becomes a project: the user's lines stay as
+    they were (a last line without its newline too), `.briefbot/` and the lock file are appended
+    with their comments, and the output says so."""
     other = tmp_path / "repo"
     other.mkdir()
-    (other / ".gitignore").write_text("node_modules/\n", encoding="utf-8")
+    (other / ".gitignore").write_text("node_modules/\n*.pyc", encoding="utf-8")
     result = _cli(tmp_path, "init", str(other))
     assert result.exit_code == 0, result.output
-    assert (other / ".gitignore").read_text(encoding="utf-8") == "node_modules/\n"
+    text = (other / ".gitignore").read_text(encoding="utf-8")
+    assert text.startswith("node_modules/\n*.pyc\n# briefbot's state")
+    assert text.splitlines()[2:] == [
+        "# briefbot's state: the database, fetched pages, run reports, LLM call cache.",
+        ".briefbot/",
+        "# the proposal store's lock file",
+        "briefs/*/proposals/.lock",
+    ]
+    assert ".gitignore (added .briefbot/, briefs/*/proposals/.lock)" in result.output
+    assert "feeds.yaml" in result.output
+
+
+def test_init_leaves_a_gitignore_that_already_ignores_the_state_alone(tmp_path: Path) -> None:
+    other = tmp_path / "repo"
+    other.mkdir()
+    mine = "# mine\n/.briefbot\nbriefs/*/proposals/.lock\n"
+    (other / ".gitignore").write_text(mine, encoding="utf-8")
+    result = _cli(tmp_path, "init", str(other))
+    assert result.exit_code == 0, result.output
+    assert (other / ".gitignore").read_text(encoding="utf-8") == mine
     assert ".gitignore" not in result.output and "feeds.yaml" in result.output
+
+    # A commented-out line ignores nothing: only the missing entry is appended. A negated one is
+    # the user's choice and stays the last word.
+    third = tmp_path / "third"
+    third.mkdir()
+    (third / ".gitignore").write_text("# .briefbot/\n!briefs/*/proposals/.lock\n", encoding="utf-8")
+    result = _cli(tmp_path, "init", str(third))
+    assert result.exit_code == 0, result.output
+    lines = (third / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ["# .briefbot/", "!briefs/*/proposals/.lock"] and lines[-1] == ".briefbot/"
+    assert "briefs/*/proposals/.lock" not in lines
+    assert ".gitignore (added .briefbot/)" in result.output
 
 
 def test_new_writes_brief_yaml_and_a_v0_skeleton(project: Project) -> None:

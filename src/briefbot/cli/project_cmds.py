@@ -43,12 +43,14 @@ feeds: []
 # llm: {}                 # model names and limits; the key comes from OPENAI_API_KEY
 """
 
-GITIGNORE = """\
-# briefbot's state: the database, fetched pages, run reports, LLM call cache.
-.briefbot/
-# the proposal store's lock file
-briefs/*/proposals/.lock
-"""
+# What a project's .gitignore must hold, each with its comment: the whole file init writes, or
+# appended to a .gitignore of the user's own when no line of it already ignores the path (their
+# lines are never rewritten).
+GITIGNORE_ENTRIES = (
+    (".briefbot/", "# briefbot's state: the database, fetched pages, run reports, LLM call cache."),
+    ("briefs/*/proposals/.lock", "# the proposal store's lock file"),
+)
+GITIGNORE = "".join(f"{comment}\n{pattern}\n" for pattern, comment in GITIGNORE_ENTRIES)
 
 PROMPTS_README = """\
 A prompt template placed here overrides the packaged one of the same name (`briefbot prompts list`
@@ -61,7 +63,8 @@ shows them; `briefbot prompts show NAME` prints one to start from).
 def init_cmd(directory: Path | None) -> None:
     """Make DIR (default: the --root folder) a briefbot project: feeds.yaml, briefs/, prompts/, .gitignore.
 
-    Refuses a folder that already is a project (it has a feeds.yaml); never overwrites a file.
+    Refuses a folder that already is a project (it has a feeds.yaml); never overwrites a file. A
+    .gitignore of your own keeps its lines; `.briefbot/` is appended to it when no line ignores it.
     """
     proj = Project(directory) if directory is not None else project(require=False)
     if proj.is_project():
@@ -80,12 +83,45 @@ def init_cmd(directory: Path | None) -> None:
             with path.open("x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
+            if path.name == ".gitignore":  # the user's own: their lines stay, ours are added
+                added = _complete_gitignore(path)
+                if added:
+                    made.append(f".gitignore (added {', '.join(added)})")
             continue  # the user's own file stays as it is
         made.append(str(path.relative_to(proj.root)))
     proj.briefs_dir.mkdir(exist_ok=True)
     made.append("briefs/")
     click.echo(f"made {proj.root} a briefbot project ({', '.join(made)})")
     click.echo("next: add a feed to feeds.yaml, then `briefbot new SLUG --title TITLE --scope TEXT`")
+
+
+def _ignores(lines: list[str], pattern: str) -> bool:
+    """Whether one of a .gitignore's lines already decides `pattern` as we write it: the same path,
+    with or without a leading or trailing slash (`.briefbot`, `/.briefbot/`, `.briefbot/**`). A
+    negated line (`!.briefbot/`) is the user's decision too, never overridden."""
+    want = pattern.strip("/")
+    for line in lines:
+        entry = line.strip().removeprefix("!")
+        if entry.startswith("#"):
+            continue
+        if entry.removesuffix("**").removesuffix("*").strip("/") == want:
+            return True
+    return False
+
+
+def _complete_gitignore(path: Path) -> list[str]:
+    """Append to a .gitignore of the user's own the entries it lacks; returns those added."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    missing = [(pattern, comment) for pattern, comment in GITIGNORE_ENTRIES if not _ignores(lines, pattern)]
+    if not missing:
+        return []
+    added = "".join(f"{comment}\n{pattern}\n" for pattern, comment in missing)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(("\n" if text and not text.endswith("\n") else "") + added)
+    return [pattern for pattern, _ in missing]
 
 
 @click.command("new")
