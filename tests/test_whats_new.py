@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from briefbot.merge import NO_NEW_FAULT_LINES, merge
-from briefbot.merge.whats_new import MAX_MARKERS, MAX_SENTENCES, MAX_WORDS, Summary, assemble, sentences
+from briefbot.merge.whats_new import (
+    MAX_MARKERS,
+    MAX_SENTENCES,
+    MAX_WORDS,
+    Summary,
+    assemble,
+    sentences,
+    word_count,
+)
 from briefbot.models import CITATION_RE, EditBatch
 
 
@@ -113,6 +122,83 @@ def test_the_assembly_is_compact_whatever_the_edits(summaries: list[tuple[bool, 
     majors = [m for m, _ in summaries]
     if any(majors):
         assert len(parts) - 1 == min(MAX_SENTENCES, len(summaries))
+
+
+def test_six_long_major_summaries_assemble_to_four_sentences_within_the_word_cap() -> None:
+    three = "{n} rose sharply on the coding leaderboard this week [{a}]. Its lab said more was coming soon [{b}]. Analysts expect the pattern to continue into the summer months [{a}][{b}]."
+    made = [Summary(True, three.format(n=f"Model{k}", a=k, b=k + 10), [k, k + 10]) for k in range(1, 7)]
+    (paragraph,) = assemble(made, tension_added=False)
+    parts = sentences(paragraph)
+    assert len(parts) - 1 <= MAX_SENTENCES and parts[-1] == NO_NEW_FAULT_LINES
+    assert word_count([paragraph]) <= MAX_WORDS
+    # The first sentence of each summary, major first, not whole summaries.
+    assert parts[0] == "Model1 rose sharply on the coding leaderboard this week [1][11]."
+    assert all("Its lab said" not in p for p in parts)
+
+
+def test_the_word_cap_stops_the_assembly_and_cuts_a_lone_overlong_sentence() -> None:
+    long = " ".join(["word"] * 50)
+    made = [Summary(True, f"Alpha {long} [{k}].", [k]) for k in range(1, 5)]
+    (paragraph,) = assemble(made, tension_added=False)
+    assert word_count([paragraph]) <= MAX_WORDS and len(sentences(paragraph)) == 3
+    huge = [Summary(True, "Alpha " + " ".join(["word"] * 200) + " [1].", [1])]
+    (cut,) = assemble(huge, tension_added=True)
+    assert word_count([cut]) <= MAX_WORDS and cut.endswith("… [1].")
+
+
+def test_inline_markers_are_collected_at_the_sentence_end_without_stray_punctuation() -> None:
+    made = [Summary(True, "The lab grew [12, 13] and [3], [4]. Revenue, [5], fell [6] sharply.", [3, 4, 7])]
+    (paragraph,) = assemble(made, tension_added=True)
+    assert paragraph == "The lab grew and [3][4][7]. Revenue, fell sharply [5][6]."
+    assert "[12, 13]" not in paragraph and " ," not in paragraph and ",," not in paragraph
+
+
+@pytest.mark.parametrize("odd", ["[NEW:1]", "[ new:1 ]", "[12, 13]", "[new: 1]", "[#2]"])
+def test_a_draft_with_a_marker_that_is_not_one_falls_back_naming_it(odd: str) -> None:
+    draft = [f"Mistral AI joined NVIDIA's coalition [new:2] and the question is open {odd}."]
+    proposal = merge(small_brief(), drafted(TWO_EDITS, draft), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled"
+    assert odd in proposal.whats_new_note and "not one" in proposal.whats_new_note
+    assert odd not in proposal.whats_new.paragraphs[0]
+    # Brackets without a digit or "new:" are ordinary text ("[sic]").
+    fine = ["Mistral AI joined [sic] NVIDIA's coalition [new:2]."]
+    assert merge(small_brief(), drafted(TWO_EDITS, fine), run_date=RUN_DATE).whats_new_origin == "draft"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.lists(st.integers(1, 40), min_size=1, max_size=4),  # words per sentence / 3
+            st.lists(st.integers(1, 60), max_size=6),
+        ),
+        min_size=1,
+        max_size=16,
+    )
+)
+def test_the_assembly_keeps_its_caps_for_sentences_of_any_length(
+    summaries: list[tuple[bool, list[int], list[int]]],
+) -> None:
+    made = [
+        Summary(
+            major,
+            " ".join(
+                "Something " + " ".join(["moved"] * (3 * n)) + "".join(f" [{c}]" for c in cites[:2]) + "."
+                for n in lengths
+            ),
+            cites,
+        )
+        for major, lengths, cites in summaries
+    ]
+    (paragraph,) = assemble(made, tension_added=False)
+    parts = sentences(paragraph)
+    assert parts[-1] == NO_NEW_FAULT_LINES and 2 <= len(parts) <= MAX_SENTENCES + 1
+    assert word_count([paragraph]) <= MAX_WORDS
+    for sentence in parts:
+        cited = [int(n) for n in CITATION_RE.findall(sentence)]
+        assert len(cited) <= MAX_MARKERS and cited == sorted(set(cited))
+        assert " ," not in sentence and " ." not in sentence
 
 
 # -- timeline placement ------------------------------------------------------------------------------

@@ -3,19 +3,29 @@
 The proposer may write a What's new draft in the seed's style (the news and why it matters, cited
 like the edits). The merger is still the judge, and deterministically: the draft is used only if
 
+- every bracket in it that reads as a citation marker (a digit or "new:" inside) is one, `[N]` or
+  `[new:K]`: "[NEW:1]", "[ new:1 ]" or "[12, 13]" would be published as written, unresolved;
 - every citation in it resolves to a source that an *applied* edit cites (an editor's rejection of
   an edit can therefore unseat a draft that leaned on it);
-- it is at most `MAX_WORDS` words (citation markers not counted) in at most `MAX_PARAGRAPHS`
-  paragraphs;
+- it is at most `MAX_WORDS` words (markers and lone punctuation not counted) in at most
+  `MAX_PARAGRAPHS` paragraphs;
 - no citation carries more than `MAX_MARKERS` sources at once (`[1][2][3]`, not the 15-marker runs of
   an assembly of every summary). Counted per run of adjacent markers, not per sentence: the seed's
   own What's new, the standard a draft aims at, cites [12][13][14] and then [10] in one sentence;
 - it keeps the fault-line rule: when no edit adds a tension it closes with `NO_NEW_FAULT_LINES`
   (appended when the draft leaves it out), and when one does, it does not say there was none.
 
-Otherwise the What's new is a *compact assembly* of the applied edits' summaries: major ones first,
-at most `MAX_SENTENCES` of them, each ending with at most `MAX_MARKERS` of its citations, those
-deduplicated and ascending; then the fault-line sentence. The result says which was used and why.
+An editor's own What's new passes the same shape rules (`shape_fault`), with `[N]` the only marker.
+
+Otherwise the What's new is a *compact assembly* of the applied edits' summaries, split into
+sentences: the first sentence of each summary, major summaries first, then second sentences and so
+on, at most `MAX_SENTENCES` sentences and `MAX_WORDS` words counting the closing fault-line sentence
+(the assembly stops at the first sentence that would pass the cap; a first sentence too long alone is
+cut). A sentence's markers, of any form, are taken out of its text (with the commas between them)
+and it ends with at most `MAX_MARKERS` of the sources it cites (a summary's first sentence: its own
+`[N]`, then its edit's sources; a later one: its own, else its edit's),
+deduplicated and ascending; an odd form such as "[12, 13]" cites nothing and is dropped. The result
+says which was used and why.
 """
 
 from __future__ import annotations
@@ -35,6 +45,12 @@ MAX_SENTENCES = 4
 # citations after the full stop ("... rose [3][4].") stay with their sentence.
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*\[(?:new:\d+|\d+)\])*\s+(?=[A-Z0-9\"“‘(\[])")
 _MARKERS_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+")
+# A bracket that reads as a citation marker: a digit or "new:" inside ("[12, 13]", "[ new:1 ]",
+# "[NEW:1]"). Only "[N]" (and, in a draft, "[new:K]") is one; "[sic]" or "[the lab]" are not markers.
+_BRACKET_RE = re.compile(r"\[[^\[\]\n]{0,60}\]")
+_MARKER_LIKE_RE = re.compile(r"\d|new\s*:", re.IGNORECASE)
+# A run of markers of any form, commas between them included ("[3], [4]"), with the space before it.
+_MARKER_RUN_RE = re.compile(r"\s*\[[^\[\]\n]{0,60}\](?:\s*,?\s*\[[^\[\]\n]{0,60}\])*")
 
 
 @dataclass(frozen=True)
@@ -57,8 +73,30 @@ def sentences(paragraph: str) -> list[str]:
     return [s for s in _SENTENCE_END_RE.split(paragraph.strip()) if s.strip()]
 
 
+def odd_markers(paragraphs: list[str], *, allow_new: bool) -> list[str]:
+    """Brackets of `paragraphs` that read as citation markers but are not one: anything but `[N]`
+    (and `[new:K]` when `allow_new`) with a digit or "new:" inside, as written, in order."""
+    valid = EDIT_CITATION_RE if allow_new else CITATION_RE
+    odd = [
+        m.group(0)
+        for p in paragraphs
+        for m in _BRACKET_RE.finditer(p)
+        if not valid.fullmatch(m.group(0)) and _MARKER_LIKE_RE.search(m.group(0))
+    ]
+    return list(dict.fromkeys(odd))
+
+
+def crowded_marker_run(paragraphs: list[str]) -> int:
+    """The most sources one run of adjacent markers carries (0 when there is none)."""
+    runs = [len(EDIT_CITATION_RE.findall(g)) for p in paragraphs for g in _MARKERS_RE.findall(p)]
+    return max(runs, default=0)
+
+
 def word_count(paragraphs: list[str]) -> int:
-    return sum(len(EDIT_CITATION_RE.sub(" ", p).split()) for p in paragraphs)
+    """Words, not markers or punctuation standing alone ("—", the "." after "… [1]")."""
+    return sum(
+        1 for p in paragraphs for w in EDIT_CITATION_RE.sub(" ", p).split() if any(c.isalnum() for c in w)
+    )
 
 
 def judge_draft(
@@ -74,16 +112,9 @@ def judge_draft(
     paragraphs = [" ".join(p.split()) for p in draft if p.strip()]
     if not paragraphs:
         return None, "the What's new draft is empty"
-    if len(paragraphs) > MAX_PARAGRAPHS:
-        return None, f"the What's new draft has {len(paragraphs)} paragraphs (at most {MAX_PARAGRAPHS})"
-    words = word_count(paragraphs)
-    if words > MAX_WORDS:
-        return None, f"the What's new draft has {words} words (at most {MAX_WORDS})"
-    for paragraph in paragraphs:
-        for group in _MARKERS_RE.findall(paragraph):
-            count = len(EDIT_CITATION_RE.findall(group))
-            if count > MAX_MARKERS:
-                return None, f"a What's new citation carries {count} sources at once (at most {MAX_MARKERS})"
+    fault = shape_fault(paragraphs, allow_new=True)
+    if fault is not None:
+        return None, f"the What's new draft {fault}"
     mapped = []
     for paragraph in paragraphs:
         unresolved: list[str] = []
@@ -114,24 +145,97 @@ def judge_draft(
     return mapped, "the proposer's draft passed every check"
 
 
+def shape_fault(paragraphs: list[str], *, allow_new: bool) -> str | None:
+    """What is wrong with a What's new's shape, as the end of a sentence naming it, or None: a
+    marker-like bracket that is no marker, too many paragraphs or words, a crowded marker run."""
+    odd = odd_markers(paragraphs, allow_new=allow_new)
+    if odd:
+        plain = "[N] or [new:K]" if allow_new else "[N]"
+        return f"has citation markers that are not one: {', '.join(odd)} (a marker is written {plain})"
+    if len(paragraphs) > MAX_PARAGRAPHS:
+        return f"has {len(paragraphs)} paragraphs (at most {MAX_PARAGRAPHS})"
+    words = word_count(paragraphs)
+    if words > MAX_WORDS:
+        return f"has {words} words (at most {MAX_WORDS})"
+    crowded = crowded_marker_run(paragraphs)
+    if crowded > MAX_MARKERS:
+        return f"has a citation carrying {crowded} sources at once (at most {MAX_MARKERS})"
+    return None
+
+
 def assemble(summaries: list[Summary], *, tension_added: bool) -> list[str]:
-    """The compact assembly: major summaries first, at most MAX_SENTENCES, cited sparingly."""
-    ordered = sorted(summaries, key=lambda s: 0 if s.major else 1)[:MAX_SENTENCES]
-    parts = [_sentence(summary) for summary in ordered]
-    if not tension_added:
-        parts.append(NO_NEW_FAULT_LINES)
-    return [" ".join(parts)]
+    """The compact assembly: the summaries' sentences, major summaries first, the first sentence of
+    each before any second one; at most MAX_SENTENCES of them and MAX_WORDS words with the closing
+    fault-line sentence (the first sentence is cut to fit if it alone is too long)."""
+    ordered = sorted(summaries, key=lambda s: 0 if s.major else 1)
+    split = [_summary_sentences(summary) for summary in ordered]
+    closing = [] if tension_added else [NO_NEW_FAULT_LINES]
+    budget = MAX_WORDS - word_count(closing)
+    chosen: list[tuple[int, int]] = []  # (summary, sentence) positions, in the order taken
+    words = 0
+    rounds = max((len(parts) for parts in split), default=0)
+    for depth in range(rounds):  # first sentences first, then second ones, ...
+        for which, parts in enumerate(split):
+            if depth >= len(parts) or len(chosen) == MAX_SENTENCES:
+                continue
+            size = word_count([parts[depth][0]])
+            if words + size > budget:
+                if chosen:
+                    break
+                parts[depth] = (_cut(parts[depth][0], budget), parts[depth][1])
+                size = budget
+            chosen.append((which, depth))
+            words += size
+        else:
+            continue
+        break
+    body = [_cited(*split[which][depth]) for which, depth in sorted(chosen)]
+    return [" ".join([*body, *closing])]
 
 
-def _sentence(summary: Summary) -> str:
-    inline = [int(n) for n in CITATION_RE.findall(summary.text)]
-    cited = list(dict.fromkeys([*inline, *summary.sources]))[:MAX_MARKERS]
-    text = " ".join(_MARKERS_RE.sub("", summary.text).split()).rstrip()
-    if not text.endswith((".", "!", "?")):
-        text += "."
-    if not cited:
-        return text
-    return f"{text[:-1]} {''.join(f'[{n}]' for n in sorted(cited))}{text[-1]}"
+# Fewer words than this is an abbreviation's tail ("U.S."), not a sentence: it joins the next.
+_MIN_SENTENCE_WORDS = 4
+
+
+def _summary_sentences(summary: Summary) -> list[tuple[str, list[int]]]:
+    """A summary's sentences without their markers, each with the sources it cites (see the
+    module's docstring). An odd marker ("[12, 13]") is dropped, as
+    everywhere it cites nothing."""
+    pieces: list[str] = []
+    for piece in sentences(" ".join(summary.text.split())):
+        if pieces and word_count([pieces[-1]]) < _MIN_SENTENCE_WORDS:
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    out: list[tuple[str, list[int]]] = []
+    for piece in pieces:
+        inline = [int(n) for n in CITATION_RE.findall(piece)]
+        text = _MARKER_RUN_RE.sub("", piece)
+        text = _SPACE_BEFORE_RE.sub(r"\1", text)  # "grew , and" -> "grew, and"
+        text = _DOUBLE_PUNCT_RE.sub(r"\1", text).strip(" ,;:")
+        if not text.strip():
+            continue
+        # The first sentence speaks for the edit: its own markers first, then the edit's sources.
+        cites = [*inline, *summary.sources] if not out else inline or list(summary.sources)
+        out.append((" ".join(text.split()), cites))
+    return out
+
+
+_SPACE_BEFORE_RE = re.compile(r"\s+([,.;:!?])")
+_DOUBLE_PUNCT_RE = re.compile(r"[,;:]\s*([,.;:!?])")
+
+
+def _cut(text: str, words: int) -> str:
+    return " ".join(text.split()[: max(words, 1)]).rstrip(".,;:!?") + "…"
+
+
+def _cited(text: str, sources: list[int]) -> str:
+    """The sentence ending with at most MAX_MARKERS of its sources, deduplicated and ascending."""
+    cited = sorted(list(dict.fromkeys(sources))[:MAX_MARKERS])
+    end = text[-1] if text.endswith((".", "!", "?")) else "."
+    body = text[:-1] if text.endswith((".", "!", "?")) else text
+    markers = "".join(f"[{n}]" for n in cited)
+    return f"{body} {markers}{end}" if markers else f"{body}{end}"
 
 
 def decide(
