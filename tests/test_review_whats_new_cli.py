@@ -77,3 +77,35 @@ def test_unreadable_text_for_whats_new_is_an_error_naming_it(root: Path, tmp_pat
     missing = cli(root, "whats-new", SLUG, "--set", str(tmp_path / "absent.txt"), code=2)
     assert "error: cannot read " in missing.stderr and "absent.txt" in missing.stderr
     assert pending_path(root).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("GLM-5.1 tops SWE-Bench Pro [new:1].\n", "[new:1]"),
+        ("GLM-5.1 tops SWE-Bench Pro [12, 13].\n", "[12, 13]"),
+        ("GLM-5.1 tops SWE-Bench Pro [ 43 ].\n", "[ 43 ]"),
+        ("GLM-5.1 tops SWE-Bench Pro [NEW:1].\n", "[NEW:1]"),
+        ("One [43].\n\nTwo [44].\n\nThree [45].\n", "3 paragraphs (at most 2)"),
+        ("GLM-5.1 " + "moved " * 130 + "[43].\n", "words (at most 120)"),
+        ("GLM-5.1 tops SWE-Bench Pro [43][44][45][46].\n", "4 sources at once"),
+        ("GLM-5.1 tops SWE-Bench Pro [99].\n", "cites [99], which is not a source"),
+    ],
+)
+def test_the_editors_whats_new_passes_a_drafts_citation_and_shape_rules(
+    root: Path, tmp_path: Path, text: str, reason: str
+) -> None:
+    before = pending_path(root).read_bytes()
+    result = cli(root, "whats-new", SLUG, "--set", "-", input=text, code=2)
+    assert result.stderr.startswith("error: the new What's new ") and reason in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert pending_path(root).read_bytes() == before
+
+
+def test_the_editors_whats_new_with_plain_markers_and_brackets_that_are_no_markers_is_set(root: Path) -> None:
+    text = "GLM-5.1 tops [sic] SWE-Bench Pro [43][44][45] and NVIDIA pays [46].\n\nNothing else moved.\n"
+    assert "(2 paragraphs)" in cli(root, "whats-new", SLUG, "--set", "-", input=text).stdout
+    assert pending(root).whats_new_override == [
+        "GLM-5.1 tops [sic] SWE-Bench Pro [43][44][45] and NVIDIA pays [46].",
+        "Nothing else moved.",
+    ]

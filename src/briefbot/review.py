@@ -20,6 +20,7 @@ from briefbot.batch import json_path
 from briefbot.errors import NotFoundError, ReviewError
 from briefbot.merge import merge
 from briefbot.merge.proposal import Amendment, Decision, EditVerdict, Proposal
+from briefbot.merge.whats_new import shape_fault
 from briefbot.models import CITATION_RE, Brief, Edit, EditBatch
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
@@ -315,17 +316,25 @@ def amend(
 def set_whats_new(
     project: Project, slug: str, text: str, *, now: dt.datetime, expected_revision: int | None = None
 ) -> Proposal:
-    """Replace the assembled What's new with the editor's text (paragraphs split on blank lines)."""
+    """Replace the merger's What's new with the editor's text (paragraphs split on blank lines).
+
+    It passes a draft's shape rules (`whats_new.shape_fault`): every bracket that reads as a marker
+    is a plain `[N]` citing a source of the candidate, at most 2 paragraphs and 120 words, at most 3
+    sources in a run of markers; otherwise it is refused and nothing is written."""
     store = ProposalStore(project, slug)
     with store.guard():
         proposal = _current(store, expected_revision)
         paragraphs = [" ".join(p.split()) for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
         if not paragraphs:
             raise ReviewError("the new What's new is empty")
+        fault = shape_fault(paragraphs, allow_new=False)
+        if fault is not None:
+            raise ReviewError(f"the new What's new {fault}; nothing was changed")
         for number in sorted({int(n) for p in paragraphs for n in CITATION_RE.findall(p)}):
             if proposal.candidate.source(number) is None:
                 raise ReviewError(
-                    f"the new What's new cites [{number}], which is not a source of the candidate"
+                    f"the new What's new cites [{number}], which is not a source of the candidate; "
+                    "nothing was changed"
                 )
         updated = _touch(proposal, now=now, whats_new_override=paragraphs)
         store.save(updated)
