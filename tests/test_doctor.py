@@ -277,3 +277,39 @@ def test_state_folder_not_writable(tmp_path: Path, search: HTTPServer, llm: Open
     problems = failed(result)
     assert set(problems) == {"state"}
     assert problems["state"].startswith(f"{state}") and "Permission denied" in problems["state"]
+
+
+def test_json_logs_one_line_per_check_and_a_closing_line(
+    tmp_path: Path, search: HTTPServer, llm: OpenAIServer
+) -> None:
+    """`--log-format json doctor`: stdout stays empty, stderr is one JSON line per check and a
+    closing line with the exit status, as `run` closes a night; a FAIL is a warning line."""
+    root = make_project(tmp_path, search)
+    env = {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": llm.base_url, "BRIEFBOT_ROOT": None}
+    env |= {"BRIEFBOT_TRIAGE_MODEL": None, "BRIEFBOT_PROPOSE_MODEL": None}
+    search.clear()  # the searx provider now answers 500: one check fails
+    search.expect_request("/search").respond_with_data("down", status=500)
+    search.expect_request("/rss").respond_with_data(RSS, content_type="application/rss+xml")
+    result = CliRunner().invoke(main, ["--root", str(root), "--log-format", "json", "doctor"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    logged = [json.loads(line) for line in result.stderr.splitlines()]
+    checks, closing = logged[:-1], logged[-1]
+    assert [c["event"] for c in checks] == ["doctor_check"] * 7
+    assert {c["check"]: c["ok"] for c in checks}["search searx"] is False
+    searx = next(c for c in checks if c["check"] == "search searx")
+    assert searx["level"] == "warning" and "500" in searx["detail"]
+    assert all(c["level"] == "info" for c in checks if c["ok"])
+    assert (closing["event"], closing["exit_code"], closing["checks"], closing["failed"]) == (
+        "doctor_finished",
+        1,
+        7,
+        1,
+    )
+    assert SECRET not in result.stderr
+    # With --json too, the document is on stdout (as `run --json`), the log lines on stderr.
+    both = CliRunner().invoke(
+        main, ["--root", str(root), "--log-format", "json", "doctor", "--json"], env=env
+    )
+    assert both.exit_code == 1 and json.loads(both.stdout)["ok"] is False
+    assert json.loads(both.stderr.splitlines()[-1])["event"] == "doctor_finished"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from _openai_server import OpenAIServer
@@ -236,3 +237,29 @@ def test_piped_titles_of_a_failing_night_are_never_broken(tmp_path: Path, world:
         assert not line or line[0] in BOX or line.startswith(starts), (line, done.stdout)
     runs = _piped(project, "runs")
     assert runs.returncode == 0 and "runs" in [line.rstrip() for line in runs.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["status"], ["runs"], ["items"], ["calls"]])
+def test_an_error_of_any_command_is_a_json_line_with_json_logs(tmp_path: Path, command: list[str]) -> None:
+    """A folder that is not a project: every command refuses it (exit 2), and with
+    `--log-format json` the refusal is a JSON line on stderr, stdout empty, as for run and collect."""
+    script = shutil.which("briefbot", path=str(Path(sys.executable).parent))
+    assert script is not None
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "BRIEFBOT_ROOT")}
+    done = subprocess.run(
+        [script, "--root", str(tmp_path), "--log-format", "json", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    (line,) = _json_lines(done.stderr)
+    assert (line["event"], line["command"], line["level"], line["exit_code"]) == (
+        "error",
+        command[0],
+        "error",
+        2,
+    )
+    assert "briefbot init" in line["message"], line

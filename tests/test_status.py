@@ -225,6 +225,19 @@ def test_unreadable_ledger_is_reported_and_briefs_still_listed(root: Path):
     assert "unreadable" in result.stdout and "problem: cannot read the run ledger" in result.stderr
 
 
+def test_json_logs_keep_stderr_to_json_lines(root: Path):
+    """`--log-format json status`: the table stays on stdout (it is what was asked for), and the
+    lines beside it on stderr (problems, the last run) are JSON log lines, nothing else."""
+    Project(root).state_dir.mkdir()
+    Project(root).state_db.write_bytes(b"this is not a database" * 100)
+    result = CliRunner().invoke(main, ["--root", str(as_project(root)), "--log-format", "json", "status"])
+    assert result.exit_code == 1, result.output
+    (line,) = [json.loads(text) for text in result.stderr.splitlines()]
+    assert (line["event"], line["level"]) == ("problem", "warning")
+    assert line["message"].startswith("problem: cannot read the run ledger")
+    assert "review-me" in result.stdout
+
+
 # -- "did you mean": one error for an unknown slug, whichever command is given it ---------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,6 +24,7 @@ from briefbot.cli import (
     status_cmds,
     web_cmds,
 )
+from briefbot.cli._common import log_error
 from briefbot.cli.logs import configure as configure_logging
 from briefbot.errors import BriefbotError
 from briefbot.project import Project
@@ -66,14 +67,22 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except BriefbotError as exc:
             # A typed failure is the user's to fix: say what and where, without a traceback.
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            _fail(ctx, str(exc))
         except (OSError, sqlite3.Error) as exc:
             reason = _disk_failure(exc)
             if reason is None:
                 raise
-            click.echo(f"error: {reason}", err=True)
-            ctx.exit(2)
+            _fail(ctx, reason)
+
+
+def _fail(ctx: click.Context, message: str) -> NoReturn:
+    """End the command with exit 2: `error: ...` on stderr, or with `--log-format json` the same
+    JSON line as `run` and `collect` write (any command: status, doctor, runs, items...)."""
+    if ctx.params.get("log_format") == "json":
+        log_error(ctx.invoked_subcommand or ctx.info_name, message)
+    else:
+        click.echo(f"error: {message}", err=True)
+    ctx.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -79,6 +79,16 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=_PIPED_WIDTH)
 
 
+def log_error(command: str | None, message: str) -> None:
+    """The JSON log line of a failure that ends a command with exit 2 (`--log-format json`)."""
+    logging.getLogger("briefbot.cli").error(
+        "%s: %s",
+        command,
+        message,
+        extra={"event": "error", "command": command, "exit_code": EXIT_ERROR},
+    )
+
+
 def errors_as_json_logs(func: F) -> F:
     """With `--log-format json`, a typed failure that ends the command (exit 2) is a JSON log line
     too, not the bare "error: ..." text: a scheduler's log stays one JSON object a line."""
@@ -90,10 +100,7 @@ def errors_as_json_logs(func: F) -> F:
         except BriefbotError as exc:
             if not json_logs():
                 raise
-            name = click.get_current_context().info_name
-            logging.getLogger("briefbot.cli").error(
-                "%s: %s", name, exc, extra={"event": "error", "command": name, "exit_code": EXIT_ERROR}
-            )
+            log_error(click.get_current_context().info_name, str(exc))
             raise SystemExit(EXIT_ERROR) from None
 
     return logged  # type: ignore[return-value]  # functools.wraps keeps the signature

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 import click
 
 from briefbot._fs import atomic_write
-from briefbot.cli._common import project
+from briefbot.cli._common import json_logs, project
 from briefbot.collect.search import make_provider
 from briefbot.config import Config, FeedsFile, http_settings, load_config, load_feeds_file
 from briefbot.errors import BriefbotError
@@ -298,21 +299,53 @@ def doctor_cmd(as_json: bool, probe_modes: bool) -> None:
     the LLM endpoint answering each configured model (one tiny structured call each, logged with
     `briefbot calls`), every enabled search provider answering, the state folder writable.
 
-    Each check is one line, `ok` or `FAIL` and the reason, naming the file, model or URL.
+    Each check is one line, `ok` or `FAIL` and the reason, naming the file, model or URL. With
+    `--log-format json` each check is a JSON line on stderr (`doctor_check`), then one closing
+    `doctor_finished` line; stdout stays empty unless --json asks for the document.
     Exit status: 0 every check passed, 1 at least one failed (an unreadable config included: it
     is a FAIL line like any other, and the checks that need it say "not tried").
     """
     checks = run_checks(project(), probe_modes=probe_modes)
     passed = all(c.ok for c in checks)
+    if json_logs():
+        _log_checks(checks)
     if as_json:
         click.echo(json.dumps({"ok": passed, "checks": [asdict(c) for c in checks]}, indent=2))
-    else:
+    elif not json_logs():  # with JSON logs, stdout carries nothing but what --json asks for
         width = max(len(c.check) for c in checks)
         for c in checks:
             click.echo(f"{'ok' if c.ok else 'FAIL':<4}  {c.check:<{width}}  {c.detail}")
         failed = sum(not c.ok for c in checks)
         click.echo(f"{len(checks)} checks, {failed} failed" if failed else f"{len(checks)} checks, all ok")
     click.get_current_context().exit(0 if passed else 1)
+
+
+def _log_checks(checks: list[Check]) -> None:
+    """`--log-format json`: one line per check (a FAIL is a warning), then a closing line with the
+    exit status, as `run` closes a night with `run_finished`."""
+    log = logging.getLogger("briefbot.doctor")
+    for c in checks:
+        log.log(
+            logging.INFO if c.ok else logging.WARNING,
+            "%s %s: %s",
+            "ok" if c.ok else "FAIL",
+            c.check,
+            c.detail,
+            extra={"event": "doctor_check", "check": c.check, "ok": c.ok, "detail": c.detail},
+        )
+    failed = sum(not c.ok for c in checks)
+    log.log(
+        logging.WARNING if failed else logging.INFO,
+        "doctor: %s checks, %s failed",
+        len(checks),
+        failed,
+        extra={
+            "event": "doctor_finished",
+            "checks": len(checks),
+            "failed": failed,
+            "exit_code": 1 if failed else 0,
+        },
+    )
 
 
 COMMANDS: list[click.Command] = [doctor_cmd]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from briefbot.cli._common import project
+from briefbot.cli._common import json_logs, project
 from briefbot.config import load_brief_config
 from briefbot.errors import BriefbotError
 from briefbot.merge.proposal import Proposal
@@ -216,9 +217,9 @@ def status_cmd(as_json: bool) -> None:
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         click.get_current_context().exit(1 if failed else 0)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = _Notes()
     if not rows:
-        err.print(f"no briefs under {proj.briefs_dir}")
+        err.print(f"no briefs under {proj.briefs_dir}", event="no_briefs")
     else:
         # Piped output is not cut to 80 columns: the table takes the width its cells need.
         terminal = sys.stdout.isatty()
@@ -231,8 +232,24 @@ def status_cmd(as_json: bool) -> None:
     for problem in ([ledger_problem] if ledger_problem else []) + [
         f"{row['slug']}: {p}" for row in rows for p in row["problems"]
     ]:
-        err.print(f"problem: {problem}")
+        err.print(f"problem: {problem}", event="problem")
     click.get_current_context().exit(1 if failed else 0)
+
+
+class _Notes:
+    """Status's lines beside the table, on stderr: plain text, or with `--log-format json` JSON log
+    lines (stderr then carries nothing else)."""
+
+    def __init__(self) -> None:
+        self.json = json_logs()
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def print(self, text: str, *, event: str = "last_run") -> None:
+        if self.json:
+            level = logging.WARNING if event == "problem" else logging.INFO
+            logging.getLogger("briefbot.status").log(level, "%s", text, extra={"event": event})
+        else:
+            self.console.print(text, markup=False)
 
 
 COMMANDS: list[click.Command] = [status_cmd]
