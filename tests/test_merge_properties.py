@@ -69,6 +69,9 @@ def edits(draw) -> dict:
         data["index"] = draw(st.integers(0, 6))
     if op == "add_timeline_entry":
         data["date"] = draw(st.sampled_from(DATES))
+        # Where the proposer puts it: any entry, one that is not there (0, negative, past the end), or
+        # nowhere; several entries of one batch often name the same anchor.
+        data["after"] = draw(st.one_of(st.none(), st.integers(-1, 8), st.sampled_from([1, 2])))
     if op in ("update_perspective", "add_perspective"):
         data["actor"] = draw(st.sampled_from(ACTORS))
         nullable = op == "update_perspective"
@@ -151,6 +154,36 @@ def test_sorted_timeline_stays_sorted(base, batch):
     keys = [date_sort_key(e.date) for e in timeline]
     assert keys == sorted(keys)
     assert all(dt.date(*(int(p) for p in (e.date + "-01-01")[:10].split("-"))) <= RUN_DATE for e in timeline)
+
+
+@SETTINGS
+@given(
+    briefs(),
+    st.lists(st.tuples(st.sampled_from(DATES[:7]), st.one_of(st.none(), st.integers(-1, 8))), max_size=6),
+)
+def test_entries_placed_after_any_anchor_keep_the_timeline_sorted_and_the_old_entries_in_order(
+    base: Brief, placed: list[tuple[str, int | None]]
+) -> None:
+    edits_ = [
+        {
+            "op": "add_timeline_entry",
+            "date": date,
+            "text": f"Added {k} moves the story along [new:1]",
+            "after": after,
+            "summary": f"Added {k} [new:1].",
+            "significance": "minor",
+        }
+        for k, (date, after) in enumerate(placed)
+    ]
+    batch = EditBatch.model_validate({"items": [item(1)], "edits": edits_})
+    proposal = merge(base, batch, run_date=RUN_DATE)
+    timeline = proposal.candidate.timeline
+    keys = [date_sort_key(e.date) for e in timeline]
+    assert keys == sorted(keys)
+    assert [e for e in timeline if not e.text.startswith("Added")] == base.timeline
+    for verdict, (_, after) in zip(proposal.verdicts, placed, strict=True):
+        if verdict.status == "applied" and after is not None and not 1 <= after <= len(base.timeline):
+            assert f"there is no timeline entry {after}" in " ".join(verdict.warnings)
 
 
 @SETTINGS

@@ -241,3 +241,15 @@ def test_existing_entries_are_never_reordered() -> None:
         entry = edit("add_timeline_entry", date="2026-05", text="GLM-5.2 follows [new:1]", after=after)
         timeline, _ = _timeline([entry])
         assert [t for t in timeline if not t[1].startswith("GLM-5.2")] == before
+
+
+def test_two_entries_after_one_anchor_are_checked_against_each_other() -> None:
+    first = edit("add_timeline_entry", date="2026-05-10", text="GLM-5.2 follows [new:1]", after=1)
+    second = edit("add_timeline_entry", date="2026-04-20", text="Qwen answers GLM-5.2 [new:1]", after=1)
+    timeline, verdicts = _timeline([first, second])
+    assert [d for d, _ in timeline][:4] == ["2026-04-11", "2026-04-20", "2026-05-10", "2026-05-16"]
+    assert not any(w.startswith("after=") for w in verdicts[0].warnings)
+    assert [w for w in verdicts[1].warnings if w.startswith("after=")] == [
+        "after=1: 2026-04-20 does not fit between the entry edit 1 put after it (2026-05-10) and the next; "
+        "placed by date"
+    ]

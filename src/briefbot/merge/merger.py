@@ -276,13 +276,21 @@ def _timeline_position(slots: list[_Slot], edit: AddTimelineEntry) -> tuple[int,
     position = anchor + 1
     while position < len(slots) and slots[position].base_index is None:
         position += 1  # an entry another edit put after the same anchor stays first
-    follows = date_sort_key(slots[anchor].value.date) <= sort_key
+    # The neighbours it would have in the timeline as built so far (an entry another edit put after
+    # the same anchor included), not the base's: two entries after one anchor keep the order too.
+    follows = date_sort_key(slots[position - 1].value.date) <= sort_key
     precedes = position == len(slots) or sort_key <= date_sort_key(slots[position].value.date)
     if follows and precedes:
         return position, None
-    return by_date, (
-        f"after={edit.after}: {edit.date} does not fit between entry {edit.after} "
-        f"({slots[anchor].value.date}) and the next; placed by date"
+    before = slots[position - 1]
+    previous = (
+        f"entry {edit.after} ({before.value.date})"
+        if position - 1 == anchor
+        else f"the entry edit {before.changed_by} put after it ({before.value.date})"
+    )
+    return (
+        by_date,
+        f"after={edit.after}: {edit.date} does not fit between {previous} and the next; placed by date",
     )
 
 
