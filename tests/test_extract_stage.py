@@ -100,6 +100,7 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     conn = connect(tmp_path / ".briefbot" / "state.db")
     _store_items(conn, urls)
     conn.close()
+    (tmp_path / "briefs" / "harbour").mkdir(parents=True)  # `--brief` names a brief of the project
     runner = CliRunner()
     result = runner.invoke(
         main,
@@ -129,6 +130,7 @@ def test_cli_extract_takes_the_items_the_night_takes(httpserver: HTTPServer, tmp
     conn = connect(tmp_path / ".briefbot" / "state.db")
     item_store.link_brief(conn, article.id, "estuary")
     conn.close()
+    (tmp_path / "briefs" / "estuary").mkdir(parents=True)
     again = runner.invoke(
         main, ["--root", str(as_project(tmp_path)), "extract", "--brief", "estuary", "--json"]
     )

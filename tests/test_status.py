@@ -259,6 +259,26 @@ def test_unknown_slug_suggests_the_nearest_and_lists_the_briefs(root: Path, comm
     assert not (root / "briefs" / "harbor").exists()  # no lock file made a phantom brief
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["collect", "--brief", "harbor"],
+        ["extract", "--brief", "harbor"],
+        ["items", "--brief", "harbor"],
+        ["calls", "--brief", "harbor"],
+    ],
+)
+def test_unknown_brief_option_suggests_the_nearest_and_lists_the_briefs(root: Path, command: list[str]):
+    """`--brief SLUG` is refused as a slug argument is: the same error, exit 2, never an empty
+    table, "nothing to extract" or "no LLM calls logged" for a typo."""
+    result = run(root, *command, code=2)
+    assert result.stderr == (
+        "error: no brief 'harbor' — did you mean 'harbour'? briefs: decided, harbour, idle, review-me\n"
+    )
+    assert result.stdout == ""
+    assert not (root / "briefs" / "harbor").exists()
+
+
 def test_unknown_slug_with_nothing_close_lists_the_briefs(root: Path):
     result = run(root, "render", "zzz", code=2)
     assert result.stderr == "error: no brief 'zzz'; briefs: decided, harbour, idle, review-me\n"

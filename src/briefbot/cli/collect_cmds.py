@@ -141,6 +141,7 @@ def collect_cmd(
     proj = project()
     config = load_config(proj)
     if slug is not None and slug not in config.briefs:
+        proj.require_brief(slug)  # a mistyped slug: the nearest briefs and the list
         raise NotFoundError(f"no brief {slug!r}: {proj.brief_config_file(slug)} does not exist")
     settings = http_settings(config, proj, record=record, replay=replay)
     quiet = as_json or json_logs()
@@ -211,7 +212,7 @@ def items_cmd(slug: str | None, status: str | None, limit: int | None, as_json: 
     """List collected items, newest first."""
     proj = project()
     if slug is not None:
-        proj.brief_dir(slug)  # validates the slug
+        proj.require_brief(slug)  # a mistyped slug: the nearest briefs and the list
     conn = connect(proj.state_db)
     try:
         found = item_store.list_items(conn, brief=slug, status=status)

@@ -169,7 +169,7 @@ def _extract_pending(
     """The night's extract stage on the pending items; the exit status."""
     proj = project()
     if slug is not None:
-        proj.brief_dir(slug)  # validates the slug
+        proj.require_brief(slug)  # a mistyped slug: the nearest briefs and the list
     settings = _settings(proj, record=record, replay=replay)
     # The night's lock, as `collect` takes it: an extract beside a night or another extract would
     # fetch and extract the same pages twice. Refused at once (exit 2), before any fetch.

@@ -207,6 +207,8 @@ def _echo_verdicts(proposal: Proposal) -> None:
 def calls_cmd(slug: str | None, limit: int, as_json: bool) -> None:
     """List logged LLM calls: stage, brief, model, tokens, latency, attempts, outcome, cost."""
     root = project()
+    if slug is not None:
+        root.require_brief(slug)  # a mistyped slug: the nearest briefs and the list
     conn = store.connect(root.state_db)
     try:
         rows = list_calls(conn, brief=slug, limit=limit)
