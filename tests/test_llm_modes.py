@@ -13,10 +13,12 @@ from _llm_client import ask as ask_with
 from _openai_server import OpenAIServer, Reply, Request
 from _pipeline_world import world  # noqa: F401 (the fixture)
 from briefbot.errors import LLMError
+from briefbot.eval.runner import usage_of
 from briefbot.llm import CallStats
 from briefbot.llm.client import fingerprint, strict_response_format
 from briefbot.llm.output import extract_json_object
 from briefbot.pipeline.report import LLMUsage
+from briefbot.store.llm_calls import CallRow
 
 TIMING: dict[str, object] = dict(timeout=1.0, retry_attempts=2, retry_wait_initial=0.01, retry_wait_max=0.05)
 
@@ -207,6 +209,44 @@ def test_usage_sums_who_answered() -> None:
     assert usage.answered_line() == "a ×4, b ×2"
 
 
+def _row(outcome: str, *, tokens: int | None = None, cost: float | None = None, attempts: int = 1) -> CallRow:
+    return CallRow(
+        stage="triage",
+        brief="gap",
+        model="m",
+        template="triage",
+        template_hash="h",
+        fingerprint="f",
+        attempts=attempts,
+        outcome=outcome,
+        prompt_tokens=tokens,
+        completion_tokens=tokens,
+        cost_usd=cost,
+    )
+
+
+def test_one_usage_rule_for_the_live_stats_and_the_eval() -> None:
+    """A failed exchange is a call with no usage: it adds no tokens and keeps the total priced; a
+    cache hit is no call; an answer without a price makes the cost unknown. The live stats and
+    eval's usage of the same rows agree."""
+    rows = [
+        _row("ok", tokens=100, cost=0.5),
+        _row("http_error", attempts=3),
+        _row("cached", cost=0.0, attempts=0),
+        _row("invalid", tokens=10, cost=0.25),
+    ]
+    stats = CallStats.of(rows)
+    assert (stats.calls, stats.cache_hits, stats.attempts) == (3, 1, 5)
+    assert (stats.prompt_tokens, stats.completion_tokens) == (110, 110)
+    assert stats.unpriced == 0 and stats.priced_cost == 0.75
+    usage = usage_of(rows, wall_seconds=1.0)
+    assert (usage.calls, usage.prompt_tokens, usage.cost_usd) == (3, 110, 0.75)
+
+    unpriced = [*rows, _row("ok", tokens=5)]  # answered, but its model has no price
+    assert CallStats.of(unpriced).unpriced == 1 and CallStats.of(unpriced).priced_cost is None
+    assert usage_of(unpriced, wall_seconds=1.0).cost_usd is None
+
+
 # -- the night's report -----------------------------------------------------------------------------------
 def test_the_night_report_says_a_fallback_answered(tmp_path: Path, world) -> None:  # type: ignore[no-untyped-def]
     """`briefbot run` (the real binary): triage's model is down (503), its fallback answers; the
@@ -253,6 +293,7 @@ def test_the_night_report_says_a_fallback_answered(tmp_path: Path, world) -> Non
     report = json.loads(next((project.state_dir / "runs").glob("*/report.json")).read_text(encoding="utf-8"))
     assert report["llm"]["answered_by"] == {"tri-backup": 1, "pro-1": 1}
     assert report["llm"]["fallbacks"] == 1
+    assert report["llm"]["calls"] == 3  # tri-1's failed exchange is a call too
     assert report["briefs"][0]["llm"]["fallbacks"] == 1
     assert "tri-backup ×1" in done.stdout and "(1 by a fallback model)" in done.stdout
     assert "gap: 1 answer(s) from a fallback model" in done.stdout

@@ -23,6 +23,7 @@ from briefbot.eval.score import Score, Usage
 from briefbot.http import HttpSettings
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.llm.prompts import Prompts
+from briefbot.llm.stats import CallStats
 from briefbot.merge import merge
 from briefbot.merge.proposal import Proposal
 from briefbot.models import EditBatch
@@ -65,15 +66,16 @@ class NightRun:
 
 
 def usage_of(rows: list[CallRow], *, wall_seconds: float) -> Usage:
-    """Tokens and cost of the logged exchanges; a priced total only when every answered call had a price."""
-    answered = [r for r in rows if r.outcome not in ("cached", "http_error")]
-    priced = all(r.cost_usd is not None for r in answered)
+    """Tokens and cost of the logged exchanges, summed by the one rule (`CallStats.add`): failed
+    calls count as calls and add nothing; a priced total only when every answered call had a price."""
+    stats = CallStats.of(rows)
+    cost = stats.priced_cost
     return Usage(
-        calls=len(answered),
-        prompt_tokens=sum(r.prompt_tokens or 0 for r in answered),
-        completion_tokens=sum(r.completion_tokens or 0 for r in answered),
-        cached_tokens=sum(r.cached_tokens or 0 for r in answered),
-        cost_usd=round(sum(r.cost_usd or 0.0 for r in answered), 8) if priced else None,
+        calls=stats.calls,
+        prompt_tokens=stats.prompt_tokens,
+        completion_tokens=stats.completion_tokens,
+        cached_tokens=stats.cached_tokens,
+        cost_usd=None if cost is None else round(cost, 8),
         wall_seconds=round(wall_seconds, 3),
     )
 

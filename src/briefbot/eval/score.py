@@ -24,6 +24,10 @@ class Counts(StrictModel):
 
 
 class Usage(StrictModel):
+    """What a night's calls used, made from its call log by `runner.usage_of` (the one row rule,
+    `llm.stats.CallStats.add`); summed over nights by `add`, where a total stays priced only while
+    every part was (a None cost here is `CallStats.unpriced` there)."""
+
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

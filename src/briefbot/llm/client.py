@@ -49,7 +49,7 @@ from briefbot.llm.output import (
 from briefbot.llm.output import response_format as output_format
 from briefbot.llm.prompts import Prompts, RenderedPrompt
 from briefbot.llm.settings import LLMSettings
-from briefbot.llm.stats import CallResult, CallStats
+from briefbot.llm.stats import FAILED, CallResult, CallStats
 from briefbot.store import llm_calls
 from briefbot.store.llm_calls import CallRow
 
@@ -230,6 +230,7 @@ class LLMClient:
                     cache_key=cache_key,
                     base=base,
                     ask=ask,
+                    stats=stats,
                 )
                 usage = _usage(completion)
                 price = self.settings.price(model)
@@ -298,6 +299,7 @@ class LLMClient:
         cache_key: str,
         base: dict[str, Any],
         ask: int,
+        stats: CallStats,
     ) -> tuple[Any, int, int, str | None]:
         """One exchange with bounded retries; returns (completion, attempts, latency ms, tier used)."""
         settings = self.settings
@@ -347,18 +349,17 @@ class LLMClient:
             # BriefbotError: the project transport's own verdict (replay miss, blocked address).
             latency = int((time.monotonic() - started) * 1000)
             reason = describe_http_error(exc, self.redact)
-            llm_calls.record(
-                self.conn,
-                CallRow(
-                    **base,
-                    ask=ask,
-                    service_tier=tier[0],
-                    latency_ms=latency,
-                    attempts=attempts,
-                    outcome="http_error",
-                    error=reason,
-                ),
+            failed = CallRow(
+                **base,
+                ask=ask,
+                service_tier=tier[0],
+                latency_ms=latency,
+                attempts=attempts,
+                outcome=FAILED,
+                error=reason,
             )
+            llm_calls.record(self.conn, failed)
+            stats.add(failed)  # a call all the same: a fallback model's answer reports it too
             if isinstance(exc, ReplayMissError):
                 raise  # a broken recording is fatal to a replay, not one failed call
             retried = "" if not retryable(exc) else f" after {attempts} attempt(s)"
