@@ -199,6 +199,18 @@ def test_failing_endpoint(tmp_path: Path, search: HTTPServer) -> None:
     assert set(problems) == {"llm triage", "llm propose"}
     assert "cheap-1 at http://127.0.0.1:" in problems["llm triage"] and "HTTP 500" in problems["llm triage"]
     assert len(server.requests) == 2  # one attempt each: the doctor reports, it does not wait out retries
+    # A call for no brief is named as such, never "doctor call for ''".
+    assert "doctor call (cheap-1) to http://127.0.0.1:" in problems["llm triage"], problems
+    assert "''" not in result.output
+
+
+def test_endpoint_answering_nonsense_twice(tmp_path: Path, search: HTTPServer) -> None:
+    with OpenAIServer(lambda request, index: Reply.json({"nothing": "like a pong"})) as server:
+        result = doctor(make_project(tmp_path, search), server)
+    assert result.exit_code == 1, result.output
+    problems = failed(result)
+    assert "doctor call (cheap-1 at http://127.0.0.1:" in problems["llm triage"], problems
+    assert "failed after a re-ask" in problems["llm triage"] and "''" not in result.output
 
 
 def test_endpoint_refusing_a_model(tmp_path: Path, search: HTTPServer) -> None:

@@ -253,7 +253,7 @@ class LLMClient:
                     stats.add(row)
                     if ask == 2:
                         raise LLMError(
-                            f"{stage} call for {brief!r} ({model} at {self.endpoint}) failed after a re-ask: "
+                            f"{_call_name(stage, brief)} ({model} at {self.endpoint}) failed after a re-ask: "
                             f"{problem.kind}: {self.redact(str(problem))}"
                         ) from None
                     messages = messages + self._reask(completion, problem)
@@ -365,7 +365,7 @@ class LLMClient:
             retried = "" if not retryable(exc) else f" after {attempts} attempt(s)"
             gave_up = ServerGaveUp if server_fault(exc) else LLMError
             raise gave_up(
-                f"{base['stage']} call for {base['brief']!r} ({base['model']}) to {self.endpoint}{retried}: {reason}"
+                f"{_call_name(base['stage'], base['brief'])} ({base['model']}) to {self.endpoint}{retried}: {reason}"
             ) from None
         return completion, attempts, int((time.monotonic() - started) * 1000), tier[0]
 
@@ -436,3 +436,8 @@ def _validation_summary(exc: ValidationError) -> str:
         parts.append(f"{loc}: {error['msg']}")
     more = len(exc.errors()) - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _call_name(stage: str, brief: str | None) -> str:
+    """`triage call for 'gap'`; a call made for no brief (the doctor's) is `doctor call`."""
+    return f"{stage} call for {brief!r}" if brief else f"{stage} call"
