@@ -295,6 +295,11 @@ def test_unknown_slug_in_a_project_without_briefs(tmp_path: Path):
     assert f"no brief 'harbour': there are no briefs under {tmp_path / 'briefs'} yet" in result.stderr
 
 
-def test_a_known_brief_without_a_version_says_so(root: Path):
-    result = run(root, "render", "harbour", code=2)
-    assert "brief 'harbour' has no published version" in result.stderr
+@pytest.mark.parametrize("command", ["render", "propose"])
+def test_a_known_brief_without_a_version_says_so(root: Path, command: str):
+    """And what to do about it: draft v1 (not where on disk the versions would be)."""
+    (root / "items.json").write_text("[]", encoding="utf-8")
+    extra = ["--items", str(root / "items.json")] if command == "propose" else []
+    result = run(root, command, "harbour", *extra, code=2)
+    assert "brief 'harbour' has no published version yet" in result.stderr
+    assert "`briefbot draft harbour`" in result.stderr and "versions" not in result.stderr

@@ -131,7 +131,10 @@ class Project:
     def latest_version(self, slug: str) -> int:
         versions = self.versions(slug)
         if not versions:
-            raise NotFoundError(f"brief {slug!r} has no published version under {self.versions_dir(slug)}")
+            raise NotFoundError(
+                f"brief {slug!r} has no published version yet: `briefbot draft {slug}` drafts v1 for "
+                "review (as the next `briefbot run` does)"
+            )
         return versions[-1]
 
     def version_path(self, slug: str, version: int) -> Path:
