@@ -47,6 +47,12 @@ def test_init_defaults_to_the_root_and_creates_it(tmp_path: Path) -> None:
     result = _cli(root, "init")
     assert result.exit_code == 0, result.output
     assert Project(root).is_project()
+    # The next steps are commands, each of which exists: a feed (or an OPML file), then a brief.
+    (next_line,) = [line for line in result.output.splitlines() if line.startswith("next:")]
+    for command in ("briefbot feeds add NAME URL", "briefbot feeds import FILE.opml", "briefbot new SLUG"):
+        assert f"`{command}" in next_line, next_line
+    for command in (["feeds", "add"], ["feeds", "import"], ["new"]):
+        assert _cli(root, *command, "--help").exit_code == 0
 
 
 def test_init_refuses_a_project_and_never_overwrites(tmp_path: Path, project: Project) -> None:

@@ -92,7 +92,10 @@ def init_cmd(directory: Path | None) -> None:
     proj.briefs_dir.mkdir(exist_ok=True)
     made.append("briefs/")
     click.echo(f"made {proj.root} a briefbot project ({', '.join(made)})")
-    click.echo("next: add a feed to feeds.yaml, then `briefbot new SLUG --title TITLE --scope TEXT`")
+    click.echo(
+        "next: add a feed with `briefbot feeds add NAME URL` (or `briefbot feeds import FILE.opml`), "
+        "then start a brief with `briefbot new SLUG --title TITLE --scope TEXT`"
+    )
 
 
 def _ignores(lines: list[str], pattern: str) -> bool:
