@@ -12,12 +12,17 @@ words, so no word is ever split), difflib aligns the two strings, and diff-match
 sides of it into part of one deletion and one insertion. A last rule catches what that leaves:
 changes separated by nothing but one or two short words (`a`, `on`, `top`) or citations merge too.
 Every group reads deletion first, then insertion, and the renderers keep a space between them.
+Last, the rewrite rule: a text that keeps less than a third of its words unchanged (unchanged words
+divided by the word count of the longer of old and new, words split on whitespace) reads best as
+what it is, a rewrite, and is shown as one deletion of the whole old text and one insertion of the
+whole new one.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from fractions import Fraction
 from typing import Literal
 
 from diff_match_patch import diff_match_patch  # type: ignore[import-untyped]  # no stubs published
@@ -43,6 +48,9 @@ _CODES = 0x110000 - _FIRST_CODE
 _SHORT_RUN = 2
 _SHORT_WORD = 3
 _CITATIONS = re.compile(r"(?:\[\d+\])+[.,;:]?")
+# A changed text keeping less than this share of its words unchanged (unchanged words over the word
+# count of the longer of the two texts) is a rewrite: one deletion, one insertion (`_rewritten`).
+_KEPT = Fraction(1, 3)
 
 OpKind = Literal["equal", "insert", "delete"]
 ItemStatus = Literal["added", "removed", "changed", "unchanged"]
@@ -123,7 +131,25 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
     dmp.diff_cleanupSemantic(diffs)
     kinds: dict[int, OpKind] = {0: "equal", -1: "delete", 1: "insert"}
     ops = _grouped([(kinds[op], "".join(tokens[ord(c) - _FIRST_CODE] for c in chars)) for op, chars in diffs])
-    return _separated(_merge_short_runs(ops))
+    return _rewritten(old, new, _separated(_merge_short_runs(ops)))
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _rewritten(old: str, new: str, ops: list[DiffOp]) -> list[DiffOp]:
+    """The rewrite rule: a text that keeps less than `_KEPT` of its words is shown as one deletion
+    of the whole old text and one insertion of the whole new one. Kept words are the words of the
+    equal ops; the share is kept / max(words of old, words of new), words split on whitespace."""
+    longest = max(_words(old), _words(new))
+    kept = sum(_words(op.text) for op in ops if op.kind == "equal")
+    if longest == 0 or kept == longest or kept * _KEPT.denominator >= longest * _KEPT.numerator:
+        return ops
+    out: list[DiffOp] = []
+    _push(out, "delete", old)
+    _push(out, "insert", new)
+    return out
 
 
 def _grouped(ops: list[tuple[OpKind, str]]) -> list[DiffOp]:
