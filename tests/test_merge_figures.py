@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from briefbot.merge import merge
-from briefbot.merge.checks import unknown_names, vocabulary
+from briefbot.merge.checks import _SENTENCE_WORDS, unknown_names, vocabulary
 from briefbot.merge.figures import figures, unknown_figures
 from briefbot.models import Brief, EditBatch
 
@@ -181,6 +181,26 @@ def test_an_ordinary_first_word_is_not_a_name(text):
     assert _verdict(text, CITED).warnings == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Moreover NVIDIA rose [new:1].",
+        "NVIDIA moved. Furthermore NVIDIA and Mistral AI agree [new:1].",
+        "Nevertheless, NVIDIA leads [new:1].",
+        "Meanwhile NVIDIA pays the union [new:1].",
+        "NVIDIA moved; Consequently NVIDIA leads [new:1].",
+        'NVIDIA moved. "Indeed NVIDIA leads," the union said [new:1].',
+    ],
+)
+def test_a_connective_opening_a_sentence_before_a_name_is_not_a_name(text):
+    assert _verdict(text, CITED).warnings == []
+
+
+def test_a_connective_does_not_hide_the_unknown_name_after_it():
+    verdict = _verdict("Moreover Zorblax rose with NVIDIA [new:1].", CITED)
+    assert verdict.warnings == [f"{NAMES}Zorblax"]
+
+
 def test_a_real_unknown_name_mid_sentence_is_still_flagged():
     verdict = _verdict("Hardened: NVIDIA now answers to Zorblax on funding [new:1].", CITED)
     assert verdict.warnings == [f"{NAMES}Zorblax"]
@@ -265,6 +285,21 @@ def test_an_ordinary_word_capitalised_at_a_sentence_start_is_never_flagged(word,
     known = vocabulary(["NVIDIA and the labs"])
     assert unknown_names([text], cited=vocabulary([CITED]), known=known) == []
     assert not any(w.startswith(NAMES) for w in _verdict(text, CITED).warnings)
+
+
+@SETTINGS
+@given(
+    opener=st.sampled_from(sorted(_SENTENCE_WORDS)),
+    before=st.sampled_from(["", "NVIDIA moved. ", "NVIDIA moved; ", 'NVIDIA moved. "', "NVIDIA moved?\n"]),
+    comma=st.sampled_from(["", ","]),
+    name=st.sampled_from(["NVIDIA", "Mistral AI", "GLM-5.1", "Zq"]),
+)
+def test_a_sentence_word_opening_a_sentence_is_never_flagged_whatever_follows(opener, before, comma, name):
+    text = f"{before}{opener.capitalize()}{comma} {name} rose [new:1]."
+    known = vocabulary(["NVIDIA and the labs, Mistral AI and GLM-5.1"])
+    flagged = unknown_names([text], cited=vocabulary([CITED]), known=known)
+    assert opener.capitalize() not in flagged
+    assert flagged == (["Zq"] if name == "Zq" else [])
 
 
 @SETTINGS
