@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from briefbot.merge import merge
-from briefbot.merge.checks import _SENTENCE_WORDS, unknown_names, vocabulary
+from briefbot.merge._text import _SENTENCE_WORDS
+from briefbot.merge.checks import unknown_names, vocabulary
 from briefbot.merge.figures import figures, unknown_figures
 from briefbot.models import Brief, EditBatch
 
