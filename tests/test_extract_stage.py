@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ from briefbot.http import HttpSettings, make_client
 from briefbot.models import CandidateItem
 from briefbot.store import connect
 from briefbot.store import items as item_store
-from briefbot.store.documents import PageStore, get_documents, outcome_counts
+from briefbot.store.documents import PageStore, get_documents, outcome_of
 from conftest import as_project
 
 PDF = b"%PDF-1.5\n" + b"1 0 obj <<>> endobj\n" * 50
@@ -98,7 +99,7 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     monkeypatch.setenv("BRIEFBOT_ALLOW_PRIVATE_NETWORKS", "1")
     urls = _serve(httpserver)
     conn = connect(tmp_path / ".briefbot" / "state.db")
-    _store_items(conn, urls)
+    stored = _store_items(conn, urls)
     conn.close()
     (tmp_path / "briefs" / "harbour").mkdir(parents=True)  # `--brief` names a brief of the project
     runner = CliRunner()
@@ -110,7 +111,8 @@ def test_cli_extracts_pending_items_once(httpserver: HTTPServer, tmp_path, monke
     assert "extracted" in result.output and "fallback" in result.output
     assert "failed" in result.output and "HTTP 404" in result.output
     conn = connect(tmp_path / ".briefbot" / "state.db")
-    assert outcome_counts(conn) == {"extracted": 1, "fallback": 2, "failed": 1}
+    documents = get_documents(conn, [item.id for item in stored if item.id is not None])
+    assert Counter(outcome_of(d) for d in documents.values()) == {"extracted": 1, "fallback": 2, "failed": 1}
     conn.close()
     again = runner.invoke(main, ["--root", str(as_project(tmp_path)), "extract"])
     assert again.exit_code == 0 and "nothing to extract" in again.output

@@ -208,26 +208,50 @@ def test_every_batch_failing_is_a_typed_error(tmp_path: Path) -> None:
     assert len(server.requests) == 4  # two batches, two attempts each
 
 
-def test_a_document_becomes_a_batch_item() -> None:
-    from briefbot.models import Document
-    from briefbot.triage import batch_item
+def test_documents_become_batch_items_as_the_night_makes_them() -> None:
+    """pipeline.items.batch_items, the one place a night turns (item, document) pairs into what
+    triage reads: numbered `new:1..` by (published, URL), titled by the feed, a search find without
+    a publisher, the page's date first and a fetch-time date never."""
+    import datetime as dt
 
-    doc = Document(
-        url="https://news.example/a",
-        title="A",
-        sitename="Example",
-        date="2026-05-28",
-        text="body",
-        text_source="page",
+    from briefbot.models import CandidateItem, Document
+    from briefbot.pipeline.items import batch_items
+
+    def pair(
+        url: str,
+        day: int,
+        *,
+        origin: str = "feed:example",
+        page_date: str | None = None,
+        fetched: bool = False,
+    ) -> tuple[CandidateItem, Document]:
+        item = CandidateItem(
+            url=url,
+            link=url,
+            title=f"Feed title {url[-1]}",
+            published=dt.datetime(2026, 5, day, tzinfo=dt.UTC),
+            published_is_fetch_time=fetched,
+            origin=origin,
+            publisher="Example",
+            content_hash="0" * 64,
+        )
+        document = Document(
+            url=url, title="Page title", sitename="Site", date=page_date, text="body", text_source="page"
+        )
+        return item, document
+
+    made = batch_items(
+        [
+            pair("https://news.example/c", 28, page_date="2026-05-20"),
+            pair("https://news.example/a", 27, origin="reactive:gap"),
+            pair("https://news.example/b", 27, fetched=True),
+        ]
     )
-    made = batch_item(doc, ref="new:4", origin="feed:example")
-    assert (made.ref, made.title, made.publisher, made.published, made.text) == (
-        "new:4",
-        "A",
-        "Example",
-        "2026-05-28",
-        "body",
-    )
+    assert [(m.ref, m.url, m.title, m.publisher, m.published, m.origin, m.text) for m in made] == [
+        ("new:1", "https://news.example/a", "Feed title a", None, "2026-05-27", "reactive:gap", "body"),
+        ("new:2", "https://news.example/b", "Feed title b", "Example", None, "feed:example", "body"),
+        ("new:3", "https://news.example/c", "Feed title c", "Example", "2026-05-20", "feed:example", "body"),
+    ]
 
 
 _WORDS = [

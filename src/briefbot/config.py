@@ -213,6 +213,7 @@ class Config(_Model):
     briefs: dict[str, BriefConfig]
 
     def feeds_for(self, slug: str) -> list[FeedConfig]:
+        """The enabled feeds brief `slug` reads (collect's plan sends a feed's items to these briefs)."""
         selection = self.briefs[slug].feeds
         return [f for f in self.feeds.enabled_feeds() if selection.matches(f)]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,8 +19,6 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 # Inline citations as they appear in brief text: `[12]`; in edit text also `[new:3]`.
 CITATION_RE = re.compile(r"\[(\d+)\]")
 EDIT_CITATION_RE = re.compile(r"\[(new:\d+|\d+)\]")
-
-PartialDate = Annotated[str, Field(pattern=PARTIAL_DATE_PATTERN)]
 
 
 def check_partial_date(value: str) -> str:

@@ -141,9 +141,6 @@ class Project:
         return self.versions_dir(slug) / version_filename(version)
 
     # -- the v0 skeleton of a brief not yet drafted ------------------------------------------
-    def skeleton_path(self, slug: str) -> Path:
-        return self.brief_dir(slug) / SKELETON_FILE
-
     def skeleton(self, slug: str) -> Brief:
         """The empty version 0 a first draft is merged into: the stored one, else one titled after the slug."""
         path = self.require_brief(slug) / SKELETON_FILE

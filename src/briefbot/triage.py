@@ -14,7 +14,7 @@ from pydantic import Field
 
 from briefbot.errors import LLMError
 from briefbot.llm import CallStats, LLMClient
-from briefbot.models import BatchItem, Brief, Document, StrictModel
+from briefbot.models import BatchItem, Brief, StrictModel
 from briefbot.untrusted import FencedItem, fence
 
 Relevance = Literal["relevant", "background", "irrelevant"]
@@ -61,21 +61,6 @@ class TriageResult(StrictModel):
             for t in self.items
             if t.flags
         ]
-
-
-def batch_item(
-    document: Document, *, ref: str, origin: str, publisher: str | None = None, title: str | None = None
-) -> BatchItem:
-    """The edit-batch shape of an extracted document (ref `new:K` is the caller's numbering)."""
-    return BatchItem(
-        ref=ref,
-        url=document.url,
-        title=title or document.title or document.url,
-        publisher=publisher or document.sitename,
-        published=document.date,
-        origin=origin,
-        text=document.text,
-    )
 
 
 def fenced(item: BatchItem, *, max_chars: int | None) -> FencedItem:

@@ -137,11 +137,10 @@ class _Job(StrictModel):
 def plan(config: Config, *, only: str | None = None) -> list[_Job]:
     """The fetches of one collection: feeds (those some active brief reads), then searches."""
     active = [slug for slug in config.active_briefs() if only is None or slug == only]
-    everyone = config.active_briefs()
-    readers = {
-        feed.name: [s for s in everyone if config.briefs[s].feeds.matches(feed)]
-        for feed in config.feeds.enabled_feeds()
-    }
+    readers: dict[str, list[str]] = {feed.name: [] for feed in config.feeds.enabled_feeds()}
+    for slug in config.active_briefs():
+        for feed in config.feeds_for(slug):
+            readers[feed.name].append(slug)
     jobs: list[_Job] = []
     for feed in config.feeds.enabled_feeds():
         # With no briefs at all, feeds are still collected so items are there when briefs arrive.

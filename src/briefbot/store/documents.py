@@ -124,12 +124,6 @@ def get_documents(
     return found
 
 
-def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    return {
-        row[0]: row[1] for row in conn.execute("SELECT outcome, count(*) FROM documents GROUP BY outcome")
-    }
-
-
 def mark_extracted(conn: sqlite3.Connection, item_id: int, *, now: dt.datetime | None = None) -> None:
     """Move the item's `new` brief links to `extracted` (the items table's status hand-off)."""
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
