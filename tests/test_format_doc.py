@@ -9,12 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from briefbot.brief._lines import DOC_ANCHORS, FORMAT_DOC, ORDER, header_line
 from briefbot.brief.textformat import HEADINGS, parse_text, render_text
+from briefbot.cli import main
 from briefbot.errors import FormatError
 from briefbot.models import Brief, Source
-from conftest import REPO, SEED
+from conftest import REPO, SEED, as_project
 
 DOC = REPO / FORMAT_DOC
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -83,6 +85,41 @@ def test_every_anchor_the_errors_link_to_is_a_heading_of_the_doc():
     assert set(DOC_ANCHORS.values()) <= _doc_anchors()
 
 
+def test_every_link_into_the_doc_in_the_code_names_a_heading():
+    """Not only DOC_ANCHORS: every `docs/format.md#anchor` or `{FORMAT_DOC}#anchor` written in the
+    source, and every part a `doc_link(...)` call names."""
+    anchors = _doc_anchors()
+    linked: list[tuple[str, str]] = []
+    for path in sorted((REPO / "src" / "briefbot").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for anchor in re.findall(r"(?:docs/format\.md|\{FORMAT_DOC\})#([\w-]+)", text):
+            linked.append((path.name, anchor))
+        for part in re.findall(r"doc_link\([\"']([\w]+)[\"']\)", text):
+            assert part in DOC_ANCHORS, (path.name, part)
+            linked.append((path.name, DOC_ANCHORS[part]))
+    assert {name for name, _ in linked} >= {"brief_cmds.py", "completeness.py"}  # the scan finds them
+    assert [(name, anchor) for name, anchor in linked if anchor not in anchors] == []
+
+
+def _section_text(anchor: str) -> str:
+    """The words of the doc's section with this anchor, whitespace folded (rules wrap lines)."""
+    text = DOC.read_text(encoding="utf-8")
+    for part in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        heading, _, body = part.partition("\n")
+        if _anchor(heading) == anchor:
+            return " ".join(body.split())
+    raise AssertionError(f"no section #{anchor}")
+
+
+def test_the_first_paragraph_says_the_complete_example_is_not_the_seed():
+    intro = " ".join(DOC.read_text(encoding="utf-8").split("\n## ", 1)[0].split())
+    assert "every example below is quoted from" not in intro
+    assert "every excerpt below is quoted from" in intro and "Harbour Automation Watch" in intro
+    assert "Harbour Automation Watch" in EXAMPLE and "Harbour Automation Watch" not in SEED.read_text(
+        encoding="utf-8"
+    )
+
+
 # -- import errors end with a link to the part of the doc they are about -----------------------
 
 EXAMPLE = _blocks("brief")[0] if _blocks("brief") else ""
@@ -96,32 +133,98 @@ def _replace(old: str, new: str):
     return change
 
 
+# Each error, the anchor it links to, and words of the rule it breaks as that section states it:
+# a link to a section that does not state the rule (an empty section sent to #perspectives, say)
+# fails here.
 ERRORS = [
-    ("crlf", lambda t: t.replace("\n", "\r\n", 1), "file-layout"),
-    ("plural", _replace("2 items ·", "2 item ·"), "header-line"),
-    ("bad state", _replace("active · v2", "act1ve · v2"), "header-line"),
-    ("out of order", _replace("Why it matters\n", "Narrative\n"), "sections"),
+    ("crlf", lambda t: t.replace("\n", "\r\n", 1), "file-layout", "(no `\\r`)"),
+    ("final blank line", lambda t: t + "\n\n", "file-layout", "there is no blank line at the end"),
+    (
+        "no blank after the title",
+        _replace("Harbour Automation Watch\n\n", "Harbour Automation Watch\n"),
+        "file-layout",
+        "the brief's title, a blank line and the header line",
+    ),
+    (
+        "no blank after a heading",
+        _replace("What\n\nRotterdam", "What\nRotterdam"),
+        "file-layout",
+        "a blank line, its heading, a blank line and its body",
+    ),
+    (
+        "two blanks between sections",
+        _replace("\n\nWhy it matters", "\n\n\nWhy it matters"),
+        "paragraph-sections",
+        "paragraphs are separated by one blank line",
+    ),
+    ("plural", _replace("2 items ·", "2 item ·"), "header-line", "`1 items` and `2 item` are refused"),
+    ("bad state", _replace("active · v2", "act1ve · v2"), "header-line", "a word or words of letters"),
+    ("out of order", _replace("Why it matters\n", "Narrative\n"), "sections", "fixed order"),
     (
         "empty paragraph section",
         _replace("What\n\nRotterdam is trialling remote-operated cranes [1][2].\n\n", "What\n\n"),
-        "paragraph-sections",
+        "sections",
+        "an empty one is left out entirely (a heading with no body is refused)",
     ),
-    ("question not a bullet", _replace("  • Do the unions", "Do the unions"), "open-questions"),
-    ("timeline date", _replace("  • 2026-01:", "  • Jan 2026:"), "timeline"),
-    ("stance missing", _replace("\n\nRemote operation must not cut jobs.", ""), "perspectives"),
-    ("tension gap", _replace("  • The port wants", "\n  • The port wants"), "tensions"),
-    ("empty status", _replace("Status: watching", "Status: "), "status"),
-    ("source numbering", _replace("  2. [2]", "  3. [2]"), "sources"),
-    ("empty label", _replace("— reactive:harbour-automation", "— "), "canonical-form"),
+    (
+        "empty perspectives section",
+        lambda t: t[: t.index("Perspectives\n")] + "Perspectives\n\n" + t[t.index("Tensions\n") :],
+        "sections",
+        "an empty one is left out entirely (a heading with no body is refused)",
+    ),
+    (
+        "paragraph as a heading",
+        _replace("The trial began in January [1].", "Timeline"),
+        "sections",
+        "fixed order",  # a heading out of its place: the order rule
+    ),
+    (
+        "question not a bullet",
+        _replace("  • Do the unions", "Do the unions"),
+        "open-questions",
+        "One bullet per question",
+    ),
+    ("timeline date", _replace("  • 2026-01:", "  • Jan 2026:"), "timeline", "where `DATE` is `YYYY`"),
+    (
+        "stance missing",
+        _replace("\n\nRemote operation must not cut jobs.", ""),
+        "perspectives",
+        "the actor's name, their stance",
+    ),
+    (
+        "tension gap",
+        _replace("  • The port wants", "\n  • The port wants"),
+        "tensions",
+        "on consecutive lines",
+    ),
+    ("empty status", _replace("Status: watching", "Status: "), "status", "heading and text together"),
+    ("source numbering", _replace("  2. [2]", "  3. [2]"), "sources", "counting 1, 2, 3... with no gaps"),
+    (
+        "empty label",
+        _replace("— reactive:harbour-automation", "— "),
+        "canonical-form",
+        "a source line ending in ` — ` with no label after it",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "anchor"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
-def test_import_errors_link_the_doc(change, anchor: str):
+@pytest.mark.parametrize(("change", "anchor", "rule"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_import_errors_link_the_section_that_states_their_rule(change, anchor: str, rule: str):
     with pytest.raises(FormatError) as caught:
         parse_text(change(EXAMPLE), path="brief.txt")
     assert str(caught.value).endswith(f" (see {FORMAT_DOC}#{anchor})"), str(caught.value)
     assert str(caught.value).count("(see ") == 1
+    assert rule in _section_text(anchor), (anchor, rule)
+
+
+def test_bad_utf8_links_the_section_that_says_utf8(tmp_path: Path):
+    root = as_project(tmp_path)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(EXAMPLE.encode("utf-8").replace(b"Rotterdam", b"Rotterd\xe4m"))
+    result = CliRunner().invoke(main, ["--root", str(root), "import", str(bad), "--slug", "harbour"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.rstrip().endswith("not valid UTF-8 at byte 183 (see docs/format.md#file-layout)")
+    assert "The file is UTF-8 text." in _section_text("file-layout")
 
 
 def test_render_errors_link_the_canonical_form():

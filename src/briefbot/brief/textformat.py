@@ -109,10 +109,10 @@ class _Cursor:
         link = doc_link(part or self.part)
         return FormatError(f"{message} (see {link})", line=line or self.lineno, path=self.path)
 
-    def expected(self, what: str) -> FormatError:
+    def expected(self, what: str, *, part: str | None = None) -> FormatError:
         line = self.peek()
         found = "end of file" if line is None else "a blank line" if line == "" else repr(_clip(line))
-        return self.error(f"expected {what}, found {found}")
+        return self.error(f"expected {what}, found {found}", part=part)
 
     def take(self, what: str) -> str:
         """The next non-blank line; error naming `what` if it is blank or missing."""
@@ -123,8 +123,9 @@ class _Cursor:
         return line
 
     def blank(self, after: str) -> None:
+        """The one blank line between two parts of the file (File layout states the rule)."""
         if self.peek() != "":
-            raise self.expected(f"a blank line after {after}")
+            raise self.expected(f"a blank line after {after}", part="file")
         self.pos += 1
 
 
@@ -231,7 +232,12 @@ def _section(cursor: _Cursor, key: str, heading: str, start: int) -> object:
             )
         whats_new_version = int(match.group(1))
     if cursor.peek() is None or (cursor.peek() == "" and _is_heading_at(cursor, cursor.pos + 1)):
-        raise cursor.error(f"section {heading!r} has no content", line=start)
+        # The rule is the section list's: an empty section is left out, never a bare heading.
+        raise cursor.error(
+            f"section {heading!r} has no content (leave an empty section out, heading and all)",
+            line=start,
+            part="sections",
+        )
     cursor.blank(f"the heading {heading!r}")
     if key == "whats_new":
         return _build(

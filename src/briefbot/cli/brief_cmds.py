@@ -48,7 +48,7 @@ def read_brief_file(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise FormatError(
-            f"not valid UTF-8 (byte {exc.start}; see docs/format.md#file-layout)", line=line, path=str(path)
+            f"not valid UTF-8 at byte {exc.start} (see {FORMAT_DOC}#file-layout)", line=line, path=str(path)
         ) from None
 
 
