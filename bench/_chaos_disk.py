@@ -131,14 +131,14 @@ def _fill(filler: Path, *, leave: int) -> None:
 
 def _quiet_run(root: Path, llm: LLMServer, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="chaos-key")
-    handle = open(log, "wb")  # noqa: SIM115 - closed by finish()
+    handle = open(log, "wb")  # noqa: SIM115  # closed by finish()
     proc = subprocess.Popen(
         [BRIEFBOT, "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
         stdout=handle,
         stderr=subprocess.STDOUT,
         env=env,
     )
-    proc.log = handle  # type: ignore[attr-defined]
+    proc.log = handle  # type: ignore[attr-defined]  # Popen has no slot for it; finish() closes it
     return proc
 
 

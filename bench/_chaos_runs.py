@@ -67,7 +67,7 @@ def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.
         OPENAI_API_KEY="chaos-key",
         BRIEFBOT_LLM_MAX_CONCURRENCY="8",
     )
-    log = open(root.parent / f"{root.name}.log", "ab")  # noqa: SIM115 - closed by finish()
+    log = open(root.parent / f"{root.name}.log", "ab")  # noqa: SIM115  # closed by finish()
     proc = subprocess.Popen(
         [BRIEFBOT, "--root", str(root), "run", "--date", RUN_DATE.isoformat()],
         stdout=log,
@@ -75,7 +75,7 @@ def briefbot(root: Path, llm: LLMServer, *, timeout: float = 300) -> subprocess.
         env=env,
         start_new_session=True,
     )
-    proc.log = log  # type: ignore[attr-defined]
+    proc.log = log  # type: ignore[attr-defined]  # Popen has no slot for it; finish() closes it
     return proc
 
 
@@ -83,7 +83,7 @@ def finish(proc: subprocess.Popen[bytes], *, timeout: float = 300) -> int:
     try:
         return proc.wait(timeout=timeout)
     finally:
-        proc.log.close()  # type: ignore[attr-defined]
+        proc.log.close()  # type: ignore[attr-defined]  # set by the function that started it
 
 
 def run_to_end(root: Path, llm: LLMServer) -> tuple[int, float]:

@@ -36,7 +36,7 @@ def local_settings(**overrides: object) -> HttpSettings:
         "retry_wait_cap": 0.5,
     }
     values.update(overrides)
-    return HttpSettings(**values)  # type: ignore[arg-type]
+    return HttpSettings(**values)
 
 
 def gzip_gzip_bomb(decoded_size: int) -> bytes:

@@ -413,7 +413,7 @@ def test_json_feed_and_plain_json() -> None:
             b'{"results": []}', url="https://j.example/api", headers={}, origin="feed:j", fetched_at=when
         )
     with pytest.raises(TypeError):
-        parse_feed("https://j.example/feed", url="u", headers={}, origin="feed:j", fetched_at=when)  # type: ignore[arg-type]
+        parse_feed("https://j.example/feed", url="u", headers={}, origin="feed:j", fetched_at=when)
 
 
 def _fill_up(project: Project, db: Path, server: FeedServer, *, max_page_count: int | None) -> None:

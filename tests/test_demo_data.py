@@ -211,7 +211,7 @@ def test_the_editors_whats_new_makes_it_the_seeds(
     seed_text: str, v6: Brief, v7: Brief, batch: EditBatch
 ) -> None:
     """With `whats_new_v7.txt` set by the editor, What's new equals the seed's (read as titles)."""
-    from briefbot.review import set_whats_new  # noqa: F401 - the command the README shows
+    from briefbot.review import set_whats_new  # noqa: F401  # the command the README shows
 
     build = _module("build_edits")
     text = (DEMO / "whats_new_v7.txt").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from _openai_server import OpenAIServer, Reply, Request, fenced_items
-from _pipeline_world import World, llm_env, world  # noqa: F401 - world is a fixture
+from _pipeline_world import World, llm_env, world  # noqa: F401  # world is a fixture
 from briefbot.brief.textformat import parse_text, render_text
 from briefbot.cli import main
 from briefbot.merge import merge

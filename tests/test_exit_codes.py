@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from _merge_briefs import item, small_brief
 from _openai_server import OpenAIServer, Reply, Request, briefbot_model, timeline_edit
-from _pipeline_world import (  # noqa: F401 - world is a fixture
+from _pipeline_world import (  # noqa: F401  # world is a fixture
     DATE,
     World,
     llm_env,

@@ -18,7 +18,7 @@ import pytest
 
 from _collect_servers import FeedServer, Route
 from _openai_server import OpenAIServer, Reply, Request, fenced_items
-from _pipeline_world import SLUG, World, make_root, run_night, world  # noqa: F401 - world is a fixture
+from _pipeline_world import SLUG, World, make_root, run_night, world  # noqa: F401  # world is a fixture
 from briefbot.collect.freshness import Sourced, fresh_since, source_urls
 from briefbot.collect.stage import CollectReport, collect
 from briefbot.config import load_config

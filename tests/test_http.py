@@ -23,11 +23,11 @@ from briefbot.store import connect
 from briefbot.store.http_cache import load_validators, save_validators
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)
 
 
-async def _get(url: str, settings: HttpSettings, **kwargs):  # type: ignore[no-untyped-def]
+async def _get(url: str, settings: HttpSettings, **kwargs):
     async with make_client(settings) as client:
         return await fetch(client, url, **kwargs)
 
@@ -47,7 +47,7 @@ def test_plain_get_reports_status_headers_and_sends_honest_user_agent(httpserver
     assert seen[0].startswith("briefbot/") and "+http" in seen[0]
 
 
-def _conditional_handler(etag: str | None, last_modified: str | None, hits: list[dict[str, str]]):  # type: ignore[no-untyped-def]
+def _conditional_handler(etag: str | None, last_modified: str | None, hits: list[dict[str, str]]):
     def handler(request: Request) -> Response:
         hits.append(dict(request.headers))
         fresh = (etag and request.headers.get("If-None-Match") == etag) or (
@@ -77,13 +77,13 @@ def test_conditional_get_round_trip_through_sqlite(
     url = httpserver.url_for("/feed")
     conn = connect(tmp_path / "state.db")
 
-    async def conditional(client):  # type: ignore[no-untyped-def]
+    async def conditional(client):
         # What collect does: load the stored validators, fetch with them, store what came back.
         result = await fetch(client, url, validators=load_validators(conn, url))
         save_validators(conn, url, result.validators)
         return result
 
-    async def twice():  # type: ignore[no-untyped-def]
+    async def twice():
         async with make_client(local_settings()) as client:
             return await conditional(client), await conditional(client)
 
@@ -122,7 +122,7 @@ def test_read_timeout_is_a_fetch_error(httpserver: HTTPServer) -> None:
 
 def test_total_timeout_bounds_a_trickling_response(httpserver: HTTPServer) -> None:
     def trickle(request: Request) -> Response:
-        def body():  # type: ignore[no-untyped-def]
+        def body():
             for _ in range(10):
                 time.sleep(0.1)
                 yield b"x"
@@ -291,7 +291,7 @@ def test_min_interval_spaces_request_starts_to_one_host() -> None:
         ("identity", lambda data: data),
     ],
 )
-def test_bounded_decoder_handles_real_world_encodings(encoding: str, encode) -> None:  # type: ignore[no-untyped-def]
+def test_bounded_decoder_handles_real_world_encodings(encoding: str, encode) -> None:
     payload = b"<p>" + b"text " * 5000 + b"</p>"
     decoder = BoundedDecoder(encoding, cap=len(payload), url="http://x/")
     wire = encode(payload)

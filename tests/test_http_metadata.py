@@ -43,11 +43,11 @@ METADATA_IN_IPV6 = [
 ]
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)
 
 
-async def _get(url: str, settings: HttpSettings):  # type: ignore[no-untyped-def]
+async def _get(url: str, settings: HttpSettings):
     async with make_client(settings) as client:
         return await fetch(client, url)
 

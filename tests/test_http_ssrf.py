@@ -13,7 +13,7 @@ from briefbot.http import HttpSettings, fetch, make_client
 from briefbot.http.net import blocked_reason
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -26,7 +26,7 @@ def strict(**overrides: object) -> HttpSettings:
     return local_settings(allow_private_networks=False, **overrides)
 
 
-async def _get(url: str, settings: HttpSettings):  # type: ignore[no-untyped-def]
+async def _get(url: str, settings: HttpSettings):
     async with make_client(settings) as client:
         return await fetch(client, url)
 

@@ -11,7 +11,7 @@ import pytest
 from _llm_client import GOOD, PROMPT, Answer, calls, llm_settings
 from _llm_client import ask as ask_with
 from _openai_server import OpenAIServer, Reply, Request
-from _pipeline_world import world  # noqa: F401 (the fixture)
+from _pipeline_world import world  # noqa: F401  # the fixture
 from briefbot.errors import LLMError
 from briefbot.eval.runner import usage_of
 from briefbot.llm import CallStats
@@ -248,7 +248,7 @@ def test_one_usage_rule_for_the_live_stats_and_the_eval() -> None:
 
 
 # -- the night's report -----------------------------------------------------------------------------------
-def test_the_night_report_says_a_fallback_answered(tmp_path: Path, world) -> None:  # type: ignore[no-untyped-def]
+def test_the_night_report_says_a_fallback_answered(tmp_path: Path, world) -> None:
     """`briefbot run` (the real binary): triage's model is down (503), its fallback answers; the
     call log, report.json and the printed report say which model answered."""
     import os

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from _openai_server import OpenAIServer
-from _pipeline_world import (  # noqa: F401 - world is a fixture
+from _pipeline_world import (  # noqa: F401  # world is a fixture
     DATE,
     World,
     llm_env,

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from _openai_server import OpenAIServer, Reply
-from _pipeline_world import DATE, World, make_root, responder, world  # noqa: F401 - world is a fixture
+from _pipeline_world import DATE, World, make_root, responder, world  # noqa: F401  # world is a fixture
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.llm import LLMClient, LLMSettings

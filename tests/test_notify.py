@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from _openai_server import OpenAIServer
-from _pipeline_world import SLUG, World, llm_env, make_root, responder, world  # noqa: F401 - fixture
+from _pipeline_world import SLUG, World, llm_env, make_root, responder, world  # noqa: F401  # fixture
 from briefbot.cli import main
 from briefbot.pipeline.notify import messages, notify_night, redact, targets
 from briefbot.pipeline.report import BriefReport, RunReport
@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 5, 24, tzinfo=dt.UTC)
 
 
 def _report(*briefs: BriefReport, mode: str = "live") -> RunReport:
-    return RunReport(run_id=1, run_date=NOW.date(), mode=mode, started_at=NOW, briefs=list(briefs))  # type: ignore[arg-type]
+    return RunReport(run_id=1, run_date=NOW.date(), mode=mode, started_at=NOW, briefs=list(briefs))
 
 
 def _free_port() -> int:

@@ -46,7 +46,7 @@ def test_not_opml_is_a_typed_error(data: bytes) -> None:
 
 def test_read_refuses_a_str() -> None:
     with pytest.raises(TypeError):
-        read_opml("https://example.com/list.opml")  # type: ignore[arg-type]
+        read_opml("https://example.com/list.opml")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from _openai_server import OpenAIServer
-from _pipeline_world import (  # noqa: F401 - world is a fixture
+from _pipeline_world import (  # noqa: F401  # world is a fixture
     ETAG,
     SLUG,
     STORIES,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _openai_server import OpenAIServer
-from _pipeline_world import (  # noqa: F401 - world is a fixture
+from _pipeline_world import (  # noqa: F401  # world is a fixture
     DATE,
     SLUG,
     World,

@@ -16,11 +16,11 @@ from briefbot.errors import FetchError, ReplayMissError
 from briefbot.http import FetchResult, Validators, fetch, make_client
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)
 
 
-def _feed_server_routes(server) -> None:  # type: ignore[no-untyped-def]
+def _feed_server_routes(server) -> None:
     counter = {"n": 0}
 
     def counting(request: Request) -> Response:
@@ -47,7 +47,7 @@ def _feed_server_routes(server) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-async def _session(base: str, settings) -> list[object]:  # type: ignore[no-untyped-def]
+async def _session(base: str, settings) -> list[object]:
     """A mixed session; each outcome is a FetchResult's comparable fields or the error raised."""
     outcomes: list[object] = []
     async with make_client(settings) as client:
@@ -79,9 +79,9 @@ def test_record_then_replay_with_server_stopped_gives_identical_results(tmp_path
     # The server is gone; replay must not need it (and must not try the network).
     replayed = run(_session(base, local_settings(replay_dir=folder, max_bytes=1_000_000)))
     assert replayed == live
-    assert live[0]["body"] == b"call 1" and live[1]["body"] == b"call 2"  # type: ignore[index]
-    assert live[3]["not_modified"] is True  # type: ignore[index]
-    assert live[4]["body"] == b"<html>compressed page</html>"  # type: ignore[index]
+    assert live[0]["body"] == b"call 1" and live[1]["body"] == b"call 2"
+    assert live[3]["not_modified"] is True
+    assert live[4]["body"] == b"<html>compressed page</html>"
     assert str(live[6]).startswith("FetchStatusError") and "HTTP 500" in str(live[6])
     assert "size cap of 1000000" in str(live[7]) and "size cap of 1000000" in str(live[8])
     # One readable JSON per exchange (+ body file); the 301 hop is its own exchange.
@@ -110,7 +110,7 @@ def test_replay_miss_names_method_and_url(tmp_path: Path) -> None:
         run(twice())
 
 
-async def _session_single(url: str, settings) -> bytes:  # type: ignore[no-untyped-def]
+async def _session_single(url: str, settings) -> bytes:
     async with make_client(settings) as client:
         return (await fetch(client, url)).body
 
@@ -147,7 +147,7 @@ def _chat_completion(content: str) -> dict[str, object]:
     }
 
 
-async def _ask(base_url: str, settings, question: str) -> str:  # type: ignore[no-untyped-def]
+async def _ask(base_url: str, settings, question: str) -> str:
     async with make_client(settings, trusted=True) as http_client:
         llm = openai.AsyncOpenAI(
             base_url=base_url, api_key="sk-test-secret", http_client=http_client, max_retries=0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from _openai_server import OpenAIServer, Reply, Request
-from _pipeline_world import DATE, World, make_root, world  # noqa: F401 (the fixture)
+from _pipeline_world import DATE, World, make_root, world  # noqa: F401  # the fixture
 from briefbot.http.redact import MASK, redact, redact_secrets, redact_url, url_secrets
 
 BRIEFBOT = Path(sys.executable).parent / "briefbot"
@@ -203,7 +203,7 @@ def test_recording_masks_echoed_credentials_in_encoded_bodies_and_replays_them(t
     def echo_query(request: WRequest) -> Response:
         return Response(f"results for key {request.args['api_key']}", content_type="text/plain")
 
-    async def session(settings) -> list[tuple[int, bytes]]:  # type: ignore[no-untyped-def]
+    async def session(settings) -> list[tuple[int, bytes]]:
         async with make_client(settings, trusted=True) as client:
             a = await client.post(f"{base}/v1/x", headers={"Authorization": f"Bearer {PLAIN_KEY}"}, json={})
             b = await client.get(f"{base}/search", params={"q": "ai", "api_key": PLAIN_KEY})

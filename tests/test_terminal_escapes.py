@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from _openai_server import OpenAIServer
-from _pipeline_world import (  # noqa: F401 - world is a fixture
+from _pipeline_world import (  # noqa: F401  # world is a fixture
     DATE,
     SLUG,
     STORIES,

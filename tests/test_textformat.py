@@ -71,7 +71,7 @@ def test_stress_fixture_reads_what_it_means() -> None:
     brief = parse_text(read(FIXTURES / "stress_dates_titles.txt"))
     assert brief.title == "Grid Batteries — Storage | Policy: Who Pays for the Duck Curve?"
     assert [e.date for e in brief.timeline] == ["2019", "2024-06", "2025-10-30", "2025-10", "2025"]
-    assert len(brief.what) == 3 and len(brief.whats_new.paragraphs) == 2  # type: ignore[union-attr]
+    assert len(brief.what) == 3 and len(brief.whats_new.paragraphs) == 2
     assert [p.evolution is None for p in brief.perspectives] == [False, True, False]
     assert brief.sources[1].title == "Who pays for storage? — A primer"
     assert (brief.sources[1].publisher, brief.sources[1].date) == ("Grid Weekly", "2025")
@@ -303,7 +303,9 @@ def sources(draw) -> list[Source]:
 
 @st.composite
 def briefs(draw) -> Brief:
-    many = lambda: st.lists(LINE, max_size=3)  # noqa: E731
+    def many() -> st.SearchStrategy[list[str]]:
+        return st.lists(LINE, max_size=3)
+
     return Brief(
         site=draw(LINE),
         title=draw(LINE),

@@ -159,7 +159,7 @@ def test_the_demo_night_reviewed_with_the_keyboard_only(demo, browser) -> None:
     archived = ProposalStore(project, SLUG).last_closed()
     assert archived is not None and archived.closed_by == "keyboard-editor"
     (amendment,) = archived.amendments
-    assert amendment.number == 2 and AMEND_FROM in amendment.original.text  # type: ignore[union-attr]
+    assert amendment.number == 2 and AMEND_FROM in amendment.original.text
     assert [v.decision for v in archived.verdicts].count("accepted") == 15
 
 

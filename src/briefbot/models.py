@@ -230,7 +230,7 @@ class ReviseNarrativeParagraph(_Edit):
 
 
 # A plain Union, not `X | Y`: it becomes `anyOf` in a strict JSON schema (see DESIGN.md).
-Edit = Union[  # noqa: UP007 - the schema's anyOf, see above
+Edit = Union[  # noqa: UP007  # the schema's anyOf, see above
     AddTimelineEntry,
     ReviseTimelineEntry,
     UpdatePerspective,

@@ -200,7 +200,7 @@ async def _run_job(
             return  # 304: nothing re-parsed
         fetched_at = _fetch_time(answer.headers, now)
         # _Job holds it as `object`: pydantic cannot check a Protocol field; make_provider made it.
-        provider: Provider | None = job.provider  # type: ignore[assignment]
+        provider: Provider | None = job.provider  # type: ignore[assignment]  # held as object, see above
         parse = provider.parse if provider is not None else parse_feed
         parsed = parse(
             answer.body,

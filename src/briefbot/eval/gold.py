@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -97,7 +97,7 @@ class MustRetiredQuestion(_Expect):
 
 
 Must = Annotated[
-    Union[MustTimeline, MustPerspective, MustNewPerspective, MustTension, MustRetiredQuestion],  # noqa: UP007
+    MustTimeline | MustPerspective | MustNewPerspective | MustTension | MustRetiredQuestion,
     Field(discriminator="kind"),
 ]
 
@@ -131,7 +131,7 @@ class MustNotAnyEdit(StrictModel):
 
 
 MustNot = Annotated[
-    Union[MustNotInstruction, MustNotOneSource, MustNotRemoves, MustNotAnyEdit],  # noqa: UP007
+    MustNotInstruction | MustNotOneSource | MustNotRemoves | MustNotAnyEdit,
     Field(discriminator="kind"),
 ]
 

@@ -292,7 +292,7 @@ class ExtractPool:
                 wait_for = min(wait_for, 0.25)
             for conn in wait(list(self._busy), timeout=wait_for):
                 # wait() is typed as returning any waitables; it returns the connections it was given.
-                yield self._collect(self._busy[conn])  # type: ignore[index]
+                yield self._collect(self._busy[conn])  # type: ignore[index]  # our connections, see above
             now = time.monotonic()
             for worker in [w for w in self._busy.values() if w.deadline <= now and not w.conn.poll()]:
                 job = worker.job

@@ -181,7 +181,7 @@ class _TeeStream(httpx2.AsyncByteStream):
     ) -> None:
         self._inner, self._recorder, self._name, self._meta = inner, recorder, name, meta
         self._secrets = secrets
-        self._handle = open(recorder.folder / f"{name}.body", "wb")  # noqa: SIM115 (closed in aclose)
+        self._handle = open(recorder.folder / f"{name}.body", "wb")  # noqa: SIM115  # closed in aclose
         self._complete = False
         self._error: dict[str, str] | None = None
 

@@ -333,7 +333,7 @@ class LLMClient:
                     try:
                         # Messages and the schema stay plain dicts, the same ones hashed for the
                         # cache and written to the log; the SDK's TypedDicts would add a second shape.
-                        completion = await self._sdk.chat.completions.create(  # type: ignore[call-overload]
+                        completion = await self._sdk.chat.completions.create(  # type: ignore[call-overload]  # plain dicts, see above
                             model=model,
                             messages=messages,
                             response_format=response_format,

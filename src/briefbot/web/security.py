@@ -110,7 +110,7 @@ def _hostname_of(netloc: str) -> str | None:
     """`name` from `name`, `name:port` or `[v6]:port`; None when it is not a well-formed host."""
     try:
         parts = urlsplit("//" + netloc)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        parts.port  # noqa: B018  # raises ValueError on a malformed port
     except ValueError:
         return None
     if not parts.hostname or parts.username is not None or parts.path:
