@@ -109,3 +109,35 @@ def test_the_editors_whats_new_with_plain_markers_and_brackets_that_are_no_marke
         "GLM-5.1 tops [sic] SWE-Bench Pro [43][44][45] and NVIDIA pays [46].",
         "Nothing else moved.",
     ]
+
+
+def test_the_editors_invented_figure_is_warned_not_refused(root: Path) -> None:
+    text = "GLM-5.1 tops SWE-Bench Pro [43] on $7 trillion of compute, Zorblax says.\n"
+    out = cli(root, "whats-new", SLUG, "--set", "-", input=text).stdout
+    assert (
+        "warning: What's new: figures found neither in the cited items nor in the brief: $7 trillion" in out
+    )
+    assert "warning: What's new: names found neither in the cited items nor in the brief: Zorblax" in out
+    assert pending(root).whats_new_override == [text.strip()]
+    shown = cli(root, "review", SLUG).stdout
+    assert (
+        "warning: What's new: figures found neither in the cited items nor in the brief: $7 trillion" in shown
+    )
+    # Figures the cited item carries pass: [43] is the GLM-5.1 story ("#3 on Code Arena").
+    fine = cli(root, "whats-new", SLUG, "--set", "-", input="GLM-5.1 reached #3 on Code Arena [43].\n")
+    assert "warning" not in fine.stdout
+
+
+def test_a_drafts_invented_figure_is_shown_by_review_and_survives_a_decision(tmp_path: Path) -> None:
+    root = as_project(tmp_path / "root")
+    cli(root, "import", str(DEMO / "v6.txt"), "--slug", SLUG)
+    data = json.loads((DEMO / "edits.json").read_text(encoding="utf-8"))
+    data["whats_new"] = [data["whats_new"][0].replace("#3 on Code Arena", "#2 on Code Arena")]
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps(data), encoding="utf-8")
+    cli(root, "edit", SLUG, "--from", str(edits), "--date", "2026-05-24")
+    warning = "warning: What's new: figures found neither in the cited items nor in the brief: #2"
+    assert warning in cli(root, "review", SLUG).stdout
+    cli(root, "decide", SLUG, "--accept", "1")
+    assert pending(root).whats_new_origin == "draft"
+    assert warning in cli(root, "review", SLUG).stdout

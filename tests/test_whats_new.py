@@ -253,3 +253,35 @@ def test_two_entries_after_one_anchor_are_checked_against_each_other() -> None:
         "after=1: 2026-04-20 does not fit between the entry edit 1 put after it (2026-05-10) and the next; "
         "placed by date"
     ]
+
+
+# -- the names and figures checks on a draft -----------------------------------------------------------
+
+
+def test_a_drafts_invented_figure_and_name_are_warned_and_the_draft_is_still_used() -> None:
+    draft = ["Mistral AI joined NVIDIA's coalition [new:2] for $5 billion, Zorblax said."]
+    proposal = merge(small_brief(), drafted(TWO_EDITS, draft), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "draft"
+    assert proposal.whats_new_warnings == [
+        "What's new: names found neither in the cited items nor in the brief: Zorblax",
+        "What's new: figures found neither in the cited items nor in the brief: $5 billion",
+    ]
+
+
+def test_a_drafts_figure_in_the_items_it_cites_or_in_the_brief_passes() -> None:
+    items = [item(1), item(2, text="Mistral AI joins the coalition with $5 billion of compute.")]
+    draft = ["Mistral AI joined NVIDIA's coalition [new:2] for $5bn; Forge claims 99% [new:1]."]
+    proposal = merge(small_brief(), drafted(TWO_EDITS, draft, items=items), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "draft"
+    assert proposal.whats_new_warnings == []
+    # The same figure cited from an item that does not carry it is warned.
+    elsewhere = ["Mistral AI joined NVIDIA's coalition for $5bn [new:1]."]
+    warned = merge(small_brief(), drafted(TWO_EDITS, elsewhere, items=items), run_date=RUN_DATE)
+    assert warned.whats_new_warnings == [
+        "What's new: figures found neither in the cited items nor in the brief: $5bn"
+    ]
+
+
+def test_an_assembly_carries_no_whats_new_warnings() -> None:
+    proposal = merge(small_brief(), batch(TWO_EDITS), run_date=RUN_DATE)
+    assert proposal.whats_new_origin == "assembled" and proposal.whats_new_warnings == []

@@ -21,6 +21,7 @@ from briefbot.errors import NotFoundError, ReviewError
 from briefbot.merge import merge
 from briefbot.merge.proposal import Amendment, Decision, EditVerdict, Proposal
 from briefbot.merge.whats_new import shape_fault
+from briefbot.merge.whats_new_checks import editor_text_warnings
 from briefbot.models import CITATION_RE, Brief, Edit, EditBatch
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
@@ -197,6 +198,7 @@ def _decided(
         whats_new=merged.whats_new,
         whats_new_origin=merged.whats_new_origin,
         whats_new_note=merged.whats_new_note,
+        whats_new_warnings=merged.whats_new_warnings,
         # The editor's What's new described other edits; keeping it would misreport the version.
         whats_new_override=proposal.whats_new_override if before == after else None,
         decided_at=now,
@@ -339,6 +341,17 @@ def set_whats_new(
         updated = _touch(proposal, now=now, whats_new_override=paragraphs)
         store.save(updated)
     return updated
+
+
+def whats_new_warnings(proposal: Proposal) -> list[str]:
+    """The names and figures warnings on the What's new the proposal would publish: the editor's
+    text when set (checked now, against the candidate and the items its sources came from), else
+    the merger's, as it recorded them for a draft it kept (an assembly repeats checked summaries)."""
+    if proposal.whats_new_override is None:
+        return list(proposal.whats_new_warnings)
+    return editor_text_warnings(
+        proposal.whats_new_override, candidate=proposal.candidate, items=proposal.batch.items
+    )
 
 
 def approve(

@@ -136,6 +136,8 @@ def review_cmd(slug: str, as_json: bool) -> None:
     console.print(shown(f"What's new{origin}:", style="bold"))
     for paragraph in report["whats_new"] or ["(nothing applied)"]:
         console.print(shown(f"  {paragraph}"))
+    for warning in flow.whats_new_warnings(proposal):
+        console.print(shown(f"  warning: {warning}", style="yellow"))
     console.print(Text("\nChanges:", style="bold"))
     # The briefs' text came from feeds and a model: cleaned before the diff shows it.
     diff = diff_briefs(clean_brief(base), clean_brief(proposal.final_brief()))
@@ -250,6 +252,8 @@ def whats_new_cmd(slug: str, text_file: Path | None, in_editor: bool) -> None:
     click.echo(
         f"What's new of {slug} v{proposal.candidate.version} set ({len(proposal.whats_new_override or [])} paragraphs)"
     )
+    for warning in flow.whats_new_warnings(proposal):
+        click.echo(f"warning: {warning}")
 
 
 @click.command("approve")

@@ -6,6 +6,7 @@ Split from `merge.py` so the rules an edit must pass sit apart from the bookkeep
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from briefbot.merge._text import (
     _CALENDAR_RE,
@@ -20,6 +21,7 @@ from briefbot.merge._text import (
 from briefbot.merge.figures import KnownFigures, known_figures, unknown_figures
 from briefbot.models import (
     EDIT_CITATION_RE,
+    AddOpenQuestion,
     AddPerspective,
     AddTimelineEntry,
     BatchItem,
@@ -188,6 +190,52 @@ def edit_warnings(
             listed = ", ".join(d for d in dates if d) or "none"
             found_problems.append(f"date {edit.date} is not a date of a cited item (their dates: {listed})")
     return found_problems
+
+
+# -- a first draft ---------------------------------------------------------------------------------
+
+
+def paragraphs(text: str) -> list[str]:
+    """A text's paragraphs (split on blank lines), whitespace collapsed."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def check_draft_sentences(edit: Edit) -> None:
+    """Reject a first draft's edit with a sentence that cites nothing (see `merger`'s docstring)."""
+    if isinstance(edit, AddOpenQuestion) or (isinstance(edit, ReviseSection) and edit.section == "status"):
+        return
+    for key, text in text_fields(edit):
+        if key == "actor":
+            continue
+        for paragraph in paragraphs(text):
+            for sentence in _cited_sentences(paragraph):
+                if not EDIT_CITATION_RE.search(sentence):
+                    short = sentence if len(sentence) <= 80 else sentence[:77] + "..."
+                    raise Rejected(
+                        f"a first draft cites every sentence; this {key} has one without: {short!r}"
+                    )
+
+
+# A sentence ends at . ! or ? (and the citations right after it) before a space and a capital.
+_SENTENCE_END_RE = re.compile(r"[.!?]((?:\s*\[(?:new:\d+|\d+)\])*)\s+(?=[A-Z0-9\"“‘(])")
+# Fewer words than this is an abbreviation's tail ("U.S."), not a sentence: it joins the next.
+_MIN_SENTENCE_WORDS = 4
+
+
+def _cited_sentences(paragraph: str) -> list[str]:
+    """The paragraph's sentences, each keeping the citations that follow its full stop."""
+    out: list[str] = []
+    start, pending = 0, ""
+    for match in _SENTENCE_END_RE.finditer(paragraph):
+        piece = pending + paragraph[start : match.end(1) if match.group(1) else match.start() + 1]
+        start = match.end()
+        if len(piece.split()) < _MIN_SENTENCE_WORDS:
+            pending = piece + " "
+            continue
+        out.append(piece)
+        pending = ""
+    out.append(pending + paragraph[start:])
+    return [s for s in out if s.strip()]
 
 
 # -- names -------------------------------------------------------------------------------------

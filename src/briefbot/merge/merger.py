@@ -12,7 +12,6 @@ status line and open questions excepted, which are a label and questions, not cl
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,15 +25,17 @@ from briefbot.merge.checks import (
     brief_texts,
     check_citations,
     check_date,
+    check_draft_sentences,
     check_lengths,
     edit_warnings,
     markers,
-    text_fields,
+    paragraphs,
     vocabulary,
 )
 from briefbot.merge.figures import KnownFigures
 from briefbot.merge.proposal import EDITOR_REJECTED, EditVerdict, Proposal
 from briefbot.merge.whats_new import Summary
+from briefbot.merge.whats_new_checks import item_texts, text_warnings
 from briefbot.models import (
     EDIT_CITATION_RE,
     AddNarrativeParagraph,
@@ -158,6 +159,9 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
             batch.whats_new, summaries, markers_to_sources=work.numbers, tension_added=work.tension_added
         )
     candidate = _candidate(work, run_date=run_date, outcome=outcome)
+    draft_warnings: list[str] = []
+    if outcome is not None and outcome.origin == "draft":
+        draft_warnings = _draft_warnings(batch.whats_new or [], outcome.paragraphs, work, candidate)
     return Proposal(
         base_version=brief.version,
         run_date=run_date,
@@ -167,7 +171,20 @@ def merge(brief: Brief, batch: EditBatch, *, run_date: dt.date, accepted: set[in
         whats_new=candidate.whats_new if outcome else None,
         whats_new_origin=outcome.origin if outcome else None,
         whats_new_note=outcome.note if outcome else None,
+        whats_new_warnings=draft_warnings,
     )
+
+
+def _draft_warnings(draft: list[str], paragraphs: list[str], work: _Work, candidate: Brief) -> list[str]:
+    """The names and figures checks on the draft the merger kept, against the items and sources its
+    markers cite and the candidate."""
+    cited: list[str] = []
+    for marker in dict.fromkeys(m for p in draft for m in EDIT_CITATION_RE.findall(p)):
+        if marker.startswith("new:"):
+            cited += item_texts(work.items[marker])  # it resolved: an applied edit cites it
+        elif (source := work.base.source(int(marker))) is not None:
+            cited += [source.title, source.date or ""]
+    return text_warnings(paragraphs, cited=cited, brief=candidate)
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -180,44 +197,6 @@ def _index_items(batch: EditBatch) -> dict[str, BatchItem]:
             raise MergeError(f"items[{position}].ref: {item.ref!r} is used by two batch items")
         items[item.ref] = item
     return items
-
-
-def check_draft_sentences(edit: Edit) -> None:
-    """Reject a draft's edit with a sentence that cites nothing (see the module's docstring)."""
-    if isinstance(edit, AddOpenQuestion) or (isinstance(edit, ReviseSection) and edit.section == "status"):
-        return
-    for key, text in text_fields(edit):
-        if key == "actor":
-            continue
-        for paragraph in _paragraphs(text):
-            for sentence in _cited_sentences(paragraph):
-                if not EDIT_CITATION_RE.search(sentence):
-                    short = sentence if len(sentence) <= 80 else sentence[:77] + "..."
-                    raise Rejected(
-                        f"a first draft cites every sentence; this {key} has one without: {short!r}"
-                    )
-
-
-# A sentence ends at . ! or ? (and the citations right after it) before a space and a capital.
-_SENTENCE_END_RE = re.compile(r"[.!?]((?:\s*\[(?:new:\d+|\d+)\])*)\s+(?=[A-Z0-9\"“‘(])")
-# Fewer words than this is an abbreviation's tail ("U.S."), not a sentence: it joins the next.
-_MIN_SENTENCE_WORDS = 4
-
-
-def _cited_sentences(paragraph: str) -> list[str]:
-    """The paragraph's sentences, each keeping the citations that follow its full stop."""
-    out: list[str] = []
-    start, pending = 0, ""
-    for match in _SENTENCE_END_RE.finditer(paragraph):
-        piece = pending + paragraph[start : match.end(1) if match.group(1) else match.start() + 1]
-        start = match.end()
-        if len(piece.split()) < _MIN_SENTENCE_WORDS:
-            pending = piece + " "
-            continue
-        out.append(piece)
-        pending = ""
-    out.append(pending + paragraph[start:])
-    return [s for s in out if s.strip()]
 
 
 def _bare(text: str) -> str:
@@ -347,15 +326,11 @@ def _apply(work: _Work, number: int, edit: Edit) -> list[str]:
         previous = work.sections[edit.section][1]
         if previous is not None:
             raise Rejected(f"section {edit.section} is already revised by edit {previous}")
-        text: Any = edit.text.strip() if edit.section == "status" else _paragraphs(edit.text)
+        text: Any = edit.text.strip() if edit.section == "status" else paragraphs(edit.text)
         work.sections[edit.section] = (text, number)
     else:  # pragma: no cover - the Edit union is closed
         raise MergeError(f"unknown edit op {edit.op!r}")
     return []
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 def _assign(work: _Work, marker: str) -> int:

@@ -61,6 +61,8 @@ class Proposal(StrictModel):
     # Which ("draft" or "assembled") and why (the draft's fault, if it had one).
     whats_new_origin: Literal["draft", "assembled"] | None = None
     whats_new_note: str | None = None
+    # The names and figures checks on the draft the merger kept (warnings, as for an edit).
+    whats_new_warnings: list[str] = Field(default_factory=list)
     # The editor's replacement What's new, if any; it wins over the assembled one.
     whats_new_override: list[str] | None = None
     # Incremented on every change, so two editors cannot silently overwrite each other.
