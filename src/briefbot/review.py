@@ -14,15 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from briefbot.batch import json_path
 from briefbot.errors import NotFoundError, ReviewError
 from briefbot.merge import merge
-from briefbot.merge.proposal import Amendment, Decision, EditVerdict, Proposal
+from briefbot.merge.amendments import AMENDABLE_FIELDS as AMENDABLE_FIELDS  # read here by the CLI, web
+from briefbot.merge.amendments import AmendmentWarningError as AmendmentWarningError
+from briefbot.merge.amendments import amended_edit, check_amendment
+from briefbot.merge.proposal import Amendment, Decision, Proposal
 from briefbot.merge.whats_new import shape_fault
 from briefbot.merge.whats_new_checks import editor_text_warnings
-from briefbot.models import CITATION_RE, Brief, Edit, EditBatch
+from briefbot.models import CITATION_RE, Brief, EditBatch
 from briefbot.project import Project
 from briefbot.store.proposals import ProposalStore
 from briefbot.untrusted import clean_text
@@ -207,52 +207,6 @@ def _decided(
     )
 
 
-# What an editor may rewrite in an edit, where its op has the field. Indexes, sections and the
-# position of a timeline entry are left alone: changing them makes another edit, not a better one.
-AMENDABLE_FIELDS = ("text", "date", "actor", "stance", "evolution", "summary")
-
-
-def _amended_edit(original: Edit, number: int, changes: dict[str, str]) -> Edit:
-    fields = type(original).model_fields
-    for name in changes:
-        if name not in fields:
-            has = ", ".join(f for f in AMENDABLE_FIELDS if f in fields)
-            raise ReviewError(f"edit {number} ({original.op}) has no {name}; it has: {has}")
-    try:
-        return type(original).model_validate({**original.model_dump(), **changes})
-    except ValidationError as exc:
-        problems = "; ".join(f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ReviewError(f"edit {number} as amended is not a valid {original.op}: {problems}") from None
-
-
-class AmendmentWarningError(ReviewError):
-    """An amendment the merger would apply, but with a warning the edit did not have (a figure or a
-    name no cited item has, a date no cited item carries): the editor confirms it or rewrites it."""
-
-
-def _check_amendment(
-    number: int, old: list[EditVerdict], new: list[EditVerdict], *, allow_warnings: bool
-) -> None:
-    """Refuse an amendment of edit `number` the merger refuses: the edit itself is rejected, or it
-    knocks out another edit that applied (a duplicate, a clash), or (unless the editor allows it)
-    it raises a warning the edit did not have."""
-    verdict = new[number - 1]
-    refused = f"edit {number} as amended is refused"
-    if verdict.status == "rejected":
-        raise ReviewError(f"{refused}: {verdict.reason}; nothing was changed")
-    for before, after in zip(old, new, strict=True):
-        if after.number != number and before.status == "applied" and after.status == "rejected":
-            raise ReviewError(
-                f"{refused}: edit {after.number} would no longer apply ({after.reason}); nothing was changed"
-            )
-    fresh = [w for w in verdict.warnings if w not in old[number - 1].warnings]
-    if fresh and not allow_warnings:
-        raise AmendmentWarningError(
-            f"{refused}: {'; '.join(fresh)}; nothing was changed "
-            "(check it, and confirm the amendment to keep it)"
-        )
-
-
 def amend(
     project: Project,
     slug: str,
@@ -291,7 +245,7 @@ def amend(
         proposal = _current(store, expected_revision)
         proposal.verdict(number)  # an edit of this proposal, or an error naming the range
         original = proposal.batch.edits[number - 1]
-        amended = _amended_edit(original, number, changes)
+        amended = amended_edit(original, number, changes)
         if amended == original:
             raise ReviewError(f"edit {number} already says that; nothing to amend")
         edits = list(proposal.batch.edits)
@@ -300,7 +254,7 @@ def amend(
         decisions: dict[int, Decision | None] = {v.number: v.decision for v in proposal.verdicts}
         decisions[number] = "accepted"  # the editor wrote it: what they amend, they accept
         merged = _remerge(project, slug, proposal, batch, decisions)
-        _check_amendment(number, proposal.verdicts, merged.verdicts, allow_warnings=allow_warnings)
+        check_amendment(number, proposal.verdicts, merged.verdicts, allow_warnings=allow_warnings)
         amendment = Amendment(number=number, original=original, amended=amended, by=by, at=now)
         updated = _decided(
             proposal,
