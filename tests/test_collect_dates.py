@@ -1,4 +1,5 @@
-"""collect's one timestamp reader: feed and search dates and the HTTP `Date`, always aware UTC."""
+"""The one timestamp reader (briefbot.timestamps): feed and search dates, the HTTP `Date` and
+`Retry-After`'s HTTP date, always aware UTC."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefbot.collect._dates import parse_timestamp
+from briefbot.timestamps import parse_timestamp
 
 UTC = dt.UTC
 

@@ -22,11 +22,11 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from briefbot.collect._dates import parse_timestamp
 from briefbot.collect._jsonfeed import JSONFEED_PREFIX, JsonFeed, load_json_feed, looks_like_json
 from briefbot.collect.dedupe import canonical_url
 from briefbot.errors import BriefbotError
 from briefbot.models import CandidateItem, StrictModel
+from briefbot.timestamps import parse_timestamp
 
 _TAG_RE = re.compile(r"<[^>]+>")
 # Unsanitised HTML: drop what is code or styling, not words, before stripping tags.

@@ -15,11 +15,11 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from briefbot.collect._dates import parse_timestamp
 from briefbot.collect.dedupe import canonical_url
 from briefbot.collect.feeds import FeedParseError, ParsedFeed, content_hash, parse_feed, plain_text
 from briefbot.config import RssSearchProvider, SearxngProvider
 from briefbot.models import CandidateItem
+from briefbot.timestamps import parse_timestamp
 
 
 class Provider(Protocol):

@@ -23,7 +23,6 @@ from typing import Literal
 import httpx2
 from pydantic import ConfigDict, Field
 
-from briefbot.collect._dates import parse_timestamp
 from briefbot.collect.dedupe import Deduper, KnownItem
 from briefbot.collect.feeds import ParsedFeed, newest, parse_feed
 from briefbot.collect.freshness import Sourced, fresh_since
@@ -36,6 +35,7 @@ from briefbot.store import items as store
 from briefbot.store import transaction
 from briefbot.store.feed_health import FeedFetch, record_fetches
 from briefbot.store.http_cache import load_validators, save_validators
+from briefbot.timestamps import parse_timestamp
 
 # Fetches in flight across all hosts; each host still gets at most the HTTP client's per-host
 # limit. A revalidation night is nothing but waiting on 304s, so the wider window is what makes it

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 from collections.abc import Mapping
+
+from briefbot.timestamps import parse_timestamp
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: dt.datetime | None = None) -> float | None:
@@ -23,10 +24,7 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: dt.datetime | None =
         return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = parse_timestamp(value)  # an HTTP date
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())

@@ -1,4 +1,6 @@
-"""One reading of the timestamps fetched answers carry: feed and search dates, the HTTP `Date`."""
+"""One reading of the timestamps fetched answers carry: feed and search dates, the HTTP `Date` and
+the HTTP date of a `Retry-After`. Pure, at the bottom of the layers: http and collect both read
+dates with it."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def parse_timestamp(value: str | None) -> dt.datetime | None:
     except ValueError:
         try:
             parsed = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
