@@ -1,6 +1,6 @@
 """Debian's headless Chromium for the browser tests, driven by playwright (which never downloads a
-browser here). `require_playwright()` skips the calling module when either is missing; screenshots
-go to artifacts/screenshots/ for CI to keep."""
+browser here). `require_playwright()` fails the calling module when the browser is missing (CI
+installs it; `.ci/run`); screenshots go to artifacts/screenshots/ for CI to keep."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import playwright.sync_api
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,13 +28,12 @@ ARGS = [
 
 
 def require_playwright() -> ModuleType:
-    """playwright's sync API; called at a test module's top, it skips the module without a browser."""
+    """playwright's sync API; called at a test module's top, it fails the module without a browser."""
     if not CHROMIUM.exists():
-        pytest.skip(
-            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-            allow_module_level=True,
+        pytest.fail(
+            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)", pytrace=False
         )
-    return pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+    return playwright.sync_api
 
 
 @contextmanager

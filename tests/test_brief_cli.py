@@ -42,7 +42,9 @@ def test_subprocess_render_is_byte_exact(tmp_path: Path) -> None:
     fixture = FIXTURES / "stress_dates_titles.txt"
     script = Path(sys.executable).parent / "briefbot"
     if not script.exists():
-        pytest.skip(f"briefbot console script not installed at {script}")
+        pytest.fail(
+            f"briefbot console script not installed at {script}: install the project (pip install -e .)"
+        )
     command = [str(script), "--root", str(tmp_path)]
     assert run(tmp_path, "import", str(fixture), "--slug", "grid").exit_code == 0
     out = subprocess.run([*command, "render", "grid"], check=True, capture_output=True).stdout

@@ -17,6 +17,7 @@ import feedparser
 import pytest
 from lxml import html as lxml_html
 
+from briefbot.merge import merge
 from briefbot.models import Brief, EditBatch
 from conftest import REPO, SEED
 
@@ -141,8 +142,6 @@ def _titled(brief: Brief, value: object) -> object:
 
 
 def _approve_all(v6: Brief, batch: EditBatch) -> tuple[Brief, list]:
-    from briefbot.merge import merge
-
     proposal = merge(v6, batch, run_date=RUN_DATE)
     applied = {v.number for v in proposal.verdicts if v.status == "applied"}
     # "Approving every applied edit": re-merge from the accepted ones, then publish as closed.
@@ -151,7 +150,6 @@ def _approve_all(v6: Brief, batch: EditBatch) -> tuple[Brief, list]:
 
 
 def test_merging_edits_into_v6_yields_the_seed_v7(v6: Brief, v7: Brief, batch: EditBatch) -> None:
-    pytest.importorskip("briefbot.merge.merger")
     merged, verdicts = _approve_all(v6, batch)
     assert [(v.number, v.status, v.reason) for v in verdicts if v.status != "applied"] == []
     assert (merged.version, merged.date, merged.item_count, merged.state) == (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -275,20 +276,33 @@ def test_state_folder_is_a_file(tmp_path: Path, search: HTTPServer, llm: OpenAIS
     assert len(llm.requests) == 2  # the endpoint is still checked, its log kept in memory
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through a read-only folder's mode")
 def test_state_folder_not_writable(tmp_path: Path, search: HTTPServer, llm: OpenAIServer) -> None:
+    """A folder's mode stops a user, not root: as root (CI) the folder is a read-only tmpfs."""
     root = make_project(tmp_path, search)
     state = root / ".briefbot"
     state.mkdir()
-    state.chmod(0o500)
+    if os.geteuid() == 0:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(state)],
+            capture_output=True,
+            check=False,
+        )
+        assert mounted.returncode == 0, f"root cannot mount a tmpfs here: {mounted.stderr.decode().strip()}"
+        refusal = "Read-only file system"
+    else:
+        state.chmod(0o500)
+        refusal = "Permission denied"
     try:
         result = doctor(root, llm)
     finally:
-        state.chmod(0o700)
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(state)], check=True)
+        else:
+            state.chmod(0o700)
     assert result.exit_code == 1, result.output
     problems = failed(result)
     assert set(problems) == {"state"}
-    assert problems["state"].startswith(f"{state}") and "Permission denied" in problems["state"]
+    assert problems["state"].startswith(f"{state}") and refusal in problems["state"]
 
 
 def test_json_logs_one_line_per_check_and_a_closing_line(

@@ -82,9 +82,6 @@ def _holds_open(pid: int, path: Path) -> bool:
         return False
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the waiting process's files"
-)
 def test_another_process_waits_for_the_lock(project: Project) -> None:
     store = ProposalStore(project, SLUG)
     lock = store.directory / ".lock"

@@ -32,9 +32,17 @@ BRIEFBOT = Path(sys.executable).parent / "briefbot"
 
 # The install the examples describe.
 VENV_BRIEFBOT = "/opt/briefbot/.venv/bin/briefbot"
+
 PROJECT = "/srv/briefbot"
 ENV_FILE = "/etc/briefbot/env"
 LOG_FILE = "/var/log/briefbot/run.jsonl"
+
+
+def _require(tool: str, package: str) -> None:
+    """The docs' commands are run for real: a missing tool fails the test (CI installs them, .ci/run)."""
+    if shutil.which(tool) is None:
+        pytest.fail(f"{tool} is not installed (Debian package {package}): the documented commands need it")
+
 
 # What cron and systemd give a command: no venv on PATH, so only an absolute path finds briefbot.
 BASE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -170,12 +178,10 @@ def _cron_for(root: Path, secrets: Path, log: Path) -> str:
     return command.replace(f"{BRIEFBOT} --log-format json run", replayed)
 
 
-@pytest.mark.skipif(
-    shutil.which("flock") is None, reason="flock (util-linux) is not installed: the cron line is only parsed"
-)
 def test_cron_line_runs_a_night_and_skips_an_overlapping_start(
     demo_project: Path, secrets: Path, tmp_path: Path
 ) -> None:
+    _require("flock", "util-linux")
     log = tmp_path / "log" / "run.jsonl"
     log.parent.mkdir()
     command = _cron_for(demo_project, secrets, log)
@@ -223,8 +229,8 @@ def test_env_file_reads_alike_in_systemd_and_sh(tmp_path: Path) -> None:
     assert {key: sourced.get(key) for key in systemd} == systemd
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_units_verify(tmp_path: Path) -> None:
+    _require("systemd-analyze", "systemd")
     # verify checks that ExecStart's program exists: point it at this venv's briefbot.
     (tmp_path / "briefbot.service").write_text(
         (DOCS / "briefbot.service").read_text().replace(VENV_BRIEFBOT, str(BRIEFBOT))
@@ -346,8 +352,8 @@ def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_workflow_night_commits_the_proposals_for_review(demo_project: Path, tmp_path: Path) -> None:
+    _require("git", "git")
     # The repository: the demo project on main (with init's .gitignore), pushed to a bare origin,
     # then cloned as actions/checkout with fetch-depth 0 leaves it.
     (demo_project / ".gitignore").write_text(".briefbot/\n")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from _browser import chromium, new_page, require_playwright, shot
 from _web_data import serving
@@ -205,10 +206,7 @@ def test_every_page_fits_its_viewport(demo, browser, width: int, scheme: str) ->
 
 
 def test_axe_finds_no_serious_violation_on_any_page(demo, browser) -> None:
-    axe_module = pytest.importorskip(
-        "axe_playwright_python.sync_playwright", reason="needs axe-playwright-python"
-    )
-    axe = axe_module.Axe()
+    axe = Axe()
     base, project = demo
     pages = [*PAGES.items(), ("not-found", "/b/nope")]
     for scheme in ("light", "dark"):
