@@ -15,6 +15,7 @@ import _merge_briefs as mb
 from _web_data import SLUG, XSS_TITLE
 from _web_data import client as client  # the fixture
 from _web_data import project as project  # the fixture
+from briefbot.brief.diff import diff_briefs as word_diff_briefs
 from briefbot.cli import main
 from briefbot.errors import ConfigError
 from briefbot.merge import merge as merge_batch
@@ -22,6 +23,7 @@ from briefbot.project import Project
 from briefbot.review import make_proposal
 from briefbot.store.proposals import ProposalStore
 from briefbot.web import check_bind, create_app
+from briefbot.web._diff import diff_briefs as web_diff_briefs
 from briefbot.web.security import CONTENT_SECURITY_POLICY
 from briefbot.web.site import build_site
 from conftest import as_project
@@ -229,6 +231,33 @@ def test_diff_between_versions_marks_words(client: TestClient) -> None:
     assert "GLM-5.1" in html[html.index("<ins>") :]
     assert client.get(f"/b/{SLUG}/diff", params={"a": 6, "b": 99}).status_code == 404
     assert client.get(f"/b/{SLUG}/diff", params={"a": "x", "b": 7}).status_code == 404
+
+
+def test_web_diff_shows_the_cli_diffs_groups(client: TestClient, project: Project) -> None:
+    """One grouping rule: the page's <del>/<ins> are brief.diff's delete/insert ops, one for one."""
+    from_cli = word_diff_briefs(project.load(SLUG, 6), project.load(SLUG, 7))
+    ops = [op for s in from_cli.sections for item in s.items for op in item.ops]
+    html = client.get(f"/b/{SLUG}/diff", params={"a": 6, "b": 7}).text
+    legend = 1  # the page's legend shows one of each
+    assert html.count("<del>") - legend == sum(op.kind == "delete" for op in ops) > 0
+    assert html.count("<ins>") - legend == sum(op.kind == "insert" for op in ops) > 0
+
+
+def test_web_diff_adds_no_threshold_of_its_own(project: Project) -> None:
+    """Half the words kept (word-level in brief.diff) but few characters: still word-level on the web."""
+    old = project.load(SLUG, 6)
+    kept, gone, came = (
+        "x y z",
+        "Firstlongword Secondlongword Thirdlongword",
+        "Otherlongone Othertwo Otherthree",
+    )
+    before = old.model_copy(update={"what": [f"{kept} {gone}"]})
+    after = old.model_copy(update={"what": [f"{kept} {came}"]})
+    diff = word_diff_briefs(before, after)
+    ops = [op for s in diff.sections for item in s.items if item.status != "unchanged" for op in item.ops]
+    chunks = [c for s in web_diff_briefs(before, after) for b in s["blocks"] for c in b["chunks"]]
+    assert [(op.kind, op.text) for op in ops] == chunks
+    assert any(kind == "equal" and "x y z" in text for kind, text in chunks)
 
 
 def test_index_lists_briefs_and_pending_proposal(client: TestClient) -> None:

@@ -12,18 +12,11 @@ from briefbot.brief.diff import DiffOp, ItemDiff
 from briefbot.brief.diff import diff_briefs as word_diff_briefs
 from briefbot.models import Brief
 
-# Below this share of unchanged text a word diff is confetti; show the old and new text whole.
-_MIN_KEPT = 0.4
-
 
 def _chunks(item: ItemDiff) -> list[tuple[str, str]]:
+    # The grouping (and the rewrite rule: a text that keeps under a third of its words is one
+    # deletion and one insertion) is brief.diff's alone, so the web shows what `briefbot diff` shows.
     ops: list[DiffOp] = item.ops
-    if item.status == "changed":
-        kept = sum(len(op.text) for op in ops if op.kind == "equal")
-        old = "".join(op.text for op in ops if op.kind != "insert")
-        new = "".join(op.text for op in ops if op.kind != "delete")
-        if kept < _MIN_KEPT * max(len(old), len(new), 1):
-            return [("delete", old), ("equal", " "), ("insert", new)]
     return [(op.kind, op.text) for op in ops]
 
 
