@@ -153,3 +153,25 @@ def test_one_past_the_limits_is_refused(root: Path):
     one_over = _text(_valid())
     one_over += " " * (MAX_BATCH_BYTES + 1 - len(one_over.encode()))
     assert f"{MAX_BATCH_BYTES + 1:,} bytes" in _refused(root, one_over)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("after", True), ("after", "4"), ("after", 4.0), ("index", False), ("index", "2")],
+    ids=["after true", "after a string", "after a float", "index false", "index a string"],
+)
+def test_positions_are_whole_numbers_not_coerced(root: Path, field: str, value: Any):
+    """`"after": true` read as entry 1 would place an entry where nobody asked; refused instead."""
+    data = _valid()
+    op = "add_timeline_entry" if field == "after" else "revise_tension"
+    data["edits"] = [edit(op, date="2026-05", text="Entry [new:1]", after=value)]
+    if field == "index":
+        data["edits"] = [edit(op, index=value, text="Tension [new:1]")]
+    stderr = _refused(root, _text(data))
+    assert f"$.edits[0].{field}: " in stderr and "integer" in stderr.lower()
+
+
+def test_a_whole_number_position_is_read(root: Path):
+    data = _valid()
+    data["edits"] = [edit("add_timeline_entry", date="2030-01", text="Entry [new:1]", after=None)]
+    assert _edit(root, _text(data)).exit_code == 0

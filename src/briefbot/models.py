@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 # A timeline date is a full day, a month or a year, as a reader writes it.
 PARTIAL_DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
@@ -154,7 +154,7 @@ class AddTimelineEntry(_Edit):
     op: Literal["add_timeline_entry"]
     date: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
     text: str
-    after: int | None = Field(
+    after: StrictInt | None = Field(
         description="1-based number of the existing timeline entry this one follows (where the story "
         "groups it); null to place it after every entry of the same or an earlier date",
     )
@@ -167,7 +167,7 @@ class AddTimelineEntry(_Edit):
 
 class ReviseTimelineEntry(_Edit):
     op: Literal["revise_timeline_entry"]
-    index: int = Field(description="1-based position in the timeline")
+    index: StrictInt = Field(description="1-based position in the timeline")
     text: str
 
 
@@ -192,7 +192,7 @@ class AddTension(_Edit):
 
 class ReviseTension(_Edit):
     op: Literal["revise_tension"]
-    index: int = Field(description="1-based position among the tensions")
+    index: StrictInt = Field(description="1-based position among the tensions")
     text: str
 
 
@@ -203,13 +203,13 @@ class AddOpenQuestion(_Edit):
 
 class ReviseOpenQuestion(_Edit):
     op: Literal["revise_open_question"]
-    index: int = Field(description="1-based position among the open questions")
+    index: StrictInt = Field(description="1-based position among the open questions")
     text: str
 
 
 class RetireOpenQuestion(_Edit):
     op: Literal["retire_open_question"]
-    index: int = Field(description="1-based position among the open questions")
+    index: StrictInt = Field(description="1-based position among the open questions")
 
 
 class ReviseSection(_Edit):
@@ -225,7 +225,7 @@ class AddNarrativeParagraph(_Edit):
 
 class ReviseNarrativeParagraph(_Edit):
     op: Literal["revise_narrative_paragraph"]
-    index: int = Field(description="1-based position among the narrative paragraphs")
+    index: StrictInt = Field(description="1-based position among the narrative paragraphs")
     text: str
 
 
