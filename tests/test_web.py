@@ -195,6 +195,19 @@ def test_approve_is_refused_when_nothing_is_applied(client: TestClient, project:
     assert project.versions(SLUG) == [6, 7]
 
 
+def test_the_whats_new_figures_warning_shows_on_the_page(client: TestClient) -> None:
+    page = client.get(PROPOSAL).text
+    assert "whats-new-warning" not in page
+    text = "Epoch AI says the gap closed by 77% [43]."  # 99% is in the seed; 77% nowhere
+    page = client.post(
+        f"{PROPOSAL}/whats-new", data={**form_of(page, f"{PROPOSAL}/whats-new"), "whats_new": text}
+    ).text
+    assert "(edited)" in page
+    warning = re.search(r'<p class="warning whats-new-warning">(.*?)</p>', page)
+    assert warning and "77%" in warning.group(1), page[page.find('id="whats-new"') :][:2000]
+    assert client.get(PROPOSAL).text.count("whats-new-warning") == 1
+
+
 def test_review_to_published_version_and_feed(client: TestClient, project: Project) -> None:
     page = client.get(PROPOSAL).text
     page = client.post(f"{PROPOSAL}/decide", data={**decide_form(page, 2), "decision": "reject"}).text

@@ -152,6 +152,7 @@ def page(
         whats_new_error=whats_new_error,
         whats_new_edited=proposal.whats_new_override is not None,
         whats_new_state=_whats_new_state(proposal),
+        whats_new_warnings=review.whats_new_warnings(proposal),
         amend=amend,
         reason_max=review.MAX_REASON_CHARS,
         confirm_approve=confirmation(proposal, base.title, "approve"),
