@@ -3,6 +3,8 @@ format, its publication date kept in JSON (and shown in HTML and the review card
 
 from __future__ import annotations
 
+import re
+
 from _merge_briefs import RUN_DATE, batch, edit, item, small_brief
 from briefbot.brief.textformat import render_text
 from briefbot.merge import merge
@@ -34,5 +36,6 @@ def test_the_html_shows_a_search_finds_publication_date() -> None:
         run_date=RUN_DATE,
     )
     html = render(proposal.candidate, "html")
-    line = next(ln for ln in html.splitlines() if 'id="source-5"' in ln)
-    assert "reactive:open-model-capability-gap (2026-05-27)" in line
+    start = html.index('<li id="source-5"')
+    shown = " ".join(re.sub(r"<[^>]+>", " ", html[start : html.index("</li>", start)]).split())
+    assert shown.endswith("— reactive:open-model-capability-gap (2026-05-27)"), shown
