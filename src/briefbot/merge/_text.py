@@ -220,3 +220,36 @@ _SENTENCE_WORDS = frozenset(
         "yesterday",
     ]
 )
+
+
+# -- sentences -----------------------------------------------------------------------------------
+
+# A sentence ends at . ! or ?, with the citations right after it ("... rose. [3][4] Then"), before
+# a space and a capital, a digit, an opening quote or bracket.
+_SENTENCE_END_RE = re.compile(r"[.!?]((?:\s*\[(?:new:\d+|\d+)\])*)\s+(?=[A-Z0-9\"“‘(\[])")
+# A full stop that closes an abbreviation, not a sentence: initialisms ("U.S.", "e.g."), a single
+# initial ("John F. Kennedy") and the common short forms. A citation right after it still ends one.
+_ABBREVIATION_RE = re.compile(
+    r"[\"'(\u201c\u2018]?(?:(?:[A-Za-z]\.){2,}|[A-Z]\.|(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|Inc|Corp|Co"
+    r"|Ltd|Bros|vs|etc|approx|est|No|Nos|Fig|Gen|Sen|Rep|Gov|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept"
+    r"|Oct|Nov|Dec)\.)"
+)
+
+
+def sentences(paragraph: str) -> list[str]:
+    """The paragraph's sentences, in order, each keeping the citations that follow its full stop.
+
+    The one sentence splitter of the merger: the first-draft check (every sentence cites) and the
+    What's new (markers per sentence, the assembly's sentences) both read sentences through it."""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END_RE.finditer(paragraph):
+        stop = match.start() + 1
+        if not match.group(1):
+            last_word = paragraph[start:stop].rsplit(None, 1)[-1]
+            if _ABBREVIATION_RE.fullmatch(last_word):
+                continue
+        out.append(paragraph[start : match.end(1) if match.group(1) else stop])
+        start = match.end()
+    out.append(paragraph[start:])
+    return [s.strip() for s in out if s.strip()]

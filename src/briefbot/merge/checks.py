@@ -17,6 +17,7 @@ from briefbot.merge._text import (
     _SENTENCE_WORDS,
     _WORD_RE,
     _opens_sentence,
+    sentences,
 )
 from briefbot.merge.figures import KnownFigures, known_figures, unknown_figures
 from briefbot.models import (
@@ -216,26 +217,24 @@ def check_draft_sentences(edit: Edit) -> None:
                     )
 
 
-# A sentence ends at . ! or ? (and the citations right after it) before a space and a capital.
-_SENTENCE_END_RE = re.compile(r"[.!?]((?:\s*\[(?:new:\d+|\d+)\])*)\s+(?=[A-Z0-9\"“‘(])")
-# Fewer words than this is an abbreviation's tail ("U.S."), not a sentence: it joins the next.
+# Fewer words than this is a fragment ("Q3 2026."), not a sentence: it joins the next.
 _MIN_SENTENCE_WORDS = 4
 
 
 def _cited_sentences(paragraph: str) -> list[str]:
-    """The paragraph's sentences, each keeping the citations that follow its full stop."""
+    """The paragraph's sentences (`_text.sentences`), a fragment joined to the one after it."""
     out: list[str] = []
-    start, pending = 0, ""
-    for match in _SENTENCE_END_RE.finditer(paragraph):
-        piece = pending + paragraph[start : match.end(1) if match.group(1) else match.start() + 1]
-        start = match.end()
+    pending = ""
+    for sentence in sentences(paragraph):
+        piece = pending + sentence
         if len(piece.split()) < _MIN_SENTENCE_WORDS:
             pending = piece + " "
             continue
         out.append(piece)
         pending = ""
-    out.append(pending + paragraph[start:])
-    return [s for s in out if s.strip()]
+    if pending:
+        out.append(pending.rstrip())
+    return out
 
 
 # -- names -------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from briefbot.merge._text import sentences
 from briefbot.models import CITATION_RE, EDIT_CITATION_RE
 
 NO_NEW_FAULT_LINES = "No new fault lines emerged this pass."
@@ -41,9 +42,6 @@ MAX_PARAGRAPHS = 2
 MAX_MARKERS = 3
 MAX_SENTENCES = 4
 
-# A sentence ends at . ! or ? followed by space and a capital, a quote or a bracket, or at the end;
-# citations after the full stop ("... rose [3][4].") stay with their sentence.
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])(?:\s*\[(?:new:\d+|\d+)\])*\s+(?=[A-Z0-9\"“‘(\[])")
 _MARKERS_RE = re.compile(r"(?:\s*\[(?:new:\d+|\d+)\])+")
 # A bracket that reads as a citation marker: a digit or "new:" inside ("[12, 13]", "[ new:1 ]",
 # "[NEW:1]"). Only "[N]" (and, in a draft, "[new:K]") is one; "[sic]" or "[the lab]" are not markers.
@@ -67,10 +65,6 @@ class Outcome:
     paragraphs: list[str]
     origin: str  # "draft" or "assembled"
     note: str  # why: the draft's fault, or that there was none
-
-
-def sentences(paragraph: str) -> list[str]:
-    return [s for s in _SENTENCE_END_RE.split(paragraph.strip()) if s.strip()]
 
 
 def odd_markers(paragraphs: list[str], *, allow_new: bool) -> list[str]:
