@@ -4,6 +4,7 @@ tests), names derived from titles, `feeds import` / `feeds export` round trip th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,42 @@ def test_write_opml_escapes_and_dates() -> None:
     assert "<title>T &amp; &lt;U&gt;</title>" in text
     assert "<dateCreated>Sun, 29 Nov 2026 16:00:00 GMT</dateCreated>" in text
     assert 'xmlUrl="https://a.example/?q=&lt;b&gt;&amp;c"' in text
+
+
+# Synthetic OPML documents in other encodings, written here (not third-party files).
+_LATIN = '<?xml version="1.0" encoding="ISO-8859-1"?>\n<opml version="2.0"><head><title>Café</title></head>'
+_LATIN += '<body><outline text="Café über" xmlUrl="http://latin.example/rss"/></body></opml>'
+_UTF16 = '<?xml version="1.0" encoding="UTF-16"?><opml version="2.0"><body>'
+_UTF16 += '<outline text="日本 ü" xmlUrl="http://u16.example/rss"/></body></opml>'
+
+
+@pytest.mark.parametrize(
+    ("data", "title"),
+    [
+        (_LATIN.encode("iso-8859-1"), "Café über"),
+        (
+            _LATIN.replace("ISO-8859-1", "windows-1252").replace("über", "“smart” €").encode("cp1252"),
+            "Café “smart” €",
+        ),
+        (_UTF16.encode("utf-16"), "日本 ü"),
+        (b"\n  \xef\xbb\xbf" + _LATIN.replace("ISO-8859-1", "UTF-8").encode(), "Café über"),
+    ],
+)
+def test_read_honours_the_declared_encoding(data: bytes, title: str) -> None:
+    (feed,) = read_opml(data, source="x.opml").feeds
+    assert feed.title == title
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            _LATIN.replace(' encoding="ISO-8859-1"', "").encode("iso-8859-1"),
+            "not valid utf-8 text (byte 0xe9",
+        ),
+        (_LATIN.replace("ISO-8859-1", "x-nonesuch").encode("iso-8859-1"), "unknown encoding 'x-nonesuch'"),
+    ],
+)
+def test_undecodable_text_is_a_typed_error(data: bytes, message: str) -> None:
+    with pytest.raises(FeedParseError, match=re.escape(message)):
+        read_opml(data, source="x.opml")

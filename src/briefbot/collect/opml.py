@@ -8,6 +8,7 @@ the config's name pattern and made unique against the names already taken.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 import unicodedata
@@ -47,7 +48,10 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
     list at all (not OPML, or not XML)."""
     if not isinstance(data, bytes):  # a str might be taken for a URL and fetched
         raise TypeError("read_opml takes the file's bytes")
-    parsed = listparser.parse(data)
+    text = _decode(data, source)
+    # listparser reads bytes with libxml2's HTML parser, which takes them as UTF-8 whatever the
+    # XML declaration says: hand it UTF-8, declared as such.
+    parsed = listparser.parse(_UTF8_DECL + _XML_DECL.sub("", text, count=1).encode("utf-8"))
     if not parsed.get("version") and not parsed.feeds:
         problem = parsed.get("bozo_exception")
         why = f" ({problem})" if problem else ""
@@ -73,6 +77,45 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
                 tags.append(slug)
         feeds.append(OpmlFeed(title=title, url=url, tags=tags))
     return OpmlList(feeds=feeds, skipped=skipped)
+
+
+_UTF8_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_XML_DECL = re.compile(r"^<\?xml[^>]*\?>")
+_DECLARED = re.compile(rb"^<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decode(data: bytes, source: str) -> str:
+    """The document as text: by its byte order mark, else its XML declaration's encoding, else
+    UTF-8 (XML's default). Leading whitespace before the declaration is dropped."""
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if codec is None:
+        declared = _DECLARED.match(data.lstrip())
+        codec = declared.group(1).decode("ascii") if declared else "utf-8"
+        try:
+            codec = codecs.lookup(codec).name
+        except LookupError:
+            raise FeedParseError(
+                f"{source}: its XML declaration names an unknown encoding {codec!r}"
+            ) from None
+        if codec.startswith(("utf-16", "utf-32")):  # declared, yet readable as ASCII: no BOM
+            codec = "utf-8"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        at = exc.start + len(data) - len(exc.object)  # utf-8-sig reports past its BOM
+        raise FeedParseError(
+            f"{source}: not valid {codec.removesuffix('-sig')} text (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {at}); "
+            "save it as UTF-8 or declare its encoding in <?xml ... encoding=...?>"
+        ) from None
+    return text.lstrip("\ufeff \t\r\n")
 
 
 def slugify(text: str) -> str:
