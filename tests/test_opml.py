@@ -177,3 +177,54 @@ def test_read_honours_the_declared_encoding(data: bytes, title: str) -> None:
 def test_undecodable_text_is_a_typed_error(data: bytes, message: str) -> None:
     with pytest.raises(FeedParseError, match=re.escape(message)):
         read_opml(data, source="x.opml")
+
+
+_LAUGHS = "".join(
+    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' if i else '<!ENTITY lol0 "lol">' for i in range(10)
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # Truncated: libxml2's recovering HTML parser would import the first outline and drop the rest.
+        (
+            b'<opml version="2.0"><body><outline text="a" xmlUrl="http://a.example/rss"/>'
+            b'<outline text="b" xmlUrl="http://b.ex',
+            "not well-formed XML: unclosed token: line 1, column 75",
+        ),
+        (
+            b'<opml version="2.0"><body><outline text="&nbsp;x" xmlUrl="http://a.example/"/>',
+            "undefined entity",
+        ),
+        (b"  \n\t", "not an OPML subscription list (the file is empty)"),
+        (b'<rss version="2.0"><channel><title>t</title></channel></rss>', "its root element is <rss>"),
+        (
+            f'<?xml version="1.0"?>\n<!DOCTYPE opml [{_LAUGHS}]>\n<opml version="2.0"><body>'
+            '<outline text="&lol9;" xmlUrl="http://lol.example/&lol9;"/></body></opml>'.encode(),
+            "line 2: declares the XML entity 'lol0'",
+        ),
+    ],
+)
+def test_malformed_or_hostile_xml_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(FeedParseError, match=re.escape(message)) as caught:
+        read_opml(data, source="x.opml")
+    assert str(caught.value).startswith("x.opml: ")
+
+
+def test_an_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    data = (
+        f'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+        '<opml version="2.0"><body><outline text="&xxe;" xmlUrl="http://x.example/&xxe;"/></body></opml>'
+    ).encode()
+    with pytest.raises(FeedParseError, match="declares the XML entity 'xxe'") as caught:
+        read_opml(data, source="x.opml")
+    assert "TOPSECRET" not in str(caught.value)
+    (tmp_path / "x.opml").write_bytes(data)
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
+    result = invoke(tmp_path, "import", str(tmp_path / "x.opml"))
+    assert result.exit_code == 2 and "TOPSECRET" not in result.output
+    assert f"error: {tmp_path / 'x.opml'}: line 1: declares the XML entity 'xxe'" in result.output
+    assert (tmp_path / "feeds.yaml").read_text() == "feeds: []\n"

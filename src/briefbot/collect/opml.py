@@ -12,6 +12,7 @@ import codecs
 import datetime as dt
 import re
 import unicodedata
+import xml.parsers.expat
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
@@ -49,6 +50,7 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
     if not isinstance(data, bytes):  # a str might be taken for a URL and fetched
         raise TypeError("read_opml takes the file's bytes")
     text = _decode(data, source)
+    _check_xml(text, source)
     # listparser reads bytes with libxml2's HTML parser, which takes them as UTF-8 whatever the
     # XML declaration says: hand it UTF-8, declared as such.
     parsed = listparser.parse(_UTF8_DECL + _XML_DECL.sub("", text, count=1).encode("utf-8"))
@@ -116,6 +118,43 @@ def _decode(data: bytes, source: str) -> str:
             "save it as UTF-8 or declare its encoding in <?xml ... encoding=...?>"
         ) from None
     return text.lstrip("\ufeff \t\r\n")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse_entity(name: str, *_: object) -> None:
+    raise _Refused(f"declares the XML entity {name!r}; OPML needs none, and entities are refused")
+
+
+def _check_xml(text: str, source: str) -> None:
+    """Refuse what listparser's forgiving HTML parser would half-read: text that is not
+    well-formed XML (a truncated file loses its tail silently), a root that is not <opml>, and
+    any entity declaration (billion laughs, external files), refused before it is expanded."""
+    if not text.strip():
+        raise FeedParseError(f"{source}: not an OPML subscription list (the file is empty)")
+    parser = xml.parsers.expat.ParserCreate()
+    parser.EntityDeclHandler = _refuse_entity
+    roots: list[str] = []
+
+    def start(name: str, _attrs: object) -> None:
+        if not roots:
+            roots.append(name)
+
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(text, True)
+    except _Refused as exc:
+        raise FeedParseError(f"{source}: line {parser.CurrentLineNumber}: {exc}") from None
+    except xml.parsers.expat.ExpatError as exc:
+        raise FeedParseError(
+            f"{source}: not an OPML subscription list (not well-formed XML: {exc})"
+        ) from None
+    if roots and roots[0].rpartition(":")[2].lower() != "opml":
+        raise FeedParseError(
+            f"{source}: not an OPML subscription list (its root element is <{roots[0]}>, not <opml>)"
+        )
 
 
 def slugify(text: str) -> str:
