@@ -228,3 +228,19 @@ def test_an_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "TOPSECRET" not in result.output
     assert f"error: {tmp_path / 'x.opml'}: line 1: declares the XML entity 'xxe'" in result.output
     assert (tmp_path / "feeds.yaml").read_text() == "feeds: []\n"
+
+
+def test_import_of_an_unreadable_path_or_stdin(tmp_path: Path) -> None:
+    (tmp_path / "a-dir.opml").mkdir()
+    for path, why in ((tmp_path / "a-dir.opml", "Is a directory"), (tmp_path / "nope.opml", "No such file")):
+        result = invoke(tmp_path, "import", str(path))
+        assert result.exit_code == 2, result.output
+        assert f"error: {path}: cannot read it ({why}" in result.output
+        assert "Traceback" not in result.output
+    piped = CliRunner().invoke(
+        main, ["--root", str(tmp_path), "feeds", "import", "-"], input=SYNTHETIC.read_bytes()
+    )
+    assert piped.exit_code == 0, piped.output
+    assert "4 added, 2 skipped" in piped.output
+    broken = CliRunner().invoke(main, ["--root", str(tmp_path), "feeds", "import", "-"], input=b"<opml")
+    assert broken.exit_code == 2 and "error: <stdin>: not an OPML subscription list" in broken.output

@@ -327,14 +327,25 @@ def check_cmd(names: tuple[str, ...], everything: bool, timeout: float | None, a
 # -- OPML --------------------------------------------------------------------------------------
 
 
+def _read_input(file: Path) -> tuple[str, bytes]:
+    """The file's name as errors show it, and its bytes; an unreadable file is `error: FILE: why`."""
+    if str(file) == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    try:
+        return str(file), file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read it ({exc.strerror or exc})") from None
+
+
 @feeds.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=click.Path(allow_dash=True, path_type=Path))
 @click.option("--tag", "tags", multiple=True, help="A tag added to every imported feed (repeatable).")
 def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
-    """Add the feeds of an OPML FILE to feeds.yaml, named after their titles; feeds whose URL is
-    already configured are skipped and reported."""
+    """Add the feeds of an OPML FILE ('-' for standard input) to feeds.yaml, named after their
+    titles; feeds whose URL is already configured are skipped and reported."""
     proj = project()
-    listing = read_opml(file.read_bytes(), source=str(file))
+    source, data = _read_input(file)
+    listing = read_opml(data, source=source)
     existing = load_feeds_file(proj.feeds_file)
     taken = {f.name for f in existing.feeds}
     urls = {f.url: f.name for f in existing.feeds}
