@@ -33,9 +33,11 @@ def test_read_keeps_http_feeds_and_reports_the_rest() -> None:
     ]
     assert listing.feeds[0].tags == ["open-models", "ai"]
     # listparser itself lists a URL once (the second "cafe" outline is gone before we see it).
+    # Each skipped outline is named, with its line; a title with a web page but no feed is no folder.
     assert sorted(listing.skipped) == [
-        "file:///etc/passwd: not an http(s) feed URL",
-        "javascript:alert(1): not an http(s) feed URL",
+        "file:///etc/passwd: not an http(s) feed URL (outline 'Local file', line 15)",
+        "https://site.example/: no xmlUrl, only a web page's htmlUrl (outline 'A plain link', line 16)",
+        "javascript:alert(1): not an http(s) feed URL (outline 'Script', line 14)",
     ]
 
 
@@ -81,7 +83,8 @@ def test_import_adds_skips_and_reports(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "skipped https://www.interconnects.ai/feed: already the feed 'interconnects'" in result.output
     assert "skipped javascript:alert(1): not an http(s) feed URL" in result.output
-    assert "3 added, 3 skipped" in result.output
+    assert "skipped https://site.example/: no xmlUrl, only a web page's htmlUrl" in result.output
+    assert "3 added, 4 skipped" in result.output
     text = (tmp_path / "feeds.yaml").read_text()
     assert text.startswith("# kept\n")
     feeds = load_feeds_file(tmp_path / "feeds.yaml").feeds
@@ -92,7 +95,7 @@ def test_import_adds_skips_and_reports(tmp_path: Path) -> None:
         ("stars-example", "https://stars.example/rss", ["imported"]),
     ]
     again = invoke(tmp_path, "import", str(SYNTHETIC))
-    assert again.exit_code == 0 and "0 added, 6 skipped" in again.output
+    assert again.exit_code == 0 and "0 added, 7 skipped" in again.output
     assert (tmp_path / "feeds.yaml").read_text() == text
 
 
@@ -241,6 +244,57 @@ def test_import_of_an_unreadable_path_or_stdin(tmp_path: Path) -> None:
         main, ["--root", str(tmp_path), "feeds", "import", "-"], input=SYNTHETIC.read_bytes()
     )
     assert piped.exit_code == 0, piped.output
-    assert "4 added, 2 skipped" in piped.output
+    assert "4 added, 3 skipped" in piped.output
     broken = CliRunner().invoke(main, ["--root", str(tmp_path), "feeds", "import", "-"], input=b"<opml")
     assert broken.exit_code == 2 and "error: <stdin>: not an OPML subscription list" in broken.output
+
+
+# Synthetic outlines as feed readers write them (Inoreader's xmlURL / XMLURL, Feedly's type="rss",
+# Thunderbird's none, legacy feed:// links); written here, not copied from any export.
+_READERS = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0"><head><title>Subscriptions</title></head><body>
+  <outline text="Programming" title="Programming">
+    <outline text="Hacker News" type="RSS" xmlURL="https://news.ycombinator.com/rss"/>
+    <outline text="Python" type="Atom" XMLURL="  https://python.example/feeds/posts/default  "/>
+    <outline title="Title only" xmlUrl="https://titleonly.example/rss"/>
+    <outline text="Legacy" xmlUrl="feed://legacy.example/rss"/>
+    <outline text="Legacy TLS" xmlUrl="feed:https://legacy2.example/rss"/>
+    <outline text="Spaces" xmlUrl="https://sp.example/my feed.xml"/>
+    <outline text="Upper" xmlUrl="HTTPS://UPPER.Example/Feed"/>
+    <outline text="Upper again" xmlUrl="https://upper.example/Feed"/>
+    <outline text="Relative" xmlUrl="/feed.xml"/>
+    <outline text="Nothing" xmlUrl=" "/>
+    <outline text="Sub list" type="include" url="https://lists.example/more.opml"/>
+  </outline>
+</body></opml>
+"""
+
+
+def test_reader_exports_are_read_and_every_skip_named() -> None:
+    listing = read_opml(_READERS.encode(), source="r.opml")
+    assert [(f.title, f.url) for f in listing.feeds] == [
+        ("Hacker News", "https://news.ycombinator.com/rss"),
+        ("Python", "https://python.example/feeds/posts/default"),
+        ("Title only", "https://titleonly.example/rss"),
+        ("Legacy", "http://legacy.example/rss"),
+        ("Legacy TLS", "https://legacy2.example/rss"),
+        ("Spaces", "https://sp.example/my%20feed.xml"),
+        ("Upper", "https://upper.example/Feed"),
+    ]
+    assert all(f.tags == ["programming"] for f in listing.feeds)
+    assert listing.skipped == [
+        "https://upper.example/Feed: listed twice in r.opml (outline 'Upper again', line 11)",
+        "/feed.xml: not an http(s) feed URL (outline 'Relative', line 12)",
+        "https://lists.example/more.opml: a link to another subscription list, not a feed "
+        "(outline 'Sub list', line 14)",
+        "(no URL): empty xmlUrl (outline 'Nothing', line 13)",
+    ]
+
+
+def test_import_knows_a_configured_feed_by_another_spelling(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - name: up\n    url: https://Upper.example/Feed\n")
+    (tmp_path / "r.opml").write_text(_READERS)
+    result = invoke(tmp_path, "import", str(tmp_path / "r.opml"))
+    assert result.exit_code == 0, result.output
+    assert "skipped https://upper.example/Feed: already the feed 'up'" in result.output
+    assert "6 added, 5 skipped" in result.output

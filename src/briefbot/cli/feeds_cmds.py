@@ -34,7 +34,7 @@ from briefbot.cli._common import (
 )
 from briefbot.cli._feeds_file import add_feeds, remove_feed
 from briefbot.collect.feeds import FeedParseError, parse_feed
-from briefbot.collect.opml import read_opml, unique_name, write_opml
+from briefbot.collect.opml import read_opml, unique_name, url_key, write_opml
 from briefbot.config import (
     FeedConfig,
     FeedsFile,
@@ -348,19 +348,19 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     listing = read_opml(data, source=source)
     existing = load_feeds_file(proj.feeds_file)
     taken = {f.name for f in existing.feeds}
-    urls = {f.url: f.name for f in existing.feeds}
+    urls = {url_key(f.url): f.name for f in existing.feeds}
     added: list[FeedConfig] = []
     for reason in listing.skipped:
         click.echo(f"skipped {reason}")
     for entry in listing.feeds:
-        if entry.url in urls:
-            click.echo(f"skipped {entry.url}: already the feed {urls[entry.url]!r}")
+        if url_key(entry.url) in urls:
+            click.echo(f"skipped {entry.url}: already the feed {urls[url_key(entry.url)]!r}")
             continue
         name = unique_name(entry.title, entry.url, taken)
         feed_tags = list(dict.fromkeys([*entry.tags, *tags]))
         added.append(FeedConfig(name=name, url=entry.url, tags=feed_tags))
         taken.add(name)
-        urls[entry.url] = name
+        urls[url_key(entry.url)] = name
     if added:
         _comments_note(add_feeds(proj.feeds_file, added), proj.feeds_file)
     for feed in added:

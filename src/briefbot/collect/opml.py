@@ -14,7 +14,7 @@ import re
 import unicodedata
 import xml.parsers.expat
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 import listparser
@@ -50,7 +50,7 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
     if not isinstance(data, bytes):  # a str might be taken for a URL and fetched
         raise TypeError("read_opml takes the file's bytes")
     text = _decode(data, source)
-    _check_xml(text, source)
+    outlines = _check_xml(text, source)
     # listparser reads bytes with libxml2's HTML parser, which takes them as UTF-8 whatever the
     # XML declaration says: hand it UTF-8, declared as such.
     parsed = listparser.parse(_UTF8_DECL + _XML_DECL.sub("", text, count=1).encode("utf-8"))
@@ -61,24 +61,64 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
     feeds: list[OpmlFeed] = []
     skipped: list[str] = []
     seen: set[str] = set()
+
+    def where(raw: str, title: str) -> str:
+        line = outlines.lines.get(raw.strip())
+        return f"outline {title!r}" + (f", line {line}" if line else "")
+
     for entry in parsed.feeds:
-        url = str(entry.get("url") or "").strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            skipped.append(f"{url or '(no URL)'}: not an http(s) feed URL")
+        raw = str(entry.get("url") or "")
+        title = " ".join(str(entry.get("title") or "").split())
+        url = feed_url(raw)
+        if url is None:
+            skipped.append(f"{raw.strip() or '(no URL)'}: not an http(s) feed URL ({where(raw, title)})")
             continue
-        if url in seen:
-            skipped.append(f"{url}: listed twice in {source}")
+        if url_key(url) in seen:
+            skipped.append(f"{url}: listed twice in {source} ({where(raw, title)})")
             continue
-        seen.add(url)
-        title = " ".join(str(entry.get("title") or "").split()) or (parts.hostname or url)
+        seen.add(url_key(url))
         tags = []
         for tag in entry.get("tags") or []:
             slug = slugify(str(tag))
             if slug and slug not in tags:
                 tags.append(slug)
-        feeds.append(OpmlFeed(title=title, url=url, tags=tags))
+        feeds.append(OpmlFeed(title=title or urlsplit(url).hostname or url, url=url, tags=tags))
+    for entry in parsed.get("lists") or []:
+        raw, title = str(entry.get("url") or ""), " ".join(str(entry.get("title") or "").split())
+        skipped.append(
+            f"{raw.strip()}: a link to another subscription list, not a feed ({where(raw, title)})"
+        )
+    for line, title in outlines.empty:
+        skipped.append(f"(no URL): empty xmlUrl (outline {title!r}, line {line})")
+    for line, title, page in outlines.web_only:
+        skipped.append(f"{page}: no xmlUrl, only a web page's htmlUrl (outline {title!r}, line {line})")
     return OpmlList(feeds=feeds, skipped=skipped)
+
+
+def feed_url(raw: str) -> str | None:
+    """`raw` as an http(s) URL, or None when it is none: surrounding whitespace dropped, inner
+    whitespace percent-encoded, `feed://host/...` (and `feed:https://...`) read as http(s), scheme
+    and host lowercased (neither is case-sensitive)."""
+    url = raw.strip()
+    if url[:5].lower() == "feed:":
+        rest = url[5:]
+        url = rest if rest[:7].lower() == "http://" or rest[:8].lower() == "https://" else "http:" + rest
+    url = re.sub(r"\s", lambda m: quote(m.group()), url)
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or url[len(parts.scheme) :][:3] != "://"
+    ):
+        return None
+    after = url[len(parts.scheme) + 3 + len(parts.netloc) :]
+    userinfo, at, host = parts.netloc.rpartition("@")
+    return f"{parts.scheme.lower()}://{userinfo}{at}{host.lower()}{after}"
+
+
+def url_key(url: str) -> str:
+    """What two spellings of one feed URL share (scheme and host case, `feed://`, whitespace)."""
+    return feed_url(url) or url
 
 
 _UTF8_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -128,7 +168,15 @@ def _refuse_entity(name: str, *_: object) -> None:
     raise _Refused(f"declares the XML entity {name!r}; OPML needs none, and entities are refused")
 
 
-def _check_xml(text: str, source: str) -> None:
+class _Outlines(StrictModel):
+    lines: dict[str, int] = {}  # an xmlUrl or htmlUrl (stripped) -> the line of its first outline
+    empty: list[tuple[int, str]] = []  # (line, title) of outlines whose xmlUrl is empty
+    # (line, title, htmlUrl) of outlines with a web page and no feed (listparser takes them for
+    # folders when they have a title)
+    web_only: list[tuple[int, str, str]] = []
+
+
+def _check_xml(text: str, source: str) -> _Outlines:
     """Refuse what listparser's forgiving HTML parser would half-read: text that is not
     well-formed XML (a truncated file loses its tail silently), a root that is not <opml>, and
     any entity declaration (billion laughs, external files), refused before it is expanded."""
@@ -137,10 +185,21 @@ def _check_xml(text: str, source: str) -> None:
     parser = xml.parsers.expat.ParserCreate()
     parser.EntityDeclHandler = _refuse_entity
     roots: list[str] = []
+    found = _Outlines()
 
-    def start(name: str, _attrs: object) -> None:
+    def start(name: str, attrs: dict[str, str]) -> None:
         if not roots:
             roots.append(name)
+        if name.rpartition(":")[2].lower() != "outline":
+            return
+        attrs = {k.lower(): v for k, v in attrs.items()}
+        title = " ".join((attrs.get("text") or attrs.get("title") or "").split())
+        if "xmlurl" in attrs and not attrs["xmlurl"].strip():
+            found.empty.append((parser.CurrentLineNumber, title))
+        elif "xmlurl" not in attrs and attrs.get("htmlurl", "").strip() and not attrs.get("url"):
+            found.web_only.append((parser.CurrentLineNumber, title, attrs["htmlurl"].strip()))
+        for key in ("xmlurl", "htmlurl", "url"):
+            found.lines.setdefault(attrs.get(key, "").strip(), parser.CurrentLineNumber)
 
     parser.StartElementHandler = start
     try:
@@ -155,6 +214,8 @@ def _check_xml(text: str, source: str) -> None:
         raise FeedParseError(
             f"{source}: not an OPML subscription list (its root element is <{roots[0]}>, not <opml>)"
         )
+    found.lines.pop("", None)
+    return found
 
 
 def slugify(text: str) -> str:
