@@ -12,8 +12,9 @@ import difflib
 import os
 import re
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from briefbot._fs import atomic_create, atomic_write
 from briefbot.brief.render import brief_json
@@ -26,6 +27,48 @@ SKELETON_FILE = "skeleton.json"
 SKELETON_STATE = "draft"
 # A skeleton written by hand or lost carries no date of its own; the candidate takes the run date.
 _SKELETON_DATE = dt.date(1970, 1, 1)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+# A damaged file is named with its first few problems, not pydantic's whole report.
+_MAX_PROBLEMS = 5
+
+
+def read_json_model(path: Path, model: type[_M], what: str) -> _M | None:
+    """The `model` stored as JSON in `path`, None when there is no such file. A file that cannot be
+    read, is not UTF-8, is not JSON (cut short by a crash, edited by hand) or does not hold a `what`
+    is a `StoreError` naming the file and each field wrong, one line, never a traceback."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StoreError(
+            f"{path}: not a valid {what}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise StoreError(f"{path}: not a valid {what}: {describe_problems(exc)}") from None
+
+
+def describe_problems(exc: ValidationError) -> str:
+    """`field.path: what is wrong` for each problem, `; `-joined; broken JSON as `not JSON (...)`."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        if error["type"] == "json_invalid":
+            cause = (error.get("ctx") or {}).get("error") or error["msg"]
+            problems.append(f"not JSON ({cause}): the file is cut short or damaged")
+            continue
+        loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+        problems.append(f"{loc.lstrip('.') or '(top level)'}: {error['msg']}")
+    more = len(problems) - _MAX_PROBLEMS
+    shown = "; ".join(problems[:_MAX_PROBLEMS])
+    return f"{shown}; and {more} more" if more > 0 else shown
 
 
 def version_filename(version: int) -> str:
@@ -144,15 +187,11 @@ class Project:
     def skeleton(self, slug: str) -> Brief:
         """The empty version 0 a first draft is merged into: the stored one, else one titled after the slug."""
         path = self.require_brief(slug) / SKELETON_FILE
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        skeleton = read_json_model(path, Brief, "brief skeleton")
+        if skeleton is None:
             title = slug.replace("-", " ").capitalize()
             return empty_brief(title, date=_SKELETON_DATE)
-        try:
-            return Brief.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StoreError(f"{path}: not a valid brief skeleton: {exc}") from exc
+        return skeleton
 
     def write_skeleton(self, slug: str, brief: Brief) -> Path:
         if brief.version != 0:
@@ -172,15 +211,17 @@ class Project:
             return self.skeleton(slug)
         number = self.latest_version(slug) if version is None else version
         path = self.version_path(slug, number)
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        brief = read_json_model(path, Brief, "brief")
+        if brief is None:
             known = ", ".join(str(v) for v in self.versions(slug)) or "none"
-            raise NotFoundError(f"brief {slug!r} has no version {number} (published: {known})") from None
-        try:
-            return Brief.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StoreError(f"{path}: not a valid brief: {exc}") from exc
+            raise NotFoundError(f"brief {slug!r} has no version {number} (published: {known})")
+        if brief.version != number:
+            # A copied or hand-renamed file: trusting either number would publish over, or skip, a version.
+            raise StoreError(
+                f"{path}: version: the file holds version {brief.version}, but its name says "
+                f"{number}; rename it or correct its `version`"
+            )
+        return brief
 
     def publish(self, slug: str, brief: Brief) -> Path:
         """Store `brief` as an immutable published version; refuse to overwrite one."""

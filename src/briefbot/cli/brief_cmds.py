@@ -19,7 +19,7 @@ from briefbot.cli._common import project
 from briefbot.errors import FormatError, StoreError
 from briefbot.merge.proposal import Proposal
 from briefbot.models import Brief, EditBatch
-from briefbot.project import Project
+from briefbot.project import Project, read_json_model
 from briefbot.store.proposals import ProposalStore
 from briefbot.untrusted import clean_text
 
@@ -161,11 +161,11 @@ def approvers(proj: Project, slug: str) -> dict[int, str]:
     found: dict[int, str] = {}
     for path in ProposalStore(proj, slug).archived():
         try:
-            closed = Proposal.model_validate_json(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            click.echo(
-                f"warning: {path}: not a readable proposal, its approver is not shown ({exc})", err=True
-            )
+            closed = read_json_model(path, Proposal, "proposal")
+        except StoreError as exc:
+            click.echo(f"warning: {exc}; its approver is not shown", err=True)
+            continue
+        if closed is None:  # dropped meanwhile
             continue
         if closed.state == "approved" and closed.published_version is not None:
             found[closed.published_version] = closed.closed_by or "?"

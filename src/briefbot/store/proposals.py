@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from briefbot._fs import atomic_create, atomic_write
 from briefbot.errors import NotFoundError, ReviewError, StoreError
 from briefbot.merge.proposal import Proposal, StaleProposalError, proposal_json
-from briefbot.project import Project
+from briefbot.project import Project, read_json_model
 from briefbot.store.lock import flocked
 
 __all__ = ["ProposalStore", "StaleProposalError", "proposal_json"]
@@ -72,14 +70,7 @@ class ProposalStore:
         return current
 
     def load(self) -> Proposal | None:
-        try:
-            raw = self.pending_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            return Proposal.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StoreError(f"{self.pending_path}: not a valid proposal: {exc}") from exc
+        return read_json_model(self.pending_path, Proposal, "proposal")
 
     def require(self) -> Proposal:
         proposal = self.load()
@@ -127,10 +118,7 @@ class ProposalStore:
         archived = self.archived()
         if not archived:
             return None
-        try:
-            return Proposal.model_validate_json(archived[-1].read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"{archived[-1]}: not a readable proposal: {exc}") from exc
+        return read_json_model(archived[-1], Proposal, "proposal")
 
     def archived(self) -> list[Path]:
         if not self.archive_dir.is_dir():

@@ -1,0 +1,136 @@
+"""Hostile input through the real CLI: broken files in a project (stored versions, proposals,
+brief.yaml, feeds.yaml, prompt templates) and odd arguments. Each must end in a clear error naming
+the file (and the field), the right exit code, and never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _merge_briefs import RUN_DATE, batch, edit, small_brief
+from briefbot import review
+from briefbot.errors import StoreError
+from briefbot.project import Project
+
+BRIEFBOT = Path(sys.executable).parent / "briefbot"
+SLUG = "gap"
+
+
+def cli(root: Path, *args: str, code: int | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BRIEFBOT), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(root), "NO_COLOR": "1"},
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    if code is not None:
+        assert result.returncode == code, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A project made by `briefbot init` and `briefbot new`, with v7 published."""
+    project_root = tmp_path / "proj"
+    cli(project_root, "init", code=0)
+    cli(project_root, "new", SLUG, "--title", "Gap", "--scope", "The open-closed gap.", code=0)
+    Project(project_root).publish(SLUG, small_brief())
+    return project_root
+
+
+def with_proposal(root: Path) -> Path:
+    edits = [edit("add_open_question", text="Will it last [new:1]?", summary="A question [new:1].")]
+    review.make_proposal(Project(root), SLUG, batch(edits), run_date=RUN_DATE, now=dt.datetime.now(dt.UTC))
+    return root / "briefs" / SLUG / "proposals" / "pending.json"
+
+
+def version_file(root: Path) -> Path:
+    return root / "briefs" / SLUG / "versions" / "v0007.json"
+
+
+def problems(root: Path) -> list[str]:
+    result = cli(root, "status", "--json", code=1)
+    (row,) = json.loads(result.stdout)["briefs"]
+    return row["problems"]
+
+
+# -- stored versions and proposals ----------------------------------------------------------------
+def test_a_version_file_that_is_not_utf8_is_a_problem_and_an_error_naming_it(root: Path) -> None:
+    version_file(root).write_bytes(b"\xff\xfe{}")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{version_file(root)}: not a valid brief: not UTF-8 text")
+    for command in (["render", SLUG], ["history", SLUG]):
+        result = cli(root, *command, code=2)
+        assert f"error: {version_file(root)}: not a valid brief: not UTF-8" in result.stderr
+
+
+def test_a_truncated_version_file_is_named_in_one_line_without_pydantics_report(root: Path) -> None:
+    text = version_file(root).read_text(encoding="utf-8")
+    version_file(root).write_text(text[: len(text) // 2], encoding="utf-8")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{version_file(root)}: not a valid brief: not JSON (")
+    assert "cut short or damaged" in problem
+    assert "\n" not in problem and "errors.pydantic.dev" not in problem and "input_value" not in problem
+    result = cli(root, "render", SLUG, code=2)
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_version_file_missing_fields_names_each_field(root: Path) -> None:
+    version_file(root).write_text("{}", encoding="utf-8")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{version_file(root)}: not a valid brief: title: Field required; ")
+    assert problem.endswith("; item_count: Field required")
+    assert "\n" not in problem
+
+
+def test_a_version_file_holding_another_version_number_is_refused(root: Path) -> None:
+    data = json.loads(version_file(root).read_text(encoding="utf-8"))
+    data["version"] = 9
+    version_file(root).write_text(json.dumps(data), encoding="utf-8")
+    (problem,) = problems(root)
+    assert problem == (
+        f"{version_file(root)}: version: the file holds version 9, but its name says 7; "
+        "rename it or correct its `version`"
+    )
+    result = cli(root, "history", SLUG, code=2)
+    assert "holds version 9, but its name says 7" in result.stderr
+
+
+def test_a_pending_proposal_that_is_a_folder_is_a_problem_not_a_crash(root: Path) -> None:
+    pending = with_proposal(root)
+    pending.unlink()
+    pending.mkdir()
+    (problem,) = problems(root)
+    assert problem == f"{pending}: cannot read: Is a directory"
+    result = cli(root, "review", SLUG, code=2)
+    assert result.stderr == f"error: {pending}: cannot read: Is a directory\n"
+
+
+def test_a_pending_proposal_with_wrong_fields_names_them_in_one_line(root: Path) -> None:
+    pending = with_proposal(root)
+    pending.write_text('{"x": 1}', encoding="utf-8")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{pending}: not a valid proposal: ")
+    assert "base_version: Field required" in problem and "\n" not in problem
+    cli(root, "review", SLUG, code=2)
+
+
+def test_a_corrupt_skeleton_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    cli(root, "init", code=0)
+    cli(root, "new", SLUG, "--title", "Gap", "--scope", "The open-closed gap.", code=0)
+    skeleton = root / "briefs" / SLUG / "skeleton.json"
+    skeleton.write_bytes(b"\x80")
+    with pytest.raises(StoreError) as caught:
+        Project(root).skeleton(SLUG)
+    assert (
+        str(caught.value)
+        == f"{skeleton}: not a valid brief skeleton: not UTF-8 text (invalid start byte at byte 0)"
+    )
