@@ -14,7 +14,8 @@ import pytest
 
 from _merge_briefs import RUN_DATE, batch, edit, small_brief
 from briefbot import review
-from briefbot.errors import StoreError
+from briefbot.errors import LLMError, StoreError
+from briefbot.llm.prompts import Prompts
 from briefbot.project import Project
 
 BRIEFBOT = Path(sys.executable).parent / "briefbot"
@@ -134,3 +135,66 @@ def test_a_corrupt_skeleton_is_named(tmp_path: Path) -> None:
         str(caught.value)
         == f"{skeleton}: not a valid brief skeleton: not UTF-8 text (invalid start byte at byte 0)"
     )
+
+
+# -- a project's own prompt templates -------------------------------------------------------------
+def override(root: Path, name: str, content: bytes) -> Path:
+    path = root / "prompts" / name
+    path.write_bytes(content)
+    return path
+
+
+def render_error(root: Path, name: str = "triage.system.j2") -> str:
+    with pytest.raises(LLMError) as caught:
+        Prompts(root / "prompts").render_text(name)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"ok\n{% if x %}never closed\n", ":2: Unexpected end of template."),
+        (b"ok\n{{ not_a_variable }}\n", ":2: 'not_a_variable' is undefined"),
+        (
+            b"ok\nok\n{% include 'missing.j2' %}\n",
+            ":3: includes 'missing.j2', which none of ",
+        ),
+        (b"{% include '../../feeds.yaml' %}\n", ":1: includes '../../feeds.yaml', which none of "),
+    ],
+)
+def test_a_broken_project_template_names_its_file_and_line(root: Path, content: bytes, expected: str) -> None:
+    path = override(root, "triage.system.j2", content)
+    message = render_error(root)
+    assert message.startswith(f"prompt template {path}{expected}"), message
+
+
+def test_a_template_that_is_not_utf8_is_named_by_list_show_and_render(root: Path) -> None:
+    path = override(root, "triage.system.j2", b"\xff\xfe\x00not text")
+    expected = f"prompt template {path}: not UTF-8 text (invalid start byte at byte 0); save it as UTF-8"
+    assert render_error(root) == expected
+    listed = cli(root, "prompts", "list", code=0)  # where each comes from needs no reading
+    assert "prompts/triage.system.j2  (overrides the builtin)" in listed.stdout
+    shown = cli(root, "prompts", "show", "triage.system", code=2)
+    assert shown.stderr == f"error: {expected}\n"
+    # an include that is not UTF-8 is named too, not the template that includes it
+    override(root, "triage.system.j2", b"{% include '_fence.j2' %}\n")
+    fence = override(root, "_fence.j2", b"\x80")
+    assert render_error(root).startswith(f"prompt template {fence}: not UTF-8 text")
+
+
+def test_a_folder_or_a_symlink_named_like_a_template(root: Path) -> None:
+    (root / "prompts" / "triage.system.j2").mkdir()  # not a file: the packaged one is used
+    listed = cli(root, "prompts", "list", code=0)
+    assert "builtin:triage.system.j2" in listed.stdout
+    (root / "prompts" / "triage.system.j2").rmdir()
+    outside = root.parent / "outside.txt"
+    outside.write_text("A house rule kept outside the project.\n", encoding="utf-8")
+    (root / "prompts" / "triage.system.j2").symlink_to(outside)  # the user's own link: read it
+    assert cli(root, "prompts", "show", "triage.system", code=0).stdout == outside.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["nope", "../../etc/passwd", "../feeds.yaml", "/etc/passwd", ""])
+def test_prompts_show_of_an_unknown_or_escaping_name_is_an_error(root: Path, name: str) -> None:
+    result = cli(root, "prompts", "show", name, code=2)
+    assert result.stderr.startswith(f"error: no prompt template {name!r} in {root / 'prompts'}")
+    assert result.stdout == ""

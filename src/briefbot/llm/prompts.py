@@ -11,6 +11,8 @@ fenced (`briefbot.untrusted`).
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
     TemplateNotFound,
+    TemplateSyntaxError,
 )
+from jinja2.loaders import split_template_path
 
 from briefbot.errors import LLMError
 
@@ -58,6 +62,51 @@ class TemplateInfo:
 _SHARED_TEMPLATES = ("_fence.j2", "_data_rule.j2")
 
 
+class _Folder(FileSystemLoader):
+    """A folder of templates whose file that is not UTF-8 is an `LLMError` naming it, not a
+    UnicodeDecodeError out of jinja."""
+
+    def find(self, name: str) -> Path | None:
+        """The file `name` is read from, without reading it; None when this folder lacks it."""
+        try:
+            parts = split_template_path(name)  # refuses `..`: a name never leaves the folder
+        except TemplateNotFound:
+            return None
+        for folder in self.searchpath:
+            candidate = Path(folder, *parts)
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            raise LLMError(
+                f"prompt template {self.find(template) or template}: not UTF-8 text ({exc.reason} at "
+                f"byte {exc.start}); save it as UTF-8"
+            ) from None
+
+
+def _template_error(name: str, exc: TemplateError, folders: list[Path]) -> str:
+    """`prompt template FILE:LINE: what is wrong` for a template that does not render."""
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        return f"prompt template {exc.filename}:{exc.lineno}: {exc.message}"
+    # jinja runs a template as code whose file name is the template's path: the innermost such
+    # frame is the line that failed (an undefined variable, an include that is missing).
+    where = name
+    trace = exc.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if filename.endswith(".j2") and os.path.isfile(filename):
+            where = f"{filename}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    if isinstance(exc, TemplateNotFound):
+        searched = ", ".join(str(f) for f in folders)
+        return f"prompt template {where}: includes {exc.name!r}, which none of {searched} holds"
+    return f"prompt template {where}: {exc.message or type(exc).__name__}"
+
+
 def builtin_dir() -> Path:
     """The packaged templates' folder.
 
@@ -85,8 +134,8 @@ class Prompts:
         if project_dir is not None and project_dir.is_dir() and project_dir.samefile(self.builtin_dir):
             project_dir = None
         self.project_dir = project_dir
-        self._project = FileSystemLoader(project_dir) if project_dir is not None else None
-        self._builtin = FileSystemLoader(self.builtin_dir)
+        self._project = _Folder(project_dir) if project_dir is not None else None
+        self._builtin = _Folder(self.builtin_dir)
         loaders: list[BaseLoader] = (
             [self._builtin] if self._project is None else [self._project, self._builtin]
         )
@@ -112,26 +161,20 @@ class Prompts:
         return sorted(name for name in found if name.endswith(".j2"))
 
     def info(self, name: str) -> TemplateInfo:
-        """Which file `name` is read from; an unknown name is an `LLMError`."""
+        """Which file `name` is read from (not reading it); an unknown name is an `LLMError`."""
         if self._project is not None and self.project_dir is not None:
-            try:
-                _, filename, _ = self._project.get_source(self.env, name)
-            except TemplateNotFound:
-                pass
-            else:
+            found = self._project.find(name)
+            if found is not None:
                 return TemplateInfo(
                     name=name,
                     origin=f"{self.project_dir.name}/{name}",
-                    path=Path(filename),
+                    path=found,
                     overridden=self._in_builtin(name),
                 )
-        try:
-            _, filename, _ = self._builtin.get_source(self.env, name)
-        except TemplateNotFound:
-            raise LLMError(
-                f"no prompt template {name!r} in {', '.join(str(f) for f in self.folders())}"
-            ) from None
-        return TemplateInfo(name=name, origin=f"{BUILTIN}:{name}", path=Path(filename), overridden=False)
+        found = self._builtin.find(name)
+        if found is None:
+            raise LLMError(f"no prompt template {name!r} in {', '.join(str(f) for f in self.folders())}")
+        return TemplateInfo(name=name, origin=f"{BUILTIN}:{name}", path=found, overridden=False)
 
     def source(self, name: str) -> str:
         """The text of `name` as it will be used (the project's file when it has one)."""
@@ -144,11 +187,7 @@ class Prompts:
         return text
 
     def _in_builtin(self, name: str) -> bool:
-        try:
-            self._builtin.get_source(self.env, name)
-        except TemplateNotFound:
-            return False
-        return True
+        return self._builtin.find(name) is not None
 
     # -- rendering -------------------------------------------------------------------------------
     def source_hash(self, *names: str) -> str:
@@ -161,7 +200,7 @@ class Prompts:
         try:
             return self.env.get_template(name).render(**context).strip() + "\n"
         except TemplateError as exc:
-            raise LLMError(f"prompt template {name}: {exc}") from exc
+            raise LLMError(_template_error(name, exc, self.folders())) from exc
 
     def render(self, stage: str, **context: Any) -> RenderedPrompt:
         """System then user message of `stage` (`<stage>.system.j2`, `<stage>.user.j2`)."""
