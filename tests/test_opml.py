@@ -298,3 +298,22 @@ def test_import_knows_a_configured_feed_by_another_spelling(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "skipped https://upper.example/Feed: already the feed 'up'" in result.output
     assert "6 added, 5 skipped" in result.output
+
+
+class _CountingSet(set[str]):
+    checks = 0
+
+    def __contains__(self, item: object) -> bool:
+        _CountingSet.checks += 1
+        return super().__contains__(item)
+
+
+def test_many_colliding_titles_name_in_linear_time() -> None:
+    # An export of thousands of feeds all titled "Feed": each name resumes its base's count.
+    taken, counters = _CountingSet(), {}
+    for i in range(3000):
+        taken.add(unique_name("Feed", f"https://h{i}.example/", taken, counters))
+    assert len(taken) == 3000 and "feed" in taken and "feed-3000" in taken
+    assert _CountingSet.checks < 3 * 3000
+    # A name taken out of turn is still skipped over.
+    assert unique_name("Feed", "https://x.example/", {"feed", "feed-2"}, {"feed": 1}) == "feed-3"

@@ -350,13 +350,14 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     taken = {f.name for f in existing.feeds}
     urls = {url_key(f.url): f.name for f in existing.feeds}
     added: list[FeedConfig] = []
+    counters: dict[str, int] = {}
     for reason in listing.skipped:
         click.echo(f"skipped {reason}")
     for entry in listing.feeds:
         if url_key(entry.url) in urls:
             click.echo(f"skipped {entry.url}: already the feed {urls[url_key(entry.url)]!r}")
             continue
-        name = unique_name(entry.title, entry.url, taken)
+        name = unique_name(entry.title, entry.url, taken, counters)
         feed_tags = list(dict.fromkeys([*entry.tags, *tags]))
         added.append(FeedConfig(name=name, url=entry.url, tags=feed_tags))
         taken.add(name)
