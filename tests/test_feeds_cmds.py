@@ -314,3 +314,27 @@ def test_add_to_a_flow_list_with_entries_rewrites_rather_than_adding_a_second_ke
     assert result.exit_code == 0 and "comments were not kept" in result.output
     assert (tmp_path / "feeds.yaml").read_text().count("feeds:") == 1
     assert names(tmp_path) == ["a", "b"]
+
+
+def test_a_password_in_a_feed_url_is_stored_but_never_echoed(root: Path, tmp_path: Path) -> None:
+    secret = "https://reader:s3cr3t-pw@private.example/feed?x=1"
+    result = invoke(root, "add", "private", secret)
+    assert result.exit_code == 0, result.output
+    assert "s3cr3t-pw" not in result.output and "https://reader:***@private.example/feed?x=1" in result.output
+    assert load_feeds_file(root / "feeds.yaml").feeds[-1].url == secret  # fetching needs it
+    again = invoke(root, "add", "other", secret)
+    assert again.exit_code == 2 and "s3cr3t-pw" not in again.output and "reader:***@" in again.output
+    # Synthetic OPML naming the same feed twice and another one with a password.
+    opml = tmp_path / "private.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="p" xmlUrl="https://reader:s3cr3t-pw@private.example/feed?x=1"/>'
+        '<outline text="q" xmlUrl="https://u:hunter2@q.example/rss"/>'
+        '<outline text="q2" xmlUrl="https://u:hunter2@Q.example/rss"/></body></opml>'
+    )
+    imported = invoke(root, "import", str(opml))
+    assert imported.exit_code == 0, imported.output
+    assert "s3cr3t-pw" not in imported.output and "hunter2" not in imported.output
+    assert "added q (https://u:***@q.example/rss)" in imported.output
+    assert "skipped https://u:***@q.example/rss: listed twice" in imported.output
+    listed = invoke(root, "list")
+    assert listed.exit_code == 0 and "private.example" in listed.output and "s3cr3t-pw" not in listed.output

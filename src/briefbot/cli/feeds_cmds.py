@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import click
 import httpx2
@@ -102,7 +103,7 @@ def list_cmd(as_json: bool) -> None:
         error = "" if h.last_error is None else f"{_ago(h.last_error_at, now)}: {h.error_without(feed.url)}"
         table.add_row(
             escape(feed.name),
-            escape(feed.url),
+            escape(_shown(feed.url)),
             escape(", ".join(feed.tags)),
             "yes" if feed.enabled else "no",
             _ago(h.last_success, now),
@@ -116,6 +117,16 @@ def list_cmd(as_json: bool) -> None:
 # -- add / remove ------------------------------------------------------------------------------
 
 
+def _shown(url: str) -> str:
+    """`url` as output shows it: a password in it (`https://user:pass@host/`) is masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    masked = f"{userinfo.partition(':')[0]}:***@{host}"
+    return url.replace(parts.netloc, masked, 1)
+
+
 def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> FeedConfig:
     try:
         return FeedConfig(name=name, url=url, tags=list(tags), enabled=enabled)
@@ -127,9 +138,9 @@ def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> Feed
 def _duplicate(feed: FeedConfig, existing: FeedsFile) -> str | None:
     for other in existing.feeds:
         if other.name == feed.name:
-            return f"a feed named {feed.name!r} exists already ({other.url})"
+            return f"a feed named {feed.name!r} exists already ({_shown(other.url)})"
         if other.url == feed.url:
-            return f"{feed.url} is already the feed {other.name!r}"
+            return f"{_shown(feed.url)} is already the feed {other.name!r}"
     return None
 
 
@@ -152,7 +163,7 @@ def add_cmd(name: str, url: str, tags: tuple[str, ...], disabled: bool) -> None:
     if clash is not None:
         raise click.UsageError(clash)
     _comments_note(add_feeds(proj.feeds_file, [feed]), proj.feeds_file)
-    click.echo(f"added {feed.name} ({feed.url}) to {proj.feeds_file}")
+    click.echo(f"added {feed.name} ({_shown(feed.url)}) to {proj.feeds_file}")
 
 
 def _readers(proj: Project, feed: FeedConfig, remaining: list[FeedConfig]) -> list[str]:
@@ -352,10 +363,10 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     added: list[FeedConfig] = []
     counters: dict[str, int] = {}
     for reason in listing.skipped:
-        click.echo(f"skipped {reason}")
+        click.echo(f"skipped {_shown(reason.partition(': ')[0])}: {reason.partition(': ')[2]}")
     for entry in listing.feeds:
         if url_key(entry.url) in urls:
-            click.echo(f"skipped {entry.url}: already the feed {urls[url_key(entry.url)]!r}")
+            click.echo(f"skipped {_shown(entry.url)}: already the feed {urls[url_key(entry.url)]!r}")
             continue
         name = unique_name(entry.title, entry.url, taken, counters)
         feed_tags = list(dict.fromkeys([*entry.tags, *tags]))
@@ -365,7 +376,7 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     if added:
         _comments_note(add_feeds(proj.feeds_file, added), proj.feeds_file)
     for feed in added:
-        click.echo(f"added {feed.name} ({feed.url})")
+        click.echo(f"added {feed.name} ({_shown(feed.url)})")
     click.echo(f"{len(added)} added, {len(listing.feeds) - len(added) + len(listing.skipped)} skipped")
 
 
