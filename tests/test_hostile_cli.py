@@ -198,3 +198,23 @@ def test_prompts_show_of_an_unknown_or_escaping_name_is_an_error(root: Path, nam
     result = cli(root, "prompts", "show", name, code=2)
     assert result.stderr.startswith(f"error: no prompt template {name!r} in {root / 'prompts'}")
     assert result.stdout == ""
+
+
+# -- odd arguments ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["new", "draft", "review", "history"])
+def test_a_slug_too_long_for_a_file_name_is_refused_cleanly(root: Path, command: str) -> None:
+    slug = "a" * 300
+    extra = ["--title", "T", "--scope", "S"] if command == "new" else []
+    result = cli(root, command, slug, *extra, code=2)
+    assert result.stderr == (
+        "error: invalid brief slug 'aaaaaaaaaaaaaaaaaaaa'... (300 characters): at most 64, lowercase "
+        "letters, digits and '-'\n"
+    )
+    assert not (root / "briefs" / slug[:64]).exists()
+
+
+@pytest.mark.parametrize("slug", ["../x", "CON", "ünï", "a/b", "..", "a b"])
+def test_new_refuses_slugs_that_are_not_plain_names(root: Path, slug: str) -> None:
+    result = cli(root, "new", slug, "--title", "T", "--scope", "S", code=2)
+    assert result.stderr.startswith(f"error: invalid brief slug {slug!r}: use lowercase letters")
+    assert sorted(p.name for p in (root / "briefs").iterdir()) == [SLUG]

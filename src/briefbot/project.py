@@ -23,6 +23,8 @@ from briefbot.models import SLUG_PATTERN, Brief
 
 _VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
 SKELETON_FILE = "skeleton.json"
+# A slug names a folder and appears in file names and URLs: short enough for every file system.
+MAX_SLUG_LENGTH = 64
 # The state a skeleton shows; it is never published (the merger's candidate is `open`).
 SKELETON_STATE = "draft"
 # A skeleton written by hand or lost carries no date of its own; the candidate takes the run date.
@@ -103,6 +105,13 @@ class Project:
         return self.state_dir / "state.db"
 
     def brief_dir(self, slug: str) -> Path:
+        if len(slug) > MAX_SLUG_LENGTH:
+            # Checked before any path is made of it: a name past the file system's limit is an
+            # OSError ("File name too long") from the first stat.
+            raise NotFoundError(
+                f"invalid brief slug {slug[:20]!r}... ({len(slug)} characters): at most "
+                f"{MAX_SLUG_LENGTH}, lowercase letters, digits and '-'"
+            )
         if not re.match(SLUG_PATTERN, slug):
             hint = _did_you_mean(slug, self.slugs())
             raise NotFoundError(f"invalid brief slug {slug!r}: use lowercase letters, digits and '-'{hint}")
@@ -144,7 +153,9 @@ class Project:
         if not self.briefs_dir.is_dir():
             return []
         return sorted(
-            p.name for p in self.briefs_dir.iterdir() if p.is_dir() and re.match(SLUG_PATTERN, p.name)
+            p.name
+            for p in self.briefs_dir.iterdir()
+            if p.is_dir() and re.match(SLUG_PATTERN, p.name) and len(p.name) <= MAX_SLUG_LENGTH
         )
 
     def versions(self, slug: str) -> list[int]:
