@@ -338,3 +338,41 @@ def test_a_password_in_a_feed_url_is_stored_but_never_echoed(root: Path, tmp_pat
     assert "skipped https://u:***@q.example/rss: listed twice" in imported.output
     listed = invoke(root, "list")
     assert listed.exit_code == 0 and "private.example" in listed.output and "s3cr3t-pw" not in listed.output
+
+
+@pytest.mark.corpus
+def test_check_agrees_with_collect_on_every_corpus_feed(corpora: Path, tmp_path: Path) -> None:
+    # The real feeds of ../shared/corpora/feeds served as a server would: check must call ok
+    # every feed collect reads, with the same entry count, and a parse error every one it cannot.
+    manifest = json.loads((corpora / "feeds" / "manifest.json").read_text(encoding="utf-8"))
+    routes = {}
+    for index, record in enumerate(manifest):
+        headers = dict(record.get("http_headers") or {"Content-Type": "application/xml"})
+        if record["gzip_bytes"]:
+            headers["Content-Encoding"] = "gzip"
+        routes[f"/{index}"] = Route(body=(corpora / "feeds" / record["file"]).read_bytes(), headers=headers)
+    with FeedServer(routes) as server:
+        _project(tmp_path, {f"f{i}": server.url(f"/{i}") for i in range(len(manifest))})
+        checked = invoke(tmp_path, "check", "--json")
+        config = load_config(Project(tmp_path))
+
+        async def night() -> list[tuple[str, int | None, int, list[str]]]:
+            conn = connect(Project(tmp_path).state_db)
+            try:
+                async with make_client(HttpSettings(allow_private_networks=True, max_retries=0)) as client:
+                    report = await collect(config, client=client, conn=conn)
+            finally:
+                conn.close()
+            return [(s.name, s.status, s.entries, s.errors) for s in report.sources]
+
+        collected = asyncio.run(night())
+    assert checked.exit_code in (0, 1), checked.output
+    by = {r["name"]: r for r in json.loads(checked.stdout)["feeds"]}
+    assert len(by) == len(collected) == len(manifest)
+    for name, status, entries, errors in collected:
+        file = manifest[int(name[1:])]["file"]
+        if status == 200 and not errors:
+            assert (by[name]["outcome"], by[name]["entries"]) == ("ok", entries), (file, by[name])
+        else:
+            assert by[name]["outcome"] == "parse" and "not a feed" in errors[0], (file, by[name], errors)
+    assert sum(r["outcome"] == "ok" for r in by.values()) > 200
