@@ -317,3 +317,22 @@ def test_many_colliding_titles_name_in_linear_time() -> None:
     assert _CountingSet.checks < 3 * 3000
     # A name taken out of turn is still skipped over.
     assert unique_name("Feed", "https://x.example/", {"feed", "feed-2"}, {"feed": 1}) == "feed-3"
+
+
+def test_nested_folders_and_category_paths_become_tags() -> None:
+    # Synthetic, shaped like NetNewsWire's and Thunderbird's nested folders.
+    data = b"""<opml version="1.1"><body>
+      <outline text="News &amp; Blogs" title="News &amp; Blogs">
+        <outline title="Sub Folder">
+          <outline text="Deep" type="rss" xmlUrl="https://deep.example/feed"/>
+        </outline>
+        <outline text="Flat" type="rss" xmlUrl="https://flat.example/feed" category="/Tech/AI,/misc"/>
+      </outline>
+      <outline text="Top" type="rss" xmlUrl="https://top.example/feed"/>
+    </body></opml>"""
+    listing = read_opml(data)
+    assert [(f.title, f.tags) for f in listing.feeds] == [
+        ("Deep", ["news-blogs", "sub-folder"]),
+        ("Flat", ["tech", "ai", "misc", "news-blogs"]),
+        ("Top", []),
+    ]

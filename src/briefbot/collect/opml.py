@@ -78,7 +78,9 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
             continue
         seen.add(url_key(url))
         tags = []
-        for tag in entry.get("tags") or []:
+        # Every folder on the outline's path (and every part of a `category="/a/b"`) is a tag:
+        # listparser's own `tags` keep only top-level folders, so a feed in Tech > AI had none.
+        for tag in (part for path in entry.get("categories") or [] for part in path):
             slug = slugify(str(tag))
             if slug and slug not in tags:
                 tags.append(slug)
