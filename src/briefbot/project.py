@@ -24,7 +24,7 @@ from briefbot.models import SLUG_PATTERN, Brief
 _VERSION_FILE = re.compile(r"^v(\d{4,})\.json$")
 SKELETON_FILE = "skeleton.json"
 # A slug names a folder and appears in file names and URLs: short enough for every file system.
-MAX_SLUG_LENGTH = 64
+MAX_SLUG_LENGTH = 120
 # The state a skeleton shows; it is never published (the merger's candidate is `open`).
 SKELETON_STATE = "draft"
 # A skeleton written by hand or lost carries no date of its own; the candidate takes the run date.
