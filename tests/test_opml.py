@@ -336,3 +336,20 @@ def test_nested_folders_and_category_paths_become_tags() -> None:
         ("Flat", ["tech", "ai", "misc", "news-blogs"]),
         ("Top", []),
     ]
+
+
+def test_urls_urlsplit_refuses_are_skipped_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
+    (tmp_path / "bad.opml").write_text(  # synthetic
+        '<opml version="2.0"><body><outline text="v6" xmlUrl="http://[abc/feed"/>'
+        '<outline text="creds v6" xmlUrl="http://u:pw1234@[abc/feed"/>'
+        '<outline text="port" xmlUrl="http://a.example:99999/feed"/>'
+        '<outline text="ok" xmlUrl="https://ok.example/feed"/></body></opml>'
+    )
+    result = invoke(tmp_path, "import", str(tmp_path / "bad.opml"))
+    assert result.exit_code == 0, result.output
+    assert "skipped http://[abc/feed: not an http(s) feed URL (outline 'v6', line 1)" in result.output
+    assert "skipped http://u:***@[abc/feed: not an http(s) feed URL" in result.output
+    assert "pw1234" not in result.output
+    assert "skipped http://a.example:99999/feed: not an http(s) feed URL" in result.output
+    assert "1 added, 3 skipped" in result.output

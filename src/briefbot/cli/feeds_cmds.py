@@ -12,10 +12,10 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import click
 import httpx2
@@ -117,14 +117,13 @@ def list_cmd(as_json: bool) -> None:
 # -- add / remove ------------------------------------------------------------------------------
 
 
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#]*@")
+
+
 def _shown(url: str) -> str:
-    """`url` as output shows it: a password in it (`https://user:pass@host/`) is masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    masked = f"{userinfo.partition(':')[0]}:***@{host}"
-    return url.replace(parts.netloc, masked, 1)
+    """`url` as output shows it: a password in it (`https://user:pass@host/`) is masked. A regex,
+    not urlsplit, so a URL urlsplit refuses (`http://u:p@[bad/`) is masked too."""
+    return _PASSWORD.sub(r"\1:***@", url, count=1)
 
 
 def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> FeedConfig:

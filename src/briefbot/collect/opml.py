@@ -106,7 +106,11 @@ def feed_url(raw: str) -> str | None:
         rest = url[5:]
         url = rest if rest[:7].lower() == "http://" or rest[:8].lower() == "https://" else "http:" + rest
     url = re.sub(r"\s", lambda m: quote(m.group()), url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises for a port out of range or not a number
+    except ValueError:  # also "http://[abc/feed", an unclosed IPv6 bracket
+        return None
     if (
         parts.scheme.lower() not in ("http", "https")
         or not parts.hostname
