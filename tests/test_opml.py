@@ -353,3 +353,22 @@ def test_urls_urlsplit_refuses_are_skipped_not_a_traceback(tmp_path: Path) -> No
     assert "pw1234" not in result.output
     assert "skipped http://a.example:99999/feed: not an http(s) feed URL" in result.output
     assert "1 added, 3 skipped" in result.output
+
+
+def test_round_trip_keeps_names_with_dots_and_underscores(tmp_path: Path) -> None:
+    source, target = tmp_path / "a", tmp_path / "b"
+    source.mkdir()
+    target.mkdir()
+    (source / "feeds.yaml").write_text(
+        "feeds:\n  - name: my_feed.v2\n    url: https://one.example/f\n"
+        "  - name: lwn.net\n    url: https://lwn.example/rss\n  - name: plain\n    url: https://p.example/f\n"
+    )
+    (target / "feeds.yaml").write_text("feeds:\n  - name: plain\n    url: https://other.example/f\n")
+    assert invoke(source, "export", str(tmp_path / "out.opml")).exit_code == 0
+    assert invoke(target, "import", str(tmp_path / "out.opml")).exit_code == 0
+    assert [f.name for f in load_feeds_file(target / "feeds.yaml").feeds] == [
+        "plain",
+        "my_feed.v2",
+        "lwn.net",
+        "plain-2",
+    ]

@@ -25,6 +25,8 @@ from briefbot.config import FeedConfig
 from briefbot.models import StrictModel
 
 _MAX_NAME = 60
+# A title that is a lowercase feed name already (NAME_PATTERN without capitals) is used as is.
+_KEPT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 class OpmlFeed(StrictModel):
@@ -236,7 +238,10 @@ def unique_name(title: str, url: str, taken: set[str], counters: dict[str, int] 
     not in `taken`: `name`, then `name-2`, `name-3`... Pass the same `counters` for a run of names
     (an import): each base then resumes where it left off, rather than trying 2, 3... again, which
     for a list of thousands of feeds all titled "Feed" would take hours."""
-    base = slugify(title) or slugify(urlsplit(url).hostname or "") or "feed"
+    if _KEPT_NAME.fullmatch(title) and len(title) <= _MAX_NAME:
+        base = title  # already a name (an export's `my_feed.v2`): kept, so a round trip keeps it
+    else:
+        base = slugify(title) or slugify(urlsplit(url).hostname or "") or "feed"
     counters = {} if counters is None else counters
     name, n = base, counters.get(base, 1)
     if n > 1:
