@@ -369,7 +369,7 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
             continue
         name = unique_name(entry.title, entry.url, taken, counters)
         feed_tags = list(dict.fromkeys([*entry.tags, *tags]))
-        added.append(FeedConfig(name=name, url=entry.url, tags=feed_tags))
+        added.append(FeedConfig(name=name, url=entry.url, tags=feed_tags, enabled=entry.enabled))
         taken.add(name)
         urls[url_key(entry.url)] = name
     if added:

@@ -25,6 +25,10 @@ from briefbot.config import FeedConfig
 from briefbot.models import StrictModel
 
 _MAX_NAME = 60
+# A disabled feed is exported with briefbot:enabled="false" (other readers ignore the attribute;
+# OPML allows any), so a round trip keeps it switched off.
+_NAMESPACE = "urn:briefbot:opml"
+_ENABLED_ATTR = "briefbot:enabled"
 # A title that is a lowercase feed name already (NAME_PATTERN without capitals) is used as is.
 _KEPT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -37,6 +41,7 @@ class OpmlFeed(StrictModel):
     title: str
     url: str
     tags: list[str] = []
+    enabled: bool = True  # False for an outline exported as briefbot:enabled="false"
 
 
 class OpmlList(StrictModel):
@@ -86,7 +91,10 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
             slug = slugify(str(tag))
             if slug and slug not in tags:
                 tags.append(slug)
-        feeds.append(OpmlFeed(title=title or urlsplit(url).hostname or url, url=url, tags=tags))
+        enabled = raw.strip() not in outlines.disabled
+        feeds.append(
+            OpmlFeed(title=title or urlsplit(url).hostname or url, url=url, tags=tags, enabled=enabled)
+        )
     for entry in parsed.get("lists") or []:
         raw, title = str(entry.get("url") or ""), " ".join(str(entry.get("title") or "").split())
         skipped.append(
@@ -182,6 +190,7 @@ class _Outlines(StrictModel):
     # (line, title, htmlUrl) of outlines with a web page and no feed (listparser takes them for
     # folders when they have a title)
     web_only: list[tuple[int, str, str]] = []
+    disabled: set[str] = set()  # xmlUrls (stripped) of outlines marked briefbot:enabled="false"
 
 
 def _check_xml(text: str, source: str) -> _Outlines:
@@ -206,6 +215,8 @@ def _check_xml(text: str, source: str) -> _Outlines:
             found.empty.append((parser.CurrentLineNumber, title))
         elif "xmlurl" not in attrs and attrs.get("htmlurl", "").strip() and not attrs.get("url"):
             found.web_only.append((parser.CurrentLineNumber, title, attrs["htmlurl"].strip()))
+        if attrs.get(_ENABLED_ATTR, "").strip().lower() == "false":
+            found.disabled.add(attrs.get("xmlurl", "").strip())
         for key in ("xmlurl", "htmlurl", "url"):
             found.lines.setdefault(attrs.get(key, "").strip(), parser.CurrentLineNumber)
 
@@ -257,7 +268,7 @@ def write_opml(feeds: Iterable[FeedConfig], *, title: str, now: dt.datetime) -> 
     """An OPML 2.0 document listing `feeds` (name as text/title, tags as category)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        '<opml version="2.0">',
+        f'<opml version="2.0" xmlns:briefbot="{_NAMESPACE}">',
         "  <head>",
         f"    <title>{_text(title)}</title>",
         f"    <dateCreated>{now.astimezone(dt.UTC).strftime('%a, %d %b %Y %H:%M:%S GMT')}</dateCreated>",
@@ -273,6 +284,8 @@ def write_opml(feeds: Iterable[FeedConfig], *, title: str, now: dt.datetime) -> 
         ]
         if feed.tags:
             attrs.append(f"category={quoteattr(','.join(feed.tags))}")
+        if not feed.enabled:
+            attrs.append(f'{_ENABLED_ATTR}="false"')
         lines.append(f"    <outline {' '.join(attrs)}/>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
