@@ -218,3 +218,35 @@ def test_new_refuses_slugs_that_are_not_plain_names(root: Path, slug: str) -> No
     result = cli(root, "new", slug, "--title", "T", "--scope", "S", code=2)
     assert result.stderr.startswith(f"error: invalid brief slug {slug!r}: use lowercase letters")
     assert sorted(p.name for p in (root / "briefs").iterdir()) == [SLUG]
+
+
+# -- feeds.yaml and brief.yaml ----------------------------------------------------------------------
+def test_a_key_given_twice_in_feeds_yaml_is_an_error_naming_the_line(root: Path) -> None:
+    feeds = root / "feeds.yaml"
+    feeds.write_text(
+        "feeds:\n  - name: first\n    url: https://example.org/a.xml\nsearch: []\nfeeds: []\n",
+        encoding="utf-8",
+    )
+    expected = f"{feeds}:5: duplicate key 'feeds' (first on line 1): the later one would silently win"
+    doctor = cli(root, "doctor", "--json", code=1)
+    config = next(c for c in json.loads(doctor.stdout)["checks"] if c["check"] == "config")
+    assert config == {"check": "config", "ok": False, "detail": expected}
+    assert cli(root, "feeds", "check", code=2).stderr == f"error: {expected}\n"
+
+
+def test_a_key_given_twice_in_brief_yaml_is_a_problem_of_its_brief(root: Path) -> None:
+    brief_yaml = root / "briefs" / SLUG / "brief.yaml"
+    brief_yaml.write_text("scope: The gap.\nfeeds: {tags: [a], tags: [b]}\n", encoding="utf-8")
+    (problem,) = problems(root)
+    assert (
+        problem == f"{brief_yaml}:2: duplicate key 'tags' (first on line 2): the later one would silently win"
+    )
+
+
+def test_a_merge_key_may_still_be_overridden(root: Path) -> None:
+    brief_yaml = root / "briefs" / SLUG / "brief.yaml"
+    brief_yaml.write_text(
+        "scope: The gap.\nfeeds:\n  <<: {tags: [a], names: []}\n  tags: [b]\n", encoding="utf-8"
+    )
+    result = cli(root, "status", "--json", code=0)
+    assert json.loads(result.stdout)["briefs"][0]["problems"] == []

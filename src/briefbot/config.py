@@ -245,6 +245,33 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
     return out or "(top level)"
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(f"duplicate key {key!r} (first on line {first}): the later one would silently win")
+        self.line = line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader refusing a key given twice in one mapping (YAML forbids it; PyYAML keeps the last,
+    so a second `feeds:` would drop every feed of the first without a word). Keys a `<<` merge
+    brings in may still be overridden, as YAML means them to be."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, line, seen[key])
+                seen[key] = line
+            except TypeError:  # an unhashable key: the constructor reports it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file's data; unreadable, non-UTF-8 or malformed files are a ConfigError naming it (and the line)."""
     try:
@@ -254,7 +281,9 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
