@@ -372,3 +372,20 @@ def test_round_trip_keeps_names_with_dots_and_underscores(tmp_path: Path) -> Non
         "lwn.net",
         "plain-2",
     ]
+
+
+def test_outlines_listparser_loses_are_reported_not_dropped() -> None:
+    # A synthetic 11 MB description: libxml2's HTML parser gives up on it and on all that follows.
+    data = (
+        '<opml version="2.0"><body><outline text="ok" xmlUrl="https://ok.example/f"/>\n'
+        f'<outline text="big" description="{"x" * 11_000_000}" xmlUrl="https://big.example/f"/>\n'
+        '<outline text="after" xmlUrl="https://after.example/f"/></body></opml>'
+    ).encode()
+    listing = read_opml(data, source="big.opml")
+    assert [f.url for f in listing.feeds] == ["https://ok.example/f"]
+    assert listing.skipped == [
+        "https://big.example/f: not read (listparser lost this outline; an oversized attribute before "
+        "or in it?) (outline 'big', line 2)",
+        "https://after.example/f: not read (listparser lost this outline; an oversized attribute before "
+        "or in it?) (outline 'after', line 3)",
+    ]

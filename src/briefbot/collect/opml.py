@@ -104,7 +104,26 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
         skipped.append(f"(no URL): empty xmlUrl (outline {title!r}, line {line})")
     for line, title, page in outlines.web_only:
         skipped.append(f"{page}: no xmlUrl, only a web page's htmlUrl (outline {title!r}, line {line})")
+    # libxml2's HTML parser, under listparser, gives up silently on what it cannot take (an
+    # attribute over 10 MB) and on everything after it: name every outline it never returned.
+    returned = {_squeezed(str(e.get("url") or "")) for e in [*parsed.feeds, *(parsed.get("lists") or [])]}
+    for raw, (line, title) in outlines.xml_urls.items():
+        if _squeezed(raw) not in returned:
+            skipped.append(
+                f"{_clip(raw)}: not read (listparser lost this outline; an oversized attribute "
+                f"before or in it?) (outline {_clip(title)!r}, line {line})"
+            )
     return OpmlList(feeds=feeds, skipped=skipped)
+
+
+def _squeezed(url: str) -> str:
+    # Only ASCII letters and digits: the HTML parser reads &#x85; as "…" (as HTML does) and may
+    # keep whitespace an XML parser normalises, so the same outline may differ in those.
+    return re.sub(r"[^A-Za-z0-9]+", "", url)
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def feed_url(raw: str) -> str | None:
@@ -190,6 +209,7 @@ class _Outlines(StrictModel):
     # (line, title, htmlUrl) of outlines with a web page and no feed (listparser takes them for
     # folders when they have a title)
     web_only: list[tuple[int, str, str]] = []
+    xml_urls: dict[str, tuple[int, str]] = {}  # each non-empty xmlUrl (stripped) -> (line, title)
     disabled: set[str] = set()  # xmlUrls (stripped) of outlines marked briefbot:enabled="false"
 
 
@@ -213,6 +233,8 @@ def _check_xml(text: str, source: str) -> _Outlines:
         title = " ".join((attrs.get("text") or attrs.get("title") or "").split())
         if "xmlurl" in attrs and not attrs["xmlurl"].strip():
             found.empty.append((parser.CurrentLineNumber, title))
+        elif "xmlurl" in attrs:
+            found.xml_urls.setdefault(attrs["xmlurl"].strip(), (parser.CurrentLineNumber, title))
         elif "xmlurl" not in attrs and attrs.get("htmlurl", "").strip() and not attrs.get("url"):
             found.web_only.append((parser.CurrentLineNumber, title, attrs["htmlurl"].strip()))
         if attrs.get(_ENABLED_ATTR, "").strip().lower() == "false":
