@@ -389,3 +389,10 @@ def test_outlines_listparser_loses_are_reported_not_dropped() -> None:
         "https://after.example/f: not read (listparser lost this outline; an oversized attribute before "
         "or in it?) (outline 'after', line 3)",
     ]
+
+
+def test_skip_lines_stay_short_for_huge_urls_and_titles() -> None:
+    script, title = "javascript:" + "a" * 500_000, "T" * 100_000  # synthetic
+    data = f'<opml version="2.0"><body><outline text="{title}" xmlUrl="{script}"/></body></opml>'.encode()
+    (line,) = read_opml(data).skipped
+    assert len(line) < 600 and line.startswith("javascript:aaa") and "not an http(s) feed URL" in line

@@ -71,14 +71,15 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
 
     def where(raw: str, title: str) -> str:
         line = outlines.lines.get(raw.strip())
-        return f"outline {title!r}" + (f", line {line}" if line else "")
+        return f"outline {_clip(title)!r}" + (f", line {line}" if line else "")
 
     for entry in parsed.feeds:
         raw = str(entry.get("url") or "")
         title = " ".join(str(entry.get("title") or "").split())
         url = feed_url(raw)
         if url is None:
-            skipped.append(f"{raw.strip() or '(no URL)'}: not an http(s) feed URL ({where(raw, title)})")
+            shown = _clip(raw.strip()) or "(no URL)"
+            skipped.append(f"{shown}: not an http(s) feed URL ({where(raw, title)})")
             continue
         if url_key(url) in seen:
             skipped.append(f"{url}: listed twice in {source} ({where(raw, title)})")
@@ -98,12 +99,14 @@ def read_opml(data: bytes, *, source: str = "OPML") -> OpmlList:
     for entry in parsed.get("lists") or []:
         raw, title = str(entry.get("url") or ""), " ".join(str(entry.get("title") or "").split())
         skipped.append(
-            f"{raw.strip()}: a link to another subscription list, not a feed ({where(raw, title)})"
+            f"{_clip(raw.strip())}: a link to another subscription list, not a feed ({where(raw, title)})"
         )
     for line, title in outlines.empty:
-        skipped.append(f"(no URL): empty xmlUrl (outline {title!r}, line {line})")
+        skipped.append(f"(no URL): empty xmlUrl (outline {_clip(title)!r}, line {line})")
     for line, title, page in outlines.web_only:
-        skipped.append(f"{page}: no xmlUrl, only a web page's htmlUrl (outline {title!r}, line {line})")
+        skipped.append(
+            f"{_clip(page)}: no xmlUrl, only a web page's htmlUrl (outline {_clip(title)!r}, line {line})"
+        )
     # libxml2's HTML parser, under listparser, gives up silently on what it cannot take (an
     # attribute over 10 MB) and on everything after it: name every outline it never returned.
     returned = {_squeezed(str(e.get("url") or "")) for e in [*parsed.feeds, *(parsed.get("lists") or [])]}
