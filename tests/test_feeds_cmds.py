@@ -376,3 +376,11 @@ def test_check_agrees_with_collect_on_every_corpus_feed(corpora: Path, tmp_path:
         else:
             assert by[name]["outcome"] == "parse" and "not a feed" in errors[0], (file, by[name], errors)
     assert sum(r["outcome"] == "ok" for r in by.values()) > 200
+
+
+def test_add_stores_a_pasted_url_as_the_http_url_it_is(root: Path) -> None:
+    assert invoke(root, "add", "a", "  feed://A.Example/f x  ").exit_code == 0
+    assert load_feeds_file(root / "feeds.yaml").feeds[-1].url == "http://a.example/f%20x"
+    # Another spelling of a configured feed is that feed.
+    again = invoke(root, "add", "b", "HTTPS://Alpha.example/feed")
+    assert again.exit_code == 2 and "is already the feed 'alpha'" in again.output

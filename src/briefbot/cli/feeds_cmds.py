@@ -35,7 +35,7 @@ from briefbot.cli._common import (
 )
 from briefbot.cli._feeds_file import add_feeds, remove_feed
 from briefbot.collect.feeds import FeedParseError, parse_feed
-from briefbot.collect.opml import read_opml, unique_name, url_key, write_opml
+from briefbot.collect.opml import feed_url, read_opml, unique_name, url_key, write_opml
 from briefbot.config import (
     FeedConfig,
     FeedsFile,
@@ -127,6 +127,8 @@ def _shown(url: str) -> str:
 
 
 def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> FeedConfig:
+    # Pasted with spaces around it, as feed://, or in capitals: stored as the http(s) URL it is.
+    url = feed_url(url) or url
     try:
         return FeedConfig(name=name, url=url, tags=list(tags), enabled=enabled)
     except ValidationError as exc:
@@ -138,7 +140,7 @@ def _duplicate(feed: FeedConfig, existing: FeedsFile) -> str | None:
     for other in existing.feeds:
         if other.name == feed.name:
             return f"a feed named {feed.name!r} exists already ({_shown(other.url)})"
-        if other.url == feed.url:
+        if url_key(other.url) == url_key(feed.url):
             return f"{_shown(feed.url)} is already the feed {other.name!r}"
     return None
 
