@@ -112,6 +112,7 @@ def test_all_ok(tmp_path: Path, search: HTTPServer, llm: OpenAIServer) -> None:
     assert set(checks) == {
         "state",
         "config",
+        "prompts",
         "key",
         "llm triage",
         "llm propose",
@@ -122,7 +123,7 @@ def test_all_ok(tmp_path: Path, search: HTTPServer, llm: OpenAIServer) -> None:
     assert checks["key"][1] == "OPENAI_API_KEY set"
     assert "cheap-1" in checks["llm triage"][1] and "strong-1" in checks["llm propose"][1]
     assert "2 result(s)" in checks["search searx"][1] and "1 result(s)" in checks["search news"][1]
-    assert result.output.endswith("7 checks, all ok\n")
+    assert result.output.endswith("8 checks, all ok\n")
     # One tiny structured call per model, with the key, each a new request (never the call cache).
     assert doctor(root, llm, "--json").exit_code == 0
     assert [r.body["model"] for r in llm.requests] == ["cheap-1", "strong-1"] * 2
@@ -321,7 +322,7 @@ def test_json_logs_one_line_per_check_and_a_closing_line(
     assert result.stdout == ""
     logged = [json.loads(line) for line in result.stderr.splitlines()]
     checks, closing = logged[:-1], logged[-1]
-    assert [c["event"] for c in checks] == ["doctor_check"] * 7
+    assert [c["event"] for c in checks] == ["doctor_check"] * 8
     assert {c["check"]: c["ok"] for c in checks}["search searx"] is False
     searx = next(c for c in checks if c["check"] == "search searx")
     assert searx["level"] == "warning" and "500" in searx["detail"]
@@ -329,7 +330,7 @@ def test_json_logs_one_line_per_check_and_a_closing_line(
     assert (closing["event"], closing["exit_code"], closing["checks"], closing["failed"]) == (
         "doctor_finished",
         1,
-        7,
+        8,
         1,
     )
     assert SECRET not in result.stderr

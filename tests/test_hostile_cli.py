@@ -250,3 +250,33 @@ def test_a_merge_key_may_still_be_overridden(root: Path) -> None:
     )
     result = cli(root, "status", "--json", code=0)
     assert json.loads(result.stdout)["briefs"][0]["problems"] == []
+
+
+def test_doctor_names_every_broken_project_template(root: Path) -> None:
+    def prompts_check() -> dict[str, object]:
+        checks = json.loads(cli(root, "doctor", "--json").stdout)["checks"]
+        return next(c for c in checks if c["check"] == "prompts")
+
+    assert prompts_check() == {
+        "check": "prompts",
+        "ok": True,
+        "detail": "the packaged templates (the project overrides none)",
+    }
+    syntax = override(root, "triage.system.j2", b"ok\n{% if x %}never closed\n")
+    include = override(root, "propose.user.j2", b"{% include '_fence.j2' %}\n{% include 'gone.j2' %}\n")
+    fence = override(root, "_fence.j2", b"\xff")
+    check = prompts_check()
+    assert check["ok"] is False
+    detail = str(check["detail"])
+    assert f"prompt template {fence}: not UTF-8 text" in detail
+    assert f"prompt template {include}: includes 'gone.j2', which none of " in detail
+    assert f"prompt template {syntax}:2: Unexpected end of template." in detail
+    for path in (syntax, include, fence):
+        path.unlink()
+    override(root, "triage.system.j2", b"A house rule.\n{% include '_data_rule.j2' %}\n")
+    check = prompts_check()
+    assert check == {
+        "check": "prompts",
+        "ok": True,
+        "detail": f"1 project template(s) in {root / 'prompts'} parse",
+    }

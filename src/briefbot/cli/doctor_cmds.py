@@ -28,6 +28,7 @@ from briefbot.http import HttpSettings, fetch, make_client
 from briefbot.llm import LLMClient, LLMSettings
 from briefbot.llm.output import OUTPUT_MODES
 from briefbot.llm.ping import ping, probe
+from briefbot.llm.prompts import Prompts
 from briefbot.llm.settings import KEY_VAR
 from briefbot.project import Project
 from briefbot.store import connect
@@ -104,6 +105,22 @@ def check_config(proj: Project) -> tuple[list[Check], _Loaded]:
     if failed:
         return failed, loaded
     return [Check("config", True, f"{proj.feeds_file.name} and {len(slugs)} brief.yaml file(s) load")], loaded
+
+
+def check_prompts(proj: Project) -> Check:
+    """The project's own prompt templates read as UTF-8, parse, and include only templates that
+    exist; a night would otherwise fail at its first LLM call."""
+    try:
+        prompts = Prompts(proj.prompts_dir)
+        own = [info for info in map(prompts.info, prompts.names()) if not info.origin.startswith("builtin:")]
+        problems = prompts.problems()
+    except BriefbotError as exc:
+        return Check("prompts", False, _one_line(exc))
+    if problems:
+        return Check("prompts", False, "; ".join(problems))
+    if not own:
+        return Check("prompts", True, "the packaged templates (the project overrides none)")
+    return Check("prompts", True, f"{len(own)} project template(s) in {proj.prompts_dir} parse")
 
 
 def check_key(settings: LLMSettings | None) -> Check:
@@ -266,6 +283,7 @@ def run_checks(proj: Project, *, probe_modes: bool = False) -> list[Check]:
     checks = [check_state(proj)]
     config_checks, loaded = check_config(proj)
     checks += config_checks
+    checks.append(check_prompts(proj))
     checks.append(check_key(loaded.llm))
     # The doctor's calls are logged where the night's are; a state folder that takes no write
     # still lets the endpoint be checked, with the log kept in memory.

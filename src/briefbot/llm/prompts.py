@@ -28,6 +28,7 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 from jinja2.loaders import split_template_path
+from jinja2.meta import find_referenced_templates
 
 from briefbot.errors import LLMError
 
@@ -188,6 +189,38 @@ class Prompts:
 
     def _in_builtin(self, name: str) -> bool:
         return self._builtin.find(name) is not None
+
+    def problems(self) -> list[str]:
+        """What is wrong with the project's own templates, found without rendering them: a file
+        that is not UTF-8, a syntax error (file and line), an include no folder holds. An undefined
+        variable shows only when the template renders with a stage's values."""
+        if self._project is None:
+            return []
+        found: list[str] = []
+        searched = ", ".join(str(f) for f in self.folders())
+        for name in self._project.list_templates():
+            path = self._project.find(name)
+            if not name.endswith(".j2") or path is None:
+                continue
+            try:
+                text, _, _ = self._project.get_source(self.env, name)
+                tree = self.env.parse(text, name, str(path))
+            except LLMError as exc:
+                found.append(str(exc))
+                continue
+            except TemplateSyntaxError as exc:
+                found.append(f"prompt template {path}:{exc.lineno}: {exc.message}")
+                continue
+            for included in find_referenced_templates(tree):
+                if (
+                    included is not None
+                    and self._project.find(included) is None
+                    and not self._in_builtin(included)
+                ):
+                    found.append(
+                        f"prompt template {path}: includes {included!r}, which none of {searched} holds"
+                    )
+        return found
 
     # -- rendering -------------------------------------------------------------------------------
     def source_hash(self, *names: str) -> str:
