@@ -396,3 +396,16 @@ def test_skip_lines_stay_short_for_huge_urls_and_titles() -> None:
     data = f'<opml version="2.0"><body><outline text="{title}" xmlUrl="{script}"/></body></opml>'.encode()
     (line,) = read_opml(data).skipped
     assert len(line) < 600 and line.startswith("javascript:aaa") and "not an http(s) feed URL" in line
+
+
+def test_export_to_a_directory_or_unwritable_path_is_error_file(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - name: a\n    url: https://a.example/f\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "file").write_text("x")
+    for target, why in (
+        (tmp_path / "out", "is a directory"),
+        (tmp_path / "file" / "x.opml", "cannot write it"),
+    ):
+        result = invoke(tmp_path, "export", str(target))
+        assert result.exit_code == 2, result.output
+        assert f"error: {target}: {why}" in result.output and "Traceback" not in result.output

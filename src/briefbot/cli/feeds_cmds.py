@@ -382,7 +382,7 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
 
 
 @feeds.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument("file", type=click.Path(allow_dash=True, path_type=Path))
 def export_cmd(file: Path) -> None:
     """Write the configured feeds as OPML 2.0 to FILE ('-' for standard output)."""
     proj = project()
@@ -393,7 +393,12 @@ def export_cmd(file: Path) -> None:
     if str(file) == "-":
         click.echo(text, nl=False)
         return
-    atomic_write(file, text)
+    if file.is_dir():
+        raise ConfigError(f"{file}: is a directory; give the OPML file's name")
+    try:
+        atomic_write(file, text)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot write it ({exc.strerror or exc})") from None
     click.echo(f"wrote {len(configured.feeds)} feeds to {file}")
 
 
