@@ -58,7 +58,8 @@ def _feeds_block(lines: list[str]) -> tuple[int, int] | None:
     return start, last_content
 
 
-def _text_with(text: str, feed: FeedConfig) -> str:
+def _text_with(text: str, feeds: list[FeedConfig]) -> str:
+    """`text` with `feeds` appended to its feeds block in one pass (an import may add thousands)."""
     lines = text.splitlines()
     block = _feeds_block(lines)
     empty = next(((i, m) for i, line in enumerate(lines) if (m := _EMPTY_FEEDS.match(line))), None)
@@ -66,17 +67,21 @@ def _text_with(text: str, feed: FeedConfig) -> str:
         # `feeds: []` (as `briefbot init` writes it) becomes a block list; its comment stays.
         at, comment = empty[0], empty[1].group(1) or ""
         head = "feeds:" + (f"  {comment}" if comment else "")
-        return "\n".join([*lines[:at], head, *_entry_lines(feed, "  "), *lines[at + 1 :]]) + "\n"
+        return "\n".join([*lines[:at], head, *_entries(feeds, "  "), *lines[at + 1 :]]) + "\n"
     if block is None and re.search(r"(?m)^feeds\s*:", text):
         return text  # a flow-style `feeds: [...]`: left to the re-dump (a second key would shadow it)
     if block is None:
         body = "\n".join(lines).rstrip("\n")
         prefix = body + "\n" if body else ""
-        return prefix + "\n".join(["feeds:", *_entry_lines(feed, "  ")]) + "\n"
+        return prefix + "\n".join(["feeds:", *_entries(feeds, "  ")]) + "\n"
     start, after = block
     indents = [m.group(1) for line in lines[start + 1 : after] if (m := _ENTRY.match(line))]
     indent = indents[0] if indents else "  "
-    return "\n".join(lines[:after] + _entry_lines(feed, indent) + lines[after:]) + "\n"
+    return "\n".join(lines[:after] + _entries(feeds, indent) + lines[after:]) + "\n"
+
+
+def _entries(feeds: list[FeedConfig], indent: str) -> list[str]:
+    return [line for feed in feeds for line in _entry_lines(feed, indent)]
 
 
 def _text_without(text: str, name: str) -> str:
@@ -133,10 +138,7 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> bool:
     """Append `feeds` to `path`'s feeds; True when the file's comments were kept."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     current = load_feeds_file(path)
-    edited = text
-    for feed in feeds:
-        edited = _text_with(edited, feed)
-    return write_feeds(path, text, edited, [*current.feeds, *feeds])
+    return write_feeds(path, text, _text_with(text, feeds), [*current.feeds, *feeds])
 
 
 def remove_feed(path: Path, name: str) -> bool:
