@@ -280,3 +280,36 @@ def test_doctor_names_every_broken_project_template(root: Path) -> None:
         "ok": True,
         "detail": f"1 project template(s) in {root / 'prompts'} parse",
     }
+
+
+# -- files where folders belong, and folders where files belong ------------------------------------
+def test_a_file_where_the_state_folder_belongs_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    cli(root, "init", code=0)
+    cli(root, "new", SLUG, "--title", "Gap", "--scope", "The gap.", code=0)
+    state = root / ".briefbot"
+    state.write_text("not a folder\n", encoding="utf-8")
+    result = cli(root, "draft", SLUG, code=2)
+    assert (
+        result.stderr
+        == f"error: {state}: exists but is not a folder; move it away so briefbot can make the folder\n"
+    )
+
+
+def test_new_when_briefs_is_a_file_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    cli(root, "init", code=0)
+    (root / "briefs").rmdir()
+    (root / "briefs").write_text("", encoding="utf-8")
+    result = cli(root, "new", SLUG, "--title", "Gap", "--scope", "The gap.", code=2)
+    assert (
+        result.stderr
+        == f"error: {root / 'briefs' / SLUG}: a part of this path is a file where briefbot needs a folder\n"
+    )
+
+
+def test_a_brief_yaml_that_is_a_folder_is_named_by_status(root: Path) -> None:
+    brief_yaml = root / "briefs" / SLUG / "brief.yaml"
+    brief_yaml.unlink()
+    brief_yaml.mkdir()
+    assert problems(root) == [f"{brief_yaml}: cannot read: Is a directory"]

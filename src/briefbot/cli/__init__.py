@@ -61,6 +61,22 @@ def _disk_failure(exc: BaseException) -> str | None:
     return None
 
 
+# A path that cannot be what briefbot needs: a file where a folder belongs (briefs/, .briefbot/,
+# a brief's folder), a folder where a file belongs, a name longer than the file system takes.
+_PATH_ERRNOS = {
+    errno.ENOTDIR: "a part of this path is a file where briefbot needs a folder",
+    errno.EEXIST: "exists but is not a folder; move it away so briefbot can make the folder",
+    errno.EISDIR: "is a folder where briefbot needs a file",
+    errno.ENAMETOOLONG: "the name is too long for the file system",
+}
+
+
+def _path_failure(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError) and exc.errno in _PATH_ERRNOS and exc.filename:
+        return f"{exc.filename}: {_PATH_ERRNOS[exc.errno]}"
+    return None
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,7 +85,7 @@ class _Group(click.Group):
             # A typed failure is the user's to fix: say what and where, without a traceback.
             _fail(ctx, str(exc))
         except (OSError, sqlite3.Error) as exc:
-            reason = _disk_failure(exc)
+            reason = _disk_failure(exc) or _path_failure(exc)
             if reason is None:
                 raise
             _fail(ctx, reason)

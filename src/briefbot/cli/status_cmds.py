@@ -115,7 +115,7 @@ def brief_status(
     row: dict[str, Any] = {"slug": slug, "version": None, "date": None, "state": None, "proposal": None}
     problems: list[str] = []
     config_file = proj.brief_config_file(slug)
-    has_config = config_file.is_file()
+    has_config = config_file.exists()  # a folder of that name is read, and named as the problem
     if has_config:
         try:
             load_brief_config(config_file)
