@@ -340,6 +340,28 @@ def test_a_password_in_a_feed_url_is_stored_but_never_echoed(root: Path, tmp_pat
     assert listed.exit_code == 0 and "private.example" in listed.output and "s3cr3t-pw" not in listed.output
 
 
+def test_check_and_list_json_never_show_a_feed_urls_credentials(tmp_path: Path) -> None:
+    with FeedServer(ROUTES) as server:
+        ok = server.url("/ok").replace("http://", "http://reader:s3cr3t-pw@")
+        gone = server.url("/gone") + "?api_key=k3y-k3y-k3y-k3y"
+        refused = f"http://u:hunter2-hunter2@127.0.0.1:{_closed_port()}/feed"
+        _project(tmp_path, {"ok": ok, "gone": gone, "refused": refused})
+        outputs = [
+            invoke(tmp_path, "check", "--json"),
+            invoke(tmp_path, "check"),
+            CliRunner().invoke(main, ["--root", str(tmp_path), "--log-format", "json", "feeds", "check"]),
+            invoke(tmp_path, "list", "--json"),
+        ]
+    for result in outputs:
+        shown = result.stdout + result.stderr
+        assert "reader:***@" in shown or "feeds check" in shown, shown
+        for secret in ("s3cr3t-pw", "k3y-k3y-k3y-k3y", "hunter2-hunter2"):
+            assert secret not in shown, shown
+    by = {r["name"]: r for r in json.loads(outputs[0].stdout)["feeds"]}
+    assert by["ok"]["outcome"] == "ok" and by["ok"]["url"].startswith("http://reader:***@")
+    assert by["refused"]["outcome"] == "network"
+
+
 @pytest.mark.corpus
 def test_check_agrees_with_collect_on_every_corpus_feed(corpora: Path, tmp_path: Path) -> None:
     # The real feeds of ../shared/corpora/feeds served as a server would: check must call ok

@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Literal
@@ -45,6 +44,7 @@ from briefbot.config import (
 )
 from briefbot.errors import BlockedAddressError, ConfigError, FetchError
 from briefbot.http import FetchStatusError, HttpSettings, fetch, make_client
+from briefbot.http.redact import redact, redact_url, url_secrets
 from briefbot.models import StrictModel
 from briefbot.project import Project
 from briefbot.store.feed_health import HEALTH_WINDOW, FeedHealth, read_feed_health
@@ -85,7 +85,10 @@ def list_cmd(as_json: bool) -> None:
     now = dt.datetime.now(dt.UTC)
     health = read_feed_health(proj.state_db, [f.name for f in configured.feeds], now=now)
     if as_json:
-        rows = [{**feed.model_dump(), "health": health[feed.name].model_dump()} for feed in configured.feeds]
+        rows = [
+            {**feed.model_dump(), "url": _shown(feed.url), "health": health[feed.name].model_dump()}
+            for feed in configured.feeds
+        ]
         click.echo(json.dumps({"window_days": HEALTH_WINDOW.days, "feeds": rows}, indent=2))
         return
     if not configured.feeds:
@@ -117,13 +120,10 @@ def list_cmd(as_json: bool) -> None:
 # -- add / remove ------------------------------------------------------------------------------
 
 
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#]*@")
-
-
 def _shown(url: str) -> str:
-    """`url` as output shows it: a password in it (`https://user:pass@host/`) is masked. A regex,
-    not urlsplit, so a URL urlsplit refuses (`http://u:p@[bad/`) is masked too."""
-    return _PASSWORD.sub(r"\1:***@", url, count=1)
+    """`url` as output shows it: a password in it (`https://user:pass@host/`) or a credential
+    query value is masked (http.redact, the one masking of the call log and reports)."""
+    return redact_url(url)
 
 
 def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> FeedConfig:
@@ -245,6 +245,9 @@ async def _check_one(client: httpx2.AsyncClient, feed: FeedConfig) -> CheckResul
             exc.__context__, TimeoutError
         )
         result.outcome, result.detail = ("timeout" if timed_out else "network"), str(exc)
+    # What check prints (table, --json, JSON logs) never shows the URL's credentials.
+    result.detail = redact(result.detail, url_secrets(feed.url))
+    result.url = redact_url(feed.url)
     return result
 
 
