@@ -313,3 +313,20 @@ def test_a_brief_yaml_that_is_a_folder_is_named_by_status(root: Path) -> None:
     brief_yaml.unlink()
     brief_yaml.mkdir()
     assert problems(root) == [f"{brief_yaml}: cannot read: Is a directory"]
+
+
+def test_status_reports_a_state_database_that_is_a_folder_or_garbage(root: Path) -> None:
+    state_db = root / ".briefbot" / "state.db"
+    state_db.parent.mkdir(exist_ok=True)
+    state_db.mkdir()
+    result = cli(root, "status", "--json", code=1)
+    assert (
+        json.loads(result.stdout)["ledger_problem"] == f"cannot read the run ledger in {state_db}: not a file"
+    )
+    state_db.rmdir()
+    state_db.write_text("garbage\n", encoding="utf-8")
+    result = cli(root, "status", code=1)
+    assert f"problem: cannot read the run ledger in {state_db}: file is not a database" in result.stderr
+    assert cli(root, "runs", code=2).stderr == (
+        f"error: cannot prepare state database {state_db}: file is not a database\n"
+    )

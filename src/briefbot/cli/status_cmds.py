@@ -36,8 +36,10 @@ def read_runs(state_db: Path) -> list[dict[str, Any]]:
 
     An absent database, or one without a run ledger yet, holds no runs. Raises sqlite3.Error or
     ValueError (a report that is not JSON) when the database cannot be read."""
-    if not state_db.is_file():
+    if not state_db.exists():
         return []
+    if not state_db.is_file():  # a folder of that name: no night can run until it is moved away
+        raise ValueError("not a file")
     conn = sqlite3.connect(f"{state_db.resolve().as_uri()}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
