@@ -330,3 +330,31 @@ def test_status_reports_a_state_database_that_is_a_folder_or_garbage(root: Path)
     assert cli(root, "runs", code=2).stderr == (
         f"error: cannot prepare state database {state_db}: file is not a database\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"decide", SLUG.encode(), b"--reject", b"1", b"--reason", b"ok \xff"],
+        [b"new", b"x\xff", b"--title", b"T", b"--scope", b"S"],
+        [b"new", b"other", b"--title", b"T\xfe", b"--scope", b"S"],
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_refused_before_anything_is_written(
+    root: Path, args: list[bytes]
+) -> None:
+    pending = with_proposal(root)
+    before = pending.read_bytes()
+    result = subprocess.run(
+        [str(BRIEFBOT).encode(), b"--root", str(root).encode(), *args],
+        capture_output=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
+    )
+    assert b"Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2
+    bad = next(arg for arg in args if b"\xff" in arg or b"\xfe" in arg)
+    shown = bad.decode("utf-8", "backslashreplace")
+    assert result.stderr.decode() == f"error: the argument '{shown}' is not UTF-8 text; nothing was done\n"
+    assert pending.read_bytes() == before
+    assert sorted(p.name for p in (root / "briefs").iterdir()) == [SLUG]

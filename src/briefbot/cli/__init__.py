@@ -77,7 +77,26 @@ def _path_failure(exc: BaseException) -> str | None:
     return None
 
 
+def _not_utf8(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text, as the shell passed it: Python keeps its bytes as
+    lone surrogates, which no JSON, YAML or database write of the argument (a reason, a title, a
+    scope) can encode."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        bad = _not_utf8(args)
+        if bad is not None:
+            click.echo(f"error: the argument '{bad}' is not UTF-8 text; nothing was done", err=True)
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
