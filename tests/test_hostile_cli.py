@@ -358,3 +358,21 @@ def test_an_argument_that_is_not_utf8_is_refused_before_anything_is_written(
     assert result.stderr.decode() == f"error: the argument '{shown}' is not UTF-8 text; nothing was done\n"
     assert pending.read_bytes() == before
     assert sorted(p.name for p in (root / "briefs").iterdir()) == [SLUG]
+
+
+def test_a_prompts_file_where_the_folder_belongs_is_named(root: Path) -> None:
+    prompts = root / "prompts"
+    for path in prompts.iterdir():
+        path.unlink()
+    prompts.rmdir()
+    prompts.write_text("not a folder\n", encoding="utf-8")
+    assert cli(root, "prompts", "path", code=0).stdout.splitlines()[0] == (
+        f"{prompts}  project (not a folder: no template is read from it; move it away)"
+    )
+    checks = json.loads(cli(root, "doctor", "--json").stdout)["checks"]
+    check = next(c for c in checks if c["check"] == "prompts")
+    assert check == {
+        "check": "prompts",
+        "ok": False,
+        "detail": f"{prompts}: not a folder, so no template is read from it; move it away",
+    }

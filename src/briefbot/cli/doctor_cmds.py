@@ -110,6 +110,12 @@ def check_config(proj: Project) -> tuple[list[Check], _Loaded]:
 def check_prompts(proj: Project) -> Check:
     """The project's own prompt templates read as UTF-8, parse, and include only templates that
     exist; a night would otherwise fail at its first LLM call."""
+    if proj.prompts_dir.exists() and not proj.prompts_dir.is_dir():
+        return Check(
+            "prompts",
+            False,
+            f"{proj.prompts_dir}: not a folder, so no template is read from it; move it away",
+        )
     try:
         prompts = Prompts(proj.prompts_dir)
         own = [info for info in map(prompts.info, prompts.names()) if not info.origin.startswith("builtin:")]

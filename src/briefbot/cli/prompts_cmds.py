@@ -76,7 +76,12 @@ def path_cmd() -> None:
         # A source checkout: the project's prompts/ is the packaged folder itself.
         click.echo(f"{prompts.builtin_dir}  builtin (also this project's {PROMPTS_DIR}/)")
         return
-    state = "" if wanted.is_dir() else " (absent: create it to override a template)"
+    if wanted.is_dir():
+        state = ""
+    elif wanted.exists():
+        state = " (not a folder: no template is read from it; move it away)"
+    else:
+        state = " (absent: create it to override a template)"
     click.echo(f"{wanted}  project{state}")
     click.echo(f"{prompts.builtin_dir}  builtin")
 
