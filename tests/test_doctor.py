@@ -288,7 +288,10 @@ def test_state_folder_not_writable(tmp_path: Path, search: HTTPServer, llm: Open
             capture_output=True,
             check=False,
         )
-        assert mounted.returncode == 0, f"root cannot mount a tmpfs here: {mounted.stderr.decode().strip()}"
+        if mounted.returncode != 0:  # a container without CAP_SYS_ADMIN
+            pytest.skip(
+                f"root cannot mount a tmpfs here (needs CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}"
+            )
         refusal = "Read-only file system"
     else:
         state.chmod(0o500)

@@ -81,7 +81,10 @@ def test_a_device_node_target_is_refused(root: Path, tmp_path: Path):
         pytest.skip(
             "needs root: creating a device node (CI runs as root; the FIFO test covers the same check)"
         )
-    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:  # root in a container without CAP_MKNOD
+        pytest.skip("root cannot create a device node here (needs CAP_MKNOD; the FIFO test covers the check)")
     _refused(_render(root, device), device, "character device")
     assert stat.S_ISCHR(device.lstat().st_mode)
 
