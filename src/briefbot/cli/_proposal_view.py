@@ -16,27 +16,14 @@ from briefbot.untrusted import clean_text
 
 def _cited(proposal: Proposal, base: Brief, marker: str) -> dict[str, Any]:
     """Title, publisher, date and URL of what a citation marker points at."""
+    fields: tuple[str | None, ...] = (None, None, None, None)
     if marker.startswith("new:"):
         found: BatchItem | None = next((i for i in proposal.batch.items if i.ref == marker), None)
-        if found is None:
-            return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-        return {
-            "marker": marker,
-            "title": found.title,
-            "publisher": found.publisher,
-            "date": found.published,
-            "url": found.url,
-        }
-    source = base.source(int(marker))
-    if source is None:
-        return {"marker": marker, "title": None, "publisher": None, "date": None, "url": None}
-    return {
-        "marker": marker,
-        "title": source.title,
-        "publisher": source.label,
-        "date": source.date,
-        "url": source.url,
-    }
+        if found is not None:
+            fields = (found.title, found.publisher, found.published, found.url)
+    elif (source := base.source(int(marker))) is not None:
+        fields = (source.title, source.label, source.date, source.url)
+    return {"marker": marker, **dict(zip(("title", "publisher", "date", "url"), fields, strict=True))}
 
 
 def targets(proposal: Proposal, base: Brief) -> dict[int, str]:

@@ -86,7 +86,7 @@ def list_cmd(as_json: bool) -> None:
     health = read_feed_health(proj.state_db, [f.name for f in configured.feeds], now=now)
     if as_json:
         rows = [
-            {**feed.model_dump(), "url": _shown(feed.url), "health": health[feed.name].model_dump()}
+            {**feed.model_dump(), "url": redact_url(feed.url), "health": health[feed.name].model_dump()}
             for feed in configured.feeds
         ]
         click.echo(json.dumps({"window_days": HEALTH_WINDOW.days, "feeds": rows}, indent=2))
@@ -106,7 +106,7 @@ def list_cmd(as_json: bool) -> None:
         error = "" if h.last_error is None else f"{_ago(h.last_error_at, now)}: {h.error_without(feed.url)}"
         table.add_row(
             escape(feed.name),
-            escape(_shown(feed.url)),
+            escape(redact_url(feed.url)),
             escape(", ".join(feed.tags)),
             "yes" if feed.enabled else "no",
             _ago(h.last_success, now),
@@ -118,12 +118,6 @@ def list_cmd(as_json: bool) -> None:
 
 
 # -- add / remove ------------------------------------------------------------------------------
-
-
-def _shown(url: str) -> str:
-    """`url` as output shows it: a password in it (`https://user:pass@host/`) or a credential
-    query value is masked (http.redact, the one masking of the call log and reports)."""
-    return redact_url(url)
 
 
 def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> FeedConfig:
@@ -139,9 +133,9 @@ def _new_feed(name: str, url: str, tags: tuple[str, ...], enabled: bool) -> Feed
 def _duplicate(feed: FeedConfig, existing: FeedsFile) -> str | None:
     for other in existing.feeds:
         if other.name == feed.name:
-            return f"a feed named {feed.name!r} exists already ({_shown(other.url)})"
+            return f"a feed named {feed.name!r} exists already ({redact_url(other.url)})"
         if url_key(other.url) == url_key(feed.url):
-            return f"{_shown(feed.url)} is already the feed {other.name!r}"
+            return f"{redact_url(feed.url)} is already the feed {other.name!r}"
     return None
 
 
@@ -164,7 +158,7 @@ def add_cmd(name: str, url: str, tags: tuple[str, ...], disabled: bool) -> None:
     if clash is not None:
         raise click.UsageError(clash)
     _comments_note(add_feeds(proj.feeds_file, [feed]), proj.feeds_file)
-    click.echo(f"added {feed.name} ({_shown(feed.url)}) to {proj.feeds_file}")
+    click.echo(f"added {feed.name} ({redact_url(feed.url)}) to {proj.feeds_file}")
 
 
 def _readers(proj: Project, feed: FeedConfig, remaining: list[FeedConfig]) -> list[str]:
@@ -367,10 +361,10 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     added: list[FeedConfig] = []
     counters: dict[str, int] = {}
     for reason in listing.skipped:
-        click.echo(f"skipped {_shown(reason.partition(': ')[0])}: {reason.partition(': ')[2]}")
+        click.echo(f"skipped {redact_url(reason.partition(': ')[0])}: {reason.partition(': ')[2]}")
     for entry in listing.feeds:
         if url_key(entry.url) in urls:
-            click.echo(f"skipped {_shown(entry.url)}: already the feed {urls[url_key(entry.url)]!r}")
+            click.echo(f"skipped {redact_url(entry.url)}: already the feed {urls[url_key(entry.url)]!r}")
             continue
         name = unique_name(entry.title, entry.url, taken, counters)
         feed_tags = list(dict.fromkeys([*entry.tags, *tags]))
@@ -380,7 +374,7 @@ def import_cmd(file: Path, tags: tuple[str, ...]) -> None:
     if added:
         _comments_note(add_feeds(proj.feeds_file, added), proj.feeds_file)
     for feed in added:
-        click.echo(f"added {feed.name} ({_shown(feed.url)})")
+        click.echo(f"added {feed.name} ({redact_url(feed.url)})")
     click.echo(f"{len(added)} added, {len(listing.feeds) - len(added) + len(listing.skipped)} skipped")
 
 

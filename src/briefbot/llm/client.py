@@ -17,6 +17,7 @@ or raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import sqlite3
@@ -144,26 +145,18 @@ class LLMClient:
 
         When `model` spends its retry budget on server errors or timeouts and the stage has a
         fallback model (`llm.<stage>_fallback_model`), the fallback is asked the same question."""
-        stats = CallStats()
+        # One question, one running tally, asked of the model and then perhaps of its fallback.
+        ask = functools.partial(
+            self._ask_model, prompt, output, stage=stage, brief=brief, check=check, stats=CallStats()
+        )
         try:
-            return await self._ask_model(
-                prompt, output, stage=stage, brief=brief, model=model, check=check, stats=stats
-            )
+            return await ask(model=model)
         except ServerGaveUp as failed:
             fallback = self.settings.fallback_for(stage)
             if not fallback or fallback == model:
                 raise LLMError(str(failed)) from None
             try:
-                return await self._ask_model(
-                    prompt,
-                    output,
-                    stage=stage,
-                    brief=brief,
-                    model=fallback,
-                    check=check,
-                    stats=stats,
-                    fallback=True,
-                )
+                return await ask(model=fallback, fallback=True)
             except LLMError as also:
                 raise LLMError(f"{failed}; then the fallback model {fallback}: {also}") from None
 
